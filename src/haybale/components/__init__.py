@@ -1,0 +1,1 @@
+"""Shipped components, one sub-package per role: ``from haybale.components.<role> import <Name>``."""

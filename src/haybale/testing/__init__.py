@@ -1,0 +1,1 @@
+"""haybale.testing."""
