@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ComponentError",
+    "ConversionError",
     "DeserializationError",
     "DocumentStoreError",
     "DuplicateDocumentError",
@@ -32,6 +33,14 @@ class HaybaleError(Exception):
 
 class ComponentError(HaybaleError):
     """A component is defined or configured incorrectly (bad sockets, bad init parameters, bad input)."""
+
+
+class ConversionError(ComponentError):
+    """One file or byte stream could not be converted to documents (corrupt, encrypted, binary, unreadable).
+
+    Converters catch it per source and report it in their ``failures`` output, so one bad file never takes a
+    batch down.
+    """
 
 
 class PipelineError(HaybaleError):
@@ -65,7 +74,7 @@ class PipelineComponentsBlockedError(PipelineRuntimeError):
     """Nothing can run: some mandatory inputs can never arrive. The message names them."""
 
 
-class PipelineMaxComponentRuns(PipelineError):  # noqa: N818 - name kept from Haystack so ports keep working
+class PipelineMaxComponentRuns(PipelineError):
     """A component was asked to run more than ``max_runs_per_component`` times in one run."""
 
 
@@ -74,7 +83,7 @@ class SerializationError(HaybaleError):
 
 
 class DeserializationError(SerializationError):
-    """Serialized data cannot be loaded: malformed YAML/JSON, missing keys, or a type that is not allow-listed."""
+    """Serialized data cannot be loaded: malformed YAML/JSON, missing keys, or a type not allow-listed."""
 
 
 class FilterError(HaybaleError, ValueError):

@@ -53,7 +53,9 @@ def test_openai_format():
     assert ChatMessage.from_assistant(tool_calls=[call]).to_openai_format() == {
         "role": "assistant",
         "content": None,
-        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1}'}}],
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1}'}}
+        ],
     }
     assert ChatMessage.from_tool("2", call).to_openai_format() == {
         "role": "tool",

@@ -49,7 +49,7 @@ class Secret:
 
     @property
     def type(self) -> str:
-        """"env_var" or "token"."""
+        """ "env_var" or "token"."""
         return "token" if self._token is not None else "env_var"
 
     def resolve_value(self) -> str | None:

@@ -41,7 +41,9 @@ class ToolCall:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ToolCall:
         """Build from :meth:`to_dict` output."""
-        return cls(tool_name=data["tool_name"], arguments=dict(data.get("arguments") or {}), id=data.get("id"))
+        return cls(
+            tool_name=data["tool_name"], arguments=dict(data.get("arguments") or {}), id=data.get("id")
+        )
 
 
 @dataclass
@@ -97,7 +99,9 @@ class ChatMessage:
         return cls(ChatRole.USER, [TextContent(text)], name=name, meta=dict(meta or {}))
 
     @classmethod
-    def from_system(cls, text: str, meta: dict[str, Any] | None = None, name: str | None = None) -> ChatMessage:
+    def from_system(
+        cls, text: str, meta: dict[str, Any] | None = None, name: str | None = None
+    ) -> ChatMessage:
         """A system message."""
         return cls(ChatRole.SYSTEM, [TextContent(text)], name=name, meta=dict(meta or {}))
 
@@ -205,7 +209,9 @@ class ChatMessage:
         if self.role == ChatRole.TOOL:
             result = self.tool_call_result
             if result is None:
-                raise ValueError("A tool message needs a ToolCallResult; build it with ChatMessage.from_tool().")
+                raise ValueError(
+                    "A tool message needs a ToolCallResult; build it with ChatMessage.from_tool()."
+                )
             out["content"] = result.result
             out["tool_call_id"] = result.origin.id
             return out

@@ -34,9 +34,7 @@ def _stable_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k not in VOLATILE_META_KEYS and not str(k).startswith("_")}
 
 
-def compute_document_id(
-    content: str | None, meta: dict[str, Any], blob: ByteStream | None = None
-) -> str:
+def compute_document_id(content: str | None, meta: dict[str, Any], blob: ByteStream | None = None) -> str:
     """Return the content-addressed id of a document: sha256 over content, stable metadata and blob bytes.
 
     Embeddings and scores do not enter the id: embedding a chunk or retrieving it never changes who it is.
@@ -111,8 +109,8 @@ class Document:
         """Return a JSON-compatible dict.
 
         Args:
-            flatten: when True, metadata keys are placed at the top level (Haystack 1.x style) instead of under
-                ``"meta"``.
+            flatten: when True, metadata keys are placed at the top level (Haystack 1.x style)
+                instead of under ``"meta"``.
         """
         data: dict[str, Any] = {
             "id": self.id,
