@@ -1,0 +1,586 @@
+"""SQLiteDocumentStore: the embedded, durable default store of the CLI and the service.
+
+* **Durable and atomic**: WAL journal, ``synchronous=FULL``; every write (``write_documents``, deletes,
+  ``update_by_filter``, ``replace_documents``) is one ``BEGIN IMMEDIATE`` transaction, so a crash or a
+  ``kill -9`` mid-batch leaves either the whole batch or none of it.
+* **BM25** through an FTS5 table holding the terms of the shared
+  :class:`~haybale.stores.text_analysis.Analyzer` (the same tokenisation as ``InMemoryDocumentStore``), ranked
+  with FTS5's ``bm25()`` (k1=1.2, b=0.75). FTS5's idf is ``ln((N - n + 0.5) / (n + 0.5))`` floored at a tiny
+  positive value, so scores differ from the in-memory store's Lucene idf for very common terms; only documents
+  containing a query term are returned.
+* **Dense search**: embeddings are float32 BLOBs; an in-process float32 matrix mirrors them
+  (:mod:`haybale.stores.sqlite_vectors`), updated in place after each committed write and reloaded when
+  another process wrote. Filters select candidate rows in SQL *before* ranking.
+* **Filters** compile to parameterised SQL over the JSON ``meta`` column
+  (:func:`haybale.filters.compile_sql`).
+* **Threads**: one connection per thread for file databases (readers never block writers under WAL; writers
+  are serialised); ``":memory:"`` uses one connection guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from haybale.dataclasses import Document
+from haybale.errors import DocumentStoreError, DuplicateDocumentError
+from haybale.filters import compile_sql, parse_filters
+from haybale.stores.protocol import DuplicatePolicy
+from haybale.stores.sqlite_schema import (
+    DOCUMENT_COLUMNS,
+    connect,
+    create_schema,
+    decode_document,
+    encode_document,
+    fts_query,
+    fts_term,
+    read_setting,
+    write_setting,
+)
+from haybale.stores.sqlite_vectors import SIMILARITIES, VectorIndex
+from haybale.stores.text_analysis import Analyzer
+
+__all__ = ["SQLiteDocumentStore"]
+
+_QUALIFIED_COLUMNS = ", ".join(f"d.{name.strip()}" for name in DOCUMENT_COLUMNS.split(","))
+#: ``scale_score=True``: BM25 ``s`` -> ``sigmoid(s / 8)``; dot product -> ``sigmoid(s / 100)``; cosine ->
+#: ``(s + 1) / 2`` -- the same monotonic mappings as InMemoryDocumentStore.
+_BM25_SCALE = 8.0
+_DOT_SCALE = 100.0
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _check_top_k(top_k: Any) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise DocumentStoreError(f"top_k must be a non-negative integer, got {top_k!r}.")
+    return top_k
+
+
+@dataclass
+class _Prepared:
+    """A validated document ready to insert: its row (without seq), FTS terms and embedding."""
+
+    id: str
+    row: tuple[Any, ...]
+    terms: str
+    embedding: Any  # numpy float32 vector or None
+
+
+@dataclass
+class _Delta:
+    """What one write transaction changed, applied to the vector index after COMMIT."""
+
+    version: int
+    next_seq: int
+    removed: list[int] = field(default_factory=list)
+    added_keys: list[int] = field(default_factory=list)
+    added_vectors: list[Any] = field(default_factory=list)
+
+
+class SQLiteDocumentStore:
+    """A document store in one SQLite file (or in memory), with BM25 and dense search.
+
+    Args:
+        path: database file (created with its parent folders when missing), or ``":memory:"``.
+        embedding_dim: expected embedding size; None learns it from the first embedded document written.
+        embedding_similarity_function: ``"cosine"`` (default) or ``"dot_product"``.
+        analyzer: the BM25 text analyzer (an :class:`Analyzer` or its ``to_dict()``); default English with
+            stop words and Snowball stemming. A database remembers the analyzer it was indexed with and
+            refuses a different one.
+
+    Raises:
+        DocumentStoreError: on invalid settings.
+    """
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        embedding_dim: int | None = None,
+        embedding_similarity_function: str = "cosine",
+        analyzer: Analyzer | dict[str, Any] | None = None,
+    ) -> None:
+        if embedding_dim is not None and (
+            isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim <= 0
+        ):
+            raise DocumentStoreError(
+                f"embedding_dim must be a positive integer or None, got {embedding_dim!r}."
+            )
+        if embedding_similarity_function not in SIMILARITIES:
+            raise DocumentStoreError(
+                f"Unknown embedding_similarity_function {embedding_similarity_function!r}; "
+                f"choose one of {list(SIMILARITIES)}."
+            )
+        self.path = str(path)
+        self.embedding_dim = embedding_dim
+        self.embedding_similarity_function = embedding_similarity_function
+        if analyzer is None:
+            analyzer = Analyzer()
+        elif isinstance(analyzer, dict):
+            analyzer = Analyzer.from_dict(analyzer)
+        self.analyzer: Analyzer = analyzer
+        self._memory = self.path == ":memory:"
+        self._local = threading.local()
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._connections_lock = threading.Lock()
+        self._shared: sqlite3.Connection | None = None
+        self._write_lock = threading.RLock()
+        self._index_lock = threading.RLock()
+        self._vectors = VectorIndex(embedding_similarity_function)
+        self._schema_ready = False
+
+    def __repr__(self) -> str:
+        return f"SQLiteDocumentStore(path={self.path!r})"
+
+    # ----------------------------------------------------------------------------------------- plumbing
+    def _connection(self) -> sqlite3.Connection:
+        if self._memory:
+            with self._connections_lock:
+                if self._shared is None:
+                    self._shared = self._open()
+                return self._shared
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            with self._connections_lock:
+                alive = []
+                for thread, conn in self._connections:
+                    if thread.is_alive():
+                        alive.append((thread, conn))
+                    else:
+                        conn.close()  # the thread that used it is gone
+                self._connections = alive
+                connection = self._open()
+                self._connections.append((threading.current_thread(), connection))
+            self._local.connection = connection
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
+        """Open a connection (callers hold ``_connections_lock``); the first one also checks the schema."""
+        connection = connect(self.path)
+        if not self._schema_ready:
+            try:
+                create_schema(connection, self.analyzer.to_dict())
+            except BaseException:
+                connection.close()
+                raise
+            self._schema_ready = True
+        return connection
+
+    def close(self) -> None:
+        """Close every connection this store opened (it reopens on next use)."""
+        with self._connections_lock:
+            for _thread, connection in self._connections:
+                connection.close()
+            self._connections = []
+            if self._shared is not None:
+                self._shared.close()
+                self._shared = None
+            self._local = threading.local()
+
+    def _read_lock(self) -> AbstractContextManager[Any]:
+        # One shared in-memory connection cannot run two transactions at once; file databases use WAL.
+        return self._write_lock if self._memory else nullcontext()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._read_lock():
+            connection = self._connection()
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                connection.execute("COMMIT")
+
+    @contextmanager
+    def _writing(self) -> Iterator[tuple[sqlite3.Connection, _Delta]]:
+        with self._write_lock:
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                delta = _Delta(
+                    version=int(read_setting(connection, "version") or 0),
+                    next_seq=int(read_setting(connection, "next_seq") or 1),
+                )
+                yield connection, delta
+                write_setting(connection, "version", str(delta.version + 1))
+                write_setting(connection, "next_seq", str(delta.next_seq))
+                with self._index_lock:
+                    connection.execute("COMMIT")
+                    self._apply(delta)
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+
+    def _apply(self, delta: _Delta) -> None:
+        """Bring the vector index to the committed state, or leave it stale (reloaded on next search)."""
+        if self._vectors.version != delta.version:
+            return
+        if delta.removed:
+            self._vectors.remove(delta.removed)
+        if delta.added_keys:
+            import numpy as np
+
+            self._vectors.add(delta.added_keys, np.stack(delta.added_vectors))
+        self._vectors.version = delta.version + 1
+
+    def _where(self, filters: Any, prefix: str = "") -> tuple[str, list[Any]]:
+        return compile_sql(
+            parse_filters(filters),
+            "sqlite",
+            meta_column=f"{prefix}meta",
+            id_column=f"{prefix}id",
+            content_column=f"{prefix}content",
+        )
+
+    # ------------------------------------------------------------------------------------------- reads
+    def count_documents(self, filters: dict[str, Any] | None = None) -> int:
+        """Number of documents matching ``filters`` (all when None).
+
+        Raises:
+            FilterError: the filter is malformed.
+        """
+        where, params = self._where(filters)
+        with self._reading() as connection:
+            return int(
+                connection.execute(f"SELECT COUNT(*) FROM documents WHERE {where}", params).fetchone()[0]
+            )
+
+    def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """Documents matching ``filters`` (all when None), in insertion order.
+
+        Raises:
+            FilterError: the filter is malformed.
+        """
+        where, params = self._where(filters)
+        with self._reading() as connection:
+            rows = connection.execute(
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {where} ORDER BY seq", params
+            ).fetchall()
+        return [decode_document(row) for row in rows]
+
+    # ------------------------------------------------------------------------------------------ writes
+    def _prepare(self, documents: Any, operation: str) -> list[_Prepared]:
+        import numpy as np
+
+        if not isinstance(documents, list | tuple):
+            raise DocumentStoreError(
+                f"{operation}: expected a list of Documents, got {type(documents).__name__}."
+            )
+        prepared: list[_Prepared] = []
+        dims: set[int] = set()
+        for position, document in enumerate(documents):
+            if not isinstance(document, Document):
+                raise DocumentStoreError(
+                    f"{operation}: item {position} is a {type(document).__name__}, not a Document. "
+                    "Nothing was written; wrap your data as Document(content=..., meta=...)."
+                )
+            vector = None
+            if document.embedding is not None:
+                vector = np.asarray(document.embedding, dtype=np.float32)
+                if vector.ndim != 1 or not len(vector) or not np.isfinite(vector).all():
+                    raise DocumentStoreError(
+                        f"{operation}: document {document.id!r} has an invalid embedding (it must be a "
+                        "non-empty list of finite numbers). Nothing was written."
+                    )
+                dims.add(len(vector))
+            # One translate over the joined terms (fts_term leaves spaces alone): same as mapping each term.
+            terms = fts_term(" ".join(self.analyzer.tokenize(document.content or "")))
+            row = encode_document(document, vector.tobytes() if vector is not None else None)
+            prepared.append(_Prepared(document.id, row, terms, vector))
+        expected = {self.embedding_dim} if self.embedding_dim is not None else set()
+        if len(dims | expected) > 1:
+            raise DocumentStoreError(
+                f"{operation}: embeddings of sizes {sorted(dims | expected)} in one store; every embedding "
+                "must have the same size (embedding_dim). Nothing was written."
+            )
+        return prepared
+
+    @staticmethod
+    def _dedupe(prepared: list[_Prepared], policy: DuplicatePolicy) -> list[_Prepared]:
+        by_id: dict[str, _Prepared] = {}
+        duplicates: list[str] = []
+        for item in prepared:
+            if item.id in by_id:
+                duplicates.append(item.id)
+                if policy is DuplicatePolicy.OVERWRITE:
+                    del by_id[item.id]  # re-inserted below so the last occurrence wins
+                else:
+                    continue
+            by_id[item.id] = item
+        if duplicates and policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
+            raise DuplicateDocumentError(
+                f"The batch contains the same document id more than once ({sorted(set(duplicates))[:5]}); "
+                "nothing was written. Remove the duplicates or use DuplicatePolicy.SKIP / OVERWRITE."
+            )
+        return list(by_id.values())
+
+    @staticmethod
+    def _existing(connection: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
+        rows = connection.execute(
+            "SELECT id, seq FROM documents WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
+        ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    @staticmethod
+    def _delete_seqs(connection: sqlite3.Connection, delta: _Delta, seqs: list[int]) -> None:
+        if not seqs:
+            return
+        payload = (json.dumps(seqs),)
+        connection.execute(
+            "DELETE FROM documents_fts WHERE rowid IN (SELECT value FROM json_each(?))", payload
+        )
+        connection.execute("DELETE FROM documents WHERE seq IN (SELECT value FROM json_each(?))", payload)
+        delta.removed.extend(seqs)
+
+    def _insert(self, connection: sqlite3.Connection, delta: _Delta, prepared: list[_Prepared]) -> None:
+        if not prepared:
+            return
+        dims = {len(item.embedding) for item in prepared if item.embedding is not None}
+        if dims:
+            (dim,) = dims
+            stored = read_setting(connection, "embedding_dim")
+            if stored is None:
+                write_setting(connection, "embedding_dim", str(dim))
+            elif int(stored) != dim:
+                raise DocumentStoreError(
+                    f"This store holds {stored}-dimensional embeddings; got {dim}-dimensional ones. "
+                    "Nothing was written. Use the same embedding model for every document in a store."
+                )
+        first = delta.next_seq
+        seqs = range(first, first + len(prepared))
+        connection.executemany(
+            f"INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((seq, *item.row) for seq, item in zip(seqs, prepared, strict=True)),
+        )
+        connection.executemany(
+            "INSERT INTO documents_fts (rowid, terms) VALUES (?, ?)",
+            ((seq, item.terms) for seq, item in zip(seqs, prepared, strict=True) if item.terms),
+        )
+        delta.next_seq = first + len(prepared)
+        for seq, item in zip(seqs, prepared, strict=True):
+            if item.embedding is not None:
+                delta.added_keys.append(seq)
+                delta.added_vectors.append(item.embedding)
+
+    def write_documents(
+        self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
+    ) -> int:
+        """Write ``documents`` in one transaction.
+
+        Args:
+            documents: the documents to write.
+            policy: NONE / FAIL raise on a duplicate id (stored, or twice in the batch) and write nothing;
+                SKIP keeps stored documents (and the first of in-batch duplicates); OVERWRITE replaces them
+                (the last in-batch duplicate wins).
+
+        Returns:
+            How many documents were written.
+
+        Raises:
+            DuplicateDocumentError: a duplicate under NONE / FAIL.
+            DocumentStoreError: an item is not a Document, metadata is not JSON, or embeddings differ in size.
+        """
+        policy = DuplicatePolicy(policy)
+        prepared = self._dedupe(self._prepare(documents, "write_documents"), policy)
+        if not prepared:
+            return 0
+        with self._writing() as (connection, delta):
+            existing = self._existing(connection, [item.id for item in prepared])
+            if existing:
+                if policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
+                    raise DuplicateDocumentError(
+                        f"{len(existing)} document(s) already exist (ids {sorted(existing)[:5]}); nothing "
+                        "was written. Use DuplicatePolicy.SKIP or OVERWRITE, or replace_documents()."
+                    )
+                if policy is DuplicatePolicy.SKIP:
+                    prepared = [item for item in prepared if item.id not in existing]
+                else:
+                    self._delete_seqs(connection, delta, list(existing.values()))
+            self._insert(connection, delta, prepared)
+        return len(prepared)
+
+    def delete_documents(self, document_ids: list[str]) -> None:
+        """Delete documents by id in one transaction; unknown ids are ignored."""
+        if not document_ids:
+            return
+        with self._writing() as (connection, delta):
+            self._delete_seqs(
+                connection, delta, list(self._existing(connection, list(document_ids)).values())
+            )
+
+    def delete_by_filter(self, filters: dict[str, Any]) -> int:
+        """Delete every document matching ``filters`` (``{}`` matches all); returns how many were deleted.
+
+        Raises:
+            FilterError: the filter is malformed (nothing is deleted).
+        """
+        where, params = self._where(filters)
+        with self._writing() as (connection, delta):
+            seqs = [row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)]
+            self._delete_seqs(connection, delta, seqs)
+        return len(seqs)
+
+    def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
+        """Merge ``meta`` into the metadata of every matching document (top-level keys are replaced).
+
+        Ids, content and embeddings are kept. Returns how many documents were updated.
+
+        Raises:
+            FilterError: the filter is malformed. DocumentStoreError: ``meta`` is not a JSON-compatible dict.
+        """
+        if not isinstance(meta, dict):
+            raise DocumentStoreError(f"update_by_filter: meta must be a dict, got {type(meta).__name__}.")
+        try:
+            json.dumps(meta, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise DocumentStoreError(f"update_by_filter: meta is not JSON-serializable ({error}).") from error
+        where, params = self._where(filters)
+        with self._writing() as (connection, _delta):
+            rows = connection.execute(f"SELECT seq, meta FROM documents WHERE {where}", params).fetchall()
+            connection.executemany(
+                "UPDATE documents SET meta = ? WHERE seq = ?",
+                ((json.dumps({**json.loads(old), **meta}, ensure_ascii=False), seq) for seq, old in rows),
+            )
+        return len(rows)
+
+    def replace_documents(self, filters: dict[str, Any], documents: list[Document]) -> tuple[int, int]:
+        """Atomically delete what matches ``filters`` and write ``documents``; returns (deleted, written).
+
+        A new document whose id survives the delete (it did not match ``filters``) overwrites the stored one.
+
+        Raises:
+            FilterError: malformed filter. DuplicateDocumentError: the same id twice in ``documents``.
+            DocumentStoreError: an invalid document. In every case nothing changes.
+        """
+        where, params = self._where(filters)
+        prepared = self._dedupe(self._prepare(documents, "replace_documents"), DuplicatePolicy.FAIL)
+        with self._writing() as (connection, delta):
+            seqs = [row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)]
+            self._delete_seqs(connection, delta, seqs)
+            survivors = self._existing(connection, [item.id for item in prepared])
+            self._delete_seqs(connection, delta, list(survivors.values()))
+            self._insert(connection, delta, prepared)
+        return len(seqs), len(prepared)
+
+    # ------------------------------------------------------------------------------------------ search
+    def bm25_search(
+        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
+    ) -> list[Document]:
+        """Top ``top_k`` documents containing a term of ``query``, best BM25 score first.
+
+        Raises:
+            DocumentStoreError: ``top_k`` is negative. FilterError: the filter is malformed.
+        """
+        _check_top_k(top_k)
+        where, params = self._where(filters, prefix="d.")
+        terms = self.analyzer.tokenize(query or "")
+        if not terms or top_k == 0:
+            return []
+        sql = (
+            f"SELECT {_QUALIFIED_COLUMNS}, bm25(documents_fts) AS rank FROM documents_fts "
+            f"JOIN documents AS d ON d.seq = documents_fts.rowid "
+            f"WHERE documents_fts MATCH ? AND {where} ORDER BY rank, d.seq LIMIT ?"
+        )
+        with self._reading() as connection:
+            rows = connection.execute(sql, [fts_query(terms), *params, top_k]).fetchall()
+        results = []
+        for row in rows:
+            score = -float(row[-1])
+            results.append(decode_document(row[:-1], _sigmoid(score / _BM25_SCALE) if scale_score else score))
+        return results
+
+    def embedding_search(
+        self,
+        query_embedding: list[float],
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        scale_score: bool = False,
+    ) -> list[Document]:
+        """Top ``top_k`` documents nearest to ``query_embedding``; filters select candidates before ranking.
+
+        Raises:
+            DocumentStoreError: negative ``top_k``, or a query whose size differs from the stored embeddings'.
+            FilterError: the filter is malformed.
+        """
+        _check_top_k(top_k)
+        where, params = self._where(filters)
+        query = [float(value) for value in query_embedding]
+        if not query or not all(math.isfinite(value) for value in query):
+            raise DocumentStoreError(
+                "embedding_search: the query embedding must be a non-empty list of finite numbers."
+            )
+        with self._read_lock(), self._index_lock, self._reading() as connection:
+            stored_dim = read_setting(connection, "embedding_dim")
+            dim = int(stored_dim) if stored_dim is not None else self.embedding_dim
+            if dim is not None and len(query) != dim:
+                raise DocumentStoreError(
+                    f"embedding_search: the query embedding has {len(query)} dimensions but the store holds "
+                    f"{dim}-dimensional embeddings. Embed the query with the model used for the documents."
+                )
+            if top_k == 0 or stored_dim is None:
+                return []
+            version = int(read_setting(connection, "version") or 0)
+            if self._vectors.version != version:
+                self._vectors.load(
+                    connection.execute(
+                        "SELECT seq, embedding FROM documents WHERE embedding IS NOT NULL ORDER BY seq"
+                    ),
+                    dim,
+                    version,
+                )
+            candidates = None
+            if filters:
+                candidates = [
+                    row[0]
+                    for row in connection.execute(
+                        f"SELECT seq FROM documents WHERE embedding IS NOT NULL AND {where}", params
+                    )
+                ]
+            hits = self._vectors.search(query, top_k, candidates)
+            rows = connection.execute(
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE seq IN (SELECT value FROM json_each(?))",
+                (json.dumps([seq for seq, _score in hits]),),
+            ).fetchall()
+        by_seq = {row[0]: row for row in rows}
+        return [
+            decode_document(by_seq[seq], self._scale(score) if scale_score else score) for seq, score in hits
+        ]
+
+    def _scale(self, score: float) -> float:
+        if self.embedding_similarity_function == "cosine":
+            return (score + 1.0) / 2.0
+        return _sigmoid(score / _DOT_SCALE)
+
+    # ---------------------------------------------------------------------------------- serialization
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the store's settings (the documents stay in the database file)."""
+        return {
+            "type": f"{type(self).__module__}.{type(self).__qualname__}",
+            "init_parameters": {
+                "path": self.path,
+                "embedding_dim": self.embedding_dim,
+                "embedding_similarity_function": self.embedding_similarity_function,
+                "analyzer": self.analyzer.to_dict(),
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SQLiteDocumentStore:
+        """Build a store from :meth:`to_dict` output (same file, same settings)."""
+        params = data.get("init_parameters", {})
+        if not isinstance(params, dict):
+            raise DocumentStoreError("SQLiteDocumentStore.from_dict: 'init_parameters' must be a mapping.")
+        return cls(**params)
