@@ -1,0 +1,73 @@
+"""MarkdownToDocument: Markdown rendered to plain text, headings kept as lines of text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haybale.components.converters.html_text import node_to_text
+from haybale.components.converters.source_reading import Source, convert_sources, require_text
+from haybale.components.converters.text_decoding import decode_source
+from haybale.core.component import component
+from haybale.core.serialization import default_from_dict, default_to_dict
+from haybale.dataclasses import Document
+from haybale.errors import MissingDependencyError
+
+
+@component
+class MarkdownToDocument:
+    """Convert Markdown files to plain-text Documents, one per file.
+
+    The Markdown is parsed with markdown-it-py (CommonMark plus tables) and flattened to text: markup is
+    dropped, headings stay as their own lines, paragraphs are separated by a blank line, table cells by
+    `` | ``. The first heading is recorded as ``meta["title"]``. The text encoding is handled as in
+    :class:`TextFileToDocument`.
+
+    Args:
+        encoding: encoding tried first; None means always detect.
+    """
+
+    def __init__(self, encoding: str | None = "utf-8") -> None:
+        self.encoding = encoding
+
+    @component.output_types(documents=list[Document], failures=list[dict[str, Any]])
+    def run(
+        self, sources: list[Source], meta: dict[str, Any] | list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """Convert ``sources`` (paths or byte streams).
+
+        Args:
+            sources: files to convert.
+            meta: one dict for all sources, or one per source; merged into each document's meta.
+
+        Returns:
+            ``documents`` (one per converted file) and ``failures`` (``{"source", "error"}`` per
+            skipped file).
+        """
+        return convert_sources(type(self).__name__, sources, meta, self._convert_one, "text/markdown")
+
+    def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
+        try:
+            from markdown_it import MarkdownIt
+            from selectolax.lexbor import LexborHTMLParser
+        except ImportError as exc:
+            raise MissingDependencyError.for_extra(
+                exc.name or "markdown-it-py", "converters", "MarkdownToDocument"
+            ) from exc
+        decoded = decode_source(source, self.encoding)
+        html = MarkdownIt("commonmark").enable("table").render(decoded.text)
+        tree = LexborHTMLParser(html)
+        text = require_text(node_to_text(tree.body), source, "this Markdown file")
+        extra: dict[str, Any] = {}
+        heading = tree.css_first("h1, h2, h3, h4, h5, h6")
+        if heading is not None and "title" not in meta:
+            extra["title"] = heading.text(deep=True).strip()
+        return [Document(content=text, meta={**extra, **meta})]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}``."""
+        return default_to_dict(self, encoding=self.encoding)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MarkdownToDocument:
+        """Build from :meth:`to_dict` output."""
+        return default_from_dict(cls, data)

@@ -1,0 +1,119 @@
+"""MultiFileConverter: convert a mixed batch of files, each with the converter for its type."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from haybale.components.converters.csv_converter import CSVToDocument
+from haybale.components.converters.docx_converter import DOCXToDocument
+from haybale.components.converters.html_converter import HTMLToDocument
+from haybale.components.converters.json_converter import JSONToDocument
+from haybale.components.converters.markdown_converter import MarkdownToDocument
+from haybale.components.converters.pdf_converter import PDFToDocument
+from haybale.components.converters.pptx_converter import PPTXToDocument
+from haybale.components.converters.source_reading import (
+    Source,
+    check_readable_file,
+    describe_source,
+    expand_meta,
+)
+from haybale.components.converters.text_converter import TextFileToDocument
+from haybale.components.converters.xlsx_converter import XLSXToDocument
+from haybale.components.routers.file_type_router import KNOWN_EXTENSIONS, detect_mime_type
+from haybale.core.component import component
+from haybale.core.serialization import default_from_dict, default_to_dict
+from haybale.dataclasses import ByteStream, Document
+from haybale.errors import ConversionError
+
+logger = logging.getLogger(__name__)
+
+
+@component
+class MultiFileConverter:
+    """Convert files of mixed types: each source goes to the converter for its detected MIME type.
+
+    Types are detected like :class:`~haybale.components.routers.FileTypeRouter` does (content signatures,
+    then extension). Supported: plain text and other ``text/*`` types, Markdown, HTML, PDF, DOCX, PPTX, XLSX,
+    CSV, JSON and JSON Lines. Sources of unknown type, unreadable paths (missing, directories, link loops,
+    FIFOs) and files their converter rejects are reported in ``failures``; the rest of the batch still
+    converts. Documents come out in the order of their sources.
+
+    Args:
+        encoding: encoding tried first for text-based formats; None means always detect.
+        json_content_key: the field holding the text in JSON records (see :class:`JSONToDocument`).
+    """
+
+    def __init__(self, encoding: str | None = "utf-8", json_content_key: str | None = "content") -> None:
+        self.encoding = encoding
+        self.json_content_key = json_content_key
+        text = TextFileToDocument(encoding=encoding)
+        json_converter = JSONToDocument(content_key=json_content_key, encoding=encoding)
+        self._converters: dict[str, Any] = {
+            "text/plain": text,
+            "text/markdown": MarkdownToDocument(encoding=encoding),
+            "text/html": HTMLToDocument(encoding=encoding),
+            "text/csv": CSVToDocument(encoding=encoding),
+            "application/json": json_converter,
+            "application/jsonl": json_converter,
+            "application/pdf": PDFToDocument(),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": DOCXToDocument(),
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation": PPTXToDocument(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": XLSXToDocument(),
+        }
+        self._text = text
+
+    @component.output_types(documents=list[Document], failures=list[dict[str, Any]])
+    def run(
+        self, sources: list[Source], meta: dict[str, Any] | list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """Convert ``sources`` (paths or byte streams) of any supported type.
+
+        Args:
+            sources: files to convert.
+            meta: one dict for all sources, or one per source; merged into each document's meta.
+
+        Returns:
+            ``documents`` and ``failures`` (``{"source", "error"}`` per file that was skipped).
+        """
+        documents: list[Document] = []
+        failures: list[dict[str, Any]] = []
+        for source, user_meta in zip(sources, expand_meta(meta, len(sources)), strict=True):
+            try:
+                converter, extra = self._converter_for(source, user_meta)
+            except ConversionError as exc:
+                logger.warning("MultiFileConverter skipped '%s': %s", describe_source(source), exc)
+                failures.append({"source": describe_source(source), "error": str(exc)})
+                continue
+            result = converter.run(sources=[source], meta=[extra])
+            documents.extend(result["documents"])
+            failures.extend(result["failures"])
+        return {"documents": documents, "failures": failures}
+
+    def _converter_for(self, source: Source, extra: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        if not isinstance(source, ByteStream):
+            check_readable_file(Path(source))
+        try:
+            mime = detect_mime_type(source)
+        except OSError as exc:
+            raise ConversionError(f"'{describe_source(source)}' cannot be read: {exc}") from None
+        if mime in self._converters:
+            return self._converters[mime], extra
+        if mime is not None and mime.startswith("text/"):
+            return self._text, {"mime_type": mime, **extra}
+        supported = ", ".join(sorted(KNOWN_EXTENSIONS))
+        found = f"type '{mime}'" if mime else "an unknown type"
+        raise ConversionError(
+            f"'{describe_source(source)}' has {found}, which no converter handles. Supported extensions: "
+            f"{supported}. Rename the file if its extension is wrong, or leave it out."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}``."""
+        return default_to_dict(self, encoding=self.encoding, json_content_key=self.json_content_key)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MultiFileConverter:
+        """Build from :meth:`to_dict` output."""
+        return default_from_dict(cls, data)

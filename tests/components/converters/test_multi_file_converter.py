@@ -1,0 +1,153 @@
+"""MultiFileConverter: routing by type, the demo corpus, and per-file failures (links, folders, FIFOs)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from haybale.components.converters import MultiFileConverter
+from haybale.dataclasses import ByteStream
+
+CORPUS = Path(__file__).resolve().parents[3] / "examples" / "corpus"
+
+
+def test_init_defaults() -> None:
+    converter = MultiFileConverter()
+    assert (converter.encoding, converter.json_content_key) == ("utf-8", "content")
+
+
+def test_round_trip(assert_round_trip) -> None:
+    assert_round_trip(MultiFileConverter(encoding=None, json_content_key="text"))
+
+
+def test_run_converts_the_whole_demo_corpus() -> None:
+    files = sorted(CORPUS.iterdir())
+    result = MultiFileConverter().run(sources=files)
+    assert result["failures"] == []
+    by_name = {d.meta["file_name"]: d for d in result["documents"]}
+    assert set(by_name) == {f.name for f in files}
+    assert {f.suffix for f in files} >= {".md", ".html", ".pdf", ".docx", ".pptx", ".txt"}
+    assert by_name["baling_guide.pdf"].content.count("\f") == 2
+    assert "Helvetica" not in by_name["baling_guide.pdf"].content
+    assert "analytics" not in by_name["hay_history.html"].content
+    assert by_name["rag_pipeline_slides.pptx"].meta["mime_type"].endswith("presentation")
+    assert [d.meta["file_name"] for d in result["documents"]] == [f.name for f in files]
+
+
+def test_run_routes_by_content_and_extension(tmp_path: Path, make_pdf) -> None:
+    pdf_named_txt = tmp_path / "actually_pdf.txt"
+    pdf_named_txt.write_bytes(make_pdf("p.pdf", [["Hidden PDF."]]).read_bytes())
+    python_file = tmp_path / "script.py"
+    python_file.write_text("print('hay')\n", encoding="utf-8")
+    records = tmp_path / "data.json"
+    records.write_text('[{"text": "json record"}]', encoding="utf-8")
+    stream = ByteStream(data=b"<html><body><p>Streamed page</p></body></html>", meta={"source": "s"})
+    result = MultiFileConverter(json_content_key="text").run(
+        sources=[pdf_named_txt, python_file, records, stream], meta={"batch": 7}
+    )
+    assert result["failures"] == []
+    docs = result["documents"]
+    assert [d.content.strip() for d in docs] == [
+        "Hidden PDF.",
+        "print('hay')",
+        "json record",
+        "Streamed page",
+    ]
+    assert docs[0].meta["mime_type"] == "application/pdf"
+    assert docs[1].meta["mime_type"] == "text/x-python"
+    assert all(d.meta["batch"] == 7 for d in docs)
+
+
+def test_bad_input_unknown_extension(tmp_path: Path) -> None:
+    unknown = tmp_path / "archive.qqq"
+    unknown.write_bytes(b"\x00\x01 whatever")
+    good = tmp_path / "good.txt"
+    good.write_text("good", encoding="utf-8")
+    result = MultiFileConverter().run(sources=[unknown, good])
+    assert [d.content for d in result["documents"]] == ["good"]
+    [failure] = result["failures"]
+    assert failure["source"] == str(unknown)
+    assert "unknown type, which no converter handles" in failure["error"]
+    assert ".pdf" in failure["error"]
+
+
+def test_bad_input_symlink_loop(tmp_path: Path) -> None:
+    first, second = tmp_path / "loop_a.txt", tmp_path / "loop_b.txt"
+    first.symlink_to(second)
+    second.symlink_to(first)
+    good = tmp_path / "good.md"
+    good.write_text("# fine", encoding="utf-8")
+    result = MultiFileConverter().run(sources=[first, good])
+    assert [d.content for d in result["documents"]] == ["fine"]
+    [failure] = result["failures"]
+    assert failure["source"] == str(first)
+    assert "symbolic link loop" in failure["error"]
+
+
+def test_bad_input_unreadable_paths(tmp_path: Path) -> None:
+    # Tests may run as root, where chmod 000 does not stop reads: use paths that fail for everyone.
+    folder = tmp_path / "folder.txt"
+    folder.mkdir()
+    dangling = tmp_path / "dangling.txt"
+    dangling.symlink_to(tmp_path / "gone.txt")
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    missing = tmp_path / "missing.pdf"
+    good = tmp_path / "good.txt"
+    good.write_text("still converted", encoding="utf-8")
+    result = MultiFileConverter().run(sources=[folder, dangling, fifo, missing, good])
+    assert [d.content for d in result["documents"]] == ["still converted"]
+    errors = [f["error"] for f in result["failures"]]
+    assert "is a directory, not a file" in errors[0]
+    assert "dangling symbolic link" in errors[1]
+    assert "not a regular file" in errors[2]
+    assert "does not exist" in errors[3]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of permission bits")
+def test_bad_input_permission_denied(tmp_path: Path) -> None:
+    locked = tmp_path / "locked.txt"
+    locked.write_text("secret", encoding="utf-8")
+    locked.chmod(0)
+    [failure] = MultiFileConverter().run(sources=[locked])["failures"]
+    assert "permission denied" in failure["error"]
+
+
+def test_bad_input_every_kind_in_one_batch(tmp_path: Path, make_pdf, make_encrypted_pdf) -> None:
+    """One batch with every bad kind: each gets its own message, and the good files still convert."""
+    corrupt = tmp_path / "corrupt.pdf"
+    corrupt.write_bytes(b"%PDF-1.4\n1 0 obj broken")
+    encrypted = make_encrypted_pdf("encrypted.pdf")
+    zero = tmp_path / "zero.txt"
+    zero.write_bytes(b"")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(bytes(range(256)) * 16)
+    invalid_utf8 = tmp_path / "invalid.txt"
+    invalid_utf8.write_bytes(b"ok \xff\xfe text " * 3)
+    nul = tmp_path / "nul.txt"
+    nul.write_bytes(b"a\x00b")
+    unknown = tmp_path / "thing.unknownext"
+    unknown.write_bytes(b"?")
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    good_pdf = make_pdf("good.pdf", [["Good PDF."]])
+    sources = [corrupt, encrypted, zero, binary, invalid_utf8, nul, unknown, loop, good_pdf]
+    result = MultiFileConverter().run(sources=sources)
+    assert sorted(d.meta["file_name"] for d in result["documents"]) == ["good.pdf", "invalid.txt", "nul.txt"]
+    errors = {Path(f["source"]).name: f["error"] for f in result["failures"]}
+    assert set(errors) == {
+        "corrupt.pdf",
+        "encrypted.pdf",
+        "zero.txt",
+        "binary.txt",
+        "thing.unknownext",
+        "loop.txt",
+    }
+    assert "corrupt or unsupported PDF" in errors["corrupt.pdf"]
+    assert "encrypted PDF" in errors["encrypted.pdf"]
+    assert "empty (0 bytes)" in errors["zero.txt"]
+    assert "binary data" in errors["binary.txt"]
+    assert "no converter handles" in errors["thing.unknownext"]
+    assert "symbolic link loop" in errors["loop.txt"]
