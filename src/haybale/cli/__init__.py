@@ -1,0 +1,1 @@
+"""The ``haybale`` command line (Typer). Entry point: :func:`haybale.cli.main.main`."""

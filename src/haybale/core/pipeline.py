@@ -1,0 +1,470 @@
+"""``Pipeline``: a graph of components with typed connections, run synchronously or with asyncio.
+
+See DESIGN §2-§3 for the contract. The graph is compiled into an immutable plan (``haybale.core.plan``) on the
+first run after a change; each run keeps its own state (``haybale.core.scheduler.RunState``), so one pipeline
+instance serves many concurrent ``run``/``run_async`` calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from haybale.core.component import get_input_sockets, get_output_sockets, is_component
+from haybale.core.connect import parse_address, resolve_connection
+from haybale.core.plan import Edge, NodePlan, PipelinePlan, compile_plan
+from haybale.core.scheduler import RunState, not_a_dict_error, runtime_error
+from haybale.core.sockets import describe_type
+from haybale.errors import PipelineValidationError
+
+if TYPE_CHECKING:
+    import asyncio
+    from pathlib import Path
+
+    from haybale.core.streaming import PipelineStream
+
+__all__ = ["Pipeline"]
+
+_NOTHING: frozenset[str] = frozenset()
+
+
+class Pipeline:
+    """A directed graph of components; loops are allowed.
+
+    Args:
+        metadata: free-form data stored with the pipeline (serialized as-is).
+        max_runs_per_component: how often one component may run within a single ``run()``.
+    """
+
+    def __init__(self, metadata: dict[str, Any] | None = None, max_runs_per_component: int = 100) -> None:
+        if not isinstance(max_runs_per_component, int) or max_runs_per_component < 1:
+            raise PipelineValidationError(
+                f"max_runs_per_component must be a positive int, got {max_runs_per_component!r}."
+            )
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.max_runs_per_component = max_runs_per_component
+        self._components: dict[str, Any] = {}
+        self._edges: list[Edge] = []
+        self._plan: PipelinePlan | None = None
+        self._lock = threading.RLock()
+        self._warmed = False
+
+    def __repr__(self) -> str:
+        return f"Pipeline(components={list(self._components)}, connections={len(self._edges)})"
+
+    # ------------------------------------------------------------------ graph
+    def add_component(self, name: str, instance: Any) -> None:
+        """Add a component instance under ``name``.
+
+        Raises:
+            PipelineValidationError: the name is taken or malformed, or ``instance`` is not a component.
+        """
+        if not isinstance(name, str) or not name or "." in name:
+            raise PipelineValidationError(
+                f"Invalid component name {name!r}: use a non-empty string without dots (dots separate the "
+                "component from the socket in connect('a.out', 'b.in'))."
+            )
+        if name in self._components:
+            raise PipelineValidationError(
+                f"A component named '{name}' already exists. Pick another name or remove_component('{name}')."
+            )
+        if isinstance(instance, type) or not is_component(instance):
+            hint = " Pass an instance, not the class." if isinstance(instance, type) else ""
+            raise PipelineValidationError(
+                f"Cannot add '{name}': {instance!r} is not a component. Decorate its class with @component "
+                f"and give it a run() method returning a dict.{hint}"
+            )
+        with self._lock:
+            self._components[name] = instance
+            self._invalidate()
+
+    def remove_component(self, name: str) -> Any:
+        """Remove a component and its connections; return the instance."""
+        instance = self.get_component(name)
+        with self._lock:
+            del self._components[name]
+            self._edges = [e for e in self._edges if name not in (e.sender, e.receiver)]
+            self._invalidate()
+        return instance
+
+    def get_component(self, name: str) -> Any:
+        """Return the component instance called ``name``.
+
+        Raises:
+            PipelineValidationError: no such component (the message lists the names).
+        """
+        try:
+            return self._components[name]
+        except KeyError:
+            raise PipelineValidationError(
+                f"No component named '{name}'. Components: {sorted(self._components)}."
+            ) from None
+
+    def connect(self, sender: str, receiver: str) -> Pipeline:
+        """Connect ``"a.out"`` (or ``"a"``) to ``"b.in"`` (or ``"b"``); sockets may be omitted if unambiguous.
+
+        Returns:
+            The pipeline, so calls can be chained.
+
+        Raises:
+            PipelineConnectError: see :func:`haybale.core.connect.resolve_connection`.
+        """
+        s_name, s_socket = parse_address(sender, self._components, "sender")
+        r_name, r_socket = parse_address(receiver, self._components, "receiver")
+        with self._lock:
+            taken: dict[str, list[str]] = {}
+            for edge in self._edges:
+                if edge.receiver == r_name:
+                    taken.setdefault(edge.input, []).append(f"{edge.sender}.{edge.output}")
+            edge = resolve_connection(
+                sender=s_name,
+                output=s_socket,
+                receiver=r_name,
+                socket=r_socket,
+                outputs=get_output_sockets(self._components[s_name]),
+                inputs=get_input_sockets(self._components[r_name]),
+                taken=taken,
+            )
+            if any(
+                (e.sender, e.output, e.receiver, e.input)
+                == (edge.sender, edge.output, edge.receiver, edge.input)
+                for e in self._edges
+            ):
+                return self
+            self._edges.append(edge)
+            self._invalidate()
+        return self
+
+    def connections(self) -> list[tuple[str, str]]:
+        """All connections as ``("sender.output", "receiver.input")`` pairs, in the order they were made."""
+        return [(f"{e.sender}.{e.output}", f"{e.receiver}.{e.input}") for e in self._edges]
+
+    def walk(self) -> Iterator[tuple[str, Any]]:
+        """Iterate over ``(name, instance)`` pairs in insertion order."""
+        yield from list(self._components.items())
+
+    def inputs(self, include_connected: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
+        """The inputs a caller can give: ``{component: {socket: {"type", "is_mandatory", "default"?}}}``.
+
+        Args:
+            include_connected: also list inputs that already have a sender (e.g. to seed a loop).
+        """
+        connected = {(e.receiver, e.input) for e in self._edges}
+        result: dict[str, dict[str, dict[str, Any]]] = {}
+        for name, instance in self._components.items():
+            for socket in get_input_sockets(instance).values():
+                if not include_connected and (name, socket.name) in connected:
+                    continue
+                entry: dict[str, Any] = {"type": socket.type, "is_mandatory": socket.is_mandatory}
+                if not socket.is_mandatory:
+                    entry["default"] = socket.default
+                result.setdefault(name, {})[socket.name] = entry
+        return result
+
+    def outputs(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The declared outputs connected to nothing: ``{component: {socket: {"type": ...}}}``."""
+        connected = {(e.sender, e.output) for e in self._edges}
+        result: dict[str, dict[str, dict[str, Any]]] = {}
+        for name, instance in self._components.items():
+            for socket in get_output_sockets(instance).values():
+                if (name, socket.name) not in connected:
+                    result.setdefault(name, {})[socket.name] = {"type": socket.type}
+        return result
+
+    def warm_up(self) -> None:
+        """Call ``warm_up()`` on every component that has one (each is expected to be idempotent)."""
+        with self._lock:
+            for instance in list(self._components.values()):
+                warm = getattr(instance, "warm_up", None)
+                if callable(warm):
+                    warm()
+            self._warmed = True
+
+    def _invalidate(self) -> None:
+        self._plan = None
+        self._warmed = False
+
+    def _get_plan(self) -> PipelinePlan:
+        plan = self._plan
+        if plan is None:
+            with self._lock:
+                plan = self._plan
+                if plan is None:
+                    plan = compile_plan(
+                        self._components,
+                        {n: get_input_sockets(c) for n, c in self._components.items()},
+                        {n: get_output_sockets(c) for n, c in self._components.items()},
+                        list(self._edges),
+                    )
+                    self._plan = plan
+        if not self._warmed:
+            self.warm_up()
+        return plan
+
+    # ------------------------------------------------------------------ running
+    def _prepare(self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None) -> RunState:
+        plan = self._plan if self._warmed and self._plan is not None else self._get_plan()
+        if isinstance(include_outputs_from, str):  # a single name is a common slip for {"name"}
+            include_outputs_from = (include_outputs_from,)
+        include = frozenset(include_outputs_from) if include_outputs_from else _NOTHING
+        unknown = include - plan.nodes.keys() if include else None
+        if unknown:
+            raise PipelineValidationError(
+                f"include_outputs_from names unknown components {sorted(unknown)}. Components: "
+                f"{sorted(plan.nodes)}."
+            )
+        state = RunState(plan, _normalize_inputs(plan, data), include, self.max_runs_per_component)
+        state.start()
+        return state
+
+    def run(
+        self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Run the pipeline and return the outputs connected to nothing, by component.
+
+        Args:
+            data: ``{"component": {"input": value}}`` or the flat ``{"input": value}`` (given to every
+                unconnected input of that name).
+            include_outputs_from: components whose full outputs are returned too (their last visit).
+
+        Raises:
+            PipelineValidationError: unknown components or inputs in ``data``.
+            PipelineComponentsBlockedError: nothing can run with the given inputs (nothing ran).
+            PipelineRuntimeError: a component raised or returned a non-dict (original as ``__cause__``).
+            PipelineMaxComponentRuns: a component exceeded ``max_runs_per_component``.
+        """
+        state = self._prepare(data, include_outputs_from)
+        next_component = state.next_component
+        take_inputs = state.take_inputs
+        deliver = state.deliver
+        node = next_component()
+        while node is not None:
+            kwargs, visit = take_inputs(node)
+            try:
+                outputs = node.run(**kwargs)
+            except Exception as exc:
+                raise runtime_error(node.name, visit, exc) from exc
+            if type(outputs) is not dict and not isinstance(outputs, dict):
+                raise not_a_dict_error(node.name, visit, outputs)
+            deliver(node, outputs)
+            node = next_component()
+        state.log_stuck()
+        return state.result()
+
+    async def run_async(
+        self,
+        data: Mapping[str, Any],
+        include_outputs_from: Iterable[str] | None = None,
+        concurrency_limit: int = 4,
+    ) -> dict[str, dict[str, Any]]:
+        """Like :meth:`run`, but independent branches run concurrently (``concurrency_limit`` at most).
+
+        Components with ``run_async`` are awaited; sync-only components run in a worker thread. Results are
+        applied in the same order :meth:`run` would use, so both return the same outputs.
+        """
+        import asyncio
+
+        if not isinstance(concurrency_limit, int) or concurrency_limit < 1:
+            raise PipelineValidationError(
+                f"concurrency_limit must be a positive int, got {concurrency_limit!r}."
+            )
+        state = self._prepare(data, include_outputs_from)
+        started: dict[str, tuple[asyncio.Task[Any], int]] = {}
+        try:
+            node = state.next_component()
+            while node is not None:
+                entry = started.pop(node.name, None)
+                if entry is None:
+                    kwargs, visit = state.take_inputs(node)
+                    entry = (asyncio.ensure_future(_invoke(node, kwargs)), visit)
+                _start_independent(state, node, started, concurrency_limit - 1)
+                task, visit = entry
+                try:
+                    outputs = await task
+                except Exception as exc:
+                    raise runtime_error(node.name, visit, exc) from exc
+                if not isinstance(outputs, dict):
+                    raise not_a_dict_error(node.name, visit, outputs)
+                state.deliver(node, outputs)
+                node = state.next_component()
+        finally:
+            if started:
+                for task, _ in started.values():
+                    task.cancel()
+                await asyncio.gather(*(t for t, _ in started.values()), return_exceptions=True)
+        state.log_stuck()
+        return state.result()
+
+    def stream(
+        self,
+        data: Mapping[str, Any],
+        include_outputs_from: Iterable[str] | None = None,
+        concurrency_limit: int = 4,
+        components: Iterable[str] | None = None,
+    ) -> PipelineStream:
+        """Run with :meth:`run_async` and stream the chunks of streaming-capable components.
+
+        Returns an async iterator of ``StreamingChunk`` whose ``result`` holds the pipeline result at the end;
+        see :func:`haybale.core.streaming.stream_pipeline`.
+        """
+        from haybale.core.streaming import stream_pipeline
+
+        return stream_pipeline(self, data, include_outputs_from, concurrency_limit, components)
+
+    # ------------------------------------------------------------------ serialization and drawing
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize (DESIGN §4). Raises SerializationError naming the component that cannot be serialized."""
+        from haybale.core.pipeline_io import pipeline_to_dict
+
+        return pipeline_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], allowed_modules: Iterable[str] | None = None) -> Pipeline:
+        """Build a pipeline from :meth:`to_dict` output, importing only allow-listed component types."""
+        from haybale.core.pipeline_io import pipeline_from_dict
+
+        return pipeline_from_dict(cls, data, allowed_modules)
+
+    def dumps(self, fmt: str = "yaml") -> str:
+        """Serialize to a YAML (default) or JSON (``fmt="json"``) string."""
+        from haybale.core.pipeline_io import dump_text
+
+        return dump_text(self.to_dict(), fmt)
+
+    @classmethod
+    def loads(cls, text: str | bytes, allowed_modules: Iterable[str] | None = None) -> Pipeline:
+        """Load from a YAML or JSON string (safe loader; allow-listed types only)."""
+        from haybale.core.pipeline_io import parse_text
+
+        return cls.from_dict(parse_text(text), allowed_modules)
+
+    def dump(self, path: str | Path) -> None:
+        """Write to ``path``: JSON when it ends in ``.json``, YAML otherwise."""
+        from pathlib import Path
+
+        target = Path(path)
+        fmt = "json" if target.suffix.lower() == ".json" else "yaml"
+        target.write_text(self.dumps(fmt), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path, allowed_modules: Iterable[str] | None = None) -> Pipeline:
+        """Load from a YAML or JSON file."""
+        from pathlib import Path
+
+        return cls.loads(Path(path).read_text(encoding="utf-8"), allowed_modules)
+
+    def to_mermaid(self) -> str:
+        """Mermaid flowchart text of the pipeline (offline; paste into any Mermaid renderer)."""
+        from haybale.core.draw import pipeline_to_mermaid
+
+        return pipeline_to_mermaid(self)
+
+    def draw(self, path: str | Path) -> Path:
+        """Render the pipeline to ``path`` (``.svg`` or ``.png``) with Graphviz ``dot``; return the path."""
+        from pathlib import Path
+
+        from haybale.core.draw import draw_pipeline
+
+        return draw_pipeline(self, Path(path))
+
+
+async def _invoke(node: NodePlan, kwargs: dict[str, Any]) -> Any:
+    if node.run_async is not None:
+        return await node.run_async(**kwargs)
+    import asyncio
+
+    return await asyncio.to_thread(node.run, **kwargs)
+
+
+def _start_independent(
+    state: RunState, current: NodePlan, started: dict[str, tuple[asyncio.Task[Any], int]], room: int
+) -> None:
+    """Start ready components whose inputs cannot change before their turn (nothing active reaches them)."""
+    if room - len(started) <= 0:
+        return
+    ready = state.ready_names()
+    if len(ready) < 1:
+        return
+    nodes = state.nodes
+    active = [current.name, *ready, *state.deferred, *started]
+    for name in ready:
+        if name in started or name == current.name:
+            continue
+        if len(started) >= room:
+            return
+        if any(name in nodes[other].reach for other in active if other != name):
+            continue
+        if state.visits.get(name, 0) >= state.max_runs:
+            continue
+        node = nodes[name]
+        kwargs, visit = state.take_inputs(node)
+        import asyncio
+
+        started[name] = (asyncio.ensure_future(_invoke(node, kwargs)), visit)
+
+
+def _normalize_inputs(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Turn nested or flat run inputs into fresh ``{component: {socket: value}}`` dicts, checking names."""
+    if type(data) is dict:
+        fast = _fast_nested(plan, data)
+        if fast is not None:
+            return fast
+    elif not isinstance(data, Mapping):
+        raise PipelineValidationError(
+            f"Pipeline inputs must be a dict like {{'component': {{'input': value}}}} or {{'input': value}}, "
+            f"got {type(data).__name__}."
+        )
+    nodes = plan.nodes
+    nested_keys = [k for k, v in data.items() if k in nodes and isinstance(v, Mapping)]
+    if len(nested_keys) == len(data):
+        return _nested(plan, data)
+    if nested_keys:
+        raise PipelineValidationError(
+            f"Pipeline inputs mix the nested form (keys {nested_keys} are components) with the flat form "
+            f"(keys {[k for k in data if k not in nested_keys]}). Use one: "
+            "{'component': {'input': value}} or {'input': value}."
+        )
+    return _flat(plan, data)
+
+
+def _fast_nested(plan: PipelinePlan, data: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """The usual, valid nested form in one pass; None when the input needs the slower checks."""
+    nodes = plan.nodes
+    result: dict[str, dict[str, Any]] = {}
+    for name, values in data.items():
+        node = nodes.get(name)
+        if node is None or type(values) is not dict or not values.keys() <= node.sockets.keys():
+            return None
+        if values:
+            result[name] = values.copy()
+    return result
+
+
+def _nested(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for name, values in data.items():
+        sockets = plan.nodes[name].sockets
+        for socket in values:
+            if socket not in sockets:
+                valid = ", ".join(f"{s} ({describe_type(v.type)})" for s, v in sockets.items()) or "none"
+                raise PipelineValidationError(
+                    f"Component '{name}' has no input '{socket}'. Its inputs: {valid}."
+                )
+        if values:
+            result[name] = dict(values)
+    return result
+
+
+def _flat(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    flat: dict[str, dict[str, Any]] = {}
+    for key, value in data.items():
+        targets = plan.flat_inputs.get(key)
+        if not targets:
+            raise PipelineValidationError(
+                f"No component has an unconnected input named '{key}' (and no component is named '{key}'). "
+                f"Inputs you can give: {sorted(plan.flat_inputs)}; components: {sorted(plan.nodes)}."
+            )
+        for name, socket in targets:
+            flat.setdefault(name, {})[socket] = value
+    return flat

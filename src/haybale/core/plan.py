@@ -1,0 +1,175 @@
+"""The compiled execution plan of a pipeline: an immutable snapshot that every run reads and none mutates.
+
+Compiling once (and again only after the graph changes) keeps the per-run hot path free of socket look-ups,
+type checks and topological sorting, and lets many concurrent runs share one plan safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from haybale.core.isolation import Copier, copier_for_type
+from haybale.core.sockets import InputSocket, OutputSocket
+
+__all__ = ["GREEDY", "JOIN", "LAZY", "PLAIN", "Edge", "NodePlan", "PipelinePlan", "compile_plan"]
+
+#: How an input socket collects values: one value, lazy variadic, greedy variadic, or joined lists.
+PLAIN: Final = 0
+LAZY: Final = 1
+GREEDY: Final = 2
+JOIN: Final = 3
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One connection as stored by the pipeline graph."""
+
+    sender: str
+    output: str
+    receiver: str
+    input: str
+    conversion: Callable[[Any], Any] | None = None
+
+
+@dataclass(eq=False)
+class NodePlan:
+    """Everything the scheduler needs to know about one component, precomputed."""
+
+    name: str
+    instance: Any
+    rank: int
+    run: Callable[..., Any]
+    run_async: Callable[..., Any] | None
+    sockets: dict[str, InputSocket]
+    defaults: dict[str, Any]
+    mandatory: tuple[str, ...]
+    kinds: dict[str, int]
+    multi: tuple[str, ...]
+    greedy: tuple[str, ...]
+    waitable: tuple[str, ...]
+    waitable_counts: tuple[tuple[str, int], ...]
+    senders: dict[str, tuple[str, ...]]
+    user_copiers: dict[str, Copier | None]
+    #: output -> (receiver, input, input kind, conversion, number of senders of that input)
+    targets: dict[str, tuple[tuple[str, str, int, Callable[[Any], Any] | None, int], ...]]
+    out_copiers: dict[str, Copier | None]
+    simple: bool
+    has_connected_inputs: bool
+    successors: frozenset[str] = frozenset()
+    reach: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    """All node plans plus the lookup tables used to validate run inputs."""
+
+    nodes: dict[str, NodePlan]
+    sources: tuple[str, ...]
+    flat_inputs: dict[str, tuple[tuple[str, str], ...]]
+
+
+def _ranks(names: list[str], successors: Mapping[str, set[str]]) -> dict[str, int]:
+    """Topological ranks; cycles are broken at the node with the fewest unresolved senders, then by name."""
+    indegree = dict.fromkeys(names, 0)
+    for name in names:
+        for succ in successors[name]:
+            if succ != name:
+                indegree[succ] += 1
+    remaining = set(names)
+    ranks: dict[str, int] = {}
+    while remaining:
+        ready = sorted(n for n in remaining if indegree[n] == 0)
+        if not ready:
+            ready = [min(remaining, key=lambda n: (indegree[n], n))]
+        for name in ready:
+            remaining.discard(name)
+            ranks[name] = len(ranks)
+            for succ in successors[name]:
+                if succ in remaining and succ != name:
+                    indegree[succ] -= 1
+    return ranks
+
+
+def _reachable(start: str, successors: Mapping[str, set[str]]) -> frozenset[str]:
+    seen: set[str] = set()
+    stack = list(successors[start])
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(successors[node])
+    return frozenset(seen)
+
+
+def _socket_kind(socket: InputSocket, n_senders: int) -> int:
+    if socket.variadic == "greedy":
+        return GREEDY
+    if socket.variadic == "lazy":
+        return LAZY
+    return JOIN if n_senders > 1 else PLAIN
+
+
+def compile_plan(
+    components: Mapping[str, Any],
+    inputs: Mapping[str, dict[str, InputSocket]],
+    outputs: Mapping[str, dict[str, OutputSocket]],
+    edges: list[Edge],
+) -> PipelinePlan:
+    """Compile the graph into a :class:`PipelinePlan`."""
+    names = list(components)
+    successors: dict[str, set[str]] = {n: set() for n in names}
+    senders: dict[str, dict[str, list[str]]] = {n: {} for n in names}
+    targets: dict[str, dict[str, list[tuple[str, str, Callable[[Any], Any] | None]]]] = {n: {} for n in names}
+    for edge in edges:
+        successors[edge.sender].add(edge.receiver)
+        senders[edge.receiver].setdefault(edge.input, []).append(edge.sender)
+        targets[edge.sender].setdefault(edge.output, []).append((edge.receiver, edge.input, edge.conversion))
+    ranks = _ranks(names, successors)
+    nodes: dict[str, NodePlan] = {}
+    flat: dict[str, list[tuple[str, str]]] = {}
+    for name in names:
+        sockets = inputs[name]
+        node_senders = {s: tuple(v) for s, v in senders[name].items()}
+        kinds = {s: _socket_kind(sock, len(node_senders.get(s, ()))) for s, sock in sockets.items()}
+        for s in sockets:
+            if s not in node_senders:
+                flat.setdefault(s, []).append((name, s))
+        waitable = tuple(
+            s
+            for s, sock in sockets.items()
+            if s in node_senders
+            and (kinds[s] in (LAZY, JOIN) or (kinds[s] == PLAIN and not sock.is_mandatory))
+        )
+        user_copiers = {s: copier_for_type(sock.type) for s, sock in sockets.items()}
+        nodes[name] = NodePlan(
+            name=name,
+            instance=components[name],
+            rank=ranks[name],
+            run=components[name].run,
+            run_async=getattr(components[name], "run_async", None),
+            sockets=sockets,
+            defaults={s: sock.default for s, sock in sockets.items() if not sock.is_mandatory},
+            mandatory=tuple(s for s, sock in sockets.items() if sock.is_mandatory),
+            kinds=kinds,
+            multi=tuple(s for s, k in kinds.items() if k != PLAIN),
+            greedy=tuple(s for s, k in kinds.items() if k == GREEDY),
+            waitable=waitable,
+            waitable_counts=tuple((s, 0 if kinds[s] == PLAIN else len(node_senders[s])) for s in waitable),
+            senders=node_senders,
+            user_copiers=user_copiers,
+            targets={},
+            out_copiers={o: copier_for_type(sock.type) for o, sock in outputs[name].items()},
+            simple=all(k == PLAIN for k in kinds.values()) and not waitable,
+            has_connected_inputs=bool(node_senders),
+            successors=frozenset(successors[name]),
+            reach=_reachable(name, successors),
+        )
+    for name, node in nodes.items():
+        node.targets = {
+            out: tuple((r, s, nodes[r].kinds[s], conv, len(nodes[r].senders[s])) for r, s, conv in lst)
+            for out, lst in targets[name].items()
+        }
+    sources = tuple(sorted((n for n in names if not nodes[n].has_connected_inputs), key=lambda n: ranks[n]))
+    return PipelinePlan(nodes=nodes, sources=sources, flat_inputs={k: tuple(v) for k, v in flat.items()})

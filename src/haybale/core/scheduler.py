@@ -1,0 +1,399 @@
+"""Readiness and ordering rules shared by ``Pipeline.run`` and ``Pipeline.run_async`` (DESIGN §3).
+
+A :class:`RunState` holds everything one run owns (values waiting in sockets, visit counts, results); the
+pipeline and its plan are never mutated, so one pipeline serves many concurrent runs.
+
+Priorities: a component whose greedy variadic input holds a value runs first (0); then components that have
+all they need (1, READY); then components that have their mandatory inputs but still wait for an optional or
+lazy-variadic sender (2, DEFER). Ties are broken by topological rank, then name. A deferred component runs
+when no READY component is left and none of the senders it waits for can still run (cycles are broken at the
+lowest rank).
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any, Final
+
+from haybale.core.isolation import ATOM_TYPES, copy_value
+from haybale.core.plan import GREEDY, JOIN, PLAIN, NodePlan, PipelinePlan
+from haybale.core.sockets import describe_type
+from haybale.errors import PipelineComponentsBlockedError, PipelineMaxComponentRuns, PipelineRuntimeError
+
+__all__ = ["RunState"]
+
+LOGGER_NAME: Final = "haybale.pipeline"
+
+_GREEDY_READY: Final = 0
+_READY: Final = 1
+_DEFER: Final = 2
+_BLOCKED: Final = 3
+
+
+class RunState:
+    """The mutable state of one pipeline run."""
+
+    __slots__ = (
+        "arrived",
+        "deferred",
+        "full",
+        "heap",
+        "include",
+        "leaf",
+        "max_runs",
+        "nodes",
+        "pending",
+        "plan",
+        "queued",
+        "received",
+        "user",
+        "visits",
+    )
+
+    def __init__(
+        self,
+        plan: PipelinePlan,
+        user_inputs: dict[str, dict[str, Any]],
+        include_outputs_from: frozenset[str],
+        max_runs: int,
+    ) -> None:
+        self.plan = plan
+        self.nodes = plan.nodes
+        self.user = user_inputs
+        self.include = include_outputs_from
+        self.max_runs = max_runs
+        self.received: dict[str, dict[str, Any]] = {}
+        self.arrived: dict[str, dict[str, set[str]]] = {}
+        self.visits: dict[str, int] = {}
+        self.pending: set[str] = set()
+        self.heap: list[tuple[int, int, str]] = []
+        self.queued: dict[str, int] = {}
+        self.deferred: set[str] = set()
+        self.leaf: dict[str, dict[str, Any]] = {}
+        self.full: dict[str, dict[str, Any]] = {}
+
+    # ---------------------------------------------------------------- readiness
+    def start(self) -> None:
+        """Trigger the components that have user input or no connected inputs.
+
+        Raises:
+            PipelineComponentsBlockedError: when none of them can run (nothing has run yet).
+        """
+        nodes = self.nodes
+        first = self.plan.sources
+        if self.user:
+            extra = [n for n in self.user if n not in first]
+            if extra:
+                first = tuple(sorted((*first, *extra), key=lambda n: nodes[n].rank))
+        for name in first:
+            self.pending.add(name)
+            self._evaluate(nodes[name])
+        if not self.heap and not self.deferred:
+            raise PipelineComponentsBlockedError(self._blocked_message())
+
+    def _status(self, node: NodePlan) -> int:  # noqa: PLR0911, PLR0912 - hot path, kept flat on purpose
+        received = self.received.get(node.name)
+        user = self.user.get(node.name)
+        if node.simple:
+            for socket in node.mandatory:
+                if (received is None or socket not in received) and (user is None or socket not in user):
+                    return _BLOCKED
+            return _READY
+        kinds = node.kinds
+        for socket in node.mandatory:
+            if received is not None and socket in received and (kinds[socket] == PLAIN or received[socket]):
+                continue
+            if user is not None and socket in user:
+                continue
+            return _BLOCKED
+        if received is not None:
+            for socket in node.greedy:
+                if received.get(socket):
+                    return _GREEDY_READY
+        arrived = self.arrived.get(node.name)
+        for socket, n_senders in node.waitable_counts:
+            if n_senders == 0:  # a plain optional input: waits for its one sender's value
+                if received is None or socket not in received:
+                    return _DEFER
+            else:
+                got = arrived.get(socket) if arrived is not None else None
+                if got is None or len(got) < n_senders:
+                    return _DEFER
+        return _READY
+
+    def _evaluate(self, node: NodePlan) -> None:
+        status = self._status(node)
+        name = node.name
+        if status == _BLOCKED:
+            return
+        if status == _DEFER:
+            self.deferred.add(name)
+            return
+        self.deferred.discard(name)
+        if self.queued.get(name) != status:
+            self.queued[name] = status
+            heapq.heappush(self.heap, (status, node.rank, name))
+
+    def next_component(self) -> NodePlan | None:
+        """The component that runs next, or None when nothing can run any more."""
+        heap = self.heap
+        while heap:
+            status, _, name = heapq.heappop(heap)
+            if self.queued.get(name) == status:
+                del self.queued[name]
+                return self.nodes[name]
+        if self.deferred:
+            name = self._resolve_deferred()
+            self.deferred.discard(name)
+            return self.nodes[name]
+        return None
+
+    def ready_names(self) -> list[str]:
+        """Names currently queued as ready, in the order they would run."""
+        return [name for status, _, name in sorted(self.heap) if self.queued.get(name) == status]
+
+    def _waiting_on(self, node: NodePlan) -> set[str]:
+        received = self.received.get(node.name) or {}
+        arrived = self.arrived.get(node.name) or {}
+        waiting: set[str] = set()
+        for socket in node.waitable:
+            if node.kinds[socket] == PLAIN:
+                if socket not in received:
+                    waiting.update(node.senders[socket])
+            else:
+                waiting.update(set(node.senders[socket]) - arrived.get(socket, set()))
+        return waiting
+
+    def _resolve_deferred(self) -> str:
+        nodes = self.nodes
+        ordered = sorted(self.deferred, key=lambda n: (nodes[n].rank, n))
+        for name in ordered:
+            waiting = self._waiting_on(nodes[name])
+            alive: set[str] = set()
+            stack = [n for n in self.deferred if n != name]
+            while stack:
+                current = stack.pop()
+                if current in alive or current == name:
+                    continue
+                alive.add(current)
+                stack.extend(nodes[current].successors)
+            if not waiting & alive:
+                return name
+        return ordered[0]
+
+    # ---------------------------------------------------------------- inputs and outputs
+    def take_inputs(self, node: NodePlan) -> tuple[dict[str, Any], int]:  # noqa: PLR0912 - hot path
+        """Consume the values waiting for ``node`` and build its ``run`` kwargs (defaults filled in).
+
+        Raises:
+            PipelineMaxComponentRuns: when this visit would exceed ``max_runs_per_component``.
+        """
+        name = node.name
+        visit = self.visits.get(name, 0) + 1
+        if visit > self.max_runs:
+            raise PipelineMaxComponentRuns(
+                f"Component '{name}' was about to run for the {visit}th time, more than "
+                f"max_runs_per_component={self.max_runs}. The pipeline probably loops without an exit: check "
+                "the loop's exit condition, or raise Pipeline(max_runs_per_component=...) if the loop is "
+                "meant to run longer."
+            )
+        self.visits[name] = visit
+        self.pending.discard(name)
+        received = self.received.pop(name, None)
+        user = self.user.get(name)
+        if node.simple and user is None and received is not None and not node.defaults:
+            return received, visit  # the slots dict is this run's own: hand it over as the kwargs
+        kwargs = node.defaults.copy() if node.defaults else {}
+        if node.simple:
+            if user is not None:
+                copiers = node.user_copiers
+                for socket, value in user.items():
+                    copier = copiers[socket]
+                    kwargs[socket] = value if copier is None else copier(value)
+            if received is not None:
+                kwargs.update(received)
+            return kwargs, visit
+        self.arrived.pop(name, None)
+        kinds = node.kinds
+        from_user: set[str] = set()
+        if user is not None:
+            copiers = node.user_copiers
+            for socket, value in user.items():
+                copier = copiers[socket]
+                copied = value if copier is None else copier(value)
+                kind = kinds[socket]
+                kwargs[socket] = copied if kind in (PLAIN, JOIN) else [copied]
+                from_user.add(socket)
+            for socket in node.greedy:
+                user.pop(socket, None)
+        if received is not None:
+            for socket, value in received.items():
+                if kinds[socket] != PLAIN and socket in from_user:
+                    combined = list(kwargs[socket])
+                    combined.extend(value)
+                    kwargs[socket] = combined
+                else:
+                    kwargs[socket] = value
+        return kwargs, visit
+
+    def deliver(self, node: NodePlan, outputs: dict[str, Any]) -> None:  # noqa: PLR0912, PLR0915 - hot path, inlined
+        """Route one run's outputs to receivers and results (copying only values that are shared)."""
+        name = node.name
+        targets = node.targets
+        keep_full = name in self.include
+        received = self.received
+        # receiver -> True while every delivery to it only added to a lazy input that still waits for senders
+        touched: dict[str, bool] = {}
+        leaf: dict[str, Any] | None = None
+        for key, value in outputs.items():
+            receivers = targets.get(key)
+            if receivers is None:
+                if leaf is None:
+                    leaf = {}
+                leaf[key] = value
+                continue
+            # the last receiver takes the original unless the caller also gets it back
+            last = len(receivers) if keep_full else len(receivers) - 1
+            copier = None if type(value) in ATOM_TYPES else node.out_copiers.get(key, copy_value)
+            for index, (receiver, socket, kind, conversion, n_senders) in enumerate(receivers):
+                item = value if copier is None or index == last else copier(value)
+                if conversion is not None:
+                    item = conversion(item)
+                slots = received.get(receiver)
+                if slots is None:
+                    slots = received[receiver] = {}
+                still_waiting = False
+                if kind == PLAIN:
+                    slots[socket] = item
+                else:
+                    values = slots.get(socket)
+                    if values is None:
+                        values = slots[socket] = []
+                    if kind == JOIN:
+                        values.extend(item)
+                    else:
+                        values.append(item)
+                    if kind != GREEDY:
+                        per_node = self.arrived.get(receiver)
+                        if per_node is None:
+                            self.arrived[receiver] = {socket: {name}}
+                            still_waiting = n_senders > 1
+                        else:
+                            got = per_node.get(socket)
+                            if got is None:
+                                per_node[socket] = {name}
+                                still_waiting = n_senders > 1
+                            else:
+                                got.add(name)
+                                still_waiting = len(got) < n_senders
+                previous = touched.get(receiver)
+                touched[receiver] = still_waiting if previous is None else previous and still_waiting
+        if keep_full and outputs:
+            self.full[name] = outputs
+        if leaf is not None:
+            existing = self.leaf.get(name)
+            if existing is None:
+                self.leaf[name] = leaf
+            else:
+                existing.update(leaf)
+        if touched:
+            nodes = self.nodes
+            pending = self.pending
+            queued = self.queued
+            users = self.user
+            deferred = self.deferred
+            for receiver, still_waiting in touched.items():
+                pending.add(receiver)
+                target = nodes[receiver]
+                if not target.simple:
+                    # a deferred node that only got more values for an incomplete lazy input stays deferred
+                    if not (still_waiting and receiver in deferred):
+                        self._evaluate(target)
+                    continue
+                # inlined readiness of a simple node (only plain inputs, nothing optional to wait for)
+                slots = received[receiver]
+                user = users.get(receiver)
+                for socket in target.mandatory:
+                    if socket not in slots and (user is None or socket not in user):
+                        break
+                else:
+                    if queued.get(receiver) != _READY:
+                        queued[receiver] = _READY
+                        heapq.heappush(self.heap, (_READY, target.rank, receiver))
+
+    def result(self) -> dict[str, dict[str, Any]]:
+        """The result: leaf outputs plus full outputs of ``include_outputs_from`` (last visit wins)."""
+        result = self.leaf
+        for name, outputs in self.full.items():
+            result[name] = {**result.get(name, {}), **outputs}
+        return result
+
+    # ---------------------------------------------------------------- diagnostics
+    def _missing(self, node: NodePlan) -> list[str]:
+        received = self.received.get(node.name) or {}
+        user = self.user.get(node.name) or {}
+        missing = []
+        for socket in node.mandatory:
+            if socket in user:
+                continue
+            if socket in received and (node.kinds[socket] == PLAIN or received[socket]):
+                continue
+            sock = node.sockets[socket]
+            senders = node.senders.get(socket)
+            origin = f"from {', '.join(repr(s) for s in senders)}" if senders else "not connected, not given"
+            missing.append(f"'{node.name}.{socket}' ({describe_type(sock.type)}; {origin})")
+        return missing
+
+    def _blocked_message(self) -> str:
+        nodes = self.nodes
+        candidates = sorted(self.pending or nodes, key=lambda n: nodes[n].rank)
+        never: list[str] = []
+        waiting: list[str] = []
+        for name in candidates:
+            for item in self._missing(nodes[name]):
+                (waiting if "from '" in item else never).append(item)
+        parts = ["Nothing in the pipeline can run: no component has all of its mandatory inputs."]
+        if never:
+            parts.append(f"These inputs can never arrive unless you pass them: {', '.join(never)}.")
+        if waiting:
+            parts.append(f"These wait for components that cannot run either: {', '.join(waiting)}.")
+        parts.append("Pass the missing values in run(), e.g. run({'component': {'input': value}}).")
+        return " ".join(parts)
+
+    def log_stuck(self) -> None:
+        """Log components that received values but could never run (the run ended partially)."""
+        if not self.pending:
+            return
+        import logging
+
+        logger = logging.getLogger(LOGGER_NAME)
+        for name in sorted(self.pending, key=lambda n: self.nodes[n].rank):
+            if name not in self.received:
+                continue
+            missing = self._missing(self.nodes[name])
+            if missing:
+                logger.warning(
+                    "Pipeline finished without running component '%s': it received some inputs but was still "
+                    "waiting for %s.",
+                    name,
+                    ", ".join(missing),
+                )
+
+
+def runtime_error(name: str, visit: int, exc: BaseException) -> PipelineRuntimeError:
+    """The error raised when component ``name`` fails on ``visit``."""
+    return PipelineRuntimeError(
+        f"Component '{name}' failed on visit {visit}: {type(exc).__name__}: {exc}",
+        component_name=name,
+        visit=visit,
+    )
+
+
+def not_a_dict_error(name: str, visit: int, value: Any) -> PipelineRuntimeError:
+    """The error raised when component ``name`` returns something other than a dict."""
+    return PipelineRuntimeError(
+        f"Component '{name}' returned a {type(value).__name__} on visit {visit}; run() must return a dict "
+        "mapping output names to values, e.g. {'result': value}.",
+        component_name=name,
+        visit=visit,
+    )

@@ -1,0 +1,106 @@
+"""Connection type compatibility: which output may feed which input, and the only conversion allowed.
+
+A connection is accepted when every value the sender may produce is a valid value for the receiver:
+``int`` into ``int | None`` is fine; ``int | None`` into ``int`` is not; ``list[Document]`` into ``Document``
+is refused (it would silently drop all but one element). ``Any`` on either side is accepted. Generics are
+compared by origin (a subclass origin is fine: ``list[int]`` into ``Sequence[int]``) and then argument by
+argument. The one conversion haybale applies is lossless: a ``T`` feeding a ``list[T]`` input is wrapped
+into a one-element list.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import types
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+
+__all__ = ["find_conversion", "types_compatible", "wrap_in_list"]
+
+
+def _strip(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    if isinstance(tp, TypeVar):
+        return Any
+    return tp
+
+
+def _is_union(tp: Any) -> bool:
+    origin = get_origin(tp)
+    return origin is Union or origin is types.UnionType
+
+
+def _origin_compatible(sender: type, receiver: type) -> bool:
+    if receiver is object or issubclass(sender, receiver):
+        return True
+    numeric_tower = {float: (int,), complex: (int, float)}
+    return sender is not bool and sender in numeric_tower.get(receiver, ())
+
+
+def _args_compatible(sender: Any, receiver: Any, s_origin: type) -> bool:
+    s_args, r_args = get_args(sender), get_args(receiver)
+    if not s_args or not r_args:
+        return True  # a bare generic (``list``) says nothing about its elements
+    if s_origin is tuple or get_origin(receiver) is tuple:
+        if len(r_args) == 2 and r_args[1] is Ellipsis:
+            elements = s_args[:1] if len(s_args) == 2 and s_args[1] is Ellipsis else s_args
+            return all(types_compatible(s, r_args[0]) for s in elements)
+        if len(s_args) != len(r_args) or Ellipsis in s_args:
+            return False
+    if isinstance(s_args[0], list) or isinstance(r_args[0], list):  # Callable[[...], R]
+        return bool(sender == receiver)
+    if len(s_args) != len(r_args):
+        return False
+    return all(types_compatible(s, r) for s, r in zip(s_args, r_args, strict=True))
+
+
+def types_compatible(sender: Any, receiver: Any) -> bool:  # noqa: PLR0911 - a decision table, one return per rule
+    """True when every value of type ``sender`` is acceptable as a ``receiver`` value (no conversion)."""
+    sender, receiver = _strip(sender), _strip(receiver)
+    if sender is Any or receiver is Any or sender == receiver:
+        return True
+    if _is_union(sender):
+        return all(types_compatible(member, receiver) for member in get_args(sender))
+    if _is_union(receiver):
+        return any(types_compatible(sender, member) for member in get_args(receiver))
+    if get_origin(sender) is Literal:
+        if get_origin(receiver) is Literal:
+            return set(get_args(sender)) <= set(get_args(receiver))
+        return all(types_compatible(type(value), receiver) for value in get_args(sender))
+    if get_origin(receiver) is Literal:
+        return False
+    if sender is None:
+        sender = type(None)
+    if receiver is None:
+        receiver = type(None)
+    s_origin = get_origin(sender) or sender
+    r_origin = get_origin(receiver) or receiver
+    if r_origin is collections.abc.Callable and callable(sender) and s_origin is collections.abc.Callable:
+        return _args_compatible(sender, receiver, s_origin)
+    if not isinstance(s_origin, type) or not isinstance(r_origin, type):
+        return False
+    if not _origin_compatible(s_origin, r_origin):
+        return False
+    return _args_compatible(sender, receiver, s_origin)
+
+
+def wrap_in_list(value: Any) -> list[Any]:
+    """The ``T`` into ``list[T]`` conversion."""
+    return [value]
+
+
+def find_conversion(sender: Any, receiver: Any) -> Callable[[Any], Any] | None:
+    """Return the lossless conversion that lets ``sender`` feed ``receiver``, or None when there is none.
+
+    Only call this after :func:`types_compatible` said no.
+    """
+    receiver = _strip(receiver)
+    members = get_args(receiver) if _is_union(receiver) else (receiver,)
+    for raw_member in members:
+        member = _strip(raw_member)
+        if get_origin(member) is list:
+            args = get_args(member)
+            if args and types_compatible(sender, args[0]) and _strip(sender) is not Any:
+                return wrap_in_list
+    return None

@@ -1,0 +1,94 @@
+"""The public surface of `import haybale` (DESIGN §2): explicit, complete, and cheap to import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import haybale
+
+EXPECTED = {
+    "ByteStream",
+    "ChatMessage",
+    "ChatRole",
+    "ComponentError",
+    "DeserializationError",
+    "Document",
+    "GeneratedAnswer",
+    "GreedyVariadic",
+    "HaybaleError",
+    "InputSocket",
+    "OutputSocket",
+    "Pipeline",
+    "PipelineComponentsBlockedError",
+    "PipelineConnectError",
+    "PipelineError",
+    "PipelineMaxComponentRuns",
+    "PipelineRuntimeError",
+    "PipelineValidationError",
+    "Secret",
+    "SerializationError",
+    "SparseEmbedding",
+    "StreamingChunk",
+    "ToolCall",
+    "ToolCallResult",
+    "Variadic",
+    "__version__",
+    "component",
+    "default_from_dict",
+    "default_to_dict",
+    "deserialize_object",
+    "errors",
+}
+
+
+def test_all_is_explicit_and_resolves() -> None:
+    assert set(haybale.__all__) == EXPECTED
+    for name in haybale.__all__:
+        assert getattr(haybale, name) is not None
+
+
+def test_design_example_runs() -> None:
+    from haybale import Pipeline, component
+
+    @component
+    class AddFixedValue:
+        def __init__(self, add: int = 1) -> None:
+            self.add = add
+
+        @component.output_types(result=int)
+        def run(self, value: int, add: int | None = None) -> dict[str, int]:
+            return {"result": value + (self.add if add is None else add)}
+
+    p = Pipeline(max_runs_per_component=100)
+    p.add_component("first", AddFixedValue(add=2))
+    p.add_component("second", AddFixedValue())
+    p.connect("first.result", "second.value")
+    assert p.run({"first": {"value": 1}}) == {"second": {"result": 4}}
+    assert p.run({"value": 1}) == {"second": {"result": 4}}
+    assert p.run({"value": 1}, include_outputs_from={"first"}) == {
+        "second": {"result": 4},
+        "first": {"result": 3},
+    }
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, haybale\n"
+        "heavy = {'torch', 'numpy', 'sentence_transformers', 'transformers', 'psycopg', 'fastapi', 'pypdf',\n"
+        "         'llama_cpp', 'openai', 'yaml', 'typer', 'asyncio'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"
+
+
+def test_testing_helpers_import_without_pytest() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['pytest'] = None\n"
+        "import haybale.testing, haybale.testing.sample_components\n"
+        "print('ok')\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert completed.stdout.strip() == "ok", completed.stderr
