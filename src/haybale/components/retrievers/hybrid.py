@@ -1,0 +1,238 @@
+"""HybridRetriever: keyword (BM25) and dense retrieval fused into one ranked list, in one component."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from haybale.components.joiners.fusion import fuse_documents, normalize_weights, validate_join_mode
+from haybale.components.retrievers.filter_policy import FilterPolicy, apply_filter_policy
+from haybale.core.component import component
+from haybale.core.serialization import default_to_dict, deserialize_object
+from haybale.dataclasses import Document
+from haybale.errors import ComponentError, DeserializationError
+from haybale.stores.protocol import BM25SearchStore, EmbeddingSearchStore, HybridSearchStore
+
+_WHERE = "HybridRetriever"
+#: The fusion the store protocol's ``hybrid_search`` guarantees; other join modes fuse in Python.
+_NATIVE_FUSION = "reciprocal_rank_fusion"
+
+
+def _check_top_k(value: Any, name: str, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ComponentError(f"{_WHERE}: {name} must be a positive integer, got {value!r}.")
+
+
+@component
+class HybridRetriever:
+    """Retrieve with BM25 and with embeddings, and fuse both rankings; results explain their scores.
+
+    The query is embedded with ``text_embedder`` (any component whose ``run(text=...)`` returns
+    ``{"embedding": [...]}``, e.g. ``SentenceTransformersTextEmbedder``). When the store implements
+    ``hybrid_search`` (``HybridSearchStore``, e.g. ``PgvectorDocumentStore``), ``join_mode`` is
+    ``reciprocal_rank_fusion`` and no per-side candidate counts are set, the store fuses natively in one round
+    trip. Otherwise the retriever runs ``bm25_search`` and ``embedding_search`` and fuses them with the
+    :class:`~haybale.components.joiners.DocumentJoiner` logic. Each result's ``score_details`` holds the
+    method, the fused score, and per side (``bm25``, ``embedding``) its rank and raw score.
+
+    Args:
+        document_store: a store with ``bm25_search`` and ``embedding_search`` (and optionally
+        ``hybrid_search``).
+        text_embedder: the component that embeds the query (warmed up by :meth:`warm_up`).
+        top_k: number of fused results.
+        filters: filters applied to every query (combined with run-time filters per ``filter_policy``).
+        join_mode: ``reciprocal_rank_fusion`` (default), ``distribution_based_rank_fusion``, ``merge`` or
+            ``concatenate``.
+        weights: ``[bm25_weight, embedding_weight]``; None = equal.
+        bm25_top_k: BM25 candidates fetched before fusion (default ``top_k``).
+        embedding_top_k: dense candidates fetched before fusion (default ``top_k``).
+        filter_policy: "replace" (run-time filters replace ``filters``, the default) or "merge" (both apply).
+    """
+
+    def __init__(
+        self,
+        document_store: Any,
+        text_embedder: Any,
+        *,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        join_mode: str = "reciprocal_rank_fusion",
+        weights: list[float] | None = None,
+        bm25_top_k: int | None = None,
+        embedding_top_k: int | None = None,
+        filter_policy: FilterPolicy | str = FilterPolicy.REPLACE,
+    ) -> None:
+        if not isinstance(document_store, HybridSearchStore) and not (
+            isinstance(document_store, BM25SearchStore) and isinstance(document_store, EmbeddingSearchStore)
+        ):
+            raise ComponentError(
+                f"{_WHERE}: {type(document_store).__name__} offers neither hybrid_search nor both "
+                "bm25_search and embedding_search. Use InMemoryDocumentStore, SQLiteDocumentStore or "
+                "PgvectorDocumentStore."
+            )
+        if not callable(getattr(text_embedder, "run", None)):
+            raise ComponentError(
+                f"{_WHERE}: text_embedder must be a text embedder component (with run(text=...)), got "
+                f"{type(text_embedder).__name__}."
+            )
+        validate_join_mode(join_mode, _WHERE)
+        fuses_in_python = join_mode != _NATIVE_FUSION or bm25_top_k is not None or embedding_top_k is not None
+        if fuses_in_python and not (
+            isinstance(document_store, BM25SearchStore) and isinstance(document_store, EmbeddingSearchStore)
+        ):
+            raise ComponentError(
+                f"{_WHERE}: join_mode={join_mode!r} with per-side candidate counts needs bm25_search and "
+                f"embedding_search, which {type(document_store).__name__} lacks; its native hybrid_search "
+                f"only does {_NATIVE_FUSION!r} without bm25_top_k / embedding_top_k."
+            )
+        if weights is not None:
+            normalize_weights(weights, 2, _WHERE)
+        _check_top_k(top_k, "top_k", allow_none=False)
+        _check_top_k(bm25_top_k, "bm25_top_k", allow_none=True)
+        _check_top_k(embedding_top_k, "embedding_top_k", allow_none=True)
+        self.document_store: Any = document_store
+        self.text_embedder = text_embedder
+        self.top_k = top_k
+        self.filters = filters
+        self.join_mode = join_mode
+        self.weights = list(weights) if weights is not None else None
+        self.bm25_top_k = bm25_top_k
+        self.embedding_top_k = embedding_top_k
+        self.filter_policy = FilterPolicy.parse(filter_policy, _WHERE)
+
+    def warm_up(self) -> None:
+        """Warm up the text embedder (loads its model)."""
+        warm_up = getattr(self.text_embedder, "warm_up", None)
+        if callable(warm_up):
+            warm_up()
+
+    def _use_native(self) -> bool:
+        return (
+            isinstance(self.document_store, HybridSearchStore)
+            and self.join_mode == _NATIVE_FUSION
+            and self.bm25_top_k is None
+            and self.embedding_top_k is None
+        )
+
+    @staticmethod
+    def _embedding_from(output: Any) -> list[float]:
+        embedding = output.get("embedding") if isinstance(output, dict) else None
+        if not isinstance(embedding, list) or not embedding:
+            raise ComponentError(
+                f"{_WHERE}: the text embedder returned no 'embedding' list (got {type(output).__name__}). "
+                "Use a text embedder (run(text=...) -> {'embedding': [...]}), not a document embedder."
+            )
+        return embedding
+
+    def _prepare(self, query: Any, top_k: int | None) -> int:
+        if not isinstance(query, str) or not query.strip():
+            raise ComponentError(f"{_WHERE}: the query is empty; pass the question text as 'query'.")
+        top_k = self.top_k if top_k is None else top_k
+        _check_top_k(top_k, "top_k", allow_none=False)
+        return top_k
+
+    def search(
+        self, query: str, query_embedding: list[float], top_k: int, filters: dict[str, Any] | None = None
+    ) -> list[Document]:
+        """Hybrid search with an already computed query embedding (what ``run`` does after embedding).
+
+        Returns:
+            Up to ``top_k`` documents, best first, with ``score`` and ``score_details``.
+        """
+        if self._use_native():
+            return list(
+                self.document_store.hybrid_search(
+                    query,
+                    query_embedding,
+                    top_k=top_k,
+                    filters=filters,
+                    fusion=_NATIVE_FUSION,
+                    weights=self.weights,
+                )
+            )
+        bm25 = self.document_store.bm25_search(query, top_k=self.bm25_top_k or top_k, filters=filters)
+        dense = self.document_store.embedding_search(
+            query_embedding, top_k=self.embedding_top_k or top_k, filters=filters
+        )
+        return self._fuse(bm25, dense, top_k)
+
+    def _fuse(self, bm25: list[Document], dense: list[Document], top_k: int) -> list[Document]:
+        return fuse_documents(
+            [bm25, dense],
+            join_mode=self.join_mode,
+            weights=self.weights,
+            names=["bm25", "embedding"],
+            top_k=top_k,
+        )
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
+    ) -> dict[str, Any]:
+        """Retrieve the documents most relevant to ``query``.
+
+        Args:
+            query: the question.
+            filters: filters for this run (combined with the init filters per ``filter_policy``).
+            top_k: overrides the init value.
+
+        Returns:
+            ``{"documents": [...]}``, best first; an empty list for an empty store.
+
+        Raises:
+            ComponentError: an empty query, a bad top_k, or an embedder that returns no embedding.
+        """
+        top_k = self._prepare(query, top_k)
+        embedding = self._embedding_from(self.text_embedder.run(text=query))
+        return {
+            "documents": self.search(
+                query, embedding, top_k, apply_filter_policy(self.filter_policy, self.filters, filters)
+            )
+        }
+
+    @component.output_types(documents=list[Document])
+    async def run_async(
+        self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
+    ) -> dict[str, Any]:
+        """Async :meth:`run`: the embedder's ``run_async`` when it has one, store calls in a worker thread."""
+        top_k = self._prepare(query, top_k)
+        embed_async = getattr(self.text_embedder, "run_async", None)
+        if embed_async is not None and inspect.iscoroutinefunction(embed_async):
+            output = await embed_async(text=query)
+        else:
+            output = await asyncio.to_thread(self.text_embedder.run, text=query)
+        embedding = self._embedding_from(output)
+        chosen = apply_filter_policy(self.filter_policy, self.filters, filters)
+        documents = await asyncio.to_thread(self.search, query, embedding, top_k, chosen)
+        return {"documents": documents}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize, with the store and the embedder as nested ``{"type", "init_parameters"}`` objects."""
+        return default_to_dict(
+            self,
+            document_store=self.document_store.to_dict(),
+            text_embedder=self.text_embedder.to_dict(),
+            top_k=self.top_k,
+            filters=self.filters,
+            join_mode=self.join_mode,
+            weights=self.weights,
+            bm25_top_k=self.bm25_top_k,
+            embedding_top_k=self.embedding_top_k,
+            filter_policy=self.filter_policy.value,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HybridRetriever:
+        """Load from :meth:`to_dict` output; nested types load through the allow-list."""
+        params = dict(data.get("init_parameters") or {})
+        for key in ("document_store", "text_embedder"):
+            if not isinstance(params.get(key), dict):
+                raise DeserializationError(
+                    f"{_WHERE}: init_parameters.{key} must be a serialized object "
+                    "{'type', 'init_parameters'}."
+                )
+            params[key] = deserialize_object(params[key])
+        return cls(**params)
