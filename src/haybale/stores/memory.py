@@ -1,0 +1,494 @@
+"""InMemoryDocumentStore: the fastest store -- BM25 over an incremental inverted index, exact dense search
+over one float32 matrix, filters evaluated in Python before ranking, and an optional atomic snapshot to disk.
+
+Documents live in slots (small integers reused after deletes). The BM25 index
+(:mod:`haybale.stores.memory_bm25`) and the vector matrix (:mod:`haybale.stores.memory_dense`) are keyed by
+the same slots, so a filter becomes a boolean mask over slots that both searches apply before ranking.
+
+Every mutation runs under one re-entrant lock and is validated completely before anything changes, so a bad
+batch (an invalid document, a duplicate under ``DuplicatePolicy.FAIL``, an embedding of the wrong size) leaves
+the store exactly as it was. Reads take the same lock, so they always see a consistent state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from haybale.dataclasses import Document
+from haybale.errors import DocumentStoreError, DuplicateDocumentError, FilterError
+from haybale.stores.memory_bm25 import BM25_VARIANTS, BM25Index
+from haybale.stores.memory_dense import SIMILARITY_FUNCTIONS, DenseMatrix
+from haybale.stores.protocol import DuplicatePolicy
+from haybale.stores.text_analysis import Analyzer
+
+__all__ = ["BM25_SCALING_FACTOR", "DOT_PRODUCT_SCALING_FACTOR", "InMemoryDocumentStore"]
+
+#: ``scale_score=True`` maps a BM25 score ``s`` to ``sigmoid(s / 8)``: 0 stays 0.5, a typical strong match
+#: (s ~ 8-25) lands in 0.73-0.99. The mapping is monotonic, so rankings never change.
+BM25_SCALING_FACTOR = 8.0
+#: ``scale_score=True`` maps a dot product ``s`` to ``sigmoid(s / 100)``; a cosine ``s`` to ``(s + 1) / 2``.
+DOT_PRODUCT_SCALING_FACTOR = 100.0
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def copy_json(value: Any) -> Any:
+    """Copy JSON-like data (dicts, lists, scalars) without the overhead of ``copy.deepcopy``."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(copy_json(v) for v in value)
+    if isinstance(value, set):
+        return {copy_json(v) for v in value}
+    return value
+
+
+def _clone(doc: Document, **changes: Any) -> Document:
+    """Shallow copy of ``doc`` with ``changes`` applied (much cheaper than ``dataclasses.replace``)."""
+    clone: Document = object.__new__(Document)
+    clone.__dict__.update(doc.__dict__)
+    clone.__dict__.update(changes)
+    return clone
+
+
+def _mentions_field(filters: Any, name: str) -> bool:
+    """Whether a filter dict refers to the top-level document field ``name`` anywhere."""
+    if isinstance(filters, dict):
+        return filters.get("field") == name or any(_mentions_field(v, name) for v in filters.values())
+    if isinstance(filters, list):
+        return any(_mentions_field(v, name) for v in filters)
+    return False
+
+
+def _validate_top_k(top_k: Any) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise DocumentStoreError(f"top_k must be a non-negative integer, got {top_k!r}.")
+    return top_k
+
+
+class InMemoryDocumentStore:
+    """A document store held in process memory, with BM25 and exact dense search.
+
+    Args:
+        analyzer: how text becomes BM25 terms (an :class:`~haybale.stores.text_analysis.Analyzer` or a dict);
+            default: English stop words and Snowball stemming.
+        bm25_variant: "okapi" (default: Lucene-style BM25, the best untuned ranking on standard benchmarks),
+            "bm25l" or "bm25+".
+        bm25_k1: term-frequency saturation. Default 1.2 (Lucene's and Elasticsearch's default).
+        bm25_b: document-length normalisation. Default 0.75 (Lucene's default).
+        bm25_delta: per-term lower bound for "bm25l" / "bm25+" (ignored by "okapi").
+        embedding_similarity_function: "cosine" (default) or "dot_product".
+    """
+
+    def __init__(
+        self,
+        analyzer: Analyzer | dict[str, Any] | None = None,
+        *,
+        bm25_variant: str = "okapi",
+        bm25_k1: float = 1.2,
+        bm25_b: float = 0.75,
+        bm25_delta: float = 0.5,
+        embedding_similarity_function: str = "cosine",
+    ) -> None:
+        if isinstance(analyzer, dict):
+            analyzer = Analyzer.from_dict(analyzer)
+        if analyzer is not None and not isinstance(analyzer, Analyzer):
+            raise DocumentStoreError(
+                f"analyzer must be an Analyzer, its to_dict() output, or None; got {type(analyzer).__name__}."
+            )
+        if bm25_variant not in BM25_VARIANTS:
+            raise DocumentStoreError(
+                f"Unknown bm25_variant {bm25_variant!r}; choose one of {list(BM25_VARIANTS)}."
+            )
+        if embedding_similarity_function not in SIMILARITY_FUNCTIONS:
+            raise DocumentStoreError(
+                f"Unknown embedding_similarity_function {embedding_similarity_function!r}; choose one of "
+                f"{list(SIMILARITY_FUNCTIONS)}."
+            )
+        self.analyzer = analyzer or Analyzer()
+        try:  # fail now, not half-way through a write, when the stemmer language is unknown
+            self.analyzer.normalize_word("probe")
+        except ValueError as exc:
+            raise DocumentStoreError(f"InMemoryDocumentStore analyzer: {exc}") from exc
+        self.bm25_variant = bm25_variant
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
+        self.bm25_delta = bm25_delta
+        self.embedding_similarity_function = embedding_similarity_function
+        self._lock = threading.RLock()
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        try:
+            self._bm25 = BM25Index(
+                self.analyzer, self.bm25_k1, self.bm25_b, self.bm25_delta, self.bm25_variant
+            )
+        except ValueError as exc:
+            raise DocumentStoreError(str(exc)) from exc
+        self._dense = DenseMatrix(self.embedding_similarity_function)
+        self._docs: list[Document | None] = []
+        self._slot_of: dict[str, int] = {}
+        self._free: list[int] = []
+
+    # ---- serialization -----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the store's settings (not its documents; use :meth:`save` for those)."""
+        return {
+            "type": f"{type(self).__module__}.{type(self).__qualname__}",
+            "init_parameters": {
+                "analyzer": self.analyzer.to_dict(),
+                "bm25_variant": self.bm25_variant,
+                "bm25_k1": self.bm25_k1,
+                "bm25_b": self.bm25_b,
+                "bm25_delta": self.bm25_delta,
+                "embedding_similarity_function": self.embedding_similarity_function,
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InMemoryDocumentStore:
+        """Build an empty store from :meth:`to_dict` output (DeserializationError when malformed)."""
+        from haybale.core.serialization import default_from_dict
+
+        return default_from_dict(cls, data)
+
+    def save(self, path: str) -> None:
+        """Write an atomic snapshot of every document (with embeddings) to ``path``; see :meth:`load`."""
+        from haybale.stores.memory_snapshot import write_snapshot
+
+        with self._lock:
+            write_snapshot(path, self.to_dict(), self._all_documents())
+
+    def load(self, path: str) -> None:
+        """Replace this store's documents with a snapshot written by :meth:`save`.
+
+        The documents are re-indexed with this store's own settings (analyzer, BM25, similarity). Raises
+        DocumentStoreError when the file is missing or corrupt; the store is then left unchanged.
+        """
+        from haybale.stores.memory_snapshot import read_snapshot
+
+        documents = read_snapshot(path)
+        fresh = InMemoryDocumentStore.from_dict(self.to_dict())
+        fresh.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+        with self._lock:
+            self._bm25, self._dense = fresh._bm25, fresh._dense
+            self._docs, self._slot_of, self._free = fresh._docs, fresh._slot_of, fresh._free
+
+    # ---- reading -----------------------------------------------------------------------------------------
+
+    def _export(
+        self, slot: int, score: float | None = None, details: dict[str, Any] | None = None
+    ) -> Document:
+        stored = self._docs[slot]
+        assert stored is not None
+        embedding = stored.embedding
+        if embedding is None and self._dense.has(slot):
+            embedding = self._dense.row(slot)
+        elif embedding is not None:
+            embedding = list(embedding)
+        return _clone(
+            stored,
+            meta=copy_json(stored.meta),
+            embedding=embedding,
+            score=score,
+            score_details=details if details is not None else copy_json(stored.score_details),
+        )
+
+    def _all_documents(self) -> list[Document]:
+        return [self._export(slot) for slot, doc in enumerate(self._docs) if doc is not None]
+
+    def _matching_slots(self, filters: dict[str, Any] | None) -> list[int]:
+        if filters is None:
+            return [slot for slot, doc in enumerate(self._docs) if doc is not None]
+        predicate = self._predicate(filters)
+        return [slot for slot, doc in enumerate(self._docs) if doc is not None and predicate(doc)]
+
+    def _predicate(self, filters: dict[str, Any]) -> Callable[[Document], bool]:
+        from haybale.filters.evaluate import compile_predicate
+
+        if not isinstance(filters, dict):
+            raise FilterError(f"filters must be a dict or None, got {type(filters).__name__}.")
+        predicate = compile_predicate(filters)
+        dense = self._dense
+
+        def matches(doc: Document) -> bool:
+            if doc.embedding is None and dense.count:
+                slot = self._slot_of[doc.id]
+                if dense.has(slot):
+                    return predicate(_clone(doc, embedding=dense.row(slot)))
+            return predicate(doc)
+
+        return matches if _mentions_field(filters, "embedding") else predicate
+
+    def _candidate_mask(self, filters: dict[str, Any] | None) -> Any | None:
+        if not filters:
+            return None
+        mask = np.zeros(len(self._docs), dtype=bool)
+        mask[self._matching_slots(filters)] = True
+        return mask
+
+    def count_documents(self, filters: dict[str, Any] | None = None) -> int:
+        """Number of documents matching ``filters`` (all when None)."""
+        with self._lock:
+            if filters is None:
+                return len(self._slot_of)
+            return len(self._matching_slots(filters))
+
+    def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """Copies of the documents matching ``filters`` (all when None), in storage-slot order."""
+        with self._lock:
+            return [self._export(slot) for slot in self._matching_slots(filters)]
+
+    def get_documents_by_id(self, document_ids: list[str]) -> list[Document]:
+        """Copies of the documents with these ids (unknown ids are skipped), in the order asked."""
+        with self._lock:
+            return [self._export(self._slot_of[i]) for i in document_ids if i in self._slot_of]
+
+    # ---- search ------------------------------------------------------------------------------------------
+
+    def bm25_search(
+        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
+    ) -> list[Document]:
+        """Top ``top_k`` documents by BM25 relevance to ``query`` (only documents containing a query term)."""
+        if not isinstance(query, str):
+            raise DocumentStoreError(f"bm25_search query must be a string, got {type(query).__name__}.")
+        top_k = _validate_top_k(top_k)
+        with self._lock:
+            mask = self._candidate_mask(filters)
+            slots, scores = self._bm25.search(query, top_k, mask)
+            details = self._bm25.score_details()
+            results = []
+            for slot, score in zip(slots.tolist(), scores.tolist(), strict=True):
+                value = _sigmoid(score / BM25_SCALING_FACTOR) if scale_score else score
+                info = {"bm25": {"score": score, **details}}
+                results.append(self._export(slot, value, info))
+            return results
+
+    def embedding_search(
+        self,
+        query_embedding: list[float],
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        scale_score: bool = False,
+    ) -> list[Document]:
+        """Top ``top_k`` documents by embedding similarity (exact; documents without one are skipped)."""
+        top_k = _validate_top_k(top_k)
+        if isinstance(query_embedding, (str, bytes)) or not hasattr(query_embedding, "__len__"):
+            raise DocumentStoreError(
+                f"query_embedding must be a list of floats, got {type(query_embedding).__name__}."
+            )
+        with self._lock:
+            if self._dense.dim is not None and len(query_embedding) != self._dense.dim:
+                raise DocumentStoreError(
+                    f"query_embedding has {len(query_embedding)} dimensions but the stored embeddings have "
+                    f"{self._dense.dim}; embed the query with the model used for the documents."
+                )
+            mask = self._candidate_mask(filters)
+            try:
+                slots, scores = self._dense.search(query_embedding, top_k, mask)
+            except ValueError as exc:
+                raise DocumentStoreError(f"Invalid query_embedding: {exc}") from exc
+            results = []
+            similarity = self.embedding_similarity_function
+            for slot, score in zip(slots.tolist(), scores.tolist(), strict=True):
+                value = score
+                if scale_score:
+                    value = (score + 1.0) / 2.0 if similarity == "cosine" else _sigmoid(score / 100.0)
+                info = {"embedding": {"score": score, "similarity": similarity}}
+                results.append(self._export(slot, value, info))
+            return results
+
+    async def bm25_search_async(
+        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
+    ) -> list[Document]:
+        """:meth:`bm25_search` run in a worker thread."""
+        return await asyncio.to_thread(self.bm25_search, query, top_k, filters, scale_score)
+
+    async def embedding_search_async(
+        self,
+        query_embedding: list[float],
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        scale_score: bool = False,
+    ) -> list[Document]:
+        """:meth:`embedding_search` run in a worker thread."""
+        return await asyncio.to_thread(self.embedding_search, query_embedding, top_k, filters, scale_score)
+
+    async def count_documents_async(self, filters: dict[str, Any] | None = None) -> int:
+        """:meth:`count_documents` run in a worker thread."""
+        return await asyncio.to_thread(self.count_documents, filters)
+
+    async def filter_documents_async(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """:meth:`filter_documents` run in a worker thread."""
+        return await asyncio.to_thread(self.filter_documents, filters)
+
+    async def write_documents_async(
+        self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
+    ) -> int:
+        """:meth:`write_documents` run in a worker thread."""
+        return await asyncio.to_thread(self.write_documents, documents, policy)
+
+    async def delete_documents_async(self, document_ids: list[str]) -> None:
+        """:meth:`delete_documents` run in a worker thread."""
+        await asyncio.to_thread(self.delete_documents, document_ids)
+
+    # ---- writing -----------------------------------------------------------------------------------------
+
+    def _plan_writes(
+        self, documents: Iterable[Any], policy: DuplicatePolicy
+    ) -> tuple[list[Document], tuple[Any, Any] | None]:
+        """Validate a batch; return the documents to write (duplicates resolved) and their checked vectors."""
+        if isinstance(documents, (str, bytes, Document)) or not isinstance(documents, Iterable):
+            raise DocumentStoreError(
+                f"write_documents expects a list of Document objects, got {type(documents).__name__}."
+            )
+        if not isinstance(policy, DuplicatePolicy):
+            try:
+                policy = DuplicatePolicy(policy)
+            except ValueError as exc:
+                raise DocumentStoreError(
+                    f"Unknown duplicate policy {policy!r}; use one of {[p.value for p in DuplicatePolicy]}."
+                ) from exc
+        batch: dict[str, Document] = {}
+        for position, doc in enumerate(documents):
+            if not isinstance(doc, Document):
+                raise DocumentStoreError(
+                    f"write_documents: item {position} is a {type(doc).__name__}, not a Document; "
+                    "nothing was written."
+                )
+            if doc.id in batch or doc.id in self._slot_of:
+                if policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
+                    raise DuplicateDocumentError(
+                        f"Document with id {doc.id!r} already exists (duplicate policy {policy.value}); "
+                        "nothing was written. Pass policy=DuplicatePolicy.OVERWRITE or SKIP to allow it."
+                    )
+                if policy is DuplicatePolicy.SKIP:
+                    continue
+            batch[doc.id] = doc
+        plan = list(batch.values())
+        vectors = [d.embedding for d in plan if d.embedding is not None]
+        if not vectors:
+            return plan, None
+        try:
+            wide = np.asarray(vectors, dtype=np.float64)
+            matrix = self._dense.check(wide)
+        except (ValueError, TypeError) as exc:
+            raise DocumentStoreError(
+                f"write_documents: invalid embedding, nothing was written: {exc}"
+            ) from exc
+        # Rows that float32 holds exactly are kept only in the matrix; others also keep their original list.
+        exact = (matrix == wide).all(axis=1)
+        return plan, (matrix, exact)
+
+    def _apply_writes(self, plan: list[Document], vectors: tuple[Any, Any] | None) -> None:
+        replaced = [d.id for d in plan if d.id in self._slot_of]
+        if replaced:
+            self._remove_ids(replaced)
+        slots: list[int] = []
+        texts: list[str] = []
+        vector_slots: list[int] = []
+        matrix, exact = vectors if vectors is not None else (None, np.zeros(0, dtype=bool))
+        vector_index = 0
+        for doc in plan:
+            slot = self._free.pop() if self._free else len(self._docs)
+            keep_embedding = False
+            if doc.embedding is not None:
+                vector_slots.append(slot)
+                keep_embedding = not bool(exact[vector_index])
+                vector_index += 1
+            stored = _clone(
+                doc,
+                meta=copy_json(doc.meta),
+                embedding=list(doc.embedding) if keep_embedding and doc.embedding is not None else None,
+                score=None,
+                score_details=None,
+            )
+            if slot == len(self._docs):
+                self._docs.append(stored)
+            else:
+                self._docs[slot] = stored
+            self._slot_of[doc.id] = slot
+            if doc.content:
+                slots.append(slot)
+                texts.append(doc.content)
+        self._bm25.add(slots, texts)
+        if matrix is not None:
+            self._dense.put(vector_slots, matrix)
+
+    def _remove_ids(self, document_ids: Iterable[str]) -> int:
+        slots = [self._slot_of.pop(i) for i in dict.fromkeys(document_ids) if i in self._slot_of]
+        text_slots = [s for s in slots if self._docs[s] is not None and self._docs[s].content]  # type: ignore[union-attr]
+        self._bm25.remove(text_slots, [self._docs[s].content for s in text_slots])  # type: ignore[union-attr,misc]
+        self._dense.remove(slots)
+        for slot in slots:
+            self._docs[slot] = None
+        self._free.extend(sorted(slots, reverse=True))
+        return len(slots)
+
+    def write_documents(
+        self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
+    ) -> int:
+        """Write ``documents`` all-or-nothing; returns how many were written (skipped duplicates excluded)."""
+        with self._lock:
+            plan, vectors = self._plan_writes(documents, policy)
+            self._apply_writes(plan, vectors)
+            return len(plan)
+
+    def delete_documents(self, document_ids: list[str]) -> None:
+        """Delete documents by id; unknown ids are ignored."""
+        if isinstance(document_ids, str):
+            raise DocumentStoreError("delete_documents expects a list of ids, got a single string.")
+        with self._lock:
+            self._remove_ids(list(document_ids))
+
+    def delete_by_filter(self, filters: dict[str, Any]) -> int:
+        """Delete every document matching ``filters``; returns how many were deleted."""
+        with self._lock:
+            ids = [self._docs[s].id for s in self._matching_slots(filters)]  # type: ignore[union-attr]
+            return self._remove_ids(ids)
+
+    def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
+        """Merge ``meta`` into the metadata of every matching document (ids do not change)."""
+        if not isinstance(meta, dict):
+            raise DocumentStoreError(f"update_by_filter meta must be a dict, got {type(meta).__name__}.")
+        with self._lock:
+            slots = self._matching_slots(filters)
+            for slot in slots:
+                stored = self._docs[slot]
+                assert stored is not None
+                stored.meta = {**stored.meta, **copy_json(meta)}
+            return len(slots)
+
+    def replace_documents(self, filters: dict[str, Any], documents: list[Document]) -> tuple[int, int]:
+        """Atomically delete what matches ``filters`` and write ``documents``; returns (deleted, written).
+
+        The new documents are validated before anything is deleted (an id twice in the new set raises
+        DuplicateDocumentError); a document whose id already exists outside the filter is overwritten.
+        """
+        with self._lock:
+            doomed = [self._docs[s].id for s in self._matching_slots(filters)]  # type: ignore[union-attr]
+            plan, vectors = self._plan_writes(documents, DuplicatePolicy.OVERWRITE)
+            if len(plan) != len(documents):
+                seen: set[str] = set()
+                dup = next(d.id for d in documents if d.id in seen or seen.add(d.id))  # type: ignore[func-returns-value]
+                raise DuplicateDocumentError(
+                    f"replace_documents: the new set contains document id {dup!r} more than once; nothing "
+                    "was changed. Remove the duplicate from the new set."
+                )
+            deleted = self._remove_ids(doomed)
+            self._apply_writes(plan, vectors)
+            return deleted, len(plan)
