@@ -1,0 +1,172 @@
+"""``haybale index PATH...``: incrementally index files and folders into a document store.
+
+The work is done by :class:`haybale.indexing.Indexer`; this module only parses options and renders progress
+and the per-file summary with Rich.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from haybale.stores.url import DEFAULT_STORE_URL
+
+__all__ = ["register"]
+
+_DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class SplitUnit(str, enum.Enum):
+    """Units ``--chunk-size`` and ``--overlap`` count in."""
+
+    word = "word"
+    sentence = "sentence"
+    token = "token"
+
+
+def _display(source: str) -> str:
+    """A source key shown relative to the working directory when it lies below it."""
+    try:
+        return os.path.relpath(source) if source.startswith(os.getcwd() + os.sep) else source
+    except ValueError:
+        return source
+
+
+@contextlib.contextmanager
+def _quiet_haybale_warnings() -> Iterator[None]:
+    logger = logging.getLogger("haybale")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _summary_table(report: Any, show_unchanged: bool) -> Any:
+    from rich.table import Table
+
+    table = Table(title="haybale index", show_lines=False)
+    table.add_column("source", overflow="fold")
+    table.add_column("status")
+    table.add_column("chunks", justify="right")
+    table.add_column("detail", overflow="fold")
+    styles = {
+        "indexed": "green",
+        "unchanged": "dim",
+        "failed": "bold red",
+        "removed": "yellow",
+        "skipped": "dim",
+    }
+    for outcome in report.outcomes:
+        if outcome.status == "unchanged" and not show_unchanged:
+            continue
+        detail = outcome.error or (f"replaced {outcome.replaced} old chunks" if outcome.replaced else "")
+        chunks = str(outcome.chunks) if outcome.status in ("indexed", "removed") else ""
+        style = styles[outcome.status]
+        table.add_row(_display(outcome.source), f"[{style}]{outcome.status}[/{style}]", chunks, detail)
+    return table
+
+
+def index_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to index (folders recursively).")],
+    *,
+    store: Annotated[
+        str, typer.Option(help="Store URL: sqlite:///path.db, memory[:///snapshot], postgresql://…")
+    ] = (DEFAULT_STORE_URL),
+    chunk_size: Annotated[int, typer.Option(min=1, help="Chunk length, in --unit units.")] = 200,
+    overlap: Annotated[int, typer.Option(min=0, help="Units shared by consecutive chunks.")] = 20,
+    unit: Annotated[SplitUnit, typer.Option(help="What --chunk-size counts.")] = SplitUnit.word,
+    prune: Annotated[
+        bool, typer.Option(help="Remove indexed files under PATH that no longer exist.")
+    ] = False,
+    embed: Annotated[
+        bool, typer.Option(help="Compute embeddings (needed for dense and hybrid queries).")
+    ] = True,
+    model: Annotated[str, typer.Option(help="Embedding model name or local folder.")] = _DEFAULT_MODEL,
+    batch_files: Annotated[int, typer.Option(min=1, help="Files processed and written together.")] = 32,
+    show_unchanged: Annotated[bool, typer.Option(help="List unchanged files in the summary too.")] = False,
+) -> None:
+    """Index files into a document store, incrementally and exactly once.
+
+    Unchanged files (same path and sha256) are skipped; a changed file's chunks are replaced atomically; a run
+    that is interrupted can simply be re-run. Exit code 1 when any file failed, 2 for bad options.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from haybale.errors import HaybaleError
+    from haybale.indexing.indexer import Indexer, build_indexing_pipeline
+    from haybale.stores.url import open_store_url
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # haybale never downloads models
+    out, err = Console(), Console(stderr=True)
+    if overlap >= chunk_size:
+        err.print(
+            f"[red]Error:[/red] --overlap ({overlap}) must be smaller than --chunk-size ({chunk_size})."
+        )
+        raise typer.Exit(2)
+    try:
+        opened = open_store_url(store)
+    except HaybaleError as exc:
+        err.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    embedder = None
+    if embed:
+        from haybale.components.embedders import SentenceTransformersDocumentEmbedder
+
+        embedder = SentenceTransformersDocumentEmbedder(model=model, progress_bar=False)
+    pipeline = build_indexing_pipeline(
+        split_by=unit.value,
+        split_length=chunk_size,
+        split_overlap=overlap,
+        tokenizer_model=model,
+    )
+    indexer = Indexer(
+        opened.store, pipeline, embedder=embedder, batch_files=batch_files, on_store_written=opened.flush
+    )
+    progress = Progress(
+        TextColumn("[bold]indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task("index", total=None, current="scanning…")
+
+    def on_plan(found: int, to_process: int) -> None:
+        progress.update(task, total=found, current=f"{to_process} to process")
+
+    def on_outcome(outcome: Any) -> None:
+        progress.update(task, advance=1, current=_display(outcome.source)[-60:])
+
+    try:
+        # Failures are shown in the summary table; the converters' log lines would only repeat them.
+        with progress, _quiet_haybale_warnings():
+            report = indexer.index(paths, prune=prune, on_outcome=on_outcome, on_plan=on_plan)
+    except HaybaleError as exc:
+        err.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    out.print(_summary_table(report, show_unchanged))
+    out.print(
+        f"{report.count('indexed')} indexed ({report.chunks_written} chunks), {report.count('unchanged')} "
+        f"unchanged, {report.count('removed')} removed, {report.count('skipped')} skipped, "
+        f"{report.count('failed')} failed in "
+        f"{report.seconds:.2f} s -> {opened.url}"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``index`` command to the ``haybale`` Typer app."""
+    app.command("index")(index_command)

@@ -1,0 +1,202 @@
+"""Embed Documents through any OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, TEI, ...)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+from haybale.components.embedders.embedding_inputs import check_documents_input, texts_to_embed
+from haybale.components.embedders.openai_embedding_client import (
+    build_clients,
+    check_endpoint_settings,
+    embedding_request,
+    endpoint_error,
+    vectors_from_response,
+)
+from haybale.core.component import component
+from haybale.core.secret import Secret, deserialize_secrets_inplace
+from haybale.core.serialization import default_from_dict, default_to_dict
+from haybale.dataclasses import Document
+
+__all__ = ["OpenAIDocumentEmbedder"]
+
+_OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def _merge_usage(total: dict[str, Any], usage: dict[str, Any]) -> None:
+    for key, value in usage.items():
+        if isinstance(value, int):
+            total[key] = total.get(key, 0) + value
+
+
+@component
+class OpenAIDocumentEmbedder:
+    """Computes an embedding for each Document with an OpenAI-compatible ``/v1/embeddings`` endpoint.
+
+    Documents are sent in batches of ``batch_size`` inputs per request. The output holds copies of the input
+    documents with ``embedding`` set; the inputs are not modified.
+    """
+
+    def __init__(
+        self,
+        api_key: Secret = Secret.from_env_var("OPENAI_API_KEY"),  # noqa: B008 - immutable dataclass
+        *,
+        model: str = "text-embedding-3-small",
+        base_url: str | None = None,
+        dimensions: int | None = None,
+        batch_size: int = 32,
+        prefix: str = "",
+        suffix: str = "",
+        meta_fields_to_embed: list[str] | None = None,
+        embedding_separator: str = "\n",
+        timeout: float | None = 30.0,
+        max_retries: int = 3,
+    ) -> None:
+        """Create the embedder; the HTTP client is created on first use.
+
+        Args:
+            api_key: the API key; ``Secret.from_env_var("OPENAI_API_KEY", strict=False)`` for servers without
+                keys.
+            model: the embedding model name the server knows.
+            base_url: the server's API root, e.g. "http://localhost:8000/v1"; None means OpenAI.
+            dimensions: ask for shorter embeddings (models that support it).
+            batch_size: inputs per request.
+            prefix: text prepended to each document before embedding.
+            suffix: text appended to each document before embedding.
+            meta_fields_to_embed: metadata keys whose values are embedded together with the content.
+            embedding_separator: joins the metadata values and the content.
+            timeout: seconds to wait for one HTTP request.
+            max_retries: retries with exponential backoff on connection errors, timeouts, 408/409/429/5xx.
+        """
+        check_endpoint_settings(batch_size, timeout, max_retries)
+        if dimensions is not None and (not isinstance(dimensions, int) or dimensions < 1):
+            raise ValueError(f"dimensions must be a positive integer or None, got {dimensions!r}.")
+        self.api_key = api_key
+        self.model = model
+        self.base_url = base_url
+        self.dimensions = dimensions
+        self.batch_size = batch_size
+        self.prefix = prefix
+        self.suffix = suffix
+        self.meta_fields_to_embed = list(meta_fields_to_embed) if meta_fields_to_embed else None
+        self.embedding_separator = embedding_separator
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def _endpoint(self) -> str:
+        return (self.base_url or _OPENAI_DEFAULT_BASE_URL).rstrip("/") + "/embeddings"
+
+    def warm_up(self) -> None:
+        """Create the HTTP client (idempotent, thread-safe). No request is sent."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = build_clients(
+                        self.api_key, self.base_url, self.timeout, self.max_retries, asynchronous=False
+                    )
+
+    def _batches(self, documents: list[Document]) -> list[list[str]]:
+        texts = texts_to_embed(
+            documents, self.prefix, self.suffix, self.meta_fields_to_embed, self.embedding_separator
+        )
+        return [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
+
+    @staticmethod
+    def _with_embeddings(documents: list[Document], vectors: list[list[float]]) -> list[Document]:
+        return [
+            dataclasses.replace(doc, meta=dict(doc.meta), embedding=vector)
+            for doc, vector in zip(documents, vectors, strict=True)
+        ]
+
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        """Embed ``documents``.
+
+        Returns:
+            ``{"documents": copies with embeddings, "meta": {"model": ..., "usage": {...}}}``
+
+        Raises:
+            TypeError: ``documents`` is not a list of Document (use OpenAITextEmbedder for a string).
+            EmbeddingEndpointError: the endpoint failed after the retries; the message names it.
+        """
+        import openai
+
+        check_documents_input(type(self).__name__, documents)
+        if not documents:
+            return {"documents": [], "meta": {"model": self.model, "usage": {}}}
+        self.warm_up()
+        vectors: list[list[float]] = []
+        usage: dict[str, Any] = {}
+        model = self.model
+        for batch in self._batches(documents):
+            try:
+                response = self._client.embeddings.create(
+                    **embedding_request(self.model, batch, self.dimensions)
+                )
+            except openai.OpenAIError as exc:
+                raise endpoint_error(exc, self._endpoint, self.model, self.max_retries) from exc
+            batch_vectors, batch_usage = vectors_from_response(response, len(batch), self._endpoint)
+            vectors.extend(batch_vectors)
+            _merge_usage(usage, batch_usage)
+            model = response.model
+        return {
+            "documents": self._with_embeddings(documents, vectors),
+            "meta": {"model": model, "usage": usage},
+        }
+
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
+    async def run_async(self, documents: list[Document]) -> dict[str, Any]:
+        """Async :meth:`run` with ``openai.AsyncOpenAI`` (one client per call: clients bind to a loop)."""
+        import openai
+
+        check_documents_input(type(self).__name__, documents)
+        if not documents:
+            return {"documents": [], "meta": {"model": self.model, "usage": {}}}
+        vectors: list[list[float]] = []
+        usage: dict[str, Any] = {}
+        model = self.model
+        client = build_clients(self.api_key, self.base_url, self.timeout, self.max_retries, asynchronous=True)
+        async with client:
+            for batch in self._batches(documents):
+                try:
+                    response = await client.embeddings.create(
+                        **embedding_request(self.model, batch, self.dimensions)
+                    )
+                except openai.OpenAIError as exc:
+                    raise endpoint_error(exc, self._endpoint, self.model, self.max_retries) from exc
+                batch_vectors, batch_usage = vectors_from_response(response, len(batch), self._endpoint)
+                vectors.extend(batch_vectors)
+                _merge_usage(usage, batch_usage)
+                model = response.model
+        return {
+            "documents": self._with_embeddings(documents, vectors),
+            "meta": {"model": model, "usage": usage},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}`` (the key as an env-var reference, never its value)."""
+        return default_to_dict(
+            self,
+            api_key=self.api_key.to_dict(),
+            model=self.model,
+            base_url=self.base_url,
+            dimensions=self.dimensions,
+            batch_size=self.batch_size,
+            prefix=self.prefix,
+            suffix=self.suffix,
+            meta_fields_to_embed=self.meta_fields_to_embed,
+            embedding_separator=self.embedding_separator,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenAIDocumentEmbedder:
+        """Build from :meth:`to_dict` output."""
+        init_parameters = dict(data.get("init_parameters") or {})  # never mutate the caller's dict
+        deserialize_secrets_inplace(init_parameters, keys=["api_key"])
+        return default_from_dict(cls, {**data, "init_parameters": init_parameters})

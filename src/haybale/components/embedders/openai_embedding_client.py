@@ -1,0 +1,138 @@
+"""Shared plumbing of the OpenAI-compatible embedders: client construction, requests, and error messages.
+
+Retries use the official client's exponential backoff (0.5 s doubling up to 8 s, with jitter; it honours
+``Retry-After``) on connection errors, timeouts, 408/409/429 and 5xx responses. When they are exhausted the
+error names the endpoint, what went wrong, and what to check.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from typing import Any
+
+from haybale.core.secret import Secret
+from haybale.errors import ComponentError, HaybaleError, MissingDependencyError
+
+__all__ = [
+    "NO_API_KEY_PLACEHOLDER",
+    "EmbeddingEndpointError",
+    "build_clients",
+    "check_endpoint_settings",
+    "embedding_request",
+    "endpoint_error",
+    "vectors_from_response",
+]
+
+#: Sent as the bearer token when the secret resolves to nothing: local servers such as vLLM or Ollama ignore
+#: it, and the official client refuses to start without some key.
+NO_API_KEY_PLACEHOLDER = "no-key-required"
+
+
+class EmbeddingEndpointError(HaybaleError):
+    """An OpenAI-compatible embeddings endpoint failed after the configured retries or refused a request."""
+
+
+def check_endpoint_settings(batch_size: int, timeout: float | None, max_retries: int) -> None:
+    """Validate the numeric settings shared by both OpenAI-compatible embedders."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}.")
+    if not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}.")
+
+
+def build_clients(
+    api_key: Secret, base_url: str | None, timeout: float | None, max_retries: int, asynchronous: bool
+) -> Any:
+    """Create an ``openai.OpenAI`` (or ``AsyncOpenAI``) client for the endpoint.
+
+    Raises:
+        MissingDependencyError: the openai package is not installed.
+        ComponentError: the API key secret is strict and unset; the message names the variable.
+    """
+    try:
+        import openai
+    except ImportError as exc:
+        raise MissingDependencyError.for_extra("openai", "openai", "OpenAI-compatible embedders") from exc
+    try:
+        key = api_key.resolve_value()
+    except ValueError as exc:
+        raise ComponentError(
+            f"{exc} For a local server that needs no key (vLLM, Ollama, TEI), pass "
+            "api_key=Secret.from_env_var('OPENAI_API_KEY', strict=False)."
+        ) from exc
+    client_class = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+    return client_class(
+        api_key=key or NO_API_KEY_PLACEHOLDER,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+    )
+
+
+def embedding_request(model: str, texts: list[str], dimensions: int | None) -> dict[str, Any]:
+    """Keyword arguments for ``client.embeddings.create``; float encoding suits servers without base64."""
+    request: dict[str, Any] = {"model": model, "input": texts, "encoding_format": "float"}
+    if dimensions is not None:
+        request["dimensions"] = dimensions
+    return request
+
+
+def _decode_embedding(raw: Any) -> list[float]:
+    if isinstance(raw, str):  # base64 of little-endian float32, as OpenAI sends with encoding_format=base64
+        data = base64.b64decode(raw)
+        return list(struct.unpack(f"<{len(data) // 4}f", data))
+    return [float(x) for x in raw]
+
+
+def vectors_from_response(
+    response: Any, expected: int, endpoint: str
+) -> tuple[list[list[float]], dict[str, Any]]:
+    """Embeddings in input order, plus usage metadata, from an embeddings response.
+
+    Raises:
+        EmbeddingEndpointError: the server returned a different number of embeddings than inputs.
+    """
+    items = sorted(response.data, key=lambda item: item.index)
+    if len(items) != expected:
+        raise EmbeddingEndpointError(
+            f"The embeddings endpoint {endpoint} returned {len(items)} embeddings for {expected} inputs. "
+            "The server does not follow the OpenAI embeddings API; check base_url and the server's version."
+        )
+    usage = response.usage.model_dump() if getattr(response, "usage", None) is not None else {}
+    return [_decode_embedding(item.embedding) for item in items], usage
+
+
+def endpoint_error(exc: Exception, endpoint: str, model: str, max_retries: int) -> HaybaleError:
+    """Translate an ``openai`` exception into an error that names the endpoint and the fix."""
+    import openai
+
+    if isinstance(exc, openai.AuthenticationError):
+        return EmbeddingEndpointError(
+            f"The embeddings endpoint {endpoint} rejected the API key (HTTP 401). Set the environment "
+            "variable named in api_key (OPENAI_API_KEY by default) to a valid key for this server."
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return EmbeddingEndpointError(
+            f"The embeddings endpoint {endpoint} answered 404 for model {model!r}: {exc.message}. Check that "
+            "base_url ends with /v1 and that the server serves this model."
+        )
+    if isinstance(exc, openai.BadRequestError):
+        return EmbeddingEndpointError(
+            f"The embeddings endpoint {endpoint} refused the request (HTTP 400): {exc.message}. Check the "
+            "model name, `dimensions` and the input lengths."
+        )
+    if isinstance(exc, openai.APITimeoutError):
+        what = "timed out"
+    elif isinstance(exc, openai.APIConnectionError):
+        what = "could not be reached"
+    elif isinstance(exc, openai.APIStatusError):
+        what = f"answered HTTP {exc.status_code} ({exc.message})"
+    else:
+        what = f"failed: {exc}"
+    return EmbeddingEndpointError(
+        f"The embeddings endpoint {endpoint} {what} after {max_retries} retries. Check that the server is "
+        "running and reachable at base_url, or raise `timeout` / `max_retries` if it is slow or overloaded."
+    )

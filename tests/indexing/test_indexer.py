@@ -1,0 +1,220 @@
+"""Indexer: incremental, exactly-once indexing into a document store through the protocol."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from haybale.indexing.indexer import Indexer, build_indexing_pipeline
+from haybale.stores import InMemoryDocumentStore
+
+TEXT_A = "Haybale keeps an index in sync with a folder. " * 30
+TEXT_B = "# Volcanoes\n\nLava flows downhill from the crater. " + "Basalt cools into rock. " * 40
+
+
+class CountingStore:
+    """Delegates to an InMemoryDocumentStore and counts every write-side call (to prove "writes nothing")."""
+
+    def __init__(self) -> None:
+        self.inner = InMemoryDocumentStore()
+        self.writes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name in {"write_documents", "replace_documents", "delete_documents", "delete_by_filter"}:
+            self.writes += 1
+        return attr
+
+
+def _corpus(root: Path) -> Path:
+    (root / "docs" / "sub").mkdir(parents=True)
+    (root / "docs" / "a.txt").write_text(TEXT_A)
+    (root / "docs" / "sub" / "b.md").write_text(TEXT_B)
+    return root / "docs"
+
+
+def _indexer(store: Any, **kwargs: Any) -> Indexer:
+    return Indexer(
+        store, build_indexing_pipeline(split_by="word", split_length=50, split_overlap=5), **kwargs
+    )
+
+
+def _ids(store: Any) -> list[str]:
+    return sorted(d.id for d in store.filter_documents())
+
+
+def test_indexes_a_folder_with_source_and_hash_on_every_chunk(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    store = InMemoryDocumentStore()
+    report = _indexer(store).index([docs])
+    assert report.count("indexed") == 2 and not report.failed
+    chunks = store.filter_documents()
+    assert len(chunks) == report.chunks_written > 2
+    sources = {c.meta["source"] for c in chunks}
+    assert sources == {(docs / "a.txt").resolve().as_posix(), (docs / "sub" / "b.md").resolve().as_posix()}
+    assert all(len(c.meta["source_hash"]) == 64 for c in chunks)
+
+
+def test_second_run_writes_nothing(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    store = CountingStore()
+    _indexer(store).index([docs])
+    before, writes = _ids(store), store.writes
+    report = _indexer(store).index([docs])
+    assert report.count("unchanged") == 2 and report.count("indexed") == 0
+    assert store.writes == writes
+    assert _ids(store) == before
+
+
+def test_changed_file_is_replaced_atomically_without_duplicates(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    store = InMemoryDocumentStore()
+    _indexer(store).index([docs])
+    b_key = (docs / "sub" / "b.md").resolve().as_posix()
+    old_b = {d.id for d in store.filter_documents({"field": "meta.source", "operator": "==", "value": b_key})}
+    (docs / "sub" / "b.md").write_text("# Volcanoes\n\nCompletely new text about geysers.")
+    report = _indexer(store).index([docs])
+    outcome = {o.source: o for o in report.outcomes}[b_key]
+    assert outcome.status == "indexed" and outcome.replaced == len(old_b) and outcome.chunks == 1
+    new_b = store.filter_documents({"field": "meta.source", "operator": "==", "value": b_key})
+    assert len(new_b) == 1 and "geysers" in new_b[0].content
+    assert not old_b & {d.id for d in store.filter_documents()}
+    # The result is exactly what a clean index of the current folder holds.
+    clean = InMemoryDocumentStore()
+    _indexer(clean).index([docs])
+    assert _ids(store) == _ids(clean)
+
+
+def test_prune_removes_vanished_files_only_when_asked(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    store = InMemoryDocumentStore()
+    _indexer(store).index([docs])
+    (docs / "a.txt").unlink()
+    kept = _indexer(store).index([docs])
+    assert kept.count("removed") == 0
+    assert any("a.txt" in d.meta["source"] for d in store.filter_documents())
+    pruned = _indexer(store).index([docs], prune=True)
+    assert pruned.count("removed") == 1 and pruned.chunks_deleted > 0
+    assert not any("a.txt" in d.meta["source"] for d in store.filter_documents())
+
+
+def test_prune_leaves_other_folders_and_foreign_documents_alone(tmp_path: Path) -> None:
+    from haybale.dataclasses import Document
+
+    docs = _corpus(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "c.txt").write_text("another folder")
+    store = InMemoryDocumentStore()
+    store.write_documents([Document(content="written by hand", meta={"source": str(docs / "gone.txt")})])
+    _indexer(store).index([docs, other])
+    (other / "c.txt").unlink()
+    report = _indexer(store).index([docs], prune=True)
+    assert report.count("removed") == 0  # other/ was not given, and the hand-written doc has no source_hash
+    assert store.count_documents() == len(_ids(store))
+    assert any(d.content == "written by hand" for d in store.filter_documents())
+
+
+def test_failed_files_are_reported_and_keep_their_old_chunks(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    store = InMemoryDocumentStore()
+    _indexer(store).index([docs])
+    before = _ids(store)
+    (docs / "sub" / "b.md").unlink()
+    (docs / "sub" / "b.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (docs / "blob.xyz").write_bytes(bytes(range(256)) * 4)
+    (docs / "empty.txt").write_bytes(b"")
+    report = _indexer(store).index([docs])
+    failed = {Path(o.source).name: o.error for o in report.failed}
+    assert set(failed) >= {"b.pdf", "blob.xyz"}
+    assert all(failed.values())
+    assert report.count("unchanged") == 1
+    assert set(before) <= set(_ids(store))  # nothing already indexed was lost
+
+
+def test_same_file_twice_in_a_batch_is_indexed_once(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    store = InMemoryDocumentStore()
+    report = _indexer(store, batch_files=1).index([docs, docs / "a.txt", str(docs) + "/sub/../a.txt"])
+    assert report.count("indexed") == 2
+    clean = InMemoryDocumentStore()
+    _indexer(clean).index([docs])
+    assert _ids(store) == _ids(clean)
+
+
+def test_batches_of_any_size_give_the_same_index(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    for i in range(5):
+        (docs / f"n{i}.txt").write_text(f"note number {i} " * 20)
+    one, many = InMemoryDocumentStore(), InMemoryDocumentStore()
+    _indexer(one, batch_files=1).index([docs])
+    _indexer(many, batch_files=64).index([docs])
+    assert _ids(one) == _ids(many)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read files whatever their permissions")
+def test_unreadable_file_is_reported(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    (docs / "a.txt").chmod(0)
+    try:
+        report = _indexer(InMemoryDocumentStore()).index([docs])
+    finally:
+        (docs / "a.txt").chmod(0o644)
+    assert [Path(o.source).name for o in report.failed] == ["a.txt"]
+
+
+def test_callbacks_report_progress(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    seen: list[str] = []
+    planned: list[tuple[int, int]] = []
+    _indexer(InMemoryDocumentStore()).index(
+        [docs], on_outcome=lambda o: seen.append(o.status), on_plan=lambda f, p: planned.append((f, p))
+    )
+    assert planned == [(2, 2)] and seen == ["indexed", "indexed"]
+
+
+def test_bad_batch_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="batch_files"):
+        Indexer(InMemoryDocumentStore(), None, batch_files=0)
+
+
+@pytest.mark.slow
+def test_embedder_adds_embeddings_and_dense_search_finds_the_file(tmp_path: Path) -> None:
+    from haybale.components.embedders import (
+        SentenceTransformersDocumentEmbedder,
+        SentenceTransformersTextEmbedder,
+    )
+    from haybale.indexing.search import search_store
+
+    docs = _corpus(tmp_path)
+    store = InMemoryDocumentStore()
+    embedder = SentenceTransformersDocumentEmbedder(progress_bar=False)
+    report = _indexer(store, embedder=embedder).index([docs])
+    assert report.count("indexed") == 2
+    assert all(d.embedding is not None and len(d.embedding) == 384 for d in store.filter_documents())
+    text_embedder = SentenceTransformersTextEmbedder()
+    for mode in ("dense", "hybrid", "bm25"):
+        top = search_store(
+            store, "molten lava from a crater", mode=mode, top_k=1, text_embedder=text_embedder
+        )
+        assert top[0].meta["file_name"] == "b.md", mode
+
+
+def test_embedding_failure_fails_the_batch_and_writes_nothing(tmp_path: Path) -> None:
+    from haybale.components.embedders import OpenAIDocumentEmbedder
+    from haybale.core.secret import Secret
+
+    docs = _corpus(tmp_path)
+    store = InMemoryDocumentStore()
+    embedder = OpenAIDocumentEmbedder(
+        api_key=Secret.from_env_var("HAYBALE_UNSET", strict=False),
+        base_url="http://127.0.0.1:9/v1",
+        max_retries=0,
+    )
+    report = _indexer(store, embedder=embedder).index([docs])
+    assert report.count("failed") == 2
+    assert all("could not be reached" in (o.error or "") for o in report.failed)
+    assert store.count_documents() == 0
