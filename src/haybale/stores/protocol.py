@@ -15,8 +15,8 @@ from haybale.dataclasses import Document
 class DuplicatePolicy(str, Enum):
     """What ``write_documents`` does when a document id already exists.
 
-    NONE behaves as FAIL (the safe default); SKIP keeps the stored document; OVERWRITE replaces it; FAIL raises
-    :class:`haybale.errors.DuplicateDocumentError` and writes nothing of the batch.
+    NONE behaves as FAIL (the safe default); SKIP keeps the stored document; OVERWRITE replaces it; FAIL
+    raises :class:`haybale.errors.DuplicateDocumentError` and writes nothing of the batch.
     """
 
     NONE = "none"
@@ -37,7 +37,9 @@ class DocumentStore(Protocol):
         """Documents matching ``filters`` (all when None)."""
         ...
 
-    def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
+    def write_documents(
+        self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
+    ) -> int:
         """Write ``documents`` in one transaction; returns how many were written."""
         ...
 
@@ -92,7 +94,7 @@ class EmbeddingSearchStore(Protocol):
 class HybridSearchStore(Protocol):
     """A store that fuses keyword and embedding search natively (one round trip)."""
 
-    def hybrid_search(
+    def hybrid_search(  # noqa: PLR0917 - positional order shared by every store's hybrid_search
         self,
         query: str,
         query_embedding: list[float],
