@@ -15,7 +15,7 @@ import pytest
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreError
-from haybale.stores import DocumentStore, SQLiteDocumentStore
+from haybale.stores import DocumentStore, DuplicatePolicy, InMemoryDocumentStore, SQLiteDocumentStore
 from haybale.testing import DocumentStoreConformance
 
 
@@ -218,3 +218,162 @@ def test_sigkill_mid_batch_leaves_no_partial_batch(tmp_path: Path):
     store.write_documents([Document(id="after", content="written after the crash")])
     assert store.count_documents() == count + 1
     store.close()
+
+
+# ------------------------------------------------------------------------------ BM25 agrees with in-memory
+_BM25_QUERIES = [
+    "apple",
+    "apple banana",
+    "Running RUNNERS",
+    "café crème",
+    "snake_case Identifier",
+    "the quick brown fox",
+    "zebra apple apple",
+    "ΑΘΗΝΑ ελλάδα",
+    "the of and",
+]
+
+
+def _bm25_corpus() -> list[Document]:
+    words = ["apple", "banana", "cherry", "runner", "running", "fox", "quick", "brown", "zebra", "café"]
+    docs = [
+        Document(id=f"g{i}", content=" ".join(words[(i * j) % len(words)] for j in range(1, 3 + i % 17)))
+        for i in range(120)
+    ]
+    docs += [
+        Document(id="snake", content="snake_case Identifier in MixedCase CamelCase"),
+        Document(id="greek", content="Αθήνα είναι στην Ελλάδα"),
+        Document(id="stop", content="the of and to"),  # content, but no term: counts in N with length 0
+        Document(id="empty", content=""),
+        Document(id="none", content=None, embedding=[1.0, 0.0]),
+        Document(id="cafe", content="Un café crème, s'il vous plaît, CAFÉ"),
+    ]
+    return docs
+
+
+def _scores(store, query: str, **kwargs) -> dict[str, float]:
+    return {d.id: d.score for d in store.bm25_search(query, top_k=1000, **kwargs)}
+
+
+def _assert_bm25_agrees(sqlite_store, memory_store) -> None:
+    for query in _BM25_QUERIES:
+        got = _scores(sqlite_store, query)
+        want = _scores(memory_store, query)
+        assert got.keys() == want.keys(), query
+        for doc_id, score in want.items():
+            assert got[doc_id] == pytest.approx(score, rel=1e-6, abs=1e-6), (query, doc_id)
+        # Same ranking (equal scores may order differently once deletes reuse in-memory slots).
+        top = [d.score for d in sqlite_store.bm25_search(query, top_k=5)]
+        assert top == pytest.approx([d.score for d in memory_store.bm25_search(query, top_k=5)], rel=1e-6)
+        assert top == sorted(top, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("variant", "analyzer"),
+    [
+        ("okapi", None),
+        ("bm25l", None),
+        ("bm25+", {"language": "english", "stopwords": False, "stemming": False, "lowercase": False}),
+    ],
+)
+def test_bm25_scores_agree_with_the_in_memory_store(tmp_path: Path, variant, analyzer):
+    settings = {"bm25_variant": variant, "bm25_k1": 1.4, "bm25_b": 0.6, "bm25_delta": 0.7}
+    memory = InMemoryDocumentStore(analyzer=analyzer, **settings)
+    sqlite_store = SQLiteDocumentStore(tmp_path / "index.db", analyzer=analyzer, **settings)
+    memory.write_documents(_bm25_corpus())
+    sqlite_store.write_documents(_bm25_corpus())
+    _assert_bm25_agrees(sqlite_store, memory)
+    result = sqlite_store.bm25_search("apple", top_k=1)[0]
+    assert result.score_details == {
+        "bm25": {"score": result.score, "variant": variant, "k1": 1.4, "b": 0.6, "delta": 0.7}
+    }
+    # A fresh instance loads its index from the stored terms: same scores.
+    reopened = SQLiteDocumentStore.from_dict(sqlite_store.to_dict())
+    assert reopened.to_dict() == sqlite_store.to_dict()
+    _assert_bm25_agrees(reopened, memory)
+    sqlite_store.close()
+    reopened.close()
+
+
+def test_bm25_index_follows_deletes_updates_and_replace(tmp_path: Path):
+    memory = InMemoryDocumentStore()
+    sqlite_store = SQLiteDocumentStore(tmp_path / "index.db")
+    for store in (memory, sqlite_store):
+        store.write_documents(_bm25_corpus())
+    _assert_bm25_agrees(sqlite_store, memory)  # loads the index; every change below is applied in place
+    changes = [
+        lambda s: s.delete_documents(["g1", "g2", "cafe", "stop", "none"]),
+        lambda s: s.delete_by_filter({"field": "id", "operator": "in", "value": ["g3", "g4", "g5"]}),
+        lambda s: s.update_by_filter({"id": "g6"}, {"tag": "x"}),
+        lambda s: s.write_documents(
+            [Document(id="g7", content="zebra zebra apple"), Document(id="new", content="apple banana")],
+            policy=DuplicatePolicy.OVERWRITE,
+        ),
+        lambda s: s.replace_documents(
+            {"field": "id", "operator": "in", "value": ["g8", "g9", "g10"]},
+            [Document(id="r1", content="cherry fox fox"), Document(id="g11", content="brown quick café")],
+        ),
+        lambda s: s.write_documents([Document(id=f"late{i}", content=f"apple runner {i}") for i in range(5)]),
+    ]
+    for change in changes:
+        change(memory)
+        change(sqlite_store)
+        _assert_bm25_agrees(sqlite_store, memory)
+    assert [d.meta for d in sqlite_store.bm25_search("x", filters={"id": "g6"})] == []
+    assert _scores(sqlite_store, "apple", filters={"tag": "x"}).keys() <= {"g6"}
+    reopened = SQLiteDocumentStore(tmp_path / "index.db")  # a full reload sees the same state
+    _assert_bm25_agrees(reopened, memory)
+    sqlite_store.close()
+    reopened.close()
+
+
+def test_bm25_filters_select_candidates_before_ranking():
+    memory = InMemoryDocumentStore()
+    sqlite_store = SQLiteDocumentStore()
+    docs = [Document(id=f"d{i}", content="apple " * (1 + i % 5) + "pie", meta={"i": i}) for i in range(50)]
+    for store in (memory, sqlite_store):
+        store.write_documents(docs)
+    for filters in ({"field": "meta.i", "operator": "<", "value": 7}, {"i": [3, 49]}, {"i": 1000}):
+        got = [(d.id, d.score) for d in sqlite_store.bm25_search("apple", top_k=4, filters=filters)]
+        want = [(d.id, d.score) for d in memory.bm25_search("apple", top_k=4, filters=filters)]
+        assert [i for i, _ in got] == [i for i, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-6)
+
+
+_BM25_WRITER_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from haybale.dataclasses import Document
+    from haybale.stores.sqlite import SQLiteDocumentStore
+
+    store = SQLiteDocumentStore(sys.argv[1])
+    store.delete_documents(["old"])
+    store.write_documents([Document(id="fresh", content="quokka sightings in the park")])
+    store.close()
+    """
+)
+
+
+def test_bm25_sees_writes_from_another_process(tmp_path: Path):
+    path = tmp_path / "index.db"
+    reader = SQLiteDocumentStore(path)
+    reader.write_documents([Document(id="old", content="quokka habitat"), Document(id="x", content="park")])
+    assert [d.id for d in reader.bm25_search("quokka")] == ["old"]  # index loaded in this process
+    subprocess.run(
+        [sys.executable, "-c", _BM25_WRITER_SCRIPT, str(path)],
+        check=True,
+        timeout=60,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert [d.id for d in reader.bm25_search("quokka")] == ["fresh"]
+    expected = InMemoryDocumentStore()
+    expected.write_documents(reader.filter_documents())
+    assert _scores(reader, "quokka park") == pytest.approx(_scores(expected, "quokka park"), rel=1e-6)
+    reader.close()
+
+
+def test_invalid_bm25_settings_are_refused():
+    with pytest.raises(DocumentStoreError, match="bm25_variant"):
+        SQLiteDocumentStore(bm25_variant="tfidf")
+    with pytest.raises(DocumentStoreError, match="out of range"):
+        SQLiteDocumentStore(bm25_b=2.0)

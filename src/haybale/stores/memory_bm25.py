@@ -60,6 +60,20 @@ class _TermIds(dict[str, int]):
         return term_id
 
 
+class _AnalyzedTermIds(dict[str, int]):
+    """Already-analysed term -> term id; a miss registers the term (no stop-word or stemming step)."""
+
+    def __init__(self, index: BM25Index) -> None:
+        super().__init__()
+        self._index = index
+        self[_SEPARATOR] = _SEPARATOR_ID
+
+    def __missing__(self, term: str) -> int:
+        term_id = self._index._term_id_for(term)
+        self[term] = term_id
+        return term_id
+
+
 class BM25Index:
     """Inverted index with BM25 scoring over document slots (small non-negative ints chosen by the caller).
 
@@ -84,6 +98,7 @@ class BM25Index:
         self.analyzer = analyzer
         self.k1, self.b, self.delta, self.variant = float(k1), float(b), float(delta), variant
         self._word_ids = _TermIds(self)
+        self._analyzed_ids = _AnalyzedTermIds(self)
         self._term_index: dict[str, int] = {}
         self._slots: list[Any] = []  # term id -> consolidated int32 slot array
         self._tfs: list[Any] = []  # term id -> consolidated float32 tf array
@@ -126,20 +141,33 @@ class BM25Index:
             self._tfs[term_id] = np.concatenate(tf_parts)
         return self._slots[term_id], self._tfs[term_id]
 
-    def _term_ids_of(self, texts: Sequence[str]) -> tuple[Any, Any]:
-        """Analyse ``texts``: (term id per kept token, index of its text), stop words dropped."""
+    def _term_ids_of(self, texts: Sequence[str], analyzed: bool = False) -> tuple[Any, Any]:
+        """Analyse ``texts``: (term id per kept token, index of its text), stop words dropped.
+
+        With ``analyzed``, each text is already its terms joined by spaces (the output of the analyzer), so
+        the terms are looked up as they are.
+        """
         # One str.split over all texts joined by a separator word that no text can produce ("\x00" is not a
         # word character): far fewer Python-level calls than splitting text by text.
-        tokens = self.analyzer.spaced_words_of_many(texts).split()
-        ids = np.fromiter(map(self._word_ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        if analyzed:
+            tokens = f" {_SEPARATOR} ".join(texts).split()
+            lookup = self._analyzed_ids.__getitem__
+        else:
+            tokens = self.analyzer.spaced_words_of_many(texts).split()
+            lookup = self._word_ids.__getitem__
+        ids = np.fromiter(map(lookup, tokens), dtype=np.int64, count=len(tokens))
         owner = np.cumsum(ids == _SEPARATOR_ID)
         keep = ids >= 0
         return ids[keep], owner[keep]
 
     # ---- writes ------------------------------------------------------------------------------------------
 
-    def add(self, slots: Sequence[int], texts: Sequence[str]) -> None:
-        """Index ``texts`` under ``slots`` (slots must not be indexed already)."""
+    def add(self, slots: Sequence[int], texts: Sequence[str], *, analyzed: bool = False) -> None:
+        """Index ``texts`` under ``slots`` (slots must not be indexed already).
+
+        With ``analyzed=True`` each text is already its index terms joined by spaces (as produced by
+        ``" ".join(analyzer.tokenize(text))``), e.g. terms read back from a store's token column.
+        """
         if not len(slots):
             return
         slot_arr = np.asarray(slots, dtype=np.int64)
@@ -148,7 +176,7 @@ class BM25Index:
             raise ValueError("BM25Index.add: some slots are already indexed; remove them first.")
         # Batches keep the per-token Python strings of only a few thousand texts alive at once (fast).
         parts = [
-            self._batch_postings(slot_arr[start : start + _BATCH], texts[start : start + _BATCH])
+            self._batch_postings(slot_arr[start : start + _BATCH], texts[start : start + _BATCH], analyzed)
             for start in range(0, len(slot_arr), _BATCH)
         ]
         self.doc_count += len(slot_arr)
@@ -174,9 +202,11 @@ class BM25Index:
             else:  # appended lazily: consolidated when a query or delete first touches the term
                 pending.setdefault(term_id, []).append((slot_of[lo:hi], tf_of[lo:hi]))
 
-    def _batch_postings(self, slot_arr: Any, texts: Sequence[str]) -> tuple[Any, Any, Any]:
+    def _batch_postings(
+        self, slot_arr: Any, texts: Sequence[str], analyzed: bool = False
+    ) -> tuple[Any, Any, Any]:
         """Analyse one batch and record its lengths: (term ids, slots, term frequencies) sorted by term."""
-        ids, owner = self._term_ids_of(texts)
+        ids, owner = self._term_ids_of(texts, analyzed)
         lengths = np.bincount(owner, minlength=len(texts)).astype(np.float64)
         self._doc_len[slot_arr] = lengths
         self._indexed[slot_arr] = True
@@ -186,12 +216,15 @@ class BM25Index:
         term_of = keys // span
         return term_of, (keys - term_of * span).astype(np.int32), tf.astype(np.float32)
 
-    def remove(self, slots: Sequence[int], texts: Sequence[str]) -> None:
-        """Remove the documents indexed under ``slots``; ``texts`` are the texts they were indexed with."""
+    def remove(self, slots: Sequence[int], texts: Sequence[str], *, analyzed: bool = False) -> None:
+        """Remove the documents indexed under ``slots``; ``texts`` are the texts they were indexed with.
+
+        ``analyzed`` must match how they were added (raw texts, or their terms joined by spaces).
+        """
         if not len(slots):
             return
         slot_arr = np.asarray(slots, dtype=np.int64)
-        ids, owner = self._term_ids_of(texts)
+        ids, owner = self._term_ids_of(texts, analyzed)
         self.doc_count -= len(slot_arr)
         self.total_length -= float(self._doc_len[slot_arr].sum())
         self._doc_len[slot_arr] = 0.0

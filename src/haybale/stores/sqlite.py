@@ -3,14 +3,17 @@
 * **Durable and atomic**: WAL journal, ``synchronous=FULL``; every write (``write_documents``, deletes,
   ``update_by_filter``, ``replace_documents``) is one ``BEGIN IMMEDIATE`` transaction, so a crash or a
   ``kill -9`` mid-batch leaves either the whole batch or none of it.
-* **BM25** through an FTS5 table holding the terms of the shared
-  :class:`~haybale.stores.text_analysis.Analyzer` (the same tokenisation as ``InMemoryDocumentStore``), ranked
-  with FTS5's ``bm25()`` (k1=1.2, b=0.75). FTS5's idf is ``ln((N - n + 0.5) / (n + 0.5))`` floored at a tiny
-  positive value, so scores differ from the in-memory store's Lucene idf for very common terms; only documents
-  containing a query term are returned.
+* **BM25**: an FTS5 table durably holds the terms of the shared
+  :class:`~haybale.stores.text_analysis.Analyzer` (the same tokenisation as ``InMemoryDocumentStore``);
+  queries rank over an in-process inverted index loaded from those terms on the first ``bm25_search``
+  (:mod:`haybale.stores.sqlite_bm25`), with the same BM25 variant, parameters and idf as the in-memory store,
+  so scores agree with it exactly and a query costs about what it costs there. The first query of a process
+  pays the load (about a second per 100k documents); FTS5's own ``bm25()`` is not used for ranking because
+  its idf differs and cannot be configured. Only documents containing a query term are returned.
 * **Dense search**: embeddings are float32 BLOBs; an in-process float32 matrix mirrors them
-  (:mod:`haybale.stores.sqlite_vectors`), updated in place after each committed write and reloaded when
-  another process wrote. Filters select candidate rows in SQL *before* ranking.
+  (:mod:`haybale.stores.sqlite_vectors`). Both in-process indexes are updated in place after each committed
+  write and reloaded when another process wrote (a ``version`` counter in the database, bumped by every
+  write). Filters select candidate rows in SQL *before* ranking.
 * **Filters** compile to parameterised SQL over the JSON ``meta`` column
   (:func:`haybale.filters.compile_sql`).
 * **Threads**: one connection per thread for file databases (readers never block writers under WAL; writers
@@ -32,14 +35,15 @@ from typing import Any
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
+from haybale.stores.memory_bm25 import BM25_VARIANTS
 from haybale.stores.protocol import DuplicatePolicy
+from haybale.stores.sqlite_bm25 import SQLiteBM25Index
 from haybale.stores.sqlite_schema import (
     DOCUMENT_COLUMNS,
     connect,
     create_schema,
     decode_document,
     encode_document,
-    fts_query,
     fts_term,
     read_setting,
     write_setting,
@@ -49,7 +53,6 @@ from haybale.stores.text_analysis import Analyzer
 
 __all__ = ["SQLiteDocumentStore"]
 
-_QUALIFIED_COLUMNS = ", ".join(f"d.{name.strip()}" for name in DOCUMENT_COLUMNS.split(","))
 #: ``scale_score=True``: BM25 ``s`` -> ``sigmoid(s / 8)``; dot product -> ``sigmoid(s / 100)``; cosine ->
 #: ``(s + 1) / 2`` -- the same monotonic mappings as InMemoryDocumentStore.
 _BM25_SCALE = 8.0
@@ -71,23 +74,29 @@ def _check_top_k(top_k: Any) -> int:
 
 @dataclass
 class _Prepared:
-    """A validated document ready to insert: its row (without seq), FTS terms and embedding."""
+    """A validated document ready to insert: row (without seq), terms (plain and FTS-encoded), embedding."""
 
     id: str
     row: tuple[Any, ...]
+    plain_terms: str
     terms: str
     embedding: Any  # numpy float32 vector or None
+    has_content: bool
 
 
 @dataclass
 class _Delta:
-    """What one write transaction changed, applied to the vector index after COMMIT."""
+    """What one write transaction changed, applied to the in-process indexes after COMMIT."""
 
     version: int
     next_seq: int
     removed: list[int] = field(default_factory=list)
     added_keys: list[int] = field(default_factory=list)
     added_vectors: list[Any] = field(default_factory=list)
+    #: FTS terms of removed rows, collected only while the BM25 index is loaded (else it is reloaded).
+    removed_terms: dict[int, str] = field(default_factory=dict)
+    bm25_complete: bool = True
+    added_terms: list[tuple[int, str]] = field(default_factory=list)
 
 
 class SQLiteDocumentStore:
@@ -100,6 +109,8 @@ class SQLiteDocumentStore:
         analyzer: the BM25 text analyzer (an :class:`Analyzer` or its ``to_dict()``); default English with
             stop words and Snowball stemming. A database remembers the analyzer it was indexed with and
             refuses a different one.
+        bm25_variant, bm25_k1, bm25_b, bm25_delta: BM25 scoring, exactly as for ``InMemoryDocumentStore``
+            (defaults "okapi", 1.2, 0.75, 0.5: Lucene's BM25); query-time settings, not stored in the file.
 
     Raises:
         DocumentStoreError: on invalid settings.
@@ -111,6 +122,11 @@ class SQLiteDocumentStore:
         embedding_dim: int | None = None,
         embedding_similarity_function: str = "cosine",
         analyzer: Analyzer | dict[str, Any] | None = None,
+        *,
+        bm25_variant: str = "okapi",
+        bm25_k1: float = 1.2,
+        bm25_b: float = 0.75,
+        bm25_delta: float = 0.5,
     ) -> None:
         if embedding_dim is not None and (
             isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim <= 0
@@ -131,6 +147,18 @@ class SQLiteDocumentStore:
         elif isinstance(analyzer, dict):
             analyzer = Analyzer.from_dict(analyzer)
         self.analyzer: Analyzer = analyzer
+        if bm25_variant not in BM25_VARIANTS:
+            raise DocumentStoreError(
+                f"Unknown bm25_variant {bm25_variant!r}; choose one of {list(BM25_VARIANTS)}."
+            )
+        self.bm25_variant = bm25_variant
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
+        self.bm25_delta = bm25_delta
+        try:
+            self._bm25 = SQLiteBM25Index(analyzer, bm25_variant, bm25_k1, bm25_b, bm25_delta)
+        except ValueError as error:
+            raise DocumentStoreError(f"SQLiteDocumentStore: {error}") from error
         self._memory = self.path == ":memory:"
         self._local = threading.local()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
@@ -225,7 +253,10 @@ class SQLiteDocumentStore:
                 raise
 
     def _apply(self, delta: _Delta) -> None:
-        """Bring the vector index to the committed state, or leave it stale (reloaded on next search)."""
+        """Bring the in-process indexes to the committed state, or leave them stale (reloaded on next
+        search) when they did not reflect the state this write started from."""
+        if self._bm25.version == delta.version and delta.bm25_complete:
+            self._bm25.apply(delta.removed, delta.removed_terms, delta.added_terms, delta.version + 1)
         if self._vectors.version != delta.version:
             return
         if delta.removed:
@@ -297,9 +328,11 @@ class SQLiteDocumentStore:
                     )
                 dims.add(len(vector))
             # One translate over the joined terms (fts_term leaves spaces alone): same as mapping each term.
-            terms = fts_term(" ".join(self.analyzer.tokenize(document.content or "")))
+            plain = " ".join(self.analyzer.tokenize(document.content or ""))
             row = encode_document(document, vector.tobytes() if vector is not None else None)
-            prepared.append(_Prepared(document.id, row, terms, vector))
+            prepared.append(
+                _Prepared(document.id, row, plain, fts_term(plain), vector, bool(document.content))
+            )
         expected = {self.embedding_dim} if self.embedding_dim is not None else set()
         if len(dims | expected) > 1:
             raise DocumentStoreError(
@@ -334,11 +367,19 @@ class SQLiteDocumentStore:
         ).fetchall()
         return {row[0]: row[1] for row in rows}
 
-    @staticmethod
-    def _delete_seqs(connection: sqlite3.Connection, delta: _Delta, seqs: list[int]) -> None:
+    def _delete_seqs(self, connection: sqlite3.Connection, delta: _Delta, seqs: list[int]) -> None:
         if not seqs:
             return
         payload = (json.dumps(seqs),)
+        if self._bm25.loaded:  # the index needs the deleted terms to update itself in place
+            delta.removed_terms.update(
+                connection.execute(
+                    "SELECT rowid, terms FROM documents_fts WHERE rowid IN (SELECT value FROM json_each(?))",
+                    payload,
+                ).fetchall()
+            )
+        else:
+            delta.bm25_complete = False
         connection.execute(
             "DELETE FROM documents_fts WHERE rowid IN (SELECT value FROM json_each(?))", payload
         )
@@ -374,6 +415,8 @@ class SQLiteDocumentStore:
             if item.embedding is not None:
                 delta.added_keys.append(seq)
                 delta.added_vectors.append(item.embedding)
+            if item.has_content:
+                delta.added_terms.append((seq, item.plain_terms))
 
     def write_documents(
         self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
@@ -485,21 +528,36 @@ class SQLiteDocumentStore:
             DocumentStoreError: ``top_k`` is negative. FilterError: the filter is malformed.
         """
         _check_top_k(top_k)
-        where, params = self._where(filters, prefix="d.")
-        terms = self.analyzer.tokenize(query or "")
-        if not terms or top_k == 0:
+        if query is None:  # accepted as "no query" for backward compatibility
             return []
-        sql = (
-            f"SELECT {_QUALIFIED_COLUMNS}, bm25(documents_fts) AS rank FROM documents_fts "
-            f"JOIN documents AS d ON d.seq = documents_fts.rowid "
-            f"WHERE documents_fts MATCH ? AND {where} ORDER BY rank, d.seq LIMIT ?"
-        )
-        with self._reading() as connection:
-            rows = connection.execute(sql, [fts_query(terms), *params, top_k]).fetchall()
+        if not isinstance(query, str):
+            raise DocumentStoreError(f"bm25_search query must be a string, got {type(query).__name__}.")
+        where, params = self._where(filters)
+        if not query or top_k == 0:
+            return []
+        with self._read_lock(), self._index_lock, self._reading() as connection:
+            version = int(read_setting(connection, "version") or 0)
+            if self._bm25.version != version:
+                self._bm25.load(connection, version)
+            candidates = None
+            if filters:
+                candidates = [
+                    row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)
+                ]
+            hits = self._bm25.search(query, top_k, candidates)
+            if not hits:
+                return []
+            rows = connection.execute(
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE seq IN (SELECT value FROM json_each(?))",
+                (json.dumps([seq for seq, _score in hits]),),
+            ).fetchall()
+            details = self._bm25.score_details()
+        by_seq = {row[0]: row for row in rows}
         results = []
-        for row in rows:
-            score = -float(row[-1])
-            results.append(decode_document(row[:-1], _sigmoid(score / _BM25_SCALE) if scale_score else score))
+        for seq, score in hits:
+            document = decode_document(by_seq[seq], _sigmoid(score / _BM25_SCALE) if scale_score else score)
+            document.score_details = {"bm25": {"score": score, **details}}
+            results.append(document)
         return results
 
     def embedding_search(
@@ -574,6 +632,10 @@ class SQLiteDocumentStore:
                 "embedding_dim": self.embedding_dim,
                 "embedding_similarity_function": self.embedding_similarity_function,
                 "analyzer": self.analyzer.to_dict(),
+                "bm25_variant": self.bm25_variant,
+                "bm25_k1": self.bm25_k1,
+                "bm25_b": self.bm25_b,
+                "bm25_delta": self.bm25_delta,
             },
         }
 

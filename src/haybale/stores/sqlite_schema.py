@@ -6,10 +6,11 @@ Tables:
   TEXT written with ``ensure_ascii=False`` so SQLite JSON paths match unicode keys), ``embedding`` (float32
   BLOB), ``sparse_embedding`` (JSON), ``blob`` / ``blob_mime_type`` / ``blob_meta``.
 * ``documents_fts`` -- FTS5 table whose only column holds the document's terms from the shared
-  :class:`~haybale.stores.text_analysis.Analyzer`, joined by spaces; its rowid is ``documents.seq``.
+  :class:`~haybale.stores.text_analysis.Analyzer`, joined by spaces; its rowid is ``documents.seq``. It is the
+  durable token store the in-process BM25 index (:mod:`haybale.stores.sqlite_bm25`) loads from.
 * ``haybale_store`` -- key/value settings: schema version, analyzer settings, embedding dimension, the next
-  ``seq`` and a write ``version`` bumped by every committed write (it keeps the in-process vector index in
-  step with the table, even when another process writes).
+  ``seq`` and a write ``version`` bumped by every committed write (it keeps the in-process vector and BM25
+  indexes in step with the table, even when another process writes).
 
 FTS5's ``ascii`` tokenizer splits only on ASCII punctuation and folds only ASCII case, so the analyzer's terms
 are stored verbatim after :func:`fts_term` maps the two things it would change (``_`` and ASCII capitals) to
@@ -51,11 +52,6 @@ _FTS_ESCAPES = {ord("_"): "\ue000", **{ord(c): "\ue001" + c.lower() for c in "AB
 def fts_term(term: str) -> str:
     """Encode an analyzer term so FTS5's ``ascii`` tokenizer keeps it as exactly one, unchanged token."""
     return term.translate(_FTS_ESCAPES)
-
-
-def fts_query(terms: list[str]) -> str:
-    """An FTS5 MATCH expression that matches documents containing any of ``terms`` (each quoted)."""
-    return " OR ".join('"' + fts_term(term).replace('"', '""') + '"' for term in terms)
 
 
 def connect(path: str) -> sqlite3.Connection:
