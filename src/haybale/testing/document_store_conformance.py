@@ -43,7 +43,7 @@ import pytest
 from haybale.dataclasses import ByteStream, Document
 from haybale.errors import DocumentStoreError, DuplicateDocumentError, FilterError
 from haybale.stores.protocol import BM25SearchStore, DocumentStore, DuplicatePolicy, EmbeddingSearchStore
-from haybale.testing.filter_cases import FILTER_CASES, INVALID_FILTERS, filter_corpus
+from haybale.testing.filter_cases import FILTER_CASES, INVALID_FILTERS, LONG_IN_CASES, filter_corpus
 
 _BAD_ARGUMENT = (ValueError, DocumentStoreError)
 _BAD_DOCUMENT = (TypeError, ValueError, DocumentStoreError)
@@ -311,7 +311,9 @@ class DocumentStoreConformance:
         assert _ids(store.filter_documents()) == _ids(old)
 
     # ------------------------------------------------------------------------------------------ filters
-    @pytest.mark.parametrize("case", FILTER_CASES, ids=[case.name for case in FILTER_CASES])
+    @pytest.mark.parametrize(
+        "case", FILTER_CASES + LONG_IN_CASES, ids=[case.name for case in FILTER_CASES + LONG_IN_CASES]
+    )
     def test_filter_case(self, store: Any, case: Any) -> None:
         store.write_documents(filter_corpus())
         assert _ids(store.filter_documents(case.filters)) == set(case.expected)

@@ -292,3 +292,44 @@ INVALID_FILTERS: dict[str, Any] = {
     "shorthand_dict_value": {"year": {"$gte": 2020}},
     "nan_value": _c("meta.rating", ">", float("nan")),
 }
+
+
+#: `in` / `not in` with thousands of values: SQL compilers must bind them as arrays (SQLite refuses expression
+#: trees deeper than 1000), and every dialect must still agree with the Python evaluator.
+LONG_IN_CASES: list[FilterCase] = [
+    FilterCase(
+        "in_3000_strings",
+        {"field": "meta.lang", "operator": "in", "value": [f"zz{i}" for i in range(3000)] + ["fr"]},
+        _ids("d3"),
+    ),
+    FilterCase(
+        "in_3000_ints",
+        {"field": "meta.year", "operator": "in", "value": [*range(3000, 6000), 2021, 2022]},
+        _ids("d2", "d6"),
+    ),
+    FilterCase(
+        "in_numbers_float_and_none",
+        {"field": "meta.rating", "operator": "in", "value": [*range(100, 120), 4.5, None]},
+        _ids("d1", "d3", "d5"),
+    ),
+    FilterCase(
+        "in_3000_strings_vs_number_field",
+        {"field": "meta.year", "operator": "in", "value": [f"{y}" for y in range(1990, 2030)]},
+        _ids("d4"),
+    ),
+    FilterCase(
+        "in_bool_and_ints",
+        {"field": "meta.published", "operator": "in", "value": [True, *range(50, 60)]},
+        _ids("d1"),
+    ),
+    FilterCase(
+        "id_in_2000",
+        {"field": "id", "operator": "in", "value": [f"x{i}" for i in range(2000)] + ["d2", 7]},
+        _ids("d2"),
+    ),
+    FilterCase(
+        "not_in_2000_strings",
+        {"field": "meta.lang", "operator": "not in", "value": [f"zz{i}" for i in range(2000)] + ["en", "de"]},
+        _ids("d3", "d5", "d6"),
+    ),
+]
