@@ -16,7 +16,7 @@ from haybale.core.connect import parse_address, resolve_connection
 from haybale.core.plan import Edge, NodePlan, PipelinePlan, compile_plan
 from haybale.core.scheduler import RunState, not_a_dict_error, runtime_error
 from haybale.core.sockets import describe_type
-from haybale.errors import PipelineValidationError
+from haybale.errors import PipelineValidationError, SerializationError
 
 if TYPE_CHECKING:
     import asyncio
@@ -52,6 +52,36 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"Pipeline(components={list(self._components)}, connections={len(self._edges)})"
+
+    def __eq__(self, other: object) -> bool:
+        """Two pipelines are equal when they serialize to the same dict (components, connections, settings).
+
+        Pipelines holding something that cannot be serialized (a ``Secret.from_token``) are only equal to
+        themselves.
+        """
+        if not isinstance(other, Pipeline):
+            return NotImplemented
+        if other is self:
+            return True
+        try:
+            return self.to_dict() == other.to_dict()
+        except SerializationError:
+            return False
+
+    #: pipelines are mutable and compare by value, so they are not hashable (like lists)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle support: the lock and the compiled plan are rebuilt rather than pickled."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_plan"] = None
+        state["_warmed"] = False
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ graph
     def add_component(self, name: str, instance: Any) -> None:
@@ -225,7 +255,8 @@ class Pipeline:
 
         Args:
             data: ``{"component": {"input": value}}`` or the flat ``{"input": value}`` (given to every
-                unconnected input of that name).
+                unconnected input of that name; when there is none, to the connected variadic inputs of that
+                name, such as the entry of a loop).
             include_outputs_from: components whose full outputs are returned too (their last visit).
 
         Raises:
@@ -405,7 +436,31 @@ def _start_independent(
 
 
 def _normalize_inputs(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Turn nested or flat run inputs into fresh ``{component: {socket: value}}`` dicts, checking names."""
+    """Turn nested or flat run inputs into fresh ``{component: {socket: value}}`` dicts, checking names and
+    (shallowly) the types of the values."""
+    normalized = _normalize_names(plan, data)
+    nodes = plan.nodes
+    for name, values in normalized.items():
+        checks = nodes[name].user_checks
+        for socket, value in values.items():
+            check = checks.get(socket)
+            if check is not None and not check(value):
+                raise _wrong_type_error(nodes[name].sockets[socket].type, name, socket, value)
+    return normalized
+
+
+def _wrong_type_error(expected: Any, name: str, socket: str, value: Any) -> PipelineValidationError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return PipelineValidationError(
+        f"Input '{name}.{socket}' expects {describe_type(expected)}, but run() was given a "
+        f"{type(value).__name__}: {shown}. Pass a value of type {describe_type(expected)}, e.g. "
+        f"run({{'{name}': {{'{socket}': ...}}}})."
+    )
+
+
+def _normalize_names(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     if type(data) is dict:
         fast = _fast_nested(plan, data)
         if fast is not None:
@@ -420,10 +475,19 @@ def _normalize_inputs(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, 
     if len(nested_keys) == len(data):
         return _nested(plan, data)
     if nested_keys:
+        others = [k for k in data if k not in nested_keys]
+        unknown = [
+            k for k in others if k not in nodes and k not in plan.flat_inputs and k not in plan.flat_variadic
+        ]
+        hint = (
+            f" There is no component named {', '.join(repr(k) for k in unknown)}; components: "
+            f"{sorted(nodes)}."
+            if unknown
+            else ""
+        )
         raise PipelineValidationError(
             f"Pipeline inputs mix the nested form (keys {nested_keys} are components) with the flat form "
-            f"(keys {[k for k in data if k not in nested_keys]}). Use one: "
-            "{'component': {'input': value}} or {'input': value}."
+            f"(keys {others}).{hint} Use one: {{'component': {{'input': value}}}} or {{'input': value}}."
         )
     return _flat(plan, data)
 
@@ -459,7 +523,13 @@ def _nested(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, dict[str, 
 def _flat(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     flat: dict[str, dict[str, Any]] = {}
     for key, value in data.items():
-        targets = plan.flat_inputs.get(key)
+        targets = plan.flat_inputs.get(key) or plan.flat_variadic.get(key)
+        if not targets and key in plan.nodes:
+            raise PipelineValidationError(
+                f"The run input for component '{key}' must be a dict of its inputs, e.g. "
+                f"{{'{key}': {{'{next(iter(plan.nodes[key].sockets), 'input')}': value}}}}, got "
+                f"{type(value).__name__} {value!r:.60}."
+            )
         if not targets:
             raise PipelineValidationError(
                 f"No component has an unconnected input named '{key}' (and no component is named '{key}'). "

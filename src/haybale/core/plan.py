@@ -7,11 +7,12 @@ type checks and topological sorting, and lets many concurrent runs share one pla
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from haybale.core.isolation import Copier, copier_for_type
 from haybale.core.sockets import InputSocket, OutputSocket
+from haybale.core.types import value_checker
 
 __all__ = ["GREEDY", "JOIN", "LAZY", "PLAIN", "Edge", "NodePlan", "PipelinePlan", "compile_plan"]
 
@@ -59,6 +60,8 @@ class NodePlan:
     has_connected_inputs: bool
     successors: frozenset[str] = frozenset()
     reach: frozenset[str] = frozenset()
+    #: socket -> shallow check of a caller-given value (None: anything goes); see ``value_checker``
+    user_checks: dict[str, Callable[[Any], bool] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class PipelinePlan:
     nodes: dict[str, NodePlan]
     sources: tuple[str, ...]
     flat_inputs: dict[str, tuple[tuple[str, str], ...]]
+    #: connected variadic inputs by name: where a flat input goes when no unconnected input has its name
+    #: (the entry of a loop, as in Haystack)
+    flat_variadic: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def _ranks(names: list[str], successors: Mapping[str, set[str]]) -> dict[str, int]:
@@ -129,13 +135,16 @@ def compile_plan(
     ranks = _ranks(names, successors)
     nodes: dict[str, NodePlan] = {}
     flat: dict[str, list[tuple[str, str]]] = {}
+    flat_variadic: dict[str, list[tuple[str, str]]] = {}
     for name in names:
         sockets = inputs[name]
         node_senders = {s: tuple(v) for s, v in senders[name].items()}
         kinds = {s: _socket_kind(sock, len(node_senders.get(s, ()))) for s, sock in sockets.items()}
-        for s in sockets:
+        for s, sock in sockets.items():
             if s not in node_senders:
                 flat.setdefault(s, []).append((name, s))
+            elif sock.is_variadic:
+                flat_variadic.setdefault(s, []).append((name, s))
         waitable = tuple(
             s
             for s, sock in sockets.items()
@@ -165,6 +174,7 @@ def compile_plan(
             has_connected_inputs=bool(node_senders),
             successors=frozenset(successors[name]),
             reach=_reachable(name, successors),
+            user_checks={s: value_checker(sock.type) for s, sock in sockets.items()},
         )
     for name, node in nodes.items():
         node.targets = {
@@ -172,4 +182,9 @@ def compile_plan(
             for out, lst in targets[name].items()
         }
     sources = tuple(sorted((n for n in names if not nodes[n].has_connected_inputs), key=lambda n: ranks[n]))
-    return PipelinePlan(nodes=nodes, sources=sources, flat_inputs={k: tuple(v) for k, v in flat.items()})
+    return PipelinePlan(
+        nodes=nodes,
+        sources=sources,
+        flat_inputs={k: tuple(v) for k, v in flat.items()},
+        flat_variadic={k: tuple(v) for k, v in flat_variadic.items()},
+    )

@@ -192,7 +192,7 @@ class RunState:
         visit = self.visits.get(name, 0) + 1
         if visit > self.max_runs:
             raise PipelineMaxComponentRuns(
-                f"Component '{name}' was about to run for the {visit}th time, more than "
+                f"Component '{name}' was about to run for the {_ordinal(visit)} time, more than "
                 f"max_runs_per_component={self.max_runs}. The pipeline probably loops without an exit: check "
                 "the loop's exit condition, or raise Pipeline(max_runs_per_component=...) if the loop is "
                 "meant to run longer."
@@ -346,6 +346,11 @@ class RunState:
 
     def _blocked_message(self) -> str:
         nodes = self.nodes
+        if not nodes:
+            return (
+                "Nothing in the pipeline can run: it has no components. Add some with "
+                "add_component('name', instance) and connect them before calling run()."
+            )
         candidates = sorted(self.pending or nodes, key=lambda n: nodes[n].rank)
         never: list[str] = []
         waiting: list[str] = []
@@ -357,8 +362,25 @@ class RunState:
             parts.append(f"These inputs can never arrive unless you pass them: {', '.join(never)}.")
         if waiting:
             parts.append(f"These wait for components that cannot run either: {', '.join(waiting)}.")
-        parts.append("Pass the missing values in run(), e.g. run({'component': {'input': value}}).")
+        example = self._example_input(candidates)
+        if waiting and not never:
+            parts.append(
+                "They form a loop (or depend on one) with no entry point: give one of them a value in run() "
+                f"to start it, e.g. {example}."
+            )
+        else:
+            parts.append(f"Pass the missing values in run(), e.g. {example}.")
         return " ".join(parts)
+
+    def _example_input(self, candidates: list[str]) -> str:
+        """A concrete ``run(...)`` call that gives the first missing mandatory input a value."""
+        for name in candidates:
+            node = self.nodes[name]
+            user = self.user.get(name) or {}
+            for socket in node.mandatory:
+                if socket not in user:
+                    return f"run({{'{name}': {{'{socket}': ...}}}})"
+        return "run({'component': {'input': value}})"
 
     def log_stuck(self) -> None:
         """Log components that received values but could never run (the run ended partially)."""
@@ -378,6 +400,14 @@ class RunState:
                     name,
                     ", ".join(missing),
                 )
+
+
+def _ordinal(number: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``101st``."""
+    if number % 100 in range(10, 21):  # the English teens all take "th"
+        return f"{number}th"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def runtime_error(name: str, visit: int, exc: BaseException) -> PipelineRuntimeError:

@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
-__all__ = ["find_conversion", "types_compatible", "wrap_in_list"]
+__all__ = ["find_conversion", "types_compatible", "value_checker", "wrap_in_list"]
 
 
 def _strip(tp: Any) -> Any:
@@ -104,3 +104,62 @@ def find_conversion(sender: Any, receiver: Any) -> Callable[[Any], Any] | None:
             if args and types_compatible(sender, args[0]) and _strip(sender) is not Any:
                 return wrap_in_list
     return None
+
+
+_NUMBER_ABCS: dict[type, str] = {int: "Integral", float: "Real", complex: "Complex"}
+_SEQUENCE_ORIGINS: tuple[type, ...] = (
+    list,
+    collections.abc.Sequence,
+    collections.abc.MutableSequence,
+    collections.abc.Iterable,
+    collections.abc.Collection,
+)
+
+
+def _class_check(cls: type) -> Callable[[Any], bool] | None:
+    if cls is object:
+        return None
+    if cls in _NUMBER_ABCS:
+        import numbers
+
+        abc = getattr(numbers, _NUMBER_ABCS[cls])
+        return lambda value: isinstance(value, abc)
+    if cls in _SEQUENCE_ORIGINS:
+        # lenient on purpose: tuples, numpy arrays and other sequences are accepted; a bare string is not
+        return lambda value: (
+            not isinstance(value, str | bytes | dict) and isinstance(value, collections.abc.Iterable)
+        )
+    try:
+        isinstance(None, cls)
+    except TypeError:  # a non-runtime-checkable protocol or an exotic typing construct
+        return None
+    return lambda value: isinstance(value, cls)
+
+
+def value_checker(tp: Any) -> Callable[[Any], bool] | None:  # noqa: PLR0911 - one return per kind of type
+    """Compile a cheap, shallow check that a value given for a socket of type ``tp`` is plausible.
+
+    Only the outer type is checked (a ``list[Document]`` socket accepts any list-like value, without looking
+    at its elements), and numbers follow the numeric tower (``int`` and numpy scalars are fine for ``float``).
+    Returns None when every value is accepted (``Any``, type variables, types that cannot be checked at
+    runtime).
+    """
+    tp = _strip(tp)
+    if tp is Any:
+        return None
+    if tp is None or tp is type(None):
+        return lambda value: value is None
+    if _is_union(tp):
+        checks = [value_checker(member) for member in get_args(tp)]
+        if any(check is None for check in checks):
+            return None
+        members = tuple(c for c in checks if c is not None)
+        return lambda value: any(check(value) for check in members)
+    origin = get_origin(tp)
+    if origin is Literal:
+        allowed = get_args(tp)
+        return lambda value: value in allowed
+    target = origin if origin is not None else tp
+    if not isinstance(target, type):
+        return None
+    return _class_check(target)
