@@ -218,3 +218,24 @@ def test_embedding_failure_fails_the_batch_and_writes_nothing(tmp_path: Path) ->
     assert report.count("failed") == 2
     assert all("could not be reached" in (o.error or "") for o in report.failed)
     assert store.count_documents() == 0
+
+
+def test_many_files_are_planned_in_groups_and_only_changed_ones_reindexed(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for number in range(300):  # more than one group of keys checked per store query
+        (folder / f"note{number:03d}.txt").write_text(f"Note number {number} about bales. " * 5)
+    store = CountingStore()
+    indexer = _indexer(store, batch_files=100)
+    first = indexer.index([folder])
+    assert first.count("indexed") == 300 and first.chunks_written == store.count_documents()
+    assert all(o.replaced == 0 for o in first.outcomes)
+    (folder / "note007.txt").write_text("Rewritten note seven. " * 5)
+    (folder / "note299.txt").write_text("Rewritten note two hundred ninety-nine. " * 5)
+    writes = store.writes
+    second = indexer.index([folder])
+    changed = sorted(o.source.rsplit("/", 1)[-1] for o in second.outcomes if o.status == "indexed")
+    assert changed == ["note007.txt", "note299.txt"] and second.count("unchanged") == 298
+    assert [o.replaced for o in second.outcomes if o.status == "indexed"] == [1, 1]
+    assert store.writes == writes + 1  # both changed files fall in the same batch: one atomic replace
+    assert store.count_documents() == 300

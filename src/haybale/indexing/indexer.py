@@ -42,6 +42,8 @@ from haybale.indexing.source_tracker import (
 __all__ = ["FileOutcome", "IndexReport", "Indexer", "PendingFile", "build_indexing_pipeline"]
 
 Status = Literal["indexed", "unchanged", "failed", "removed", "skipped"]
+#: Source keys checked together in one ``count_documents`` call when planning a run.
+_KEYS_PER_QUERY = 256
 
 
 @dataclass(frozen=True)
@@ -174,18 +176,34 @@ class Indexer:
         """Find the files under ``paths``; return those needing work, and outcomes for the rest."""
         files, skipped = discover_files(paths)
         outcomes = [FileOutcome(s.path, "skipped" if s.walked else "failed", error=s.reason) for s in skipped]
-        pending: list[PendingFile] = []
+        hashed: list[PendingFile | FileOutcome] = []
         for key, path in files.items():
             try:
-                digest = file_sha256(path)
+                hashed.append(PendingFile(key, path, file_sha256(path)))
             except OSError as exc:
-                outcomes.append(FileOutcome(key, "failed", error=f"cannot read file: {exc.strerror or exc}"))
-                continue
-            if source_is_current(self.document_store, key, digest):
-                outcomes.append(FileOutcome(key, "unchanged"))
+                hashed.append(FileOutcome(key, "failed", error=f"cannot read file: {exc.strerror or exc}"))
+        indexed = self._keys_with_chunks([item.key for item in hashed if isinstance(item, PendingFile)])
+        pending: list[PendingFile] = []
+        for item in hashed:
+            if isinstance(item, FileOutcome):
+                outcomes.append(item)
+            elif item.key in indexed and source_is_current(self.document_store, item.key, item.sha256):
+                outcomes.append(FileOutcome(item.key, "unchanged"))
             else:
-                pending.append(PendingFile(key, path, digest))
+                pending.append(item)
         return pending, outcomes
+
+    def _keys_with_chunks(self, keys: list[str]) -> set[str]:
+        """The keys that may have chunks in the store: one count per group of keys rules out whole groups.
+
+        A new folder (or a fresh store) costs one query per group instead of one per file.
+        """
+        found: set[str] = set()
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            group = keys[start : start + _KEYS_PER_QUERY]
+            if self.document_store.count_documents(sources_filter(group)) > 0:
+                found.update(group)
+        return found
 
     def index(
         self,
@@ -264,7 +282,9 @@ class Indexer:
         if not converted:
             return outcomes
         keys = [item.key for item in converted]
-        old_counts = {key: self.document_store.count_documents(source_filter(key)) for key in keys}
+        old_counts = dict.fromkeys(keys, 0)
+        if self.document_store.count_documents(sources_filter(keys)) > 0:  # one query when all are new
+            old_counts = {key: self.document_store.count_documents(source_filter(key)) for key in keys}
         # One atomic replace for every converted source of the batch: each source ends fully old or fully new
         # (in fact the whole batch does), and a durable store commits once per batch rather than per file.
         self.document_store.replace_documents(

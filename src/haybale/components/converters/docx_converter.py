@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Any
 
 from haybale.components.converters.office_package import corrupt_package_error, read_office_package
+from haybale.components.converters.office_parts import PACKAGE_URI, OfficePackageParts
 from haybale.components.converters.source_reading import Source, convert_sources, require_text
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
@@ -44,20 +47,18 @@ class DOCXToDocument:
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
         try:
-            import docx
             from docx.table import Table
         except ImportError as exc:
             raise MissingDependencyError.for_extra("python-docx", "converters", "DOCXToDocument") from exc
         buffer = read_office_package(source, "Word document", ".docx")
         try:
-            document = docx.Document(buffer)
+            document, properties = _open_word_document(buffer)
             blocks: list[str] = []
             for block in document.iter_inner_content():
                 if isinstance(block, Table):
                     blocks.append(_table_text(block))
                 else:
                     blocks.append(block.text.strip())
-            properties = document.core_properties
             extra = {
                 key: value
                 for key, value in (("title", properties.title), ("author", properties.author))
@@ -76,6 +77,48 @@ class DOCXToDocument:
     def from_dict(cls, data: dict[str, Any]) -> DOCXToDocument:
         """Build from :meth:`to_dict` output."""
         return default_from_dict(cls, data)
+
+
+def _open_word_document(buffer: io.BytesIO) -> tuple[Any, Any]:
+    """Return the python-docx ``Document`` and its core properties.
+
+    A standard package is read part by part (only the main document and the core properties are parsed);
+    anything unusual goes through ``docx.Document``, which loads the whole package and raises its own errors.
+    """
+    opened = _open_main_parts(buffer)
+    if opened is not None:
+        return opened
+    import docx
+
+    buffer.seek(0)
+    document = docx.Document(buffer)
+    return document, document.core_properties
+
+
+def _open_main_parts(buffer: io.BytesIO) -> tuple[Any, Any] | None:
+    from docx.document import Document as WordDocument
+    from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from docx.opc.coreprops import CoreProperties
+    from docx.oxml.parser import parse_xml
+
+    try:
+        with zipfile.ZipFile(buffer) as archive:
+            parts = OfficePackageParts(archive)
+            main = parts.related_part(PACKAGE_URI, RELATIONSHIP_TYPE.OFFICE_DOCUMENT)
+            core = parts.related_part(PACKAGE_URI, RELATIONSHIP_TYPE.CORE_PROPERTIES)
+            if (
+                main is None
+                or core is None
+                or parts.content_type(main) != CONTENT_TYPE.WML_DOCUMENT_MAIN
+                or parts.content_type(core) != CONTENT_TYPE.OPC_CORE_PROPERTIES
+            ):
+                return None
+            body = parse_xml(parts.blob(main))
+            core_properties = parse_xml(parts.blob(core))
+    except Exception:  # the full load below reports what is wrong with the package
+        return None
+    # Text extraction never reaches the document part (only styles and images do), so none is attached.
+    return WordDocument(body, None), CoreProperties(core_properties)  # type: ignore[arg-type]
 
 
 def _table_text(table: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from haybale.components.converters.html_text import node_to_text
@@ -47,14 +48,14 @@ class MarkdownToDocument:
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
         try:
-            from markdown_it import MarkdownIt
+            import markdown_it  # noqa: F401  (checked here: the parser is built once, in _markdown_parser)
             from selectolax.lexbor import LexborHTMLParser
         except ImportError as exc:
             raise MissingDependencyError.for_extra(
                 exc.name or "markdown-it-py", "converters", "MarkdownToDocument"
             ) from exc
         decoded = decode_source(source, self.encoding)
-        html = MarkdownIt("commonmark").enable("table").render(decoded.text)
+        html = _markdown_parser().render(decoded.text)
         tree = LexborHTMLParser(html)
         text = require_text(node_to_text(tree.body), source, "this Markdown file")
         extra: dict[str, Any] = {}
@@ -71,3 +72,16 @@ class MarkdownToDocument:
     def from_dict(cls, data: dict[str, Any]) -> MarkdownToDocument:
         """Build from :meth:`to_dict` output."""
         return default_from_dict(cls, data)
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown_parser() -> Any:
+    """The shared CommonMark + tables parser (building one costs as much as rendering a page).
+
+    Rendering keeps its state per call; the rule caches are built here, before the parser is shared.
+    """
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable("table")
+    parser.render("# warm up\n\n| a |\n| - |\n| b |\n")
+    return parser

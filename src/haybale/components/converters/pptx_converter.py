@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Any
 
 from haybale.components.converters.office_package import corrupt_package_error, read_office_package
+from haybale.components.converters.office_parts import PACKAGE_URI, OfficePackageParts
 from haybale.components.converters.source_reading import Source, convert_sources, require_text
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
@@ -54,9 +57,12 @@ class PPTXToDocument:
             raise MissingDependencyError.for_extra("python-pptx", "converters", "PPTXToDocument") from exc
         buffer = read_office_package(source, "PowerPoint presentation", ".pptx")
         try:
-            presentation = Presentation(buffer)
+            found = None if self.include_notes else _read_slides(buffer)
+            if found is None:  # notes, or an unusual package: python-pptx loads all of it
+                buffer.seek(0)
+                found = list(Presentation(buffer).slides)
             slides = []
-            for slide in presentation.slides:
+            for slide in found:
                 texts = _shapes_text(slide.shapes)
                 if self.include_notes and slide.has_notes_slide:
                     notes = slide.notes_slide.notes_text_frame
@@ -76,6 +82,36 @@ class PPTXToDocument:
     def from_dict(cls, data: dict[str, Any]) -> PPTXToDocument:
         """Build from :meth:`to_dict` output."""
         return default_from_dict(cls, data)
+
+
+def _read_slides(buffer: io.BytesIO) -> list[Any] | None:
+    """The python-pptx slides of a standard package, reading only the presentation and slide parts.
+
+    Returns None when anything is unusual; the caller then loads the package with python-pptx, which raises
+    its own errors. The slides have no part attached: shape text never needs one (notes and images do).
+    """
+    from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from pptx.oxml import parse_xml
+    from pptx.slide import Slide
+
+    try:
+        with zipfile.ZipFile(buffer) as archive:
+            parts = OfficePackageParts(archive)
+            main = parts.related_part(PACKAGE_URI, RELATIONSHIP_TYPE.OFFICE_DOCUMENT)
+            if main is None or parts.content_type(main) != CONTENT_TYPE.PML_PRESENTATION_MAIN:
+                return None
+            presentation = parse_xml(parts.blob(main))
+            related = parts.relationships(main)
+            slide_ids = presentation.sldIdLst
+            slides = []
+            for slide_id in slide_ids.sldId_lst if slide_ids is not None else []:
+                kind, target = related[slide_id.rId]
+                if kind != RELATIONSHIP_TYPE.SLIDE or parts.content_type(target) != CONTENT_TYPE.PML_SLIDE:
+                    return None
+                slides.append(Slide(parse_xml(parts.blob(target)), None))  # type: ignore[arg-type]
+    except Exception:  # the full load reports what is wrong with the package
+        return None
+    return slides
 
 
 def _shapes_text(shapes: Any) -> list[str]:

@@ -19,7 +19,9 @@ UNICODE_FORMS = ("NFC", "NFKC", "NFD", "NFKD")
 PAGE_BREAK = "\f"
 #: How many lines at the top and bottom of each page are inspected for repeated headers and footers.
 EDGE_LINES = 3
-_HORIZONTAL_SPACE = re.compile(r"[^\S\n\f]+")
+# Runs of horizontal whitespace (any whitespace but line and page breaks) that are not already a single
+# space: replacing them with " " collapses every run, without rewriting the many single spaces of prose.
+_HORIZONTAL_SPACE = re.compile(r" [^\S\n\f]+|[^\S \n\f][^\S\n\f]*")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -141,13 +143,18 @@ class DocumentCleaner:
         return PAGE_BREAK.join(pages)
 
     def _clean_lines(self, page: str) -> str:
-        lines = page.split("\n")
         if self.remove_extra_whitespaces:
-            lines = [_HORIZONTAL_SPACE.sub(" ", line).strip() for line in lines]
-        if self.remove_empty_lines:
-            lines = [line for line in lines if line.strip()]
-        elif self.remove_extra_whitespaces:
-            lines = _squeeze_blank_lines(lines)
+            # One pass over the page: the pattern never crosses a line or page break, so this equals
+            # collapsing line by line; stripped lines are empty exactly when they were whitespace only.
+            lines = [line.strip() for line in _HORIZONTAL_SPACE.sub(" ", page).split("\n")]
+            if self.remove_empty_lines:
+                lines = [line for line in lines if line]
+            else:
+                lines = _squeeze_blank_lines(lines)
+        else:
+            lines = page.split("\n")
+            if self.remove_empty_lines:
+                lines = [line for line in lines if line.strip()]
         text = "\n".join(lines)
         return text.strip() if self.remove_extra_whitespaces else text
 
