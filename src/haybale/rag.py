@@ -44,7 +44,13 @@ Question: {{ query }}{% endmessage %}"""
 
 #: Generation settings for the local default: short, deterministic answers; SmolLM2 loops without a
 #: repetition penalty.
-LOCAL_GENERATION_KWARGS: dict[str, Any] = {"max_tokens": 160, "temperature": 0.0, "repeat_penalty": 1.3}
+LOCAL_GENERATION_KWARGS: dict[str, Any] = {
+    "max_tokens": 160,
+    "temperature": 0.0,
+    "repeat_penalty": 1.3,
+    # The tiny model tends to invent a follow-up exchange after its answer; stop there.
+    "stop": ["\nQuestion:", "\nQ:"],
+}
 
 
 def chat_generator_from_env(environ: Mapping[str, str] | None = None) -> Any:

@@ -156,7 +156,9 @@ def index_command(
     except HaybaleError as exc:
         err.print(f"[red]Error:[/red] {exc}")
         raise typer.Exit(1) from None
-    out.print(_summary_table(report, show_unchanged))
+    table = _summary_table(report, show_unchanged)
+    if table.row_count:  # an unchanged folder needs no empty table, only the summary line
+        out.print(table)
     out.print(
         f"{report.count('indexed')} indexed ({report.chunks_written} chunks), {report.count('unchanged')} "
         f"unchanged, {report.count('removed')} removed, {report.count('skipped')} skipped, "
