@@ -1,0 +1,86 @@
+"""DocumentMAPEvaluator: mean average precision of retrieved rankings."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+from haybale.components.evaluators.document_matching import check_comparison_field, evaluate_rankings
+from haybale.core.component import component
+from haybale.core.serialization import default_from_dict, default_to_dict
+from haybale.dataclasses import Document
+
+__all__ = ["DocumentMAPEvaluator"]
+
+_NAME = "DocumentMAPEvaluator"
+
+
+def _average_precision(
+    query: int, truths: list[Document], truth_keys: list[Hashable], retrieved: list[Hashable | None]
+) -> float:
+    wanted = set(truth_keys)
+    if not wanted:
+        return 0.0
+    found: set[Hashable] = set()
+    precision_sum = 0.0
+    for rank, key in enumerate(retrieved, start=1):
+        # A repeat of an already-found document is not a new hit: it cannot raise precision or recall.
+        if key is not None and key in wanted and key not in found:
+            found.add(key)
+            precision_sum += len(found) / rank
+    return precision_sum / len(wanted)
+
+
+@component
+class DocumentMAPEvaluator:
+    """Mean average precision: per query, precision at each rank holding a new ground-truth document,
+    summed and divided by the number of distinct ground-truth documents; averaged over queries.
+
+    This is the standard (TREC) definition: relevant documents that were never retrieved count as misses, and
+    a document retrieved twice counts once. (Haystack divides by the number of relevant documents *retrieved*
+    instead, which scores a ranking that finds 1 of 10 relevant documents at rank 1 as perfect.)
+
+    Args:
+        document_comparison_field: what makes two documents the same: "content", "id" or "meta.<key>".
+
+    Raises:
+        ComponentError: an unknown comparison field.
+    """
+
+    def __init__(self, document_comparison_field: str = "content") -> None:
+        check_comparison_field(_NAME, document_comparison_field)
+        self.document_comparison_field = document_comparison_field
+
+    @component.output_types(score=float, individual_scores=list[float])
+    def run(
+        self, ground_truth_documents: list[list[Document]], retrieved_documents: list[list[Document]]
+    ) -> dict[str, Any]:
+        """Score each query's ranking.
+
+        Args:
+            ground_truth_documents: per query, the relevant documents.
+            retrieved_documents: per query, the retrieved documents, best first.
+
+        Returns:
+            ``{"score": MAP, "individual_scores": [average precision per query]}``.
+
+        Raises:
+            ComponentError: empty or mismatched lists, wrong types, or a ground-truth document without the
+                comparison field.
+        """
+        return evaluate_rankings(
+            _NAME,
+            self.document_comparison_field,
+            ground_truth_documents,
+            retrieved_documents,
+            _average_precision,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}``."""
+        return default_to_dict(self, document_comparison_field=self.document_comparison_field)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DocumentMAPEvaluator:
+        """Load from :meth:`to_dict` output."""
+        return default_from_dict(cls, data)
