@@ -14,6 +14,7 @@ __all__ = [
     "DeserializationError",
     "DocumentStoreError",
     "DuplicateDocumentError",
+    "EvaluationError",
     "FilterError",
     "HaybaleError",
     "MissingDependencyError",
@@ -108,3 +109,8 @@ class MissingDependencyError(HaybaleError, ImportError):
             f"{feature} needs the '{package}' package, which is not installed. "
             f"Install it with: pip install 'haybale[{extra}]'"
         )
+
+
+class EvaluationError(HaybaleError, ValueError):
+    """An evaluation run is set up wrongly (unknown component or socket, a dataset row without the ground
+    truth an evaluator needs, clashing metric names) or two reports cannot be compared."""

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from haybale.core import tracing
 from haybale.core.component import get_input_sockets, get_output_sockets, is_component
 from haybale.core.connect import parse_address, resolve_connection
 from haybale.core.plan import Edge, NodePlan, PipelinePlan, compile_plan
@@ -265,6 +266,16 @@ class Pipeline:
             PipelineRuntimeError: a component raised or returned a non-dict (original as ``__cause__``).
             PipelineMaxComponentRuns: a component exceeded ``max_runs_per_component``.
         """
+        if tracing.tracer.actual_tracer is None:
+            return self._run(data, include_outputs_from, False)
+        with tracing.pipeline_span("sync", self.metadata, self.max_runs_per_component, data) as span:
+            result = self._run(data, include_outputs_from, True)
+            span.set_content_tag("haybale.pipeline.output_data", result)
+        return result
+
+    def _run(
+        self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None, traced: bool
+    ) -> dict[str, dict[str, Any]]:
         state = self._prepare(data, include_outputs_from)
         next_component = state.next_component
         take_inputs = state.take_inputs
@@ -273,7 +284,7 @@ class Pipeline:
         while node is not None:
             kwargs, visit = take_inputs(node)
             try:
-                outputs = node.run(**kwargs)
+                outputs = tracing.run_component_traced(node, kwargs, visit) if traced else node.run(**kwargs)
             except Exception as exc:
                 raise runtime_error(node.name, visit, exc) from exc
             if type(outputs) is not dict and not isinstance(outputs, dict):
@@ -294,12 +305,23 @@ class Pipeline:
         Components with ``run_async`` are awaited; sync-only components run in a worker thread. Results are
         applied in the same order :meth:`run` would use, so both return the same outputs.
         """
-        import asyncio
 
         if not isinstance(concurrency_limit, int) or concurrency_limit < 1:
             raise PipelineValidationError(
                 f"concurrency_limit must be a positive int, got {concurrency_limit!r}."
             )
+        if tracing.tracer.actual_tracer is None:
+            return await self._run_async(data, include_outputs_from, concurrency_limit)
+        with tracing.pipeline_span("async", self.metadata, self.max_runs_per_component, data) as span:
+            result = await self._run_async(data, include_outputs_from, concurrency_limit)
+            span.set_content_tag("haybale.pipeline.output_data", result)
+        return result
+
+    async def _run_async(
+        self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None, concurrency_limit: int
+    ) -> dict[str, dict[str, Any]]:
+        import asyncio
+
         state = self._prepare(data, include_outputs_from)
         started: dict[str, tuple[asyncio.Task[Any], int]] = {}
         try:
@@ -308,7 +330,7 @@ class Pipeline:
                 entry = started.pop(node.name, None)
                 if entry is None:
                     kwargs, visit = state.take_inputs(node)
-                    entry = (asyncio.ensure_future(_invoke(node, kwargs)), visit)
+                    entry = (asyncio.ensure_future(_invoke(node, kwargs, visit)), visit)
                 _start_independent(state, node, started, concurrency_limit - 1)
                 task, visit = entry
                 try:
@@ -400,7 +422,9 @@ class Pipeline:
         return draw_pipeline(self, Path(path))
 
 
-async def _invoke(node: NodePlan, kwargs: dict[str, Any]) -> Any:
+async def _invoke(node: NodePlan, kwargs: dict[str, Any], visit: int) -> Any:
+    if tracing.tracer.actual_tracer is not None:
+        return await tracing.run_component_traced_async(node, kwargs, visit)
     if node.run_async is not None:
         return await node.run_async(**kwargs)
     import asyncio
@@ -432,7 +456,7 @@ def _start_independent(
         kwargs, visit = state.take_inputs(node)
         import asyncio
 
-        started[name] = (asyncio.ensure_future(_invoke(node, kwargs)), visit)
+        started[name] = (asyncio.ensure_future(_invoke(node, kwargs, visit)), visit)
 
 
 def _normalize_inputs(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -161,7 +161,7 @@ class LinkContentFetcher:
         try:
             import httpx
         except ImportError as error:
-            raise MissingDependencyError.for_extra("httpx", "service", _NAME) from error
+            raise MissingDependencyError.for_extra("httpx", "fetchers", _NAME) from error
         if self.http2:
             try:
                 import h2  # noqa: F401 - only checks that HTTP/2 support is installed
