@@ -99,3 +99,18 @@ def pg_store_factory(pg_server: PgServer) -> Iterator[Callable[..., Any]]:
     yield make
     for store in stores:
         store.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Close the two /dev/null handles llama_cpp opens at import, so interpreter exit stays quiet.
+
+    llama_cpp keeps them open for its whole life on purpose; under pytest's warning filters their collection
+    at exit prints ResourceWarnings after the summary line. No model runs after the session ends.
+    """
+    import sys
+
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None:
+            handle.close()
