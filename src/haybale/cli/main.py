@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "haybale.cli.index_cmd",
     "haybale.cli.query_cmd",
     "haybale.cli.ask_cmd",
+    "haybale.cli.serve_cmd",
 )
 
 

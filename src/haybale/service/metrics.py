@@ -1,0 +1,98 @@
+"""Service metrics in the Prometheus text exposition format (``GET /metrics``), with no extra dependency.
+
+Exposed series:
+
+* ``haybale_http_requests_total{method, route, status}`` — requests answered, by route template (so
+  ``/pipelines/{name}/run`` is one series, not one per name);
+* ``haybale_http_request_duration_seconds{method, route}`` — a latency histogram;
+* ``haybale_documents_indexed_total`` / ``haybale_documents_processed_total`` /
+  ``haybale_documents_deleted_total`` — chunks written, files ingested, chunks deleted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+__all__ = ["LATENCY_BUCKETS", "ServiceMetrics"]
+
+#: Histogram bucket upper bounds, in seconds.
+LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(**labels: str) -> str:
+    return "{" + ",".join(f'{name}="{_escape(value)}"' for name, value in labels.items()) + "}"
+
+
+class ServiceMetrics:
+    """Thread-safe counters and histograms of one app instance."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._latency_buckets: dict[tuple[str, str], list[int]] = {}
+        self._latency_sum: dict[tuple[str, str], float] = defaultdict(float)
+        self._latency_count: dict[tuple[str, str], int] = defaultdict(int)
+        self._documents = {"indexed": 0, "processed": 0, "deleted": 0}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Record one answered request."""
+        key = (method, route)
+        with self._lock:
+            self._requests[(method, route, str(status))] += 1
+            buckets = self._latency_buckets.setdefault(key, [0] * len(LATENCY_BUCKETS))
+            for index, bound in enumerate(LATENCY_BUCKETS):
+                if seconds <= bound:
+                    buckets[index] += 1
+            self._latency_sum[key] += seconds
+            self._latency_count[key] += 1
+
+    def count_documents(self, *, indexed: int = 0, processed: int = 0, deleted: int = 0) -> None:
+        """Add to the document counters."""
+        with self._lock:
+            self._documents["indexed"] += indexed
+            self._documents["processed"] += processed
+            self._documents["deleted"] += deleted
+
+    def render(self) -> str:
+        """All metrics in the Prometheus text format (version 0.0.4)."""
+        lines: list[str] = []
+        with self._lock:
+            lines += [
+                "# HELP haybale_http_requests_total HTTP requests answered, by method, route and status.",
+                "# TYPE haybale_http_requests_total counter",
+            ]
+            for (method, route, status), count in sorted(self._requests.items()):
+                lines.append(
+                    f"haybale_http_requests_total{_labels(method=method, route=route, status=status)} {count}"
+                )
+            lines += [
+                "# HELP haybale_http_request_duration_seconds Request latency, by method and route.",
+                "# TYPE haybale_http_request_duration_seconds histogram",
+            ]
+            for (method, route), buckets in sorted(self._latency_buckets.items()):
+                name = "haybale_http_request_duration_seconds"
+                for bound, count in zip(LATENCY_BUCKETS, buckets, strict=True):
+                    labels = _labels(method=method, route=route, le=repr(bound))
+                    lines.append(f"{name}_bucket{labels} {count}")
+                total = self._latency_count[(method, route)]
+                lines.append(f"{name}_bucket{_labels(method=method, route=route, le='+Inf')} {total}")
+                lines.append(
+                    f"{name}_sum{_labels(method=method, route=route)} {self._latency_sum[(method, route)]}"
+                )
+                lines.append(f"{name}_count{_labels(method=method, route=route)} {total}")
+            for kind, help_text in (
+                ("indexed", "Chunks written to the document store by /process."),
+                ("processed", "Files converted and indexed by /process."),
+                ("deleted", "Chunks deleted by /delete."),
+            ):
+                lines += [
+                    f"# HELP haybale_documents_{kind}_total {help_text}",
+                    f"# TYPE haybale_documents_{kind}_total counter",
+                    f"haybale_documents_{kind}_total {self._documents[kind]}",
+                ]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,230 @@
+"""The document routes over real HTTP, without models (chunks stored without embeddings): /process,
+/delete, /extract, /health, /metrics, and how client mistakes are answered (413, 422, 400) without touching
+the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from haybale.service import ServiceSettings
+
+from .conftest import CORPUS, RunningService, running_service, upload
+
+MAX_UPLOAD = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    folder = tmp_path_factory.mktemp("service-docs")
+    settings = ServiceSettings(
+        store_url=f"sqlite:///{folder / 'index.db'}", embed=False, max_upload_bytes=MAX_UPLOAD, chunk_size=60
+    )
+    with running_service(settings) as running:
+        yield running
+
+
+def _by_file(name: str) -> dict[str, str]:
+    return {"field": "meta.file_name", "operator": "==", "value": name}
+
+
+def test_health_needs_nothing(service: RunningService) -> None:
+    response = service.client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("file_name", ["glossary.txt", "rag_overview.md", "baling_guide.pdf"])
+def test_process_indexes_txt_md_pdf_with_stable_metadata(service: RunningService, file_name: str) -> None:
+    response = upload(service, CORPUS / file_name, metadata='{"category": "corpus", "year": 2024}')
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "success"
+    assert body["documents_processed"] >= 1
+    assert body["chunks_indexed"] == service.count(_by_file(file_name)) > 0
+    assert file_name in body["message"]
+    chunks = service.state.store.filter_documents(_by_file(file_name))
+    for chunk in chunks:
+        assert chunk.meta["source"] == file_name  # the upload name, never a temporary path
+        assert chunk.meta["category"] == "corpus" and chunk.meta["year"] == 2024
+        assert "/tmp" not in str(chunk.meta.get("file_path", ""))
+
+
+def test_reupload_replaces_chunks_exactly_once(service: RunningService) -> None:
+    first = upload(service, CORPUS / "weather_and_hay.txt")
+    assert first.status_code == 200, first.text
+    ids_before = sorted(d.id for d in service.state.store.filter_documents(_by_file("weather_and_hay.txt")))
+    second = upload(service, CORPUS / "weather_and_hay.txt")
+    assert second.status_code == 200
+    ids_after = sorted(d.id for d in service.state.store.filter_documents(_by_file("weather_and_hay.txt")))
+    assert ids_after == ids_before  # same ids, no duplicates
+    assert second.json()["chunks_indexed"] == len(ids_before)
+    assert "replacing" in second.json()["message"]
+
+
+def test_reupload_with_new_content_drops_the_old_chunks(service: RunningService) -> None:
+    name = "notes.txt"
+    assert upload(service, name=name, data=b"Alfalfa hay is cut early. " * 30).status_code == 200
+    response = upload(service, name=name, data=b"Timothy grass grows slowly.")
+    assert response.status_code == 200
+    chunks = service.state.store.filter_documents(_by_file(name))
+    assert [c.content for c in chunks] == ["Timothy grass grows slowly."]
+
+
+def test_delete_by_filter_removes_only_matches(service: RunningService) -> None:
+    upload(service, CORPUS / "glossary.txt")
+    upload(service, CORPUS / "bm25_explained.md")
+    expected = service.count(_by_file("glossary.txt"))
+    others = service.count(_by_file("bm25_explained.md"))
+    response = service.client.post("/delete", json={"filters": _by_file("glossary.txt")})
+    assert response.status_code == 200
+    assert response.json() == {"status": "success", "documents_deleted": expected}
+    assert service.count(_by_file("glossary.txt")) == 0
+    assert service.count(_by_file("bm25_explained.md")) == others
+
+
+def test_delete_accepts_shorthand_filters(service: RunningService) -> None:
+    upload(service, name="tagged.txt", data=b"Haylage is fermented forage.", metadata='{"tag": "x1"}')
+    response = service.client.post("/delete", json={"filters": {"tag": "x1"}})
+    assert response.status_code == 200
+    assert response.json()["documents_deleted"] == 1
+
+
+def test_extract_returns_text_and_stores_nothing(service: RunningService) -> None:
+    before = service.count()
+    response = upload(service, CORPUS / "vector_search.pdf", route="/extract")
+    assert response.status_code == 200, response.text
+    text = response.json()["text"]
+    assert "vector" in text.lower()
+    assert service.count() == before
+
+
+def test_oversized_upload_is_413_and_store_unchanged(service: RunningService) -> None:
+    upload(service, CORPUS / "glossary.txt")
+    before = sorted(d.id for d in service.state.store.filter_documents())
+    response = upload(service, name="glossary.txt", data=b"x" * (MAX_UPLOAD + 1))
+    assert response.status_code == 413
+    assert str(MAX_UPLOAD) in response.json()["detail"]
+    assert sorted(d.id for d in service.state.store.filter_documents()) == before
+
+
+def test_oversized_chunked_upload_is_cut_off_while_streaming(service: RunningService) -> None:
+    """No Content-Length: the limit is enforced on the bytes as they arrive."""
+    before = service.count()
+    boundary = "haybaleboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
+
+    def body() -> Iterator[bytes]:
+        yield head
+        for _ in range(64):  # 4 MiB in total, far over the limit plus the multipart allowance
+            yield b"y" * 65536
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = service.client.post(
+        "/process", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert response.status_code == 413
+    assert service.count() == before
+
+
+def test_corrupt_pdf_is_422_and_service_keeps_serving(service: RunningService) -> None:
+    upload(service, CORPUS / "baling_guide.pdf")
+    before = service.count()
+    response = upload(service, name="baling_guide.pdf", data=b"%PDF-1.7\n1 0 obj <<garbage\n%%EOF")
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "baling_guide.pdf" in detail
+    assert service.count() == before  # the earlier chunks of that source are untouched
+    assert service.client.get("/health").status_code == 200
+    assert upload(service, CORPUS / "glossary.txt").status_code == 200
+
+
+def test_unsupported_binary_is_422(service: RunningService) -> None:
+    response = upload(service, name="program.exe", data=bytes(range(256)) * 4)
+    assert response.status_code == 422
+    assert "program.exe" in response.json()["detail"]
+
+
+def test_file_with_no_text_is_422(service: RunningService) -> None:
+    response = upload(service, name="empty.txt", data=b"   \n")
+    assert response.status_code == 422
+    assert "no extractable text" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("metadata", ["{not json", "[1, 2]", '"text"'])
+def test_malformed_metadata_is_422(service: RunningService, metadata: str) -> None:
+    before = service.count()
+    response = upload(service, CORPUS / "glossary.txt", metadata=metadata)
+    assert response.status_code == 422
+    assert "metadata" in response.json()["detail"]
+    assert service.count() == before
+
+
+def test_missing_file_part_is_422(service: RunningService) -> None:
+    response = service.client.post("/process", data={"metadata": "{}"}, files={"other": ("a.txt", b"x")})
+    assert response.status_code == 422
+    assert "'file'" in response.json()["detail"]
+    assert service.client.post("/process", json={"file": "x"}).status_code == 422
+
+
+@pytest.mark.parametrize("route", ["/delete", "/query"])
+def test_unknown_filter_operator_is_400_with_the_filter_error(service: RunningService, route: str) -> None:
+    before = service.count()
+    bad = {"field": "meta.file_name", "operator": "~=", "value": "glossary.txt"}
+    body = {"filters": bad} if route == "/delete" else {"query": "hay", "filters": bad}
+    response = service.client.post(route, json=body)
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "unknown operator '~='" in detail and "'=='" in detail
+    assert service.count() == before
+
+
+def test_empty_delete_filter_is_refused(service: RunningService) -> None:
+    before = service.count()
+    response = service.client.post("/delete", json={"filters": {}})
+    assert response.status_code == 422
+    assert "empty filter" in response.json()["detail"]
+    assert service.count() == before
+
+
+def test_unknown_route_is_json_404(service: RunningService) -> None:
+    response = service.client.get("/nope")
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+def test_metrics_in_prometheus_format(service: RunningService) -> None:
+    upload(service, CORPUS / "glossary.txt")
+    service.client.post("/delete", json={"filters": {}})
+    response = service.client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert "# TYPE haybale_http_requests_total counter" in text
+    assert 'haybale_http_requests_total{method="POST",route="/process",status="200"}' in text
+    assert 'haybale_http_requests_total{method="POST",route="/delete",status="422"}' in text
+    assert 'haybale_http_request_duration_seconds_bucket{method="POST",route="/process",le="+Inf"}' in text
+    indexed = [line for line in text.splitlines() if line.startswith("haybale_documents_indexed_total ")]
+    assert len(indexed) == 1 and int(indexed[0].split()[1]) > 0
+
+
+def test_settings_from_env_paths(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# tenants\nkey-a:alpha\nkey-b:beta\n", encoding="utf-8")
+    settings = ServiceSettings.from_env(
+        {
+            "HAYBALE_API_KEYS_FILE": str(keys),
+            "HAYBALE_API_KEYS": "key-c:gamma",
+            "HAYBALE_MAX_UPLOAD_BYTES": "1024",
+            "HAYBALE_PIPELINES_DIR": str(tmp_path),
+        }
+    )
+    assert settings.api_keys == {"key-a": "alpha", "key-b": "beta", "key-c": "gamma"}
+    assert settings.max_upload_bytes == 1024
+    assert settings.pipelines_dir == tmp_path
+    assert settings.store_url == "sqlite:///.haybale/index.db"
