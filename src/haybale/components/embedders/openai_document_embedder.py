@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from typing import Any
 
 from haybale.components.embedders.embedding_inputs import check_documents_input, texts_to_embed
 from haybale.components.embedders.openai_embedding_client import (
-    build_clients,
+    OpenAIEndpointClient,
+    check_dimensions,
     check_endpoint_settings,
-    embedding_request,
-    endpoint_error,
-    vectors_from_response,
 )
 from haybale.core.component import component
-from haybale.core.secret import Secret, deserialize_secrets_inplace
-from haybale.core.serialization import default_from_dict, default_to_dict
+from haybale.core.secret import Secret
 from haybale.dataclasses import Document
 
 __all__ = ["OpenAIDocumentEmbedder"]
-
-_OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 def _merge_usage(total: dict[str, Any], usage: dict[str, Any]) -> None:
@@ -31,12 +25,26 @@ def _merge_usage(total: dict[str, Any], usage: dict[str, Any]) -> None:
 
 
 @component
-class OpenAIDocumentEmbedder:
+class OpenAIDocumentEmbedder(OpenAIEndpointClient):
     """Computes an embedding for each Document with an OpenAI-compatible ``/v1/embeddings`` endpoint.
 
     Documents are sent in batches of ``batch_size`` inputs per request. The output holds copies of the input
     documents with ``embedding`` set; the inputs are not modified.
     """
+
+    _init_parameter_names = (
+        "api_key",
+        "model",
+        "base_url",
+        "dimensions",
+        "batch_size",
+        "prefix",
+        "suffix",
+        "meta_fields_to_embed",
+        "embedding_separator",
+        "timeout",
+        "max_retries",
+    )
 
     def __init__(
         self,
@@ -70,8 +78,7 @@ class OpenAIDocumentEmbedder:
             max_retries: retries with exponential backoff on connection errors, timeouts, 408/409/429/5xx.
         """
         check_endpoint_settings(batch_size, timeout, max_retries)
-        if dimensions is not None and (not isinstance(dimensions, int) or dimensions < 1):
-            raise ValueError(f"dimensions must be a positive integer or None, got {dimensions!r}.")
+        check_dimensions(dimensions)
         self.api_key = api_key
         self.model = model
         self.base_url = base_url
@@ -83,21 +90,7 @@ class OpenAIDocumentEmbedder:
         self.embedding_separator = embedding_separator
         self.timeout = timeout
         self.max_retries = max_retries
-        self._client: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def _endpoint(self) -> str:
-        return (self.base_url or _OPENAI_DEFAULT_BASE_URL).rstrip("/") + "/embeddings"
-
-    def warm_up(self) -> None:
-        """Create the HTTP client (idempotent, thread-safe). No request is sent."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = build_clients(
-                        self.api_key, self.base_url, self.timeout, self.max_retries, asynchronous=False
-                    )
+        self._init_client()
 
     def _batches(self, documents: list[Document]) -> list[list[str]]:
         texts = texts_to_embed(
@@ -123,8 +116,6 @@ class OpenAIDocumentEmbedder:
             TypeError: ``documents`` is not a list of Document (use OpenAITextEmbedder for a string).
             EmbeddingEndpointError: the endpoint failed after the retries; the message names it.
         """
-        import openai
-
         check_documents_input(type(self).__name__, documents)
         if not documents:
             return {"documents": [], "meta": {"model": self.model, "usage": {}}}
@@ -133,16 +124,9 @@ class OpenAIDocumentEmbedder:
         usage: dict[str, Any] = {}
         model = self.model
         for batch in self._batches(documents):
-            try:
-                response = self._client.embeddings.create(
-                    **embedding_request(self.model, batch, self.dimensions)
-                )
-            except openai.OpenAIError as exc:
-                raise endpoint_error(exc, self._endpoint, self.model, self.max_retries) from exc
-            batch_vectors, batch_usage = vectors_from_response(response, len(batch), self._endpoint)
+            batch_vectors, batch_usage, model = self._embed(batch)
             vectors.extend(batch_vectors)
             _merge_usage(usage, batch_usage)
-            model = response.model
         return {
             "documents": self._with_embeddings(documents, vectors),
             "meta": {"model": model, "usage": usage},
@@ -151,52 +135,18 @@ class OpenAIDocumentEmbedder:
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
         """Async :meth:`run` with ``openai.AsyncOpenAI`` (one client per call: clients bind to a loop)."""
-        import openai
-
         check_documents_input(type(self).__name__, documents)
         if not documents:
             return {"documents": [], "meta": {"model": self.model, "usage": {}}}
         vectors: list[list[float]] = []
         usage: dict[str, Any] = {}
         model = self.model
-        client = build_clients(self.api_key, self.base_url, self.timeout, self.max_retries, asynchronous=True)
-        async with client:
+        async with self._async_client() as client:
             for batch in self._batches(documents):
-                try:
-                    response = await client.embeddings.create(
-                        **embedding_request(self.model, batch, self.dimensions)
-                    )
-                except openai.OpenAIError as exc:
-                    raise endpoint_error(exc, self._endpoint, self.model, self.max_retries) from exc
-                batch_vectors, batch_usage = vectors_from_response(response, len(batch), self._endpoint)
+                batch_vectors, batch_usage, model = await self._embed_async(client, batch)
                 vectors.extend(batch_vectors)
                 _merge_usage(usage, batch_usage)
-                model = response.model
         return {
             "documents": self._with_embeddings(documents, vectors),
             "meta": {"model": model, "usage": usage},
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize to ``{"type", "init_parameters"}`` (the key as an env-var reference, never its value)."""
-        return default_to_dict(
-            self,
-            api_key=self.api_key.to_dict(),
-            model=self.model,
-            base_url=self.base_url,
-            dimensions=self.dimensions,
-            batch_size=self.batch_size,
-            prefix=self.prefix,
-            suffix=self.suffix,
-            meta_fields_to_embed=self.meta_fields_to_embed,
-            embedding_separator=self.embedding_separator,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OpenAIDocumentEmbedder:
-        """Build from :meth:`to_dict` output."""
-        init_parameters = dict(data.get("init_parameters") or {})  # never mutate the caller's dict
-        deserialize_secrets_inplace(init_parameters, keys=["api_key"])
-        return default_from_dict(cls, {**data, "init_parameters": init_parameters})

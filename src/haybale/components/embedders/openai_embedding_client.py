@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import base64
 import struct
-from typing import Any
+import threading
+from typing import Any, ClassVar, TypeVar
 
-from haybale.core.secret import Secret
+from haybale.core.secret import Secret, deserialize_secrets_inplace
+from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.errors import ComponentError, HaybaleError, MissingDependencyError
 
 __all__ = [
     "NO_API_KEY_PLACEHOLDER",
     "EmbeddingEndpointError",
+    "OpenAIEndpointClient",
     "build_clients",
+    "check_dimensions",
     "check_endpoint_settings",
     "embedding_request",
+    "embeddings_url",
     "endpoint_error",
     "vectors_from_response",
 ]
@@ -27,6 +32,10 @@ __all__ = [
 #: Sent as the bearer token when the secret resolves to nothing: local servers such as vLLM or Ollama ignore
 #: it, and the official client refuses to start without some key.
 NO_API_KEY_PLACEHOLDER = "no-key-required"
+
+_OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+E = TypeVar("E", bound="OpenAIEndpointClient")
 
 
 class EmbeddingEndpointError(HaybaleError):
@@ -136,3 +145,91 @@ def endpoint_error(exc: Exception, endpoint: str, model: str, max_retries: int) 
         f"The embeddings endpoint {endpoint} {what} after {max_retries} retries. Check that the server is "
         "running and reachable at base_url, or raise `timeout` / `max_retries` if it is slow or overloaded."
     )
+
+
+def check_dimensions(dimensions: int | None) -> None:
+    """Validate the optional ``dimensions`` setting shared by both OpenAI-compatible embedders."""
+    if dimensions is not None and (not isinstance(dimensions, int) or dimensions < 1):
+        raise ValueError(f"dimensions must be a positive integer or None, got {dimensions!r}.")
+
+
+def embeddings_url(base_url: str | None) -> str:
+    """The full ``/embeddings`` URL for ``base_url`` (None means OpenAI), as named in error messages."""
+    return (base_url or _OPENAI_DEFAULT_BASE_URL).rstrip("/") + "/embeddings"
+
+
+class OpenAIEndpointClient:
+    """Mixin of the OpenAI-compatible embedders: the lazily built client and one embeddings request.
+
+    The embedder sets ``api_key``, ``model``, ``base_url``, ``dimensions``, ``timeout`` and ``max_retries``
+    in its ``__init__`` and calls :meth:`_init_client`; serialization lists ``_init_parameter_names`` in
+    order (``api_key`` is written as a secret reference).
+    """
+
+    _init_parameter_names: ClassVar[tuple[str, ...]]
+
+    api_key: Secret
+    model: str
+    base_url: str | None
+    dimensions: int | None
+    timeout: float | None
+    max_retries: int
+
+    def _init_client(self) -> None:
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def _endpoint(self) -> str:
+        return embeddings_url(self.base_url)
+
+    def warm_up(self) -> None:
+        """Create the HTTP client (idempotent, thread-safe). No request is sent."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = build_clients(
+                        self.api_key, self.base_url, self.timeout, self.max_retries, asynchronous=False
+                    )
+
+    def _async_client(self) -> Any:
+        """A fresh ``openai.AsyncOpenAI`` client (clients bind to an event loop, so one per call)."""
+        return build_clients(self.api_key, self.base_url, self.timeout, self.max_retries, asynchronous=True)
+
+    def _embed(self, texts: list[str]) -> tuple[list[list[float]], dict[str, Any], str]:
+        """Embed ``texts`` in one request: the vectors in input order, the usage and the served model."""
+        import openai
+
+        self.warm_up()
+        try:
+            response = self._client.embeddings.create(**embedding_request(self.model, texts, self.dimensions))
+        except openai.OpenAIError as exc:
+            raise endpoint_error(exc, self._endpoint, self.model, self.max_retries) from exc
+        vectors, usage = vectors_from_response(response, len(texts), self._endpoint)
+        return vectors, usage, response.model
+
+    async def _embed_async(
+        self, client: Any, texts: list[str]
+    ) -> tuple[list[list[float]], dict[str, Any], str]:
+        """Async :meth:`_embed` through ``client`` (from :meth:`_async_client`)."""
+        import openai
+
+        try:
+            response = await client.embeddings.create(**embedding_request(self.model, texts, self.dimensions))
+        except openai.OpenAIError as exc:
+            raise endpoint_error(exc, self._endpoint, self.model, self.max_retries) from exc
+        vectors, usage = vectors_from_response(response, len(texts), self._endpoint)
+        return vectors, usage, response.model
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}`` (the key as an env-var reference, never its value)."""
+        parameters = {name: getattr(self, name) for name in self._init_parameter_names}
+        parameters["api_key"] = self.api_key.to_dict()
+        return default_to_dict(self, **parameters)
+
+    @classmethod
+    def from_dict(cls: type[E], data: dict[str, Any]) -> E:
+        """Build from :meth:`to_dict` output."""
+        init_parameters = dict(data.get("init_parameters") or {})  # never mutate the caller's dict
+        deserialize_secrets_inplace(init_parameters, keys=["api_key"])
+        return default_from_dict(cls, {**data, "init_parameters": init_parameters})

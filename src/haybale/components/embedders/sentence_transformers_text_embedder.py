@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 from haybale.components.embedders.embedding_inputs import check_text_input
 from haybale.components.embedders.sentence_transformers_backend import (
     DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
-    load_sentence_transformer,
+    SentenceTransformersEncoder,
 )
 from haybale.core.component import component
-from haybale.core.serialization import default_from_dict, default_to_dict
 
 __all__ = ["SentenceTransformersTextEmbedder"]
 
 
 @component
-class SentenceTransformersTextEmbedder:
+class SentenceTransformersTextEmbedder(SentenceTransformersEncoder):
     """Embeds a string with a sentence-transformers model, loaded offline and shared across instances.
 
     Usage:
@@ -26,6 +24,17 @@ class SentenceTransformersTextEmbedder:
         >>> embedder.warm_up()
         >>> embedder.run(text="What is haybale?")["embedding"][:2]
     """
+
+    _init_parameter_names = (
+        "model",
+        "device",
+        "batch_size",
+        "normalize_embeddings",
+        "prefix",
+        "suffix",
+        "progress_bar",
+        "trust_remote_code",
+    )
 
     def __init__(
         self,
@@ -52,8 +61,6 @@ class SentenceTransformersTextEmbedder:
             progress_bar: show a progress bar while encoding (one string: effectively never shown).
             trust_remote_code: allow models that ship their own Python code.
         """
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         self.model = model
         self.device = device
         self.batch_size = batch_size
@@ -62,15 +69,7 @@ class SentenceTransformersTextEmbedder:
         self.suffix = suffix
         self.progress_bar = progress_bar
         self.trust_remote_code = trust_remote_code
-        self._encoder: Any = None
-        self._lock = threading.Lock()
-
-    def warm_up(self) -> None:
-        """Load the model (once per process for each model and device; idempotent and thread-safe)."""
-        if self._encoder is None:
-            with self._lock:
-                if self._encoder is None:
-                    self._encoder = load_sentence_transformer(self.model, self.device, self.trust_remote_code)
+        self._init_encoder()
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     def run(self, text: str) -> dict[str, Any]:
@@ -83,36 +82,10 @@ class SentenceTransformersTextEmbedder:
             TypeError: ``text`` is not a string (use SentenceTransformersDocumentEmbedder for Documents).
         """
         check_text_input(type(self).__name__, text)
-        self.warm_up()
-        vectors = self._encoder.encode(
-            [self.prefix + text + self.suffix],
-            batch_size=self.batch_size,
-            show_progress_bar=False,
-            normalize_embeddings=self.normalize_embeddings,
-            convert_to_numpy=True,
-        )
+        vectors = self._encode([self.prefix + text + self.suffix], show_progress_bar=False)
         return {"embedding": vectors[0].tolist(), "meta": {"model": self.model}}
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
         """Async :meth:`run`: encodes in a worker thread so the event loop stays responsive."""
         return await asyncio.to_thread(self.run, text)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize to ``{"type", "init_parameters"}``."""
-        return default_to_dict(
-            self,
-            model=self.model,
-            device=self.device,
-            batch_size=self.batch_size,
-            normalize_embeddings=self.normalize_embeddings,
-            prefix=self.prefix,
-            suffix=self.suffix,
-            progress_bar=self.progress_bar,
-            trust_remote_code=self.trust_remote_code,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SentenceTransformersTextEmbedder:
-        """Build from :meth:`to_dict` output."""
-        return default_from_dict(cls, data)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.evaluators.llm_evaluator import LLMEvaluator, deserialize_chat_generator
-from haybale.components.evaluators.llm_row_scores import check_contexts, require_string_list, score_rows
+from haybale.components.evaluators.llm_row_scores import (
+    LLMRowScoreEvaluator,
+    check_contexts,
+    require_string_list,
+)
 from haybale.components.evaluators.parallel_inputs import check_parallel_lists, check_string_list
 from haybale.core.component import component
-from haybale.core.serialization import default_to_dict
-from haybale.errors import ComponentError, DeserializationError
 
 __all__ = ["ContextRelevanceEvaluator"]
 
@@ -47,7 +48,7 @@ def _relevance_of(result: dict[str, Any]) -> float:
 
 
 @component
-class ContextRelevanceEvaluator:
+class ContextRelevanceEvaluator(LLMRowScoreEvaluator):
     """Whether each question's context contains something relevant, judged by a chat model.
 
     For each row the model extracts the context statements relevant to the question; the row scores 1.0 if
@@ -61,28 +62,24 @@ class ContextRelevanceEvaluator:
         raise_on_failure: raise on an unusable reply (True) or record it as a NaN score and a ``meta`` error.
     """
 
+    _component_name = _NAME
+    _row_score = staticmethod(_relevance_of)
+
     def __init__(
         self,
         chat_generator: Any = None,
         examples: list[dict[str, Any]] | None = None,
         raise_on_failure: bool = True,
     ) -> None:
-        self.examples = examples
-        self.raise_on_failure = bool(raise_on_failure)
-        self._judge = LLMEvaluator(
+        self._init_judge(
             instructions=_INSTRUCTIONS,
             inputs=[("questions", list[str]), ("contexts", list[list[str]])],
             outputs=["relevant_statements"],
-            examples=DEFAULT_CONTEXT_RELEVANCE_EXAMPLES if examples is None else examples,
+            default_examples=DEFAULT_CONTEXT_RELEVANCE_EXAMPLES,
+            examples=examples,
             chat_generator=chat_generator,
             raise_on_failure=raise_on_failure,
         )
-        self._judge.error_label = _NAME
-        self.chat_generator = self._judge.chat_generator
-
-    def warm_up(self) -> None:
-        """Warm up the chat generator (idempotent)."""
-        self._judge.warm_up()
 
     def _check(self, questions: list[str], contexts: list[list[str]]) -> None:
         check_parallel_lists(_NAME, questions=questions, contexts=contexts)
@@ -111,33 +108,10 @@ class ContextRelevanceEvaluator:
         """
         self._check(questions, contexts)
         output = self._judge.run(questions=questions, contexts=contexts)
-        return score_rows(_NAME, output, _relevance_of, self.raise_on_failure)
+        return self._scores(output)
 
     async def run_async(self, questions: list[str], contexts: list[list[str]]) -> dict[str, Any]:
         """Async :meth:`run`: several rows are judged concurrently."""
         self._check(questions, contexts)
         output = await self._judge.run_async(questions=questions, contexts=contexts)
-        return score_rows(_NAME, output, _relevance_of, self.raise_on_failure)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize to ``{"type", "init_parameters"}`` with the chat generator nested."""
-        return default_to_dict(
-            self,
-            chat_generator=self.chat_generator.to_dict(),
-            examples=self.examples,
-            raise_on_failure=self.raise_on_failure,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ContextRelevanceEvaluator:
-        """Load from :meth:`to_dict` output (the generator type is allow-list checked).
-
-        Raises:
-            DeserializationError: malformed data or a refused generator type.
-        """
-        params = dict(data.get("init_parameters") or {})
-        params["chat_generator"] = deserialize_chat_generator(params.get("chat_generator"))
-        try:
-            return cls(**params)
-        except (TypeError, ComponentError) as error:
-            raise DeserializationError(f"Cannot load {_NAME} from {sorted(params)}: {error}") from error
+        return self._scores(output)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from haybale.components.evaluators.document_matching import check_comparison_field, evaluate_rankings
+from haybale.components.evaluators.document_matching import RankingEvaluator
 from haybale.core.component import component
-from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 
 __all__ = ["DocumentMAPEvaluator"]
@@ -32,7 +31,7 @@ def _average_precision(
 
 
 @component
-class DocumentMAPEvaluator:
+class DocumentMAPEvaluator(RankingEvaluator):
     """Mean average precision: per query, precision at each rank holding a new ground-truth document,
     summed and divided by the number of distinct ground-truth documents; averaged over queries.
 
@@ -47,9 +46,8 @@ class DocumentMAPEvaluator:
         ComponentError: an unknown comparison field.
     """
 
-    def __init__(self, document_comparison_field: str = "content") -> None:
-        check_comparison_field(_NAME, document_comparison_field)
-        self.document_comparison_field = document_comparison_field
+    _component_name = _NAME
+    _metric = staticmethod(_average_precision)
 
     @component.output_types(score=float, individual_scores=list[float])
     def run(
@@ -68,19 +66,4 @@ class DocumentMAPEvaluator:
             ComponentError: empty or mismatched lists, wrong types, or a ground-truth document without the
                 comparison field.
         """
-        return evaluate_rankings(
-            _NAME,
-            self.document_comparison_field,
-            ground_truth_documents,
-            retrieved_documents,
-            _average_precision,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize to ``{"type", "init_parameters"}``."""
-        return default_to_dict(self, document_comparison_field=self.document_comparison_field)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DocumentMAPEvaluator:
-        """Load from :meth:`to_dict` output."""
-        return default_from_dict(cls, data)
+        return self._evaluate(ground_truth_documents, retrieved_documents)

@@ -6,24 +6,26 @@ the same answer). A ground-truth document lacking that field is a dataset mistak
 document lacking it simply matches nothing.
 
 :func:`evaluate_rankings` runs the shared validation and averaging so each metric only defines its per-query
-score over match keys.
+score over match keys; :class:`RankingEvaluator` is the shared body of the evaluators built on it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from haybale.components.evaluators.parallel_inputs import (
     check_document_lists,
     check_parallel_lists,
     mean_score,
 )
+from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 
 __all__ = [
     "RankedKeys",
+    "RankingEvaluator",
     "check_comparison_field",
     "comparison_key",
     "evaluate_rankings",
@@ -31,6 +33,8 @@ __all__ = [
 ]
 
 _META_PREFIX = "meta."
+
+E = TypeVar("E", bound="RankingEvaluator")
 
 #: A per-query metric: ``(query_index, ground_truth_documents, ground_truth_keys, retrieved_keys) -> score``.
 #: Retrieved keys are None where the retrieved document lacks the comparison field.
@@ -124,3 +128,36 @@ def evaluate_rankings(
         retrieved_keys = [comparison_key(document, field) for document in retrieved]
         scores.append(float(metric(query, truths, truth_keys, retrieved_keys)))
     return {"score": mean_score(scores), "individual_scores": scores}
+
+
+class RankingEvaluator:
+    """Base of the ranking evaluators (MAP, MRR, nDCG): the comparison-field setting, scoring through
+    :func:`evaluate_rankings` and serialization. A subclass names itself (``_component_name``) and gives its
+    per-query metric as ``_metric = staticmethod(...)``."""
+
+    _component_name: ClassVar[str]
+    _metric: ClassVar[Callable[..., float]]
+
+    def __init__(self, document_comparison_field: str = "content") -> None:
+        check_comparison_field(self._component_name, document_comparison_field)
+        self.document_comparison_field = document_comparison_field
+
+    def _evaluate(
+        self, ground_truth_documents: list[list[Document]], retrieved_documents: list[list[Document]]
+    ) -> dict[str, Any]:
+        return evaluate_rankings(
+            self._component_name,
+            self.document_comparison_field,
+            ground_truth_documents,
+            retrieved_documents,
+            type(self)._metric,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}``."""
+        return default_to_dict(self, document_comparison_field=self.document_comparison_field)
+
+    @classmethod
+    def from_dict(cls: type[E], data: dict[str, Any]) -> E:
+        """Load from :meth:`to_dict` output."""
+        return default_from_dict(cls, data)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from haybale.components.evaluators.document_matching import check_comparison_field, evaluate_rankings
+from haybale.components.evaluators.document_matching import RankingEvaluator
 from haybale.core.component import component
-from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 
 __all__ = ["DocumentMRREvaluator"]
@@ -26,7 +25,7 @@ def _reciprocal_rank(
 
 
 @component
-class DocumentMRREvaluator:
+class DocumentMRREvaluator(RankingEvaluator):
     """Mean reciprocal rank: per query ``1 / rank`` of the first retrieved ground-truth document, averaged.
 
     A query where no ground-truth document was retrieved (or with no ground truth) scores 0.0.
@@ -38,9 +37,8 @@ class DocumentMRREvaluator:
         ComponentError: an unknown comparison field.
     """
 
-    def __init__(self, document_comparison_field: str = "content") -> None:
-        check_comparison_field(_NAME, document_comparison_field)
-        self.document_comparison_field = document_comparison_field
+    _component_name = _NAME
+    _metric = staticmethod(_reciprocal_rank)
 
     @component.output_types(score=float, individual_scores=list[float])
     def run(
@@ -59,19 +57,4 @@ class DocumentMRREvaluator:
             ComponentError: empty or mismatched lists, wrong types, or a ground-truth document without the
                 comparison field.
         """
-        return evaluate_rankings(
-            _NAME,
-            self.document_comparison_field,
-            ground_truth_documents,
-            retrieved_documents,
-            _reciprocal_rank,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize to ``{"type", "init_parameters"}``."""
-        return default_to_dict(self, document_comparison_field=self.document_comparison_field)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DocumentMRREvaluator:
-        """Load from :meth:`to_dict` output."""
-        return default_from_dict(cls, data)
+        return self._evaluate(ground_truth_documents, retrieved_documents)

@@ -6,9 +6,8 @@ import math
 from collections.abc import Hashable
 from typing import Any
 
-from haybale.components.evaluators.document_matching import check_comparison_field, evaluate_rankings
+from haybale.components.evaluators.document_matching import RankingEvaluator
 from haybale.core.component import component
-from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 
@@ -57,7 +56,7 @@ def _ndcg(
 
 
 @component
-class DocumentNDCGEvaluator:
+class DocumentNDCGEvaluator(RankingEvaluator):
     """nDCG of each query's ranking against its ground truth, averaged over queries.
 
     Relevance is graded when the ground-truth documents carry a ``score`` (for example 3 = perfect, 1 =
@@ -74,9 +73,8 @@ class DocumentNDCGEvaluator:
         ComponentError: an unknown comparison field.
     """
 
-    def __init__(self, document_comparison_field: str = "content") -> None:
-        check_comparison_field(_NAME, document_comparison_field)
-        self.document_comparison_field = document_comparison_field
+    _component_name = _NAME
+    _metric = staticmethod(_ndcg)
 
     @component.output_types(score=float, individual_scores=list[float])
     def run(
@@ -95,15 +93,4 @@ class DocumentNDCGEvaluator:
             ComponentError: empty or mismatched lists, wrong types, a ground-truth document without the
                 comparison field, negative grades, or a query mixing graded and ungraded ground truth.
         """
-        return evaluate_rankings(
-            _NAME, self.document_comparison_field, ground_truth_documents, retrieved_documents, _ndcg
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize to ``{"type", "init_parameters"}``."""
-        return default_to_dict(self, document_comparison_field=self.document_comparison_field)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DocumentNDCGEvaluator:
-        """Load from :meth:`to_dict` output."""
-        return default_from_dict(cls, data)
+        return self._evaluate(ground_truth_documents, retrieved_documents)

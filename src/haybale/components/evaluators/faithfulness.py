@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.evaluators.llm_evaluator import LLMEvaluator, deserialize_chat_generator
 from haybale.components.evaluators.llm_json_protocol import InvalidReplyError
-from haybale.components.evaluators.llm_row_scores import check_contexts, require_string_list, score_rows
+from haybale.components.evaluators.llm_row_scores import (
+    LLMRowScoreEvaluator,
+    check_contexts,
+    require_string_list,
+)
 from haybale.components.evaluators.parallel_inputs import check_parallel_lists, check_string_list
 from haybale.core.component import component
-from haybale.core.serialization import default_to_dict
-from haybale.errors import ComponentError, DeserializationError
 
 __all__ = ["FaithfulnessEvaluator"]
 
@@ -62,7 +63,7 @@ def _faithfulness_of(result: dict[str, Any]) -> float:
 
 
 @component
-class FaithfulnessEvaluator:
+class FaithfulnessEvaluator(LLMRowScoreEvaluator):
     """How much of each predicted answer is supported by its context, judged by a chat model.
 
     For each row the model splits the answer into statements and marks each 1 (supported by the contexts) or
@@ -77,15 +78,16 @@ class FaithfulnessEvaluator:
         raise_on_failure: raise on an unusable reply (True) or record it as a NaN score and a ``meta`` error.
     """
 
+    _component_name = _NAME
+    _row_score = staticmethod(_faithfulness_of)
+
     def __init__(
         self,
         chat_generator: Any = None,
         examples: list[dict[str, Any]] | None = None,
         raise_on_failure: bool = True,
     ) -> None:
-        self.examples = examples
-        self.raise_on_failure = bool(raise_on_failure)
-        self._judge = LLMEvaluator(
+        self._init_judge(
             instructions=_INSTRUCTIONS,
             inputs=[
                 ("questions", list[str]),
@@ -93,16 +95,11 @@ class FaithfulnessEvaluator:
                 ("predicted_answers", list[str]),
             ],
             outputs=["statements", "statement_scores"],
-            examples=DEFAULT_FAITHFULNESS_EXAMPLES if examples is None else examples,
+            default_examples=DEFAULT_FAITHFULNESS_EXAMPLES,
+            examples=examples,
             chat_generator=chat_generator,
             raise_on_failure=raise_on_failure,
         )
-        self._judge.error_label = _NAME
-        self.chat_generator = self._judge.chat_generator
-
-    def warm_up(self) -> None:
-        """Warm up the chat generator (idempotent)."""
-        self._judge.warm_up()
 
     def _check(self, questions: list[str], contexts: list[list[str]], predicted_answers: list[str]) -> None:
         check_parallel_lists(
@@ -137,7 +134,7 @@ class FaithfulnessEvaluator:
         """
         self._check(questions, contexts, predicted_answers)
         output = self._judge.run(questions=questions, contexts=contexts, predicted_answers=predicted_answers)
-        return score_rows(_NAME, output, _faithfulness_of, self.raise_on_failure)
+        return self._scores(output)
 
     async def run_async(
         self, questions: list[str], contexts: list[list[str]], predicted_answers: list[str]
@@ -147,27 +144,4 @@ class FaithfulnessEvaluator:
         output = await self._judge.run_async(
             questions=questions, contexts=contexts, predicted_answers=predicted_answers
         )
-        return score_rows(_NAME, output, _faithfulness_of, self.raise_on_failure)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize to ``{"type", "init_parameters"}`` with the chat generator nested."""
-        return default_to_dict(
-            self,
-            chat_generator=self.chat_generator.to_dict(),
-            examples=self.examples,
-            raise_on_failure=self.raise_on_failure,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FaithfulnessEvaluator:
-        """Load from :meth:`to_dict` output (the generator type is allow-list checked).
-
-        Raises:
-            DeserializationError: malformed data or a refused generator type.
-        """
-        params = dict(data.get("init_parameters") or {})
-        params["chat_generator"] = deserialize_chat_generator(params.get("chat_generator"))
-        try:
-            return cls(**params)
-        except (TypeError, ComponentError) as error:
-            raise DeserializationError(f"Cannot load {_NAME} from {sorted(params)}: {error}") from error
+        return self._scores(output)

@@ -3,19 +3,24 @@
 Used by the ready-made LLM evaluators (faithfulness, context relevance): a reply can be valid JSON with the
 right keys and still make no sense (three statements, two scores). Such rows fail like unparsable ones:
 raised, or recorded as a NaN score with a ``meta["error"]`` entry when ``raise_on_failure`` is False.
+:class:`LLMRowScoreEvaluator` is the shared body of those evaluators.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
+from haybale.components.evaluators.llm_evaluator import LLMEvaluator, deserialize_chat_generator
 from haybale.components.evaluators.llm_json_protocol import InvalidReplyError
 from haybale.components.evaluators.parallel_inputs import check_string_list, mean_score
-from haybale.errors import ComponentError
+from haybale.core.serialization import default_to_dict
+from haybale.errors import ComponentError, DeserializationError
 
-__all__ = ["check_contexts", "require_string_list", "score_rows"]
+__all__ = ["LLMRowScoreEvaluator", "check_contexts", "require_string_list", "score_rows"]
+
+L = TypeVar("L", bound="LLMRowScoreEvaluator")
 
 
 def require_string_list(result: dict[str, Any], key: str) -> list[str]:
@@ -84,3 +89,69 @@ def score_rows(
         scores.append(score)
         results.append({**result, "score": score})
     return {"score": mean_score(scores), "individual_scores": scores, "results": results, "meta": metas}
+
+
+class LLMRowScoreEvaluator:
+    """Base of the ready-made LLM evaluators: the wrapped :class:`LLMEvaluator` judge, warm-up, scoring of
+    its replies with ``_row_score`` (given as ``staticmethod(...)``) and serialization with the chat
+    generator nested. A subclass names itself in ``_component_name``."""
+
+    _component_name: ClassVar[str]
+    _row_score: ClassVar[Callable[..., float]]
+
+    def _init_judge(
+        self,
+        *,
+        instructions: str,
+        inputs: list[tuple[str, Any]],
+        outputs: list[str],
+        default_examples: list[dict[str, Any]],
+        chat_generator: Any,
+        examples: list[dict[str, Any]] | None,
+        raise_on_failure: bool,
+    ) -> None:
+        """Keep the init parameters and build the judge (``examples=None`` means ``default_examples``)."""
+        self.examples = examples
+        self.raise_on_failure = bool(raise_on_failure)
+        self._judge = LLMEvaluator(
+            instructions=instructions,
+            inputs=inputs,
+            outputs=outputs,
+            examples=default_examples if examples is None else examples,
+            chat_generator=chat_generator,
+            raise_on_failure=raise_on_failure,
+        )
+        self._judge.error_label = self._component_name
+        self.chat_generator = self._judge.chat_generator
+
+    def warm_up(self) -> None:
+        """Warm up the chat generator (idempotent)."""
+        self._judge.warm_up()
+
+    def _scores(self, llm_output: dict[str, Any]) -> dict[str, Any]:
+        return score_rows(self._component_name, llm_output, type(self)._row_score, self.raise_on_failure)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to ``{"type", "init_parameters"}`` with the chat generator nested."""
+        return default_to_dict(
+            self,
+            chat_generator=self.chat_generator.to_dict(),
+            examples=self.examples,
+            raise_on_failure=self.raise_on_failure,
+        )
+
+    @classmethod
+    def from_dict(cls: type[L], data: dict[str, Any]) -> L:
+        """Load from :meth:`to_dict` output (the generator type is allow-list checked).
+
+        Raises:
+            DeserializationError: malformed data or a refused generator type.
+        """
+        params = dict(data.get("init_parameters") or {})
+        params["chat_generator"] = deserialize_chat_generator(params.get("chat_generator"))
+        try:
+            return cls(**params)
+        except (TypeError, ComponentError) as error:
+            raise DeserializationError(
+                f"Cannot load {cls._component_name} from {sorted(params)}: {error}"
+            ) from error

@@ -10,6 +10,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from haybale.components.generators.chat_serialization import (
+    deserialize_callback_and_tools,
+    serialize_streaming_callback,
+)
 from haybale.components.generators.context_window import fit_messages_to_context
 from haybale.components.generators.openai_format import (
     ChatStreamAssembler,
@@ -24,8 +28,7 @@ from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ChatMessage
 from haybale.errors import ComponentError, MissingDependencyError
-from haybale.tools import Tool, deserialize_tools, serialize_tools
-from haybale.tools.tool import deserialize_callable, serialize_callable
+from haybale.tools import Tool, serialize_tools
 
 __all__ = ["LlamaCppChatGenerator", "default_gguf_model_path"]
 
@@ -286,16 +289,13 @@ class LlamaCppChatGenerator:
     # -- serialization ---------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Serialize; the streaming callback is stored by import path."""
-        callback = self.streaming_callback
         return default_to_dict(
             self,
             model=self.model,
             n_ctx=self.n_ctx,
             n_threads=self.n_threads,
             generation_kwargs=self.generation_kwargs,
-            streaming_callback=None
-            if callback is None
-            else serialize_callable(callback, "streaming_callback"),
+            streaming_callback=serialize_streaming_callback(self.streaming_callback),
             chat_format=self.chat_format,
             seed=self.seed,
             tools=serialize_tools(self.tools),
@@ -307,11 +307,7 @@ class LlamaCppChatGenerator:
         """Build from :meth:`to_dict` output."""
         params = dict(data.get("init_parameters") or {})
         data = {**data, "init_parameters": params}
-        if params.get("streaming_callback"):
-            params["streaming_callback"] = deserialize_callable(
-                params["streaming_callback"], "streaming_callback"
-            )
-        params["tools"] = deserialize_tools(params.get("tools"))
+        deserialize_callback_and_tools(params)
         return default_from_dict(cls, data)
 
 

@@ -6,6 +6,10 @@ import inspect
 import threading
 from typing import Any
 
+from haybale.components.generators.chat_serialization import (
+    deserialize_callback_and_tools,
+    serialize_streaming_callback,
+)
 from haybale.components.generators.openai_format import (
     ChatStreamAssembler,
     StreamingCallback,
@@ -20,8 +24,7 @@ from haybale.core.secret import Secret, deserialize_secrets_inplace
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ChatMessage
 from haybale.errors import ComponentError, MissingDependencyError
-from haybale.tools import Tool, deserialize_tools, serialize_tools
-from haybale.tools.tool import deserialize_callable, serialize_callable
+from haybale.tools import Tool, serialize_tools
 
 __all__ = ["OpenAIChatGenerator"]
 
@@ -276,15 +279,12 @@ class OpenAIChatGenerator:
     # -- serialization ---------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Serialize; the key is stored as an env-var reference, the callback by import path."""
-        callback = self.streaming_callback
         return default_to_dict(
             self,
             api_key=self.api_key.to_dict(),
             model=self.model,
             base_url=self.base_url,
-            streaming_callback=None
-            if callback is None
-            else serialize_callable(callback, "streaming_callback"),
+            streaming_callback=serialize_streaming_callback(self.streaming_callback),
             generation_kwargs=self.generation_kwargs,
             timeout=self.timeout,
             max_retries=self.max_retries,
@@ -298,11 +298,7 @@ class OpenAIChatGenerator:
         params = dict(data.get("init_parameters") or {})
         data = {**data, "init_parameters": params}
         deserialize_secrets_inplace(params, keys=["api_key"])
-        if params.get("streaming_callback"):
-            params["streaming_callback"] = deserialize_callable(
-                params["streaming_callback"], "streaming_callback"
-            )
-        params["tools"] = deserialize_tools(params.get("tools"))
+        deserialize_callback_and_tools(params)
         return default_from_dict(cls, data)
 
 

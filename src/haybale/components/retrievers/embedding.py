@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from typing import Any
 
-from haybale.components.retrievers.filter_policy import FilterPolicy, apply_filter_policy
-from haybale.components.retrievers.store_capability import check_top_k, load_store, require_capability
+from haybale.components.retrievers.filter_policy import FilterPolicy
+from haybale.components.retrievers.store_search import StoreSearchRetriever
 from haybale.core.component import component
-from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
-
-_NAME = "EmbeddingRetriever"
 
 
 @component
-class EmbeddingRetriever:
+class EmbeddingRetriever(StoreSearchRetriever):
     """Retrieve the documents whose embeddings are most similar to a query embedding.
 
     Works with every store implementing :class:`~haybale.stores.EmbeddingSearchStore` (in-memory, SQLite,
@@ -30,6 +25,10 @@ class EmbeddingRetriever:
         filter_policy: "replace" (run-time filters replace ``filters``) or "merge" (both apply).
     """
 
+    _component_name = "EmbeddingRetriever"
+    _search_method = "embedding_search"
+    _query_argument = "query_embedding"
+
     def __init__(
         self,
         document_store: Any,
@@ -38,28 +37,7 @@ class EmbeddingRetriever:
         scale_score: bool = False,
         filter_policy: FilterPolicy | str = FilterPolicy.REPLACE,
     ) -> None:
-        require_capability(document_store, "embedding_search", _NAME)
-        check_top_k(top_k, _NAME)
-        self.document_store = document_store
-        self.filters = filters
-        self.top_k = top_k
-        self.scale_score = scale_score
-        self.filter_policy = FilterPolicy.parse(filter_policy, _NAME)
-
-    def _arguments(
-        self,
-        query_embedding: list[float],
-        filters: dict[str, Any] | None,
-        top_k: int | None,
-        scale_score: bool | None,
-    ) -> dict[str, Any]:
-        check_top_k(top_k, _NAME, allow_none=True)
-        return {
-            "query_embedding": query_embedding,
-            "filters": apply_filter_policy(self.filter_policy, self.filters, filters),
-            "top_k": self.top_k if top_k is None else top_k,
-            "scale_score": self.scale_score if scale_score is None else scale_score,
-        }
+        self._set_up(document_store, filters, top_k, scale_score, filter_policy)
 
     @component.output_types(documents=list[Document])
     def run(
@@ -77,11 +55,7 @@ class EmbeddingRetriever:
             top_k: overrides the init ``top_k`` for this run.
             scale_score: overrides the init ``scale_score`` for this run.
         """
-        return {
-            "documents": self.document_store.embedding_search(
-                **self._arguments(query_embedding, filters, top_k, scale_score)
-            )
-        }
+        return self._search(query_embedding, filters, top_k, scale_score)
 
     @component.output_types(documents=list[Document])
     async def run_async(
@@ -92,26 +66,4 @@ class EmbeddingRetriever:
         scale_score: bool | None = None,
     ) -> dict[str, Any]:
         """Async :meth:`run`: the store's ``embedding_search_async`` when it has one, else a worker thread."""
-        arguments = self._arguments(query_embedding, filters, top_k, scale_score)
-        search_async = getattr(self.document_store, "embedding_search_async", None)
-        if search_async is not None and inspect.iscoroutinefunction(search_async):
-            return {"documents": await search_async(**arguments)}
-        return {"documents": await asyncio.to_thread(self.document_store.embedding_search, **arguments)}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize, with the store nested as ``{"type", "init_parameters"}``."""
-        return default_to_dict(
-            self,
-            document_store=self.document_store.to_dict(),
-            filters=self.filters,
-            top_k=self.top_k,
-            scale_score=self.scale_score,
-            filter_policy=self.filter_policy.value,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EmbeddingRetriever:
-        """Load from :meth:`to_dict` output; the store type must be allow-listed."""
-        params = dict(data.get("init_parameters") or {})
-        params["document_store"] = load_store(params, _NAME)
-        return default_from_dict(cls, {**data, "init_parameters": params})
+        return await self._search_async(query_embedding, filters, top_k, scale_score)
