@@ -44,8 +44,17 @@ EXPECTED = {
 
 def test_all_is_explicit_and_resolves() -> None:
     assert set(haybale.__all__) == EXPECTED
+    from haybale import core, dataclasses, errors
+
     for name in haybale.__all__:
-        assert getattr(haybale, name) is not None
+        exported = getattr(haybale, name)
+        homes = [module for module in (core, dataclasses, errors) if hasattr(module, name)]
+        # each name re-exports the engine's, the data classes' or the error hierarchy's own object
+        assert homes or name in {"__version__", "errors"}, name
+        for module in homes:
+            assert exported is getattr(module, name), name
+    assert haybale.errors is errors
+    assert isinstance(haybale.__version__, str) and haybale.__version__.count(".") == 2
 
 
 def test_design_example_runs() -> None:

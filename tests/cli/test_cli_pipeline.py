@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,16 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"haybale {__version__}"
+
+
+def test_every_command_module_registers_its_command() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("Commands", 1)[1]
+    # the first word of each row of the Commands table
+    names = {match.group(1) for match in re.finditer(r"^\W*([a-z]+)  ", listed, flags=re.MULTILINE)}
+    assert len(COMMAND_MODULES) == 5
+    assert names == {"pipeline", "index", "query", "ask", "serve"}
 
 
 def test_pipeline_commands_are_registered() -> None:
@@ -94,6 +105,26 @@ def test_foreign_type_refused_and_allow_module(tmp_path: Path) -> None:
     evil.write_text("components:\n  x:\n    type: os.system\n    init_parameters: {command: 'true'}\n")
     result = runner.invoke(app, ["pipeline", "validate", str(evil)])
     assert result.exit_code == 1 and "not allow-listed" in result.output
+
+
+def test_allow_module_loads_a_trusted_component(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cli_trusted_components.py").write_text(
+        "from haybale import component\n\n"
+        "@component\n"
+        "class Shout:\n"
+        "    @component.output_types(text=str)\n"
+        "    def run(self, text: str) -> dict:\n"
+        "        return {'text': text.upper()}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = tmp_path / "shout.yaml"
+    spec.write_text("components:\n  shout:\n    type: cli_trusted_components.Shout\n")
+    refused = runner.invoke(app, ["pipeline", "run", str(spec), "-i", '{"text": "hay"}'])
+    assert refused.exit_code == 1 and "not allow-listed" in refused.output
+    allowed = ["--allow-module", "cli_trusted_components"]
+    result = runner.invoke(app, ["pipeline", "run", str(spec), "-i", '{"text": "hay"}', *allowed])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"shout": {"text": "HAY"}}
 
 
 def test_console_script_entry_point() -> None:

@@ -92,6 +92,23 @@ async def test_stopping_early_cancels_the_run() -> None:
         assert stream.done  # cancelled (or, on a fast machine, already finished): nothing left running
 
 
+async def test_flat_inputs_are_routed_as_run_routes_them() -> None:
+    from haybale.testing.sample_components import FirstInt, SelfLoop
+
+    with serve_chat_backend(ScriptedChatBackend([_echo_question])) as server:
+        pipeline = _pipeline(server.base_url)
+        pipeline.add_component("entry", FirstInt())
+        pipeline.add_component("loop", SelfLoop(target=0))
+        pipeline.connect("entry.value", "loop.values")
+        pipeline.connect("loop.current_value", "entry.value")
+        # no unconnected socket is named "value": like run(), the stream gives it to the loop entry
+        stream = stream_pipeline(pipeline, {"question": "why?", "value": 3})
+        chunks = [chunk.content async for chunk in stream]
+    assert "".join(chunks) == "You asked: why?"
+    assert stream.result["loop"] == {"final_result": 0}
+    assert stream.result["llm"]["replies"][0].text == "You asked: why?"
+
+
 def test_bad_input_is_rejected_before_running() -> None:
     pipeline = _pipeline("http://127.0.0.1:9/v1")
     with pytest.raises(PipelineValidationError, match="only components with a free 'streaming_callback'"):

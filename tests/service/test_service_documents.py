@@ -209,6 +209,19 @@ def test_metrics_in_prometheus_format(service: RunningService) -> None:
     assert 'haybale_http_requests_total{method="POST",route="/process",status="200"}' in text
     assert 'haybale_http_requests_total{method="POST",route="/delete",status="422"}' in text
     assert 'haybale_http_request_duration_seconds_bucket{method="POST",route="/process",le="+Inf"}' in text
+    process_labels = 'method="POST",route="/process"'
+    buckets = [
+        int(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(f"haybale_http_request_duration_seconds_bucket{{{process_labels},le=")
+    ]
+    (count_line,) = [
+        line
+        for line in text.splitlines()
+        if line.startswith(f"haybale_http_request_duration_seconds_count{{{process_labels}}} ")
+    ]
+    assert buckets == sorted(buckets)  # cumulative buckets never decrease
+    assert buckets[-1] == int(count_line.split()[1]) >= 1  # +Inf holds every observed request
     indexed = [line for line in text.splitlines() if line.startswith("haybale_documents_indexed_total ")]
     assert len(indexed) == 1 and int(indexed[0].split()[1]) > 0
 

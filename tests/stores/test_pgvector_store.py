@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 from typing import Any
@@ -243,6 +244,8 @@ def test_bm25_with_filters_scale_and_edge_cases(pg_store_factory: Any) -> None:
     scaled = store.bm25_search("apple", top_k=5, filters={"even": True}, scale_score=True)
     assert [d.id for d in scaled] == [d.id for d in hits]
     assert all(0.5 < d.score < 1 for d in scaled)
+    for raw, scaled_doc in zip(hits, scaled, strict=True):  # the same sigmoid(s / 8) as the other stores
+        assert scaled_doc.score == pytest.approx(1.0 / (1.0 + math.exp(-raw.score / 8.0)))
     assert store.bm25_search("the of and") == []  # only stop words
     assert store.bm25_search("unknownword") == []
     assert store.bm25_search("apple", top_k=0) == []
@@ -307,6 +310,15 @@ def test_dense_search_orders_by_the_vector_function(
     assert [d.id for d in hits] == ["near", "mid", "far"]
     if vector_function == "cosine_similarity":
         assert hits[0].score == pytest.approx(1.0 / (1.01**0.5), abs=1e-5)
+    scaled = store.embedding_search([1.0, 0.0], top_k=3, scale_score=True)
+    assert [d.id for d in scaled] == ["near", "mid", "far"]
+    expected_scale = {
+        "cosine_similarity": lambda s: (s + 1.0) / 2.0,
+        "inner_product": lambda s: 1.0 / (1.0 + math.exp(-s / 100.0)),
+        "l2_distance": lambda s: 2.0 * (1.0 - 1.0 / (1.0 + math.exp(-s / 100.0))),
+    }[vector_function]
+    assert [d.score for d in scaled] == pytest.approx([expected_scale(d.score) for d in hits], abs=1e-6)
+    assert all(0.0 <= d.score <= 1.0 for d in scaled)
     with pytest.raises(DocumentStoreError, match="list of 2 floats"):
         store.embedding_search([1.0, 0.0, 0.0])
 

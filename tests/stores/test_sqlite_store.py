@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sqlite3
@@ -377,3 +378,35 @@ def test_invalid_bm25_settings_are_refused():
         SQLiteDocumentStore(bm25_variant="tfidf")
     with pytest.raises(DocumentStoreError, match="out of range"):
         SQLiteDocumentStore(bm25_b=2.0)
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "dot_product"])
+def test_scale_score_maps_scores_like_the_in_memory_store(similarity: str):
+    docs = [
+        Document(id="a", content="apple apple banana", embedding=[3.0, 1.0]),
+        Document(id="b", content="apple cherry", embedding=[1.0, 2.0]),
+        Document(id="c", content="cherry date", embedding=[-2.0, 0.5]),
+    ]
+    sqlite_store = SQLiteDocumentStore(embedding_similarity_function=similarity)
+    memory_store = InMemoryDocumentStore(embedding_similarity_function=similarity)
+    for store in (sqlite_store, memory_store):
+        store.write_documents(docs)
+
+    raw = sqlite_store.bm25_search("apple cherry", top_k=3)
+    scaled = sqlite_store.bm25_search("apple cherry", top_k=3, scale_score=True)
+    assert [d.id for d in scaled] == [d.id for d in raw]
+    assert [d.score for d in scaled] == pytest.approx([1.0 / (1.0 + math.exp(-d.score / 8.0)) for d in raw])
+    memory_scaled = memory_store.bm25_search("apple cherry", top_k=3, scale_score=True)
+    assert [d.score for d in scaled] == pytest.approx([d.score for d in memory_scaled], rel=1e-6)
+
+    raw = sqlite_store.embedding_search([1.0, 1.0], top_k=3)
+    scaled = sqlite_store.embedding_search([1.0, 1.0], top_k=3, scale_score=True)
+    assert [d.id for d in scaled] == [d.id for d in raw]
+    if similarity == "cosine":
+        expected = [(d.score + 1.0) / 2.0 for d in raw]
+    else:
+        expected = [1.0 / (1.0 + math.exp(-d.score / 100.0)) for d in raw]
+    assert [d.score for d in scaled] == pytest.approx(expected)
+    assert all(0.0 <= d.score <= 1.0 for d in scaled)
+    memory_scaled = memory_store.embedding_search([1.0, 1.0], top_k=3, scale_score=True)
+    assert [d.score for d in scaled] == pytest.approx([d.score for d in memory_scaled], rel=1e-6)

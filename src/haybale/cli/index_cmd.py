@@ -16,11 +16,10 @@ from typing import Annotated, Any
 
 import typer
 
+from haybale.components.embedders.sentence_transformers_backend import DEFAULT_SENTENCE_TRANSFORMERS_MODEL
 from haybale.stores.url import DEFAULT_STORE_URL
 
 __all__ = ["register"]
-
-_DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class SplitUnit(str, enum.Enum):
@@ -90,7 +89,9 @@ def index_command(
     embed: Annotated[
         bool, typer.Option(help="Compute embeddings (needed for dense and hybrid queries).")
     ] = True,
-    model: Annotated[str, typer.Option(help="Embedding model name or local folder.")] = _DEFAULT_MODEL,
+    model: Annotated[
+        str, typer.Option(help="Embedding model name or local folder.")
+    ] = DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
     batch_files: Annotated[int, typer.Option(min=1, help="Files processed and written together.")] = 32,
     show_unchanged: Annotated[bool, typer.Option(help="List unchanged files in the summary too.")] = False,
 ) -> None:

@@ -13,7 +13,8 @@ import typer
 
 __all__ = ["COMMAND_MODULES", "app", "build_app", "main"]
 
-#: Modules that add commands to the app, in the order they appear in ``haybale --help``.
+#: Modules that add commands to the app, in registration order (``--help`` lists groups such as ``pipeline``
+#: after plain commands). Every module ships with haybale; one that fails to import is a bug and raises.
 COMMAND_MODULES: tuple[str, ...] = (
     "haybale.cli.pipeline_cmd",
     "haybale.cli.index_cmd",
@@ -56,13 +57,7 @@ def build_app() -> typer.Typer:
         """haybale command line."""
 
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # that command is not part of this installation
-                continue
-            raise
-        module.register(application)
+        importlib.import_module(module_name).register(application)
     return application
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from haybale.core.pipeline import Pipeline
 
 __all__ = ["pipeline_app", "register"]
 
@@ -32,7 +35,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _load(path: Path, allow: list[str] | None) -> Any:
+def _load(path: Path, allow: list[str] | None) -> Pipeline:
     from haybale.core.pipeline import Pipeline
     from haybale.errors import HaybaleError
 

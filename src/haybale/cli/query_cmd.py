@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
+from haybale.components.embedders.sentence_transformers_backend import DEFAULT_SENTENCE_TRANSFORMERS_MODEL
 from haybale.stores.url import DEFAULT_STORE_URL
 
 __all__ = ["register"]
 
-_DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _SNIPPET_CHARS = 160
 
 
@@ -86,7 +86,7 @@ def query_command(
     ] = None,
     model: Annotated[
         str, typer.Option(help="Query embedding model; use the one the index was built with.")
-    ] = (_DEFAULT_MODEL),
+    ] = DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
 ) -> None:
     """Search an index and print the ranked results with their source, page and score.
 

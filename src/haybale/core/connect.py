@@ -7,7 +7,7 @@ from typing import Any, get_args, get_origin
 
 from haybale.core.plan import Edge
 from haybale.core.sockets import InputSocket, OutputSocket, describe_type
-from haybale.core.types import find_conversion, types_compatible
+from haybale.core.types import find_conversion, is_union, types_compatible
 from haybale.errors import PipelineConnectError
 
 __all__ = ["accepts_many_senders", "parse_address", "resolve_connection"]
@@ -31,15 +31,8 @@ def accepts_many_senders(socket: InputSocket) -> bool:
     if socket.variadic is not None:
         return True
     tp = socket.type
-    members = get_args(tp) if get_origin(tp) in _union_origins() else (tp,)
+    members = get_args(tp) if is_union(tp) else (tp,)
     return any(get_origin(m) is list for m in members if m is not type(None))
-
-
-def _union_origins() -> tuple[Any, ...]:
-    import types
-    from typing import Union
-
-    return (Union, types.UnionType)
 
 
 def _call(sender: str, output: str, receiver: str, socket: str) -> str:

@@ -13,7 +13,9 @@ import dataclasses
 import enum
 import types
 from collections.abc import Callable
-from typing import Annotated, Any, Final, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+from haybale.core.types import is_union
 
 __all__ = ["ATOM_TYPES", "Copier", "copier_for_type", "copy_value"]
 
@@ -138,7 +140,7 @@ def copier_for_type(tp: Any) -> Copier | None:  # noqa: PLR0911 - dispatch on th
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return None
     origin = get_origin(tp)
-    if origin is Union or origin is types.UnionType:
+    if is_union(tp):
         members = [m for m in get_args(tp) if m is not type(None)]
         if len(members) == 1:
             inner = copier_for_type(members[0])

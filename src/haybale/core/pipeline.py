@@ -216,7 +216,8 @@ class Pipeline:
         self._plan = None
         self._warmed = False
 
-    def _get_plan(self) -> PipelinePlan:
+    def _compiled_plan(self) -> PipelinePlan:
+        """The plan of the current graph, compiled on first use after a change (components not warmed)."""
         plan = self._plan
         if plan is None:
             with self._lock:
@@ -229,9 +230,17 @@ class Pipeline:
                         list(self._edges),
                     )
                     self._plan = plan
+        return plan
+
+    def _get_plan(self) -> PipelinePlan:
+        plan = self._compiled_plan()
         if not self._warmed:
             self.warm_up()
         return plan
+
+    def _nested_inputs(self, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """``data`` (nested or flat) routed and checked exactly as :meth:`run` does, in the nested form."""
+        return _normalize_inputs(self._compiled_plan(), data)
 
     # ------------------------------------------------------------------ running
     def _prepare(self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None) -> RunState:
@@ -439,8 +448,10 @@ def _start_independent(
     if room - len(started) <= 0:
         return
     ready = state.ready_names()
-    if len(ready) < 1:
+    if not ready:
         return
+    import asyncio
+
     nodes = state.nodes
     active = [current.name, *ready, *state.deferred, *started]
     for name in ready:
@@ -454,8 +465,6 @@ def _start_independent(
             continue
         node = nodes[name]
         kwargs, visit = state.take_inputs(node)
-        import asyncio
-
         started[name] = (asyncio.ensure_future(_invoke(node, kwargs, visit)), visit)
 
 

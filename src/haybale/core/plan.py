@@ -47,7 +47,6 @@ class NodePlan:
     defaults: dict[str, Any]
     mandatory: tuple[str, ...]
     kinds: dict[str, int]
-    multi: tuple[str, ...]
     greedy: tuple[str, ...]
     waitable: tuple[str, ...]
     waitable_counts: tuple[tuple[str, int], ...]
@@ -57,7 +56,6 @@ class NodePlan:
     targets: dict[str, tuple[tuple[str, str, int, Callable[[Any], Any] | None, int], ...]]
     out_copiers: dict[str, Copier | None]
     simple: bool
-    has_connected_inputs: bool
     successors: frozenset[str] = frozenset()
     reach: frozenset[str] = frozenset()
     #: socket -> shallow check of a caller-given value (None: anything goes); see ``value_checker``
@@ -162,7 +160,6 @@ def compile_plan(
             defaults={s: sock.default for s, sock in sockets.items() if not sock.is_mandatory},
             mandatory=tuple(s for s, sock in sockets.items() if sock.is_mandatory),
             kinds=kinds,
-            multi=tuple(s for s, k in kinds.items() if k != PLAIN),
             greedy=tuple(s for s, k in kinds.items() if k == GREEDY),
             waitable=waitable,
             waitable_counts=tuple((s, 0 if kinds[s] == PLAIN else len(node_senders[s])) for s in waitable),
@@ -171,7 +168,6 @@ def compile_plan(
             targets={},
             out_copiers={o: copier_for_type(sock.type) for o, sock in outputs[name].items()},
             simple=all(k == PLAIN for k in kinds.values()) and not waitable,
-            has_connected_inputs=bool(node_senders),
             successors=frozenset(successors[name]),
             reach=_reachable(name, successors),
             user_checks={s: value_checker(sock.type) for s, sock in sockets.items()},
@@ -181,7 +177,7 @@ def compile_plan(
             out: tuple((r, s, nodes[r].kinds[s], conv, len(nodes[r].senders[s])) for r, s, conv in lst)
             for out, lst in targets[name].items()
         }
-    sources = tuple(sorted((n for n in names if not nodes[n].has_connected_inputs), key=lambda n: ranks[n]))
+    sources = tuple(sorted((n for n in names if not senders[n]), key=lambda n: ranks[n]))
     return PipelinePlan(
         nodes=nodes,
         sources=sources,

@@ -34,6 +34,8 @@ class _StreamablePipeline(Protocol):
 
     def walk(self) -> Iterable[tuple[str, Any]]: ...
 
+    def _nested_inputs(self, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]: ...
+
     async def run_async(
         self,
         data: Mapping[str, Any],
@@ -57,30 +59,6 @@ def streaming_components(pipeline: _StreamablePipeline) -> list[str]:
     """Names of the components whose ``streaming_callback`` input is free for a caller to give."""
     free = pipeline.inputs()
     return [name for name, _ in pipeline.walk() if STREAMING_CALLBACK_INPUT in free.get(name, {})]
-
-
-def _nested_inputs(pipeline: _StreamablePipeline, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Rewrite flat inputs (``{"query": ...}``) into the nested form, as ``Pipeline.run`` would route them."""
-    if not isinstance(data, Mapping):
-        raise PipelineValidationError(
-            f"Pipeline inputs must be a dict like {{'component': {{'input': value}}}} or {{'input': value}}, "
-            f"got {type(data).__name__}."
-        )
-    names = {name for name, _ in pipeline.walk()}
-    if all(key in names and isinstance(value, Mapping) for key, value in data.items()):
-        return {key: dict(value) for key, value in data.items()}
-    free = pipeline.inputs()
-    nested: dict[str, dict[str, Any]] = {}
-    for key, value in data.items():
-        targets = [name for name, sockets in free.items() if key in sockets]
-        if not targets:
-            raise PipelineValidationError(
-                f"No component has an unconnected input named '{key}'. Inputs you can give: "
-                f"{sorted({s for sockets in free.values() for s in sockets})}; components: {sorted(names)}."
-            )
-        for name in targets:
-            nested.setdefault(name, {})[key] = value
-    return nested
 
 
 class PipelineStream:
@@ -247,5 +225,5 @@ def stream_pipeline(
                 f"stream. Streaming-capable components in this pipeline: {capable or 'none'}."
             )
     return PipelineStream(
-        pipeline, _nested_inputs(pipeline, data), targets, include_outputs_from, concurrency_limit
+        pipeline, pipeline._nested_inputs(data), targets, include_outputs_from, concurrency_limit
     )

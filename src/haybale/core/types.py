@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
-__all__ = ["find_conversion", "types_compatible", "value_checker", "wrap_in_list"]
+__all__ = ["find_conversion", "is_union", "types_compatible", "value_checker", "wrap_in_list"]
 
 
 def _strip(tp: Any) -> Any:
@@ -26,7 +26,8 @@ def _strip(tp: Any) -> Any:
     return tp
 
 
-def _is_union(tp: Any) -> bool:
+def is_union(tp: Any) -> bool:
+    """True for ``A | B`` and ``Union[A, B]`` (``Optional[A]`` included)."""
     origin = get_origin(tp)
     return origin is Union or origin is types.UnionType
 
@@ -60,9 +61,9 @@ def types_compatible(sender: Any, receiver: Any) -> bool:  # noqa: PLR0911 - a d
     sender, receiver = _strip(sender), _strip(receiver)
     if sender is Any or receiver is Any or sender == receiver:
         return True
-    if _is_union(sender):
+    if is_union(sender):
         return all(types_compatible(member, receiver) for member in get_args(sender))
-    if _is_union(receiver):
+    if is_union(receiver):
         return any(types_compatible(sender, member) for member in get_args(receiver))
     if get_origin(sender) is Literal:
         if get_origin(receiver) is Literal:
@@ -96,7 +97,7 @@ def find_conversion(sender: Any, receiver: Any) -> Callable[[Any], Any] | None:
     Only call this after :func:`types_compatible` said no.
     """
     receiver = _strip(receiver)
-    members = get_args(receiver) if _is_union(receiver) else (receiver,)
+    members = get_args(receiver) if is_union(receiver) else (receiver,)
     for raw_member in members:
         member = _strip(raw_member)
         if get_origin(member) is list:
@@ -149,7 +150,7 @@ def value_checker(tp: Any) -> Callable[[Any], bool] | None:  # noqa: PLR0911 - o
         return None
     if tp is None or tp is type(None):
         return lambda value: value is None
-    if _is_union(tp):
+    if is_union(tp):
         checks = [value_checker(member) for member in get_args(tp)]
         if any(check is None for check in checks):
             return None

@@ -16,7 +16,6 @@ __all__ = ["EvaluationRun", "evaluate_pipeline", "evaluate_pipeline_async"]
 
 #: output sockets tried, in order, when a target names only a component with several outputs
 _PREFERRED_OUTPUTS = ("documents", "answers", "replies", "prompt", "text")
-_ANSWER_SOCKETS = frozenset({"predicted_answers"})
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def discover_files(paths: Iterable[str | Path]) -> tuple[dict[str, Path], list[S
         path = Path(given).expanduser()
         if path.is_dir():
             _walk(path, files, skipped, visited_dirs)
-        elif path.exists() or path.is_file():
+        elif path.exists():
             files.setdefault(source_key(path), path)
         elif path.is_symlink():
             skipped.append(SkippedPath(str(path), "broken symlink or symlink loop"))

@@ -45,9 +45,9 @@ def source_of(file_name: str, caller: Caller) -> str:
     return f"{caller.tenant}/{file_name}" if caller.tenant is not None else file_name
 
 
-def _convert(converter_run: Any, upload: UploadedFile, source: str, meta: dict[str, Any]) -> dict[str, Any]:
-    stream = ByteStream(data=upload.data, meta={"file_name": upload.file_name, "source": source})
-    return dict(converter_run(stream, meta))
+def _stream(upload: UploadedFile, source: str) -> ByteStream:
+    """The upload as the converters' input, read from memory (no temporary path reaches the metadata)."""
+    return ByteStream(data=upload.data, meta={"file_name": upload.file_name, "source": source})
 
 
 def _raise_failures(failures: list[dict[str, Any]], upload: UploadedFile) -> None:
@@ -71,16 +71,10 @@ def ingest_upload(state: ServiceState, upload: UploadedFile, caller: Caller) -> 
     meta["source_hash"] = hashlib.sha256(upload.data).hexdigest()
     if caller.tenant is not None:
         meta[TENANT_META_KEY] = caller.tenant
-    pipeline = state.conversion_pipeline()
-
-    def run(stream: ByteStream, run_meta: dict[str, Any]) -> dict[str, Any]:
-        return dict(
-            pipeline.run(
-                {"converter": {"sources": [stream], "meta": [run_meta]}}, include_outputs_from={"converter"}
-            )
-        )
-
-    result = _convert(run, upload, source, meta)
+    result = state.conversion_pipeline().run(
+        {"converter": {"sources": [_stream(upload, source)], "meta": [meta]}},
+        include_outputs_from={"converter"},
+    )
     _raise_failures(result["converter"].get("failures", []), upload)
     converted: list[Document] = result["converter"].get("documents", [])
     chunks: list[Document] = [c for c in result.get("splitter", {}).get("documents", []) if c.content]
@@ -105,11 +99,6 @@ def extract_text(state: ServiceState, upload: UploadedFile) -> str:
     Raises:
         IngestionError: the file could not be converted.
     """
-    converter = state.converter()
-
-    def run(stream: ByteStream, run_meta: dict[str, Any]) -> dict[str, Any]:
-        return dict(converter.run(sources=[stream], meta=[run_meta]))
-
-    result = _convert(run, upload, upload.file_name, {})
+    result = state.converter().run(sources=[_stream(upload, upload.file_name)], meta=[{}])
     _raise_failures(result.get("failures", []), upload)
     return "\n\n".join(doc.content for doc in result["documents"] if doc.content)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
+from haybale.tracing.metrics import LatencyHistogram
+
 __all__ = ["LATENCY_BUCKETS", "ServiceMetrics"]
 
 #: Histogram bucket upper bounds, in seconds.
@@ -34,22 +36,17 @@ class ServiceMetrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
-        self._latency_buckets: dict[tuple[str, str], list[int]] = {}
-        self._latency_sum: dict[tuple[str, str], float] = defaultdict(float)
-        self._latency_count: dict[tuple[str, str], int] = defaultdict(int)
+        self._latency: dict[tuple[str, str], LatencyHistogram] = {}
         self._documents = {"indexed": 0, "processed": 0, "deleted": 0}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one answered request."""
-        key = (method, route)
         with self._lock:
             self._requests[(method, route, str(status))] += 1
-            buckets = self._latency_buckets.setdefault(key, [0] * len(LATENCY_BUCKETS))
-            for index, bound in enumerate(LATENCY_BUCKETS):
-                if seconds <= bound:
-                    buckets[index] += 1
-            self._latency_sum[key] += seconds
-            self._latency_count[key] += 1
+            histogram = self._latency.get((method, route))
+            if histogram is None:
+                histogram = self._latency[(method, route)] = LatencyHistogram(LATENCY_BUCKETS)
+            histogram.observe(seconds)
 
     def count_documents(self, *, indexed: int = 0, processed: int = 0, deleted: int = 0) -> None:
         """Add to the document counters."""
@@ -74,17 +71,12 @@ class ServiceMetrics:
                 "# HELP haybale_http_request_duration_seconds Request latency, by method and route.",
                 "# TYPE haybale_http_request_duration_seconds histogram",
             ]
-            for (method, route), buckets in sorted(self._latency_buckets.items()):
-                name = "haybale_http_request_duration_seconds"
-                for bound, count in zip(LATENCY_BUCKETS, buckets, strict=True):
-                    labels = _labels(method=method, route=route, le=repr(bound))
-                    lines.append(f"{name}_bucket{labels} {count}")
-                total = self._latency_count[(method, route)]
-                lines.append(f"{name}_bucket{_labels(method=method, route=route, le='+Inf')} {total}")
-                lines.append(
-                    f"{name}_sum{_labels(method=method, route=route)} {self._latency_sum[(method, route)]}"
-                )
-                lines.append(f"{name}_count{_labels(method=method, route=route)} {total}")
+            name = "haybale_http_request_duration_seconds"
+            for (method, route), histogram in sorted(self._latency.items()):
+                for le, count in histogram.cumulative():
+                    lines.append(f"{name}_bucket{_labels(method=method, route=route, le=le)} {count}")
+                lines.append(f"{name}_sum{_labels(method=method, route=route)} {histogram.total}")
+                lines.append(f"{name}_count{_labels(method=method, route=route)} {histogram.count}")
             for kind, help_text in (
                 ("indexed", "Chunks written to the document store by /process."),
                 ("processed", "Files converted and indexed by /process."),

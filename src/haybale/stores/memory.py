@@ -13,7 +13,6 @@ the store exactly as it was. Reads take the same lock, so they always see a cons
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -25,22 +24,17 @@ from haybale.errors import DocumentStoreError, DuplicateDocumentError, FilterErr
 from haybale.stores.memory_bm25 import BM25_VARIANTS, BM25Index
 from haybale.stores.memory_dense import SIMILARITY_FUNCTIONS, DenseMatrix
 from haybale.stores.protocol import DuplicatePolicy
+from haybale.stores.scoring import (
+    BM25_SCALING_FACTOR,
+    DOT_PRODUCT_SCALING_FACTOR,
+    check_top_k,
+    scale_bm25,
+    scale_cosine,
+    scale_dot_product,
+)
 from haybale.stores.text_analysis import Analyzer
 
 __all__ = ["BM25_SCALING_FACTOR", "DOT_PRODUCT_SCALING_FACTOR", "InMemoryDocumentStore"]
-
-#: ``scale_score=True`` maps a BM25 score ``s`` to ``sigmoid(s / 8)``: 0 stays 0.5, a typical strong match
-#: (s ~ 8-25) lands in 0.73-0.99. The mapping is monotonic, so rankings never change.
-BM25_SCALING_FACTOR = 8.0
-#: ``scale_score=True`` maps a dot product ``s`` to ``sigmoid(s / 100)``; a cosine ``s`` to ``(s + 1) / 2``.
-DOT_PRODUCT_SCALING_FACTOR = 100.0
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
 
 
 def copy_json(value: Any) -> Any:
@@ -71,12 +65,6 @@ def _mentions_field(filters: Any, name: str) -> bool:
     if isinstance(filters, list):
         return any(_mentions_field(v, name) for v in filters)
     return False
-
-
-def _validate_top_k(top_k: Any) -> int:
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
-        raise DocumentStoreError(f"top_k must be a non-negative integer, got {top_k!r}.")
-    return top_k
 
 
 class InMemoryDocumentStore:
@@ -266,14 +254,14 @@ class InMemoryDocumentStore:
         """Top ``top_k`` documents by BM25 relevance to ``query`` (only documents containing a query term)."""
         if not isinstance(query, str):
             raise DocumentStoreError(f"bm25_search query must be a string, got {type(query).__name__}.")
-        top_k = _validate_top_k(top_k)
+        top_k = check_top_k(top_k)
         with self._lock:
             mask = self._candidate_mask(filters)
             slots, scores = self._bm25.search(query, top_k, mask)
             details = self._bm25.score_details()
             results = []
             for slot, score in zip(slots.tolist(), scores.tolist(), strict=True):
-                value = _sigmoid(score / BM25_SCALING_FACTOR) if scale_score else score
+                value = scale_bm25(score) if scale_score else score
                 info = {"bm25": {"score": score, **details}}
                 results.append(self._export(slot, value, info))
             return results
@@ -286,7 +274,7 @@ class InMemoryDocumentStore:
         scale_score: bool = False,
     ) -> list[Document]:
         """Top ``top_k`` documents by embedding similarity (exact; documents without one are skipped)."""
-        top_k = _validate_top_k(top_k)
+        top_k = check_top_k(top_k)
         if isinstance(query_embedding, (str, bytes)) or not hasattr(query_embedding, "__len__"):
             raise DocumentStoreError(
                 f"query_embedding must be a list of floats, got {type(query_embedding).__name__}."
@@ -307,7 +295,7 @@ class InMemoryDocumentStore:
             for slot, score in zip(slots.tolist(), scores.tolist(), strict=True):
                 value = score
                 if scale_score:
-                    value = (score + 1.0) / 2.0 if similarity == "cosine" else _sigmoid(score / 100.0)
+                    value = scale_cosine(score) if similarity == "cosine" else scale_dot_product(score)
                 info = {"embedding": {"score": score, "similarity": similarity}}
                 results.append(self._export(slot, value, info))
             return results

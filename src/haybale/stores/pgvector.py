@@ -344,9 +344,8 @@ class PgvectorDocumentStore:
         self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
     ) -> list[Document]:
         """Top ``top_k`` documents by BM25 (computed in PostgreSQL), best first, with ``score`` set."""
-        return list(
-            self._run(bm25_operation(self._settings, query, top_k, filters, scale_score), "bm25", False)
-        )
+        op = bm25_operation(self._settings, query, top_k, filters, scale_score)
+        return list(self._run(op, "bm25_search", False))
 
     async def bm25_search_async(
         self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False

@@ -28,6 +28,7 @@ from haybale.stores.pgvector_search import (
     scale_dense,
 )
 from haybale.stores.pgvector_writes import Execute, Operation
+from haybale.stores.scoring import check_top_k
 
 if TYPE_CHECKING:
     from psycopg.sql import Composable
@@ -125,13 +126,6 @@ def where_clause(filters: dict[str, Any] | None) -> tuple[Composable, list[Any]]
     return (where if where is not None else sql.SQL("TRUE")), params
 
 
-def _check_top_k(top_k: Any) -> int:
-    """Validate ``top_k``: 0 is allowed (the search returns nothing), negatives and non-integers are not."""
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
-        raise DocumentStoreError(f"top_k must be an integer >= 0, got {top_k!r}.")
-    return top_k
-
-
 def _check_embedding(embedding: Any, dimension: int) -> Any:
     import numpy as np
 
@@ -177,7 +171,7 @@ def bm25_operation(
     """Top ``top_k`` documents by BM25, best first."""
     if not isinstance(query, str):
         raise DocumentStoreError(f"bm25_search expects the query as a str, got {type(query).__name__}.")
-    top_k = _check_top_k(top_k)
+    top_k = check_top_k(top_k)
     where, params = optional_where(filters)
     terms, qtfs = query_terms(settings.analyzer.tokenize(query))
     if not terms or top_k == 0:
@@ -210,32 +204,26 @@ def embedding_operation(
     scale_score: bool,
 ) -> Operation:
     """Top ``top_k`` nearest documents; a filtered HNSW search that comes back short is repeated exactly."""
-    top_k = _check_top_k(top_k)
+    top_k = check_top_k(top_k)
     vector = _check_embedding(query_embedding, dimension)
     where, params = optional_where(filters)
     if top_k == 0:
         return []
-    statement, all_params = dense_sql(
-        settings.names,
-        vector_function=settings.vector_function,
-        where=where,
-        where_params=params,
-        embedding=vector,
-        top_k=top_k,
-        exact=settings.exact,
-    )
-    rows = yield Execute(statement, all_params, fetch=True)
-    if len(rows) < top_k and not settings.exact and where is not None:
-        statement, all_params = dense_sql(
+
+    def statement(exact: bool) -> tuple[Any, list[Any]]:
+        return dense_sql(
             settings.names,
             vector_function=settings.vector_function,
             where=where,
             where_params=params,
             embedding=vector,
             top_k=top_k,
-            exact=True,
+            exact=exact,
         )
-        rows = yield Execute(statement, all_params, fetch=True)
+
+    rows = yield Execute(*statement(settings.exact), fetch=True)
+    if len(rows) < top_k and not settings.exact and where is not None:
+        rows = yield Execute(*statement(True), fetch=True)
     documents = []
     for rank, row in enumerate(rows, start=1):
         score = dense_score(settings.vector_function, float(row[7]))
@@ -299,7 +287,7 @@ def hybrid_operation(
     """BM25 and dense rankings fused in one statement; results carry ``score_details``."""
     if not isinstance(query, str):
         raise DocumentStoreError(f"hybrid_search expects the query as a str, got {type(query).__name__}.")
-    top_k = _check_top_k(top_k)
+    top_k = check_top_k(top_k)
     fused_weights = _hybrid_weights(fusion, weights)
     vector = _check_embedding(query_embedding, dimension)
     where, params = optional_where(filters)

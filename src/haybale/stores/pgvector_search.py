@@ -17,12 +17,18 @@ normalised scores.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from haybale.dataclasses import ByteStream, Document, SparseEmbedding
 from haybale.stores.pgvector_bm25 import BM25Parameters, bm25_ranked_cte
 from haybale.stores.pgvector_schema import OPERATOR_CLASSES
+from haybale.stores.scoring import (
+    DOT_PRODUCT_SCALING_FACTOR,
+    scale_bm25,
+    scale_cosine,
+    scale_dot_product,
+    sigmoid,
+)
 
 if TYPE_CHECKING:
     from psycopg.sql import Composable, Composed
@@ -47,8 +53,6 @@ DOCUMENT_COLUMNS = "d.id, d.content, d.meta, d.embedding, d.sparse_embedding, d.
 FUSION_METHODS = ("reciprocal_rank_fusion", "weighted")
 #: The constant k of reciprocal rank fusion (Cormack et al. 2009).
 RRF_K = 60
-#: BM25 scores are scaled into (0, 1) with sigmoid(score / 8), as the other stores do.
-_BM25_SCALE = 8.0
 
 
 def row_to_document(row: tuple[Any, ...], score: float | None = None) -> Document:
@@ -80,22 +84,13 @@ def dense_score(vector_function: str, distance: float) -> float:
     return distance
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-
-
 def scale_dense(vector_function: str, score: float) -> float:
     """Scale a dense score into [0, 1] (higher is better) for ``scale_score=True``."""
     if vector_function == "cosine_similarity":
-        return (score + 1.0) / 2.0
+        return scale_cosine(score)
     if vector_function == "inner_product":
-        return _sigmoid(score / 100.0)
-    return 2.0 * (1.0 - _sigmoid(max(score, 0.0) / 100.0))
-
-
-def scale_bm25(score: float) -> float:
-    """Scale a BM25 score into (0, 1) for ``scale_score=True``."""
-    return _sigmoid(score / _BM25_SCALE)
+        return scale_dot_product(score)
+    return 2.0 * (1.0 - sigmoid(max(score, 0.0) / DOT_PRODUCT_SCALING_FACTOR))
 
 
 def _distance_expr(vector_function: str) -> Composable:

@@ -16,6 +16,8 @@
   write). Filters select candidate rows in SQL *before* ranking.
 * **Filters** compile to parameterised SQL over the JSON ``meta`` column
   (:func:`haybale.filters.compile_sql`).
+* **Writes**: validation, duplicate handling and the row-level inserts and deletes of a write transaction
+  live in :mod:`haybale.stores.sqlite_writes`; this class owns the transactions and the indexes.
 * **Threads**: one connection per thread for file databases (readers never block writers under WAL; writers
   are serialised); ``":memory:"`` uses one connection guarded by a lock.
 """
@@ -28,7 +30,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,66 +38,29 @@ from haybale.errors import DocumentStoreError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
 from haybale.stores.memory_bm25 import BM25_VARIANTS
 from haybale.stores.protocol import DuplicatePolicy
+from haybale.stores.scoring import check_top_k, scale_bm25, scale_cosine, scale_dot_product
 from haybale.stores.sqlite_bm25 import SQLiteBM25Index
 from haybale.stores.sqlite_schema import (
     DOCUMENT_COLUMNS,
     connect,
     create_schema,
     decode_document,
-    encode_document,
-    fts_term,
     read_setting,
     write_setting,
 )
 from haybale.stores.sqlite_vectors import SIMILARITIES, VectorIndex
+from haybale.stores.sqlite_writes import (
+    PreparedDocument,
+    WriteDelta,
+    dedupe,
+    delete_seqs,
+    existing_seqs,
+    insert_prepared,
+    prepare_documents,
+)
 from haybale.stores.text_analysis import Analyzer
 
 __all__ = ["SQLiteDocumentStore"]
-
-#: ``scale_score=True``: BM25 ``s`` -> ``sigmoid(s / 8)``; dot product -> ``sigmoid(s / 100)``; cosine ->
-#: ``(s + 1) / 2`` -- the same monotonic mappings as InMemoryDocumentStore.
-_BM25_SCALE = 8.0
-_DOT_SCALE = 100.0
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _check_top_k(top_k: Any) -> int:
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
-        raise DocumentStoreError(f"top_k must be a non-negative integer, got {top_k!r}.")
-    return top_k
-
-
-@dataclass
-class _Prepared:
-    """A validated document ready to insert: row (without seq), terms (plain and FTS-encoded), embedding."""
-
-    id: str
-    row: tuple[Any, ...]
-    plain_terms: str
-    terms: str
-    embedding: Any  # numpy float32 vector or None
-    has_content: bool
-
-
-@dataclass
-class _Delta:
-    """What one write transaction changed, applied to the in-process indexes after COMMIT."""
-
-    version: int
-    next_seq: int
-    removed: list[int] = field(default_factory=list)
-    added_keys: list[int] = field(default_factory=list)
-    added_vectors: list[Any] = field(default_factory=list)
-    #: FTS terms of removed rows, collected only while the BM25 index is loaded (else it is reloaded).
-    removed_terms: dict[int, str] = field(default_factory=dict)
-    bm25_complete: bool = True
-    added_terms: list[tuple[int, str]] = field(default_factory=list)
 
 
 class SQLiteDocumentStore:
@@ -232,12 +196,12 @@ class SQLiteDocumentStore:
                 connection.execute("COMMIT")
 
     @contextmanager
-    def _writing(self) -> Iterator[tuple[sqlite3.Connection, _Delta]]:
+    def _writing(self) -> Iterator[tuple[sqlite3.Connection, WriteDelta]]:
         with self._write_lock:
             connection = self._connection()
             connection.execute("BEGIN IMMEDIATE")
             try:
-                delta = _Delta(
+                delta = WriteDelta(
                     version=int(read_setting(connection, "version") or 0),
                     next_seq=int(read_setting(connection, "next_seq") or 1),
                 )
@@ -252,7 +216,7 @@ class SQLiteDocumentStore:
                     connection.execute("ROLLBACK")
                 raise
 
-    def _apply(self, delta: _Delta) -> None:
+    def _apply(self, delta: WriteDelta) -> None:
         """Bring the in-process indexes to the committed state, or leave them stale (reloaded on next
         search) when they did not reflect the state this write started from."""
         if self._bm25.version == delta.version and delta.bm25_complete:
@@ -303,120 +267,12 @@ class SQLiteDocumentStore:
         return [decode_document(row) for row in rows]
 
     # ------------------------------------------------------------------------------------------ writes
-    def _prepare(self, documents: Any, operation: str) -> list[_Prepared]:
-        import numpy as np
+    def _prepare(self, documents: Any, operation: str) -> list[PreparedDocument]:
+        return prepare_documents(documents, operation, self.analyzer, self.embedding_dim)
 
-        if not isinstance(documents, list | tuple):
-            raise DocumentStoreError(
-                f"{operation}: expected a list of Documents, got {type(documents).__name__}."
-            )
-        prepared: list[_Prepared] = []
-        dims: set[int] = set()
-        for position, document in enumerate(documents):
-            if not isinstance(document, Document):
-                raise DocumentStoreError(
-                    f"{operation}: item {position} is a {type(document).__name__}, not a Document. "
-                    "Nothing was written; wrap your data as Document(content=..., meta=...)."
-                )
-            vector = None
-            if document.embedding is not None:
-                vector = np.asarray(document.embedding, dtype=np.float32)
-                if vector.ndim != 1 or not len(vector) or not np.isfinite(vector).all():
-                    raise DocumentStoreError(
-                        f"{operation}: document {document.id!r} has an invalid embedding (it must be a "
-                        "non-empty list of finite numbers). Nothing was written."
-                    )
-                dims.add(len(vector))
-            # One translate over the joined terms (fts_term leaves spaces alone): same as mapping each term.
-            plain = " ".join(self.analyzer.tokenize(document.content or ""))
-            row = encode_document(document, vector.tobytes() if vector is not None else None)
-            prepared.append(
-                _Prepared(document.id, row, plain, fts_term(plain), vector, bool(document.content))
-            )
-        expected = {self.embedding_dim} if self.embedding_dim is not None else set()
-        if len(dims | expected) > 1:
-            raise DocumentStoreError(
-                f"{operation}: embeddings of sizes {sorted(dims | expected)} in one store; every embedding "
-                "must have the same size (embedding_dim). Nothing was written."
-            )
-        return prepared
-
-    @staticmethod
-    def _dedupe(prepared: list[_Prepared], policy: DuplicatePolicy) -> list[_Prepared]:
-        by_id: dict[str, _Prepared] = {}
-        duplicates: list[str] = []
-        for item in prepared:
-            if item.id in by_id:
-                duplicates.append(item.id)
-                if policy is DuplicatePolicy.OVERWRITE:
-                    del by_id[item.id]  # re-inserted below so the last occurrence wins
-                else:
-                    continue
-            by_id[item.id] = item
-        if duplicates and policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
-            raise DuplicateDocumentError(
-                f"The batch contains the same document id more than once ({sorted(set(duplicates))[:5]}); "
-                "nothing was written. Remove the duplicates or use DuplicatePolicy.SKIP / OVERWRITE."
-            )
-        return list(by_id.values())
-
-    @staticmethod
-    def _existing(connection: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
-        rows = connection.execute(
-            "SELECT id, seq FROM documents WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
-        ).fetchall()
-        return {row[0]: row[1] for row in rows}
-
-    def _delete_seqs(self, connection: sqlite3.Connection, delta: _Delta, seqs: list[int]) -> None:
-        if not seqs:
-            return
-        payload = (json.dumps(seqs),)
-        if self._bm25.loaded:  # the index needs the deleted terms to update itself in place
-            delta.removed_terms.update(
-                connection.execute(
-                    "SELECT rowid, terms FROM documents_fts WHERE rowid IN (SELECT value FROM json_each(?))",
-                    payload,
-                ).fetchall()
-            )
-        else:
-            delta.bm25_complete = False
-        connection.execute(
-            "DELETE FROM documents_fts WHERE rowid IN (SELECT value FROM json_each(?))", payload
-        )
-        connection.execute("DELETE FROM documents WHERE seq IN (SELECT value FROM json_each(?))", payload)
-        delta.removed.extend(seqs)
-
-    def _insert(self, connection: sqlite3.Connection, delta: _Delta, prepared: list[_Prepared]) -> None:
-        if not prepared:
-            return
-        dims = {len(item.embedding) for item in prepared if item.embedding is not None}
-        if dims:
-            (dim,) = dims
-            stored = read_setting(connection, "embedding_dim")
-            if stored is None:
-                write_setting(connection, "embedding_dim", str(dim))
-            elif int(stored) != dim:
-                raise DocumentStoreError(
-                    f"This store holds {stored}-dimensional embeddings; got {dim}-dimensional ones. "
-                    "Nothing was written. Use the same embedding model for every document in a store."
-                )
-        first = delta.next_seq
-        seqs = range(first, first + len(prepared))
-        connection.executemany(
-            f"INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((seq, *item.row) for seq, item in zip(seqs, prepared, strict=True)),
-        )
-        connection.executemany(
-            "INSERT INTO documents_fts (rowid, terms) VALUES (?, ?)",
-            ((seq, item.terms) for seq, item in zip(seqs, prepared, strict=True) if item.terms),
-        )
-        delta.next_seq = first + len(prepared)
-        for seq, item in zip(seqs, prepared, strict=True):
-            if item.embedding is not None:
-                delta.added_keys.append(seq)
-                delta.added_vectors.append(item.embedding)
-            if item.has_content:
-                delta.added_terms.append((seq, item.plain_terms))
+    def _delete_seqs(self, connection: sqlite3.Connection, delta: WriteDelta, seqs: list[int]) -> None:
+        # The loaded BM25 index needs the deleted terms to update itself in place.
+        delete_seqs(connection, delta, seqs, collect_terms=self._bm25.loaded)
 
     def write_documents(
         self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
@@ -437,11 +293,11 @@ class SQLiteDocumentStore:
             DocumentStoreError: an item is not a Document, metadata is not JSON, or embeddings differ in size.
         """
         policy = DuplicatePolicy(policy)
-        prepared = self._dedupe(self._prepare(documents, "write_documents"), policy)
+        prepared = dedupe(self._prepare(documents, "write_documents"), policy)
         if not prepared:
             return 0
         with self._writing() as (connection, delta):
-            existing = self._existing(connection, [item.id for item in prepared])
+            existing = existing_seqs(connection, [item.id for item in prepared])
             if existing:
                 if policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
                     raise DuplicateDocumentError(
@@ -452,7 +308,7 @@ class SQLiteDocumentStore:
                     prepared = [item for item in prepared if item.id not in existing]
                 else:
                     self._delete_seqs(connection, delta, list(existing.values()))
-            self._insert(connection, delta, prepared)
+            insert_prepared(connection, delta, prepared)
         return len(prepared)
 
     def delete_documents(self, document_ids: list[str]) -> None:
@@ -460,9 +316,7 @@ class SQLiteDocumentStore:
         if not document_ids:
             return
         with self._writing() as (connection, delta):
-            self._delete_seqs(
-                connection, delta, list(self._existing(connection, list(document_ids)).values())
-            )
+            self._delete_seqs(connection, delta, list(existing_seqs(connection, list(document_ids)).values()))
 
     def delete_by_filter(self, filters: dict[str, Any]) -> int:
         """Delete every document matching ``filters`` (``{}`` matches all); returns how many were deleted.
@@ -509,13 +363,13 @@ class SQLiteDocumentStore:
             DocumentStoreError: an invalid document. In every case nothing changes.
         """
         where, params = self._where(filters)
-        prepared = self._dedupe(self._prepare(documents, "replace_documents"), DuplicatePolicy.FAIL)
+        prepared = dedupe(self._prepare(documents, "replace_documents"), DuplicatePolicy.FAIL)
         with self._writing() as (connection, delta):
             seqs = [row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)]
             self._delete_seqs(connection, delta, seqs)
-            survivors = self._existing(connection, [item.id for item in prepared])
+            survivors = existing_seqs(connection, [item.id for item in prepared])
             self._delete_seqs(connection, delta, list(survivors.values()))
-            self._insert(connection, delta, prepared)
+            insert_prepared(connection, delta, prepared)
         return len(seqs), len(prepared)
 
     # ------------------------------------------------------------------------------------------ search
@@ -527,7 +381,7 @@ class SQLiteDocumentStore:
         Raises:
             DocumentStoreError: ``top_k`` is negative. FilterError: the filter is malformed.
         """
-        _check_top_k(top_k)
+        check_top_k(top_k)
         if query is None:  # accepted as "no query" for backward compatibility
             return []
         if not isinstance(query, str):
@@ -555,7 +409,7 @@ class SQLiteDocumentStore:
         by_seq = {row[0]: row for row in rows}
         results = []
         for seq, score in hits:
-            document = decode_document(by_seq[seq], _sigmoid(score / _BM25_SCALE) if scale_score else score)
+            document = decode_document(by_seq[seq], scale_bm25(score) if scale_score else score)
             document.score_details = {"bm25": {"score": score, **details}}
             results.append(document)
         return results
@@ -573,7 +427,7 @@ class SQLiteDocumentStore:
             DocumentStoreError: negative ``top_k``, or a query whose size differs from the stored embeddings'.
             FilterError: the filter is malformed.
         """
-        _check_top_k(top_k)
+        check_top_k(top_k)
         where, params = self._where(filters)
         query = [float(value) for value in query_embedding]
         if not query or not all(math.isfinite(value) for value in query):
@@ -619,8 +473,8 @@ class SQLiteDocumentStore:
 
     def _scale(self, score: float) -> float:
         if self.embedding_similarity_function == "cosine":
-            return (score + 1.0) / 2.0
-        return _sigmoid(score / _DOT_SCALE)
+            return scale_cosine(score)
+        return scale_dot_product(score)
 
     # ---------------------------------------------------------------------------------- serialization
     def to_dict(self) -> dict[str, Any]:

@@ -499,6 +499,9 @@ class DocumentStoreConformance:
         scaled = store.bm25_search("apple", top_k=10, scale_score=True)
         assert [d.id for d in scaled] == [d.id for d in raw]
         assert all(0.0 <= d.score <= 1.0 for d in scaled)
+        scaled_scores = [d.score for d in scaled]
+        assert scaled_scores == sorted(scaled_scores, reverse=True)  # the mapping is monotonic
+        assert [d.score for d in raw] != scaled_scores  # raw BM25 scores of these matches exceed 1
 
     def test_bm25_invalid_filter(self, store: Any) -> None:
         store = self._bm25_store(store)

@@ -28,6 +28,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from haybale.components.embedders.sentence_transformers_backend import (
+    DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
+    load_sentence_transformer,
+)
 from haybale.errors import MissingDependencyError
 
 __all__ = [
@@ -85,11 +89,9 @@ def openai_error_response(
 
 
 def sentence_transformers_embedding_function(
-    model: str = "sentence-transformers/all-MiniLM-L6-v2", device: str | None = "cpu"
+    model: str = DEFAULT_SENTENCE_TRANSFORMERS_MODEL, device: str | None = "cpu"
 ) -> EmbeddingFunction:
     """An :data:`EmbeddingFunction` backed by a local sentence-transformers model (MiniLM by default)."""
-    from haybale.components.embedders.sentence_transformers_backend import load_sentence_transformer
-
     encoder = load_sentence_transformer(model, device)
 
     def embed(texts: list[str]) -> list[list[float]]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from haybale.core.tracing import Span
+from haybale.core.tracing import COMPONENT_RUN, Span
 
 __all__ = ["InMemoryTracer", "RecordedSpan"]
 
@@ -118,7 +118,7 @@ class InMemoryTracer:
         return [
             span
             for span in self.spans
-            if span.operation_name == "haybale.component.run"
+            if span.operation_name == COMPONENT_RUN
             and (name is None or span.tags.get("haybale.component.name") == name)
         ]
 

@@ -15,7 +15,7 @@ from haybale.core.pipeline import Pipeline
 from haybale.core.secret import Secret
 from haybale.core.serialization import allowed_modules_scope
 from haybale.dataclasses import ChatMessage, Document, StreamingChunk, ToolCall
-from haybale.errors import ComponentError
+from haybale.errors import ComponentError, SerializationError
 from haybale.testing.openai_chat_server import ScriptedChatBackend, serve_chat_backend
 
 
@@ -121,6 +121,25 @@ def test_round_trip() -> None:
     pipeline.add_component("agent", agent)
     with allowed_modules_scope([__name__]):
         assert Pipeline.loads(pipeline.dumps()).to_dict() == pipeline.to_dict()
+
+
+def print_chunk(chunk: StreamingChunk) -> None:
+    """A module-level streaming callback, importable by path."""
+    print(chunk.content, end="")
+
+
+def test_round_trip_keeps_the_streaming_callback() -> None:
+    generator = OpenAIChatGenerator(api_key=Secret.from_env_var("KEY"), model="m")
+    agent = Agent(chat_generator=generator, streaming_callback=print_chunk)
+    data = agent.to_dict()
+    assert data["init_parameters"]["streaming_callback"] == f"{__name__}.print_chunk"
+    with allowed_modules_scope([__name__]):
+        loaded = Agent.from_dict(data)
+    assert loaded.streaming_callback is print_chunk
+    assert loaded.tools is None
+    assert loaded.to_dict() == data
+    with pytest.raises(SerializationError, match="lambdas"):
+        Agent(chat_generator=generator, streaming_callback=lambda chunk: None).to_dict()
 
 
 def test_tool_loop_until_text(serve: Any) -> None:

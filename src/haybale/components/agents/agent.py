@@ -6,6 +6,10 @@ import asyncio
 import logging
 from typing import Any, get_origin
 
+from haybale.components.generators.chat_serialization import (
+    deserialize_callback_and_tools,
+    serialize_streaming_callback,
+)
 from haybale.components.generators.openai_format import StreamingCallback
 from haybale.components.joiners.type_names import type_from_string, type_to_string
 from haybale.components.tools.tool_invoker import ToolCallOutcome, ToolInvoker
@@ -13,8 +17,7 @@ from haybale.core.component import component, get_input_sockets, is_component
 from haybale.core.serialization import default_from_dict, default_to_dict, deserialize_object
 from haybale.dataclasses import ChatMessage, ChatRole
 from haybale.errors import ComponentError
-from haybale.tools import Tool, deserialize_tools, serialize_tools
-from haybale.tools.tool import deserialize_callable, serialize_callable
+from haybale.tools import Tool, serialize_tools
 
 __all__ = ["Agent"]
 
@@ -234,7 +237,6 @@ class Agent:
     # -- serialization ---------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Serialize: the generator nested, tools by function path, state types as strings."""
-        callback = self.streaming_callback
         return default_to_dict(
             self,
             chat_generator=self.chat_generator.to_dict(),
@@ -242,7 +244,7 @@ class Agent:
             system_prompt=self.system_prompt,
             exit_conditions=list(self.exit_conditions),
             max_steps=self.max_steps,
-            streaming_callback=None if callback is None else serialize_callable(callback, _CALLBACK),
+            streaming_callback=serialize_streaming_callback(self.streaming_callback),
             state_schema={key: type_to_string(tp) for key, tp in self.state_schema.items()} or None,
             raise_on_tool_failure=self.raise_on_tool_failure,
         )
@@ -252,9 +254,7 @@ class Agent:
         """Build from :meth:`to_dict` output (the generator's type must be allow-listed)."""
         params = dict(data.get("init_parameters") or {})
         params["chat_generator"] = deserialize_object(params["chat_generator"])
-        params["tools"] = deserialize_tools(params.get("tools"))
-        if params.get(_CALLBACK):
-            params[_CALLBACK] = deserialize_callable(params[_CALLBACK], _CALLBACK)
+        deserialize_callback_and_tools(params)
         if params.get("state_schema"):
             params["state_schema"] = {k: type_from_string(v) for k, v in params["state_schema"].items()}
         return default_from_dict(cls, {**data, "init_parameters": params})

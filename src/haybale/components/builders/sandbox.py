@@ -27,7 +27,6 @@ __all__ = [
     "compile_template",
     "make_environment",
     "render_checked",
-    "template_variables",
 ]
 
 
@@ -98,12 +97,7 @@ def compile_template(env: StrictSandboxedEnvironment, source: str, where: str) -
         ) from error
     _check_ast(tree, where)
     variables = set(find_undeclared_variables(tree))
-    return env.from_string(source), variables
-
-
-def template_variables(env: StrictSandboxedEnvironment, source: str, where: str) -> set[str]:
-    """The undeclared variables of ``source`` (after the same checks as :func:`compile_template`)."""
-    return compile_template(env, source, where)[1]
+    return env.from_string(tree), variables  # compiles the checked tree: the source is parsed once
 
 
 def render_checked(template: Any, values: dict[str, Any], where: str) -> Any:

@@ -8,6 +8,13 @@ from typing import Any
 
 from haybale.components.converters.csv_converter import CSVToDocument
 from haybale.components.converters.docx_converter import DOCXToDocument
+from haybale.components.converters.file_types import (
+    DOCX_MIME_TYPE,
+    KNOWN_EXTENSIONS,
+    PPTX_MIME_TYPE,
+    XLSX_MIME_TYPE,
+    detect_mime_type,
+)
 from haybale.components.converters.html_converter import HTMLToDocument
 from haybale.components.converters.json_converter import JSONToDocument
 from haybale.components.converters.markdown_converter import MarkdownToDocument
@@ -21,7 +28,6 @@ from haybale.components.converters.source_reading import (
 )
 from haybale.components.converters.text_converter import TextFileToDocument
 from haybale.components.converters.xlsx_converter import XLSXToDocument
-from haybale.components.routers.file_type_router import KNOWN_EXTENSIONS, detect_mime_type
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ByteStream, Document
@@ -58,9 +64,9 @@ class MultiFileConverter:
             "application/json": json_converter,
             "application/jsonl": json_converter,
             "application/pdf": PDFToDocument(),
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": DOCXToDocument(),
-            "application/vnd.openxmlformats-officedocument.presentationml.presentation": PPTXToDocument(),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": XLSXToDocument(),
+            DOCX_MIME_TYPE: DOCXToDocument(),
+            PPTX_MIME_TYPE: PPTXToDocument(),
+            XLSX_MIME_TYPE: XLSXToDocument(),
         }
         self._text = text
 
@@ -79,7 +85,9 @@ class MultiFileConverter:
         """
         documents: list[Document] = []
         failures: list[dict[str, Any]] = []
-        for source, user_meta in zip(sources, expand_meta(meta, len(sources)), strict=True):
+        for source, user_meta in zip(
+            sources, expand_meta(meta, len(sources), type(self).__name__), strict=True
+        ):
             try:
                 converter, extra = self._converter_for(source, user_meta)
             except ConversionError as exc:

@@ -6,6 +6,7 @@ import io
 import zipfile
 from typing import Any
 
+from haybale.components.converters.file_types import PPTX_MIME_TYPE
 from haybale.components.converters.office_package import corrupt_package_error, read_office_package
 from haybale.components.converters.office_parts import PACKAGE_URI, OfficePackageParts
 from haybale.components.converters.source_reading import Source, convert_sources, require_text
@@ -14,7 +15,6 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 from haybale.errors import MissingDependencyError
 
-PPTX_MIME_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 #: Separates slides; DocumentSplitter counts it to record ``page_number`` (the slide number).
 SLIDE_BREAK = "\f"
 

@@ -34,12 +34,15 @@ Source: TypeAlias = str | Path | ByteStream
 ConvertOne = Callable[[Source, dict[str, Any]], list[Document]]
 
 
-def expand_meta(meta: dict[str, Any] | list[dict[str, Any]] | None, count: int) -> list[dict[str, Any]]:
+def expand_meta(
+    meta: dict[str, Any] | list[dict[str, Any]] | None, count: int, component_name: str = "The component"
+) -> list[dict[str, Any]]:
     """Return one metadata dict per source.
 
     Args:
         meta: None, one dict applied to every source, or a list with one dict per source.
         count: number of sources.
+        component_name: who received the sources, for the error message.
 
     Raises:
         ComponentError: when a list of a different length than the sources is given.
@@ -50,8 +53,8 @@ def expand_meta(meta: dict[str, Any] | list[dict[str, Any]] | None, count: int) 
         return [dict(meta) for _ in range(count)]
     if len(meta) != count:
         raise ComponentError(
-            f"Got {count} sources but {len(meta)} meta dicts. Pass one dict per source, or a single dict "
-            "that applies to every source."
+            f"{component_name} got {count} sources but {len(meta)} meta dicts. Pass one dict per source, "
+            "or a single dict that applies to every source."
         )
     return [dict(m or {}) for m in meta]
 
@@ -164,7 +167,7 @@ def convert_sources(
     Returns:
         ``{"documents": [...], "failures": [{"source": ..., "error": ...}, ...]}``.
     """
-    metas = expand_meta(meta, len(sources))
+    metas = expand_meta(meta, len(sources), converter_name)
     documents: list[Document] = []
     failures: list[dict[str, Any]] = []
     for source, user_meta in zip(sources, metas, strict=True):

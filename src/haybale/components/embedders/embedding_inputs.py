@@ -1,12 +1,14 @@
-"""Input checks and text preparation shared by every embedder (prefix/suffix, metadata fields to embed)."""
+"""Input checks, text preparation and output copies shared by every embedder."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 from haybale.dataclasses import Document
 
-__all__ = ["check_documents_input", "check_text_input", "texts_to_embed"]
+__all__ = ["check_documents_input", "check_text_input", "texts_to_embed", "with_embeddings"]
 
 
 def check_text_input(embedder: str, text: Any) -> None:
@@ -55,3 +57,11 @@ def texts_to_embed(
         parts.append(doc.content or "")
         texts.append(prefix + embedding_separator.join(parts) + suffix)
     return texts
+
+
+def with_embeddings(documents: list[Document], vectors: Iterable[list[float]]) -> list[Document]:
+    """Copies of ``documents`` with ``embedding`` set (same ids, own meta dicts); inputs stay unchanged."""
+    return [
+        dataclasses.replace(doc, meta=dict(doc.meta), embedding=vector)
+        for doc, vector in zip(documents, vectors, strict=True)
+    ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from haybale.components.embedders.embedding_inputs import check_documents_input, texts_to_embed
+from haybale.components.embedders.embedding_inputs import (
+    check_documents_input,
+    texts_to_embed,
+    with_embeddings,
+)
 from haybale.components.embedders.openai_embedding_client import (
     OpenAIEndpointClient,
     check_dimensions,
@@ -98,13 +101,6 @@ class OpenAIDocumentEmbedder(OpenAIEndpointClient):
         )
         return [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
 
-    @staticmethod
-    def _with_embeddings(documents: list[Document], vectors: list[list[float]]) -> list[Document]:
-        return [
-            dataclasses.replace(doc, meta=dict(doc.meta), embedding=vector)
-            for doc, vector in zip(documents, vectors, strict=True)
-        ]
-
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     def run(self, documents: list[Document]) -> dict[str, Any]:
         """Embed ``documents``.
@@ -128,7 +124,7 @@ class OpenAIDocumentEmbedder(OpenAIEndpointClient):
             vectors.extend(batch_vectors)
             _merge_usage(usage, batch_usage)
         return {
-            "documents": self._with_embeddings(documents, vectors),
+            "documents": with_embeddings(documents, vectors),
             "meta": {"model": model, "usage": usage},
         }
 
@@ -147,6 +143,6 @@ class OpenAIDocumentEmbedder(OpenAIEndpointClient):
                 vectors.extend(batch_vectors)
                 _merge_usage(usage, batch_usage)
         return {
-            "documents": self._with_embeddings(documents, vectors),
+            "documents": with_embeddings(documents, vectors),
             "meta": {"model": model, "usage": usage},
         }

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from typing import Any
 
-from haybale.components.embedders.embedding_inputs import check_documents_input, texts_to_embed
+from haybale.components.embedders.embedding_inputs import (
+    check_documents_input,
+    texts_to_embed,
+    with_embeddings,
+)
 from haybale.components.embedders.sentence_transformers_backend import (
     DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
     SentenceTransformersEncoder,
@@ -95,10 +98,7 @@ class SentenceTransformersDocumentEmbedder(SentenceTransformersEncoder):
             documents, self.prefix, self.suffix, self.meta_fields_to_embed, self.embedding_separator
         )
         vectors = self._encode(texts, show_progress_bar=self.progress_bar)
-        embedded = [
-            dataclasses.replace(doc, meta=dict(doc.meta), embedding=vector.tolist())
-            for doc, vector in zip(documents, vectors, strict=True)
-        ]
+        embedded = with_embeddings(documents, (vector.tolist() for vector in vectors))
         return {"documents": embedded, "meta": {"model": self.model}}
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
 
 from haybale.components.evaluators.document_matching import RankingEvaluator
 from haybale.core.component import component
@@ -48,22 +47,3 @@ class DocumentMAPEvaluator(RankingEvaluator):
 
     _component_name = _NAME
     _metric = staticmethod(_average_precision)
-
-    @component.output_types(score=float, individual_scores=list[float])
-    def run(
-        self, ground_truth_documents: list[list[Document]], retrieved_documents: list[list[Document]]
-    ) -> dict[str, Any]:
-        """Score each query's ranking.
-
-        Args:
-            ground_truth_documents: per query, the relevant documents.
-            retrieved_documents: per query, the retrieved documents, best first.
-
-        Returns:
-            ``{"score": MAP, "individual_scores": [average precision per query]}``.
-
-        Raises:
-            ComponentError: empty or mismatched lists, wrong types, or a ground-truth document without the
-                comparison field.
-        """
-        return self._evaluate(ground_truth_documents, retrieved_documents)

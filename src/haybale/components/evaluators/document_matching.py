@@ -19,6 +19,7 @@ from haybale.components.evaluators.parallel_inputs import (
     check_parallel_lists,
     mean_score,
 )
+from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError
@@ -131,9 +132,10 @@ def evaluate_rankings(
 
 
 class RankingEvaluator:
-    """Base of the ranking evaluators (MAP, MRR, nDCG): the comparison-field setting, scoring through
-    :func:`evaluate_rankings` and serialization. A subclass names itself (``_component_name``) and gives its
-    per-query metric as ``_metric = staticmethod(...)``."""
+    """Base of the ranking evaluators (MAP, MRR, nDCG): the comparison-field setting, the ``run`` method
+    (scoring through :func:`evaluate_rankings`) and serialization. A subclass names itself
+    (``_component_name``) and gives its per-query metric as ``_metric = staticmethod(...)``; the subclass's
+    docstring says what the metric measures."""
 
     _component_name: ClassVar[str]
     _metric: ClassVar[Callable[..., float]]
@@ -142,9 +144,23 @@ class RankingEvaluator:
         check_comparison_field(self._component_name, document_comparison_field)
         self.document_comparison_field = document_comparison_field
 
-    def _evaluate(
+    @component.output_types(score=float, individual_scores=list[float])
+    def run(
         self, ground_truth_documents: list[list[Document]], retrieved_documents: list[list[Document]]
     ) -> dict[str, Any]:
+        """Score each query's ranking with this evaluator's metric.
+
+        Args:
+            ground_truth_documents: per query, the relevant documents.
+            retrieved_documents: per query, the retrieved documents, best first.
+
+        Returns:
+            ``{"score": mean of the per-query scores, "individual_scores": [score per query]}``.
+
+        Raises:
+            ComponentError: empty or mismatched lists, wrong types, a ground-truth document without the
+                comparison field, or input the metric itself rejects (see the evaluator's docstring).
+        """
         return evaluate_rankings(
             self._component_name,
             self.document_comparison_field,

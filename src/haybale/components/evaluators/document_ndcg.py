@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import Any
 
 from haybale.components.evaluators.document_matching import RankingEvaluator
 from haybale.core.component import component
@@ -70,27 +69,9 @@ class DocumentNDCGEvaluator(RankingEvaluator):
         document_comparison_field: what makes two documents the same: "content", "id" or "meta.<key>".
 
     Raises:
-        ComponentError: an unknown comparison field.
+        ComponentError: an unknown comparison field; from ``run``, also a negative grade or a query mixing
+            graded and ungraded ground truth.
     """
 
     _component_name = _NAME
     _metric = staticmethod(_ndcg)
-
-    @component.output_types(score=float, individual_scores=list[float])
-    def run(
-        self, ground_truth_documents: list[list[Document]], retrieved_documents: list[list[Document]]
-    ) -> dict[str, Any]:
-        """Score each query's ranking.
-
-        Args:
-            ground_truth_documents: per query, the relevant documents (``score``: optional graded relevance).
-            retrieved_documents: per query, the retrieved documents, best first.
-
-        Returns:
-            ``{"score": mean nDCG, "individual_scores": [nDCG per query]}``.
-
-        Raises:
-            ComponentError: empty or mismatched lists, wrong types, a ground-truth document without the
-                comparison field, negative grades, or a query mixing graded and ungraded ground truth.
-        """
-        return self._evaluate(ground_truth_documents, retrieved_documents)

@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 #: Tokens reserved for the answer when generation_kwargs does not set ``max_tokens``.
 DEFAULT_MAX_TOKENS = 512
 
-_CALLBACK = "streaming_callback"
 _NAME = "LlamaCppChatGenerator"
 _TEMPLATE_MARGIN_TOKENS = 16
 

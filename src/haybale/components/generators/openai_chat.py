@@ -29,7 +29,6 @@ from haybale.tools import Tool, serialize_tools
 __all__ = ["OpenAIChatGenerator"]
 
 _OPENAI_DEFAULT_MAX_RETRIES = 2
-_CALLBACK = "streaming_callback"
 _NAME = "OpenAIChatGenerator"
 # Sent when the key secret is optional and unset: local servers ignore it, the client insists on one.
 _PLACEHOLDER_KEY = "no-key-set"

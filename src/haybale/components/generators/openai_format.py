@@ -46,10 +46,14 @@ def check_sync_callback(callback: StreamingCallback | None, where: str) -> None:
     if callback is not None and (
         inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(target)
     ):
-        raise ComponentError(
-            f"{where}.run got an async streaming_callback; use run_async for async callbacks, or pass "
-            "a plain function."
-        )
+        raise _async_callback_error(where)
+
+
+def _async_callback_error(where: str) -> ComponentError:
+    return ComponentError(
+        f"{where}.run got an async streaming_callback; use run_async for async callbacks, or pass "
+        "a plain function."
+    )
 
 
 def forward_chunk(callback: StreamingCallback, chunk: StreamingChunk, where: str) -> None:
@@ -59,11 +63,7 @@ def forward_chunk(callback: StreamingCallback, chunk: StreamingChunk, where: str
         close = getattr(outcome, "close", None)
         if callable(close):
             close()  # never awaited: close it so no "coroutine was never awaited" warning leaks
-        check_sync_callback(_async_marker, where)
-
-
-async def _async_marker(chunk: StreamingChunk) -> None:
-    """Stands for an async callback in error messages."""
+        raise _async_callback_error(where)
 
 
 def messages_to_openai(messages: list[ChatMessage]) -> list[dict[str, Any]]:

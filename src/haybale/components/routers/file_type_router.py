@@ -2,119 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import logging
-import mimetypes
 import re
-import zipfile
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
+from haybale.components.converters.file_types import detect_mime_type
+from haybale.components.converters.source_reading import Source, expand_meta
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ByteStream
 from haybale.errors import ComponentError
 
 logger = logging.getLogger(__name__)
-
-Source: TypeAlias = str | Path | ByteStream
-
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-#: Extensions haybale knows regardless of the platform's MIME database (which differs between machines).
-KNOWN_EXTENSIONS: dict[str, str] = {
-    ".txt": "text/plain",
-    ".text": "text/plain",
-    ".log": "text/plain",
-    ".md": "text/markdown",
-    ".markdown": "text/markdown",
-    ".html": "text/html",
-    ".htm": "text/html",
-    ".xhtml": "text/html",
-    ".csv": "text/csv",
-    ".json": "application/json",
-    ".jsonl": "application/jsonl",
-    ".ndjson": "application/jsonl",
-    ".pdf": "application/pdf",
-    ".docx": DOCX_MIME,
-    ".pptx": PPTX_MIME,
-    ".xlsx": XLSX_MIME,
-}
-#: The main part of each Office Open XML package, as declared in its ``[Content_Types].xml``.
-_OFFICE_MAIN_PARTS: tuple[tuple[str, str], ...] = (
-    ("wordprocessingml.document.main", DOCX_MIME),
-    ("presentationml.presentation.main", PPTX_MIME),
-    ("spreadsheetml.sheet.main", XLSX_MIME),
-)
-_HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body")
-_HEAD_SIZE = 4096
-
-
-def _sniff_content(head: bytes, package: Any) -> str | None:
-    """Return the MIME type that the first bytes prove, or None. ``package`` opens the whole file as a ZIP."""
-    if head.lstrip()[:1024].startswith(b"%PDF-") or head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            with package() as archive:
-                types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
-        except (KeyError, OSError, zipfile.BadZipFile):
-            return "application/zip"
-        for marker, mime in _OFFICE_MAIN_PARTS:
-            if marker in types:
-                return mime
-        return "application/zip"
-    start = head.lstrip()[:512].lower()
-    if start.startswith(b"\xef\xbb\xbf"):
-        start = start[3:].lstrip()
-    if any(start.startswith(marker) for marker in _HTML_MARKERS):
-        return "text/html"
-    return None
-
-
-def mime_type_from_name(name: str, additional_mimetypes: dict[str, str] | None = None) -> str | None:
-    """Return the MIME type for a file name's extension, or None when unknown."""
-    suffix = Path(name).suffix.lower()
-    if not suffix:
-        return None
-    if additional_mimetypes and suffix in additional_mimetypes:
-        return additional_mimetypes[suffix]
-    if suffix in KNOWN_EXTENSIONS:
-        return KNOWN_EXTENSIONS[suffix]
-    return mimetypes.guess_type(f"file{suffix}", strict=False)[0]
-
-
-def detect_mime_type(source: Source, additional_mimetypes: dict[str, str] | None = None) -> str | None:
-    """Detect a source's MIME type: content signatures first (PDF, Office packages, HTML), then the extension.
-
-    A byte stream's own ``mime_type`` wins. Only the first 4 KiB of a file are read (plus the ZIP directory of
-    Office files). Returns None when nothing identifies the type.
-
-    Raises:
-        OSError: when a path cannot be read.
-    """
-    if isinstance(source, ByteStream):
-        if source.mime_type:
-            return source.mime_type
-        data = source.data
-        sniffed = _sniff_content(data[:_HEAD_SIZE], lambda: zipfile.ZipFile(io.BytesIO(data)))
-        name = str(source.meta.get("file_name") or source.meta.get("file_path") or "")
-    else:
-        path = Path(source)
-        if not path.is_file():  # also guards against FIFOs, whose open() would block forever
-            raise OSError(f"'{path}' is not a regular file (missing, a directory, a link loop or a FIFO)")
-        with path.open("rb") as handle:
-            head = handle.read(_HEAD_SIZE)
-        sniffed = _sniff_content(head, lambda: zipfile.ZipFile(path))
-        name = str(path)
-    from_name = mime_type_from_name(name, additional_mimetypes) if name else None
-    if sniffed in ("application/pdf", DOCX_MIME, PPTX_MIME, XLSX_MIME):
-        return sniffed
-    if sniffed == "text/html" and from_name in (None, "text/plain"):
-        return sniffed
-    return from_name or sniffed
 
 
 @component
@@ -181,7 +81,10 @@ class FileTypeRouter:
         Raises:
             ComponentError: with ``raise_on_failure=True``, when a source cannot be read.
         """
-        metas = _expand_meta(meta, len(sources))
+        # Without meta, sources pass through as given; with it, each one carries its own copy.
+        metas: list[dict[str, Any] | None] = (
+            [None] * len(sources) if meta is None else [*expand_meta(meta, len(sources), type(self).__name__)]
+        )
         routed: dict[str, list[Source]] = {}
         for source, extra in zip(sources, metas, strict=True):
             try:
@@ -218,21 +121,6 @@ class FileTypeRouter:
     def from_dict(cls, data: dict[str, Any]) -> FileTypeRouter:
         """Build from :meth:`to_dict` output."""
         return default_from_dict(cls, data)
-
-
-def _expand_meta(
-    meta: dict[str, Any] | list[dict[str, Any]] | None, count: int
-) -> list[dict[str, Any] | None]:
-    if meta is None:
-        return [None] * count
-    if isinstance(meta, dict):
-        return [dict(meta) for _ in range(count)]
-    if len(meta) != count:
-        raise ComponentError(
-            f"FileTypeRouter got {count} sources but {len(meta)} meta dicts. Pass one dict per source, or "
-            "a single dict for all."
-        )
-    return [dict(m or {}) for m in meta]
 
 
 def _with_meta(source: Source, extra: dict[str, Any]) -> Source:

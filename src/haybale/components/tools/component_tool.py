@@ -62,7 +62,7 @@ def _tool_inputs(target: Any, is_pipeline: bool) -> list[tuple[str, Any, bool]]:
         for socket_name, info in sockets.items():
             known_type, mandatory = merged.get(socket_name, (info["type"], False))
             merged[socket_name] = (known_type, mandatory or bool(info["is_mandatory"]))
-    return [(name, tp, mandatory) for name, tp, mandatory in ((n, *v) for n, v in merged.items())]
+    return [(name, tp, mandatory) for name, (tp, mandatory) in merged.items()]
 
 
 def _first_paragraph(doc: str | None) -> str:
