@@ -1,13 +1,65 @@
-"""The exception hierarchy: one base class, user mistakes distinct from runtime failures."""
+"""The exception hierarchy: one base class, and every error sorted by fault (usage vs runtime failure)."""
+
+import importlib
+import inspect
+import pkgutil
 
 import pytest
 
+import haybale
 from haybale import errors
 
 
-def test_every_error_derives_from_haybale_error():
-    for name in errors.__all__:
-        assert issubclass(getattr(errors, name), errors.HaybaleError)
+def _all_haybale_modules() -> list[str]:
+    names = []
+    for info in pkgutil.walk_packages(haybale.__path__, prefix="haybale."):
+        names.append(info.name)
+    return sorted(names)
+
+
+def _exception_classes_defined_in_haybale() -> dict[str, type[BaseException]]:
+    found: dict[str, type[BaseException]] = {}
+    for name in _all_haybale_modules():
+        module = importlib.import_module(name)
+        for _, value in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(value, BaseException)
+                and value.__module__ == name
+                and not value.__name__.startswith("_")
+            ):
+                found[f"{name}.{value.__qualname__}"] = value
+    return found
+
+
+def test_the_walk_finds_errors_outside_errors_py():
+    # The walk must see classes defined in other modules, or the next test could not fail.
+    found = _exception_classes_defined_in_haybale()
+    assert "haybale.service.auth.AuthError" in found
+    assert "haybale.errors.FilterError" in found
+
+
+def test_every_public_exception_class_in_every_module_derives_from_haybale_error():
+    outside = [
+        name
+        for name, cls in _exception_classes_defined_in_haybale().items()
+        if not issubclass(cls, errors.HaybaleError)
+    ]
+    assert outside == [], f"exception classes outside the HaybaleError tree: {outside}"
+
+
+def test_every_error_has_exactly_one_fault_or_is_a_neutral_base():
+    neutral = {
+        errors.HaybaleError,
+        errors.PipelineError,
+        errors.PipelineRuntimeError,
+        errors.DocumentStoreError,
+    }
+    for name, cls in _exception_classes_defined_in_haybale().items():
+        if cls in neutral or cls in (errors.UsageError, errors.RuntimeFailure):
+            continue
+        usage = issubclass(cls, errors.UsageError)
+        runtime = issubclass(cls, errors.RuntimeFailure)
+        assert usage != runtime, f"{name} must be either a UsageError or a RuntimeFailure"
 
 
 def test_specific_relationships():
@@ -16,6 +68,9 @@ def test_specific_relationships():
     assert issubclass(errors.DeserializationError, errors.SerializationError)
     assert issubclass(errors.FilterError, ValueError)
     assert not issubclass(errors.PipelineConnectError, errors.PipelineRuntimeError)
+    assert issubclass(errors.DocumentStoreUsageError, errors.UsageError)
+    assert issubclass(errors.DocumentStoreUnavailableError, errors.RuntimeFailure)
+    assert issubclass(errors.MissingDependencyError, errors.RuntimeFailure)
 
 
 def test_runtime_error_names_component_and_visit():
@@ -28,3 +83,31 @@ def test_missing_dependency_names_the_extra():
     assert isinstance(err, ImportError)
     with pytest.raises(ImportError, match=r"pip install 'haybale\[pg\]'"):
         raise err
+
+
+def _wrapped(cause: BaseException) -> errors.PipelineRuntimeError:
+    try:
+        try:
+            raise cause
+        except BaseException as exc:
+            raise errors.PipelineRuntimeError("component failed", component_name="c", visit=1) from exc
+    except errors.PipelineRuntimeError as outer:
+        return outer
+
+
+@pytest.mark.parametrize(
+    ("exc", "fault"),
+    [
+        (errors.FilterError("bad"), "usage"),
+        (errors.DocumentStoreUnavailableError("down"), "runtime"),
+        (_wrapped(errors.DocumentStoreUsageError("top_k must be >= 0")), "usage"),
+        (_wrapped(errors.ModelUnavailableError("no model")), "runtime"),
+        (_wrapped(ValueError("top_k must be positive")), "usage"),
+        (_wrapped(TimeoutError()), "runtime"),
+        (_wrapped(KeyError("bug")), "internal"),
+        (ValueError("raised outside a component"), "internal"),
+        (errors.PipelineRuntimeError("no cause"), "internal"),
+    ],
+)
+def test_fault_of_reads_through_pipeline_runtime_errors(exc, fault):
+    assert errors.fault_of(exc) == fault

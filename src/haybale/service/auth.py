@@ -13,6 +13,8 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from haybale.errors import UsageError
+
 __all__ = [
     "TENANT_HEADER",
     "TENANT_META_KEY",
@@ -27,7 +29,7 @@ TENANT_HEADER = "X-Haybale-Tenant"
 TENANT_META_KEY = "tenant"
 
 
-class AuthError(Exception):
+class AuthError(UsageError):
     """Authentication (401) or authorization (403) failed; the app turns it into ``{"detail": ...}``."""
 
     def __init__(self, status_code: int, detail: str) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from haybale.dataclasses import ByteStream, Document
-from haybale.errors import HaybaleError
+from haybale.errors import UsageError
 from haybale.service.auth import TENANT_META_KEY, Caller, scope_filters
 from haybale.service.state import ServiceState
 from haybale.service.uploads import UploadedFile
@@ -26,7 +26,7 @@ __all__ = ["IngestionError", "IngestionResult", "extract_text", "ingest_upload",
 RESERVED_META_KEYS = ("source", "source_hash", "file_name", TENANT_META_KEY)
 
 
-class IngestionError(HaybaleError):
+class IngestionError(UsageError):
     """The uploaded file cannot be indexed or read (corrupt, unsupported type, no text). Nothing changed."""
 
 

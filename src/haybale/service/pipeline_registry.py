@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from haybale.errors import HaybaleError
+from haybale.errors import UsageError
 
 __all__ = ["PIPELINE_NAME_PATTERN", "PipelineRegistry", "UnknownPipelineError"]
 
@@ -22,7 +22,7 @@ PIPELINE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _SUFFIXES = (".yaml", ".yml")
 
 
-class UnknownPipelineError(HaybaleError, LookupError):
+class UnknownPipelineError(UsageError, LookupError):
     """No pipeline of that name is served; the message lists those that are."""
 
 

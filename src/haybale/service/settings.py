@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from haybale.errors import HaybaleError
+from haybale.errors import SettingsError
 from haybale.stores.url import DEFAULT_STORE_URL
 
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "ServiceSettings", "SettingsError", "parse_api_keys"]
@@ -35,10 +35,6 @@ __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "ServiceSettings", "SettingsError", "pars
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _SPLIT_UNITS = ("word", "sentence", "passage", "page", "line", "character", "token")
-
-
-class SettingsError(HaybaleError, ValueError):
-    """A service setting is invalid; the message names the setting and the accepted values."""
 
 
 def parse_api_keys(text: str, where: str) -> dict[str, str]:

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from haybale.errors import UsageError
+
 __all__ = ["UploadError", "UploadedFile", "read_upload"]
 
 #: Room for multipart boundaries, headers and a ``metadata`` field on top of the file itself.
 _MULTIPART_OVERHEAD = 1 << 20
 
 
-class UploadError(Exception):
+class UploadError(UsageError):
     """The upload is unacceptable: ``status_code`` 413 (too large), 400 or 422 (malformed)."""
 
     def __init__(self, status_code: int, detail: str) -> None:
@@ -29,8 +31,8 @@ class UploadError(Exception):
         self.detail = detail
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(Exception):  # private control-flow signal, never leaves this module
+    """The body grew past the limit while streaming in."""
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreError, DuplicateDocumentError, FilterError
+from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError, FilterError
 from haybale.stores.memory_bm25 import BM25_VARIANTS, BM25Index
 from haybale.stores.memory_dense import SIMILARITY_FUNCTIONS, DenseMatrix
 from haybale.stores.protocol import DuplicatePolicy
@@ -94,15 +94,15 @@ class InMemoryDocumentStore:
         if isinstance(analyzer, dict):
             analyzer = Analyzer.from_dict(analyzer)
         if analyzer is not None and not isinstance(analyzer, Analyzer):
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"analyzer must be an Analyzer, its to_dict() output, or None; got {type(analyzer).__name__}."
             )
         if bm25_variant not in BM25_VARIANTS:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"Unknown bm25_variant {bm25_variant!r}; choose one of {list(BM25_VARIANTS)}."
             )
         if embedding_similarity_function not in SIMILARITY_FUNCTIONS:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"Unknown embedding_similarity_function {embedding_similarity_function!r}; choose one of "
                 f"{list(SIMILARITY_FUNCTIONS)}."
             )
@@ -110,7 +110,7 @@ class InMemoryDocumentStore:
         try:  # fail now, not half-way through a write, when the stemmer language is unknown
             self.analyzer.normalize_word("probe")
         except ValueError as exc:
-            raise DocumentStoreError(f"InMemoryDocumentStore analyzer: {exc}") from exc
+            raise DocumentStoreUsageError(f"InMemoryDocumentStore analyzer: {exc}") from exc
         self.bm25_variant = bm25_variant
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
@@ -125,7 +125,7 @@ class InMemoryDocumentStore:
                 self.analyzer, self.bm25_k1, self.bm25_b, self.bm25_delta, self.bm25_variant
             )
         except ValueError as exc:
-            raise DocumentStoreError(str(exc)) from exc
+            raise DocumentStoreUsageError(str(exc)) from exc
         self._dense = DenseMatrix(self.embedding_similarity_function)
         self._docs: list[Document | None] = []
         self._slot_of: dict[str, int] = {}
@@ -253,7 +253,7 @@ class InMemoryDocumentStore:
     ) -> list[Document]:
         """Top ``top_k`` documents by BM25 relevance to ``query`` (only documents containing a query term)."""
         if not isinstance(query, str):
-            raise DocumentStoreError(f"bm25_search query must be a string, got {type(query).__name__}.")
+            raise DocumentStoreUsageError(f"bm25_search query must be a string, got {type(query).__name__}.")
         top_k = check_top_k(top_k)
         with self._lock:
             mask = self._candidate_mask(filters)
@@ -276,12 +276,12 @@ class InMemoryDocumentStore:
         """Top ``top_k`` documents by embedding similarity (exact; documents without one are skipped)."""
         top_k = check_top_k(top_k)
         if isinstance(query_embedding, (str, bytes)) or not hasattr(query_embedding, "__len__"):
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"query_embedding must be a list of floats, got {type(query_embedding).__name__}."
             )
         with self._lock:
             if self._dense.dim is not None and len(query_embedding) != self._dense.dim:
-                raise DocumentStoreError(
+                raise DocumentStoreUsageError(
                     f"query_embedding has {len(query_embedding)} dimensions but the stored embeddings have "
                     f"{self._dense.dim}; embed the query with the model used for the documents."
                 )
@@ -289,7 +289,7 @@ class InMemoryDocumentStore:
             try:
                 slots, scores = self._dense.search(query_embedding, top_k, mask)
             except ValueError as exc:
-                raise DocumentStoreError(f"Invalid query_embedding: {exc}") from exc
+                raise DocumentStoreUsageError(f"Invalid query_embedding: {exc}") from exc
             results = []
             similarity = self.embedding_similarity_function
             for slot, score in zip(slots.tolist(), scores.tolist(), strict=True):
@@ -341,20 +341,20 @@ class InMemoryDocumentStore:
     ) -> tuple[list[Document], tuple[Any, Any] | None]:
         """Validate a batch; return the documents to write (duplicates resolved) and their checked vectors."""
         if isinstance(documents, (str, bytes, Document)) or not isinstance(documents, Iterable):
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"write_documents expects a list of Document objects, got {type(documents).__name__}."
             )
         if not isinstance(policy, DuplicatePolicy):
             try:
                 policy = DuplicatePolicy(policy)
             except ValueError as exc:
-                raise DocumentStoreError(
+                raise DocumentStoreUsageError(
                     f"Unknown duplicate policy {policy!r}; use one of {[p.value for p in DuplicatePolicy]}."
                 ) from exc
         batch: dict[str, Document] = {}
         for position, doc in enumerate(documents):
             if not isinstance(doc, Document):
-                raise DocumentStoreError(
+                raise DocumentStoreUsageError(
                     f"write_documents: item {position} is a {type(doc).__name__}, not a Document; "
                     "nothing was written."
                 )
@@ -375,7 +375,7 @@ class InMemoryDocumentStore:
             wide = np.asarray(vectors, dtype=np.float64)
             matrix = self._dense.check(wide)
         except (ValueError, TypeError) as exc:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"write_documents: invalid embedding, nothing was written: {exc}"
             ) from exc
         # Rows that float32 holds exactly are kept only in the matrix; others also keep their original list.
@@ -439,7 +439,7 @@ class InMemoryDocumentStore:
     def delete_documents(self, document_ids: list[str]) -> None:
         """Delete documents by id; unknown ids are ignored."""
         if isinstance(document_ids, str):
-            raise DocumentStoreError("delete_documents expects a list of ids, got a single string.")
+            raise DocumentStoreUsageError("delete_documents expects a list of ids, got a single string.")
         with self._lock:
             self._remove_ids(list(document_ids))
 
@@ -452,7 +452,7 @@ class InMemoryDocumentStore:
     def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
         """Merge ``meta`` into the metadata of every matching document (ids do not change)."""
         if not isinstance(meta, dict):
-            raise DocumentStoreError(f"update_by_filter meta must be a dict, got {type(meta).__name__}.")
+            raise DocumentStoreUsageError(f"update_by_filter meta must be a dict, got {type(meta).__name__}.")
         with self._lock:
             slots = self._matching_slots(filters)
             for slot in slots:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError
 
 __all__ = ["SNAPSHOT_FORMAT", "read_snapshot", "write_snapshot"]
 
@@ -55,7 +55,7 @@ def write_snapshot(
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".snapshot-", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise DocumentStoreError(f"Cannot write snapshot to {target!r}: {exc}") from exc
+        raise DocumentStoreUnavailableError(f"Cannot write snapshot to {target!r}: {exc}") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(
@@ -71,7 +71,7 @@ def write_snapshot(
         if os.path.exists(tmp):
             os.unlink(tmp)
         if isinstance(exc, (OSError, ValueError)):
-            raise DocumentStoreError(f"Cannot write snapshot to {target!r}: {exc}") from exc
+            raise DocumentStoreUnavailableError(f"Cannot write snapshot to {target!r}: {exc}") from exc
         raise
 
 
@@ -90,11 +90,11 @@ def read_snapshot(path: str | os.PathLike[str]) -> list[Document]:
             text = bytes(archive["documents"]).decode("utf-8")
             matrix = archive["embeddings"]
     except FileNotFoundError as exc:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"No snapshot at {source!r}; write one with store.save(path) first."
         ) from exc
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as exc:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Snapshot {source!r} is corrupt or not a haybale snapshot ({exc}); the store was left unchanged."
         ) from exc
     documents: list[Document] = []
@@ -106,11 +106,11 @@ def read_snapshot(path: str | os.PathLike[str]) -> list[Document]:
                 data["embedding"] = matrix[int(row)].tolist()
             documents.append(Document.from_dict(data))
     except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Snapshot {source!r} holds a malformed document ({exc}); the store was left unchanged."
         ) from exc
     if len(documents) != header.get("count"):
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Snapshot {source!r} is truncated: header says {header.get('count')} documents, found "
             f"{len(documents)}; the store was left unchanged."
         )

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from haybale.core.secret import Secret, deserialize_secrets_inplace
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUsageError
 from haybale.stores.pgvector_bm25 import BM25Parameters
 from haybale.stores.pgvector_bulk import (
     check_memory_setting,
@@ -68,13 +68,15 @@ SEARCH_STRATEGIES = ("hnsw", "exact")
 
 def _positive_int(value: Any, name: str, hint: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise DocumentStoreError(f"{name} must be a positive integer ({hint}), got {value!r}.")
+        raise DocumentStoreUsageError(f"{name} must be a positive integer ({hint}), got {value!r}.")
     return value
 
 
 def _choice(value: Any, name: str, options: tuple[str, ...]) -> str:
     if value not in options:
-        raise DocumentStoreError(f"Unknown {name} {value!r}; use one of {', '.join(map(repr, options))}.")
+        raise DocumentStoreUsageError(
+            f"Unknown {name} {value!r}; use one of {', '.join(map(repr, options))}."
+        )
     return str(value)
 
 
@@ -123,7 +125,7 @@ class PgvectorDocumentStore:
         pool_max_size: int = 10,
     ) -> None:
         if not isinstance(connection_string, Secret):
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 "connection_string must be a Secret, e.g. Secret.from_env_var('HAYBALE_PG_DSN'); a "
                 "plain string "
                 "would end up in serialized pipelines."
@@ -144,7 +146,9 @@ class PgvectorDocumentStore:
         elif isinstance(analyzer, dict):
             analyzer = Analyzer.from_dict(analyzer)
         if not isinstance(analyzer, Analyzer):
-            raise DocumentStoreError(f"analyzer must be an Analyzer or its to_dict() form, got {analyzer!r}.")
+            raise DocumentStoreUsageError(
+                f"analyzer must be an Analyzer or its to_dict() form, got {analyzer!r}."
+            )
         self.analyzer = analyzer
         self._bm25 = BM25Parameters(bm25_k1, bm25_b)
         self.pool_max_size = _positive_int(pool_max_size, "pool_max_size", "10 is usual")
@@ -280,7 +284,9 @@ class PgvectorDocumentStore:
         from psycopg import sql
 
         if not isinstance(document_ids, list) or not all(isinstance(i, str) for i in document_ids):
-            raise DocumentStoreError(f"delete_documents expects a list of id strings, got {document_ids!r}.")
+            raise DocumentStoreUsageError(
+                f"delete_documents expects a list of id strings, got {document_ids!r}."
+            )
         return sql.SQL("d.id = ANY(%s::text[])"), [document_ids]
 
     def delete_documents(self, document_ids: list[str]) -> None:
@@ -319,7 +325,9 @@ class PgvectorDocumentStore:
 
     def _update_args(self, filters: dict[str, Any], meta: dict[str, Any]) -> tuple[Any, list[Any]]:
         if not isinstance(meta, dict):
-            raise DocumentStoreError(f"update_by_filter expects meta as a dict, got {type(meta).__name__}.")
+            raise DocumentStoreUsageError(
+                f"update_by_filter expects meta as a dict, got {type(meta).__name__}."
+            )
         return where_clause(filters)
 
     def _replace_op(self, filters: dict[str, Any], documents: list[Document]) -> Operation:

@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUsageError
 
 if TYPE_CHECKING:
     from psycopg.sql import Composable, Composed
@@ -57,9 +57,9 @@ class BM25Parameters:
 
     def __post_init__(self) -> None:
         if not isinstance(self.k1, (int, float)) or self.k1 < 0:
-            raise DocumentStoreError(f"bm25_k1 must be a number >= 0 (1.2 is usual), got {self.k1!r}.")
+            raise DocumentStoreUsageError(f"bm25_k1 must be a number >= 0 (1.2 is usual), got {self.k1!r}.")
         if not isinstance(self.b, (int, float)) or not 0 <= self.b <= 1:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"bm25_b must be a number between 0 and 1 (0.75 is usual), got {self.b!r}."
             )
 

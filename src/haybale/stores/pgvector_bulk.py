@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUsageError
 from haybale.stores.pgvector_schema import (
     hnsw_index_name,
     hnsw_index_sql,
@@ -47,7 +47,7 @@ def check_memory_setting(value: Any) -> str:
         DocumentStoreError: anything but digits followed by kB, MB or GB.
     """
     if not isinstance(value, str) or not _MEMORY.match(value):
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             "maintenance_work_mem must look like '512MB' or '2GB' (digits, then kB, MB or GB), got "
             f"{value!r}."
         )

@@ -15,7 +15,12 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from haybale.errors import DocumentStoreError, MissingDependencyError
+from haybale.errors import (
+    DocumentStoreError,
+    DocumentStoreUnavailableError,
+    DocumentStoreUsageError,
+    MissingDependencyError,
+)
 from haybale.stores.pgvector_runner import run_async, run_sync
 
 if TYPE_CHECKING:
@@ -64,7 +69,7 @@ class PgvectorConnections:
     def _dsn(self) -> str:
         dsn = self._secret.resolve_value()
         if not dsn:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"PgvectorDocumentStore ({self._label}): the connection string is empty."
             )
         return dsn
@@ -98,14 +103,14 @@ class PgvectorConnections:
                 with psycopg.connect(self._dsn(), autocommit=True) as conn:
                     self._prepare_schema(conn)
             except psycopg.Error as exc:
-                raise DocumentStoreError(
+                raise DocumentStoreUnavailableError(
                     f"Could not prepare table {self._label} in PostgreSQL: {exc}. Check the connection "
                     "string and that the pgvector extension is available on the server."
                 ) from exc
             self._schema_ready = True
 
     def _open_failed(self, exc: Exception) -> DocumentStoreError:
-        return DocumentStoreError(
+        return DocumentStoreUnavailableError(
             f"Could not open PostgreSQL connections for {self._label} within {_OPEN_TIMEOUT_S:.0f} s: "
             f"{exc}. Check that the server is reachable and the pgvector adapter is installed "
             "(pip install 'haybale[pg]')."

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUsageError
 from haybale.stores.pgvector_bm25 import BM25Parameters, query_terms
 from haybale.stores.pgvector_search import (
     DOCUMENT_COLUMNS,
@@ -131,13 +131,13 @@ def _check_embedding(embedding: Any, dimension: int) -> Any:
 
     if not isinstance(embedding, (list, tuple)) or len(embedding) != dimension:
         size = len(embedding) if isinstance(embedding, (list, tuple)) else type(embedding).__name__
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"query_embedding must be a list of {dimension} floats (the store's embedding_dimension), got "
             f"{size}. Embed the query with the same model as the documents."
         )
     vector = np.asarray(embedding, dtype=np.float32)
     if not np.isfinite(vector).all():
-        raise DocumentStoreError("query_embedding contains NaN or infinite values.")
+        raise DocumentStoreUsageError("query_embedding contains NaN or infinite values.")
     return vector
 
 
@@ -170,7 +170,7 @@ def bm25_operation(
 ) -> Operation:
     """Top ``top_k`` documents by BM25, best first."""
     if not isinstance(query, str):
-        raise DocumentStoreError(f"bm25_search expects the query as a str, got {type(query).__name__}.")
+        raise DocumentStoreUsageError(f"bm25_search expects the query as a str, got {type(query).__name__}.")
     top_k = check_top_k(top_k)
     where, params = optional_where(filters)
     terms, qtfs = query_terms(settings.analyzer.tokenize(query))
@@ -235,7 +235,7 @@ def embedding_operation(
 
 def _hybrid_weights(fusion: str, weights: list[float] | None) -> tuple[float, float]:
     if fusion not in FUSION_METHODS:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Unknown fusion {fusion!r}; use one of {', '.join(map(repr, FUSION_METHODS))}."
         )
     if weights is None:
@@ -248,7 +248,7 @@ def _hybrid_weights(fusion: str, weights: list[float] | None) -> tuple[float, fl
         )
         or any(w < 0 for w in weights)
     ):
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"weights must be two non-negative numbers [bm25_weight, dense_weight], got {weights!r}."
         )
     return float(weights[0]), float(weights[1])
@@ -286,7 +286,9 @@ def hybrid_operation(
 ) -> Operation:
     """BM25 and dense rankings fused in one statement; results carry ``score_details``."""
     if not isinstance(query, str):
-        raise DocumentStoreError(f"hybrid_search expects the query as a str, got {type(query).__name__}.")
+        raise DocumentStoreUsageError(
+            f"hybrid_search expects the query as a str, got {type(query).__name__}."
+        )
     top_k = check_top_k(top_k)
     fused_weights = _hybrid_weights(fusion, weights)
     vector = _check_embedding(query_embedding, dimension)

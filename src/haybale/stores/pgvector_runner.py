@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreError, DocumentStoreUnavailableError, DocumentStoreUsageError
 from haybale.stores.pgvector_writes import CopyRows, Execute, Operation
 
 if TYPE_CHECKING:
@@ -21,10 +21,19 @@ __all__ = ["run_async", "run_sync"]
 
 
 def _database_error(exc: Exception, where: str) -> DocumentStoreError:
-    return DocumentStoreError(
+    """The store error for a PostgreSQL error, by fault: input PostgreSQL cannot take (bad data, a limit
+    exceeded) is the caller's; a lost or refused connection is a runtime failure; anything else is neither."""
+    from psycopg import errors as pg_errors
+
+    message = (
         f"PostgreSQL failed during {where}: {exc}".rstrip()
         + " (the transaction was rolled back; nothing was changed)."
     )
+    if isinstance(exc, pg_errors.DataError | pg_errors.ProgramLimitExceeded):
+        return DocumentStoreUsageError(message)
+    if isinstance(exc, pg_errors.OperationalError | pg_errors.InterfaceError):
+        return DocumentStoreUnavailableError(message)
+    return DocumentStoreError(message)
 
 
 def _execute_sync(conn: Connection[Any], step: Execute | CopyRows) -> Any:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUsageError
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -79,7 +79,7 @@ def validate_identifier(value: Any, what: str, max_length: int = 63) -> str:
         DocumentStoreError: naming the parameter, the value and the rule.
     """
     if not isinstance(value, str) or not _IDENTIFIER.match(value) or len(value) > max_length:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Invalid {what} {value!r}: use 1-{max_length} letters, digits or underscores, not starting "
             f"with a "
             "digit (for example 'haybale_documents')."
@@ -207,7 +207,7 @@ def _check_dimension(conn: Connection[Any], names: TableNames, dimension: int) -
         (names.schema, names.table),
     ).fetchone()
     if row is not None and row[0] not in (-1, dimension):
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Table {names.schema}.{names.table} stores {row[0]}-dimensional embeddings but the store was "
             f"configured with embedding_dimension={dimension}. Use embedding_dimension={row[0]}, another "
             "table_name, or recreate_table=True (which deletes the stored documents)."

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreError, DuplicateDocumentError
+from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
 from haybale.stores.pgvector_bm25 import (
     DocumentPostings,
     build_postings,
@@ -87,13 +87,13 @@ def _check_json(value: Any, what: str, doc_id: str) -> Any:
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Document {doc_id!r}: {what} is not JSON-serializable ({exc}). Keep metadata to str, int, "
             f"float, "
             "bool, None, lists and dicts of those."
         ) from exc
     if "\\u0000" in text:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Document {doc_id!r}: {what} contains a NUL character (\\u0000), which PostgreSQL JSONB cannot "
             "store. Remove NUL characters (DocumentCleaner does) before writing."
         )
@@ -113,20 +113,20 @@ def prepare_documents(
     from psycopg.types.json import Jsonb
 
     if not isinstance(documents, list):
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"write_documents expects a list of Document, got {type(documents).__name__}. Wrap single "
             "documents in a list."
         )
     prepared: list[PreparedDocument] = []
     for position, doc in enumerate(documents):
         if not isinstance(doc, Document):
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"write_documents: item {position} is a {type(doc).__name__}, not a Document. Build "
                 f"documents "
                 "with haybale.dataclasses.Document(content=..., meta=...)."
             )
         if doc.content is not None and "\x00" in doc.content:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"Document {doc.id!r} contains a NUL character, which PostgreSQL text cannot store. "
                 f"Remove NUL "
                 "characters (DocumentCleaner does) before writing."
@@ -134,7 +134,7 @@ def prepare_documents(
         embedding = None
         if doc.embedding is not None:
             if len(doc.embedding) != dimension:
-                raise DocumentStoreError(
+                raise DocumentStoreUsageError(
                     f"Document {doc.id!r} has a {len(doc.embedding)}-dimensional embedding but the "
                     f"store holds "
                     f"{dimension}-dimensional ones. Embed with the model the store was created for, or set "
@@ -228,7 +228,7 @@ def _check_policy(policy: Any) -> DuplicatePolicy:
         return DuplicatePolicy(policy)
     except ValueError as exc:
         allowed = ", ".join(p.name for p in DuplicatePolicy)
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Unknown duplicate policy {policy!r}; use one of DuplicatePolicy.{allowed}."
         ) from exc
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUsageError
 
 __all__ = [
     "BM25_SCALING_FACTOR",
@@ -47,7 +47,7 @@ def check_top_k(top_k: Any) -> int:
         DocumentStoreError: ``top_k`` is negative, a bool, or not an integer.
     """
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"top_k must be a non-negative integer, got {top_k!r}; pass how many documents to return."
         )
     return top_k

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreError, DuplicateDocumentError
+from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
 from haybale.stores.memory_bm25 import BM25_VARIANTS
 from haybale.stores.protocol import DuplicatePolicy
@@ -95,11 +95,11 @@ class SQLiteDocumentStore:
         if embedding_dim is not None and (
             isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim <= 0
         ):
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"embedding_dim must be a positive integer or None, got {embedding_dim!r}."
             )
         if embedding_similarity_function not in SIMILARITIES:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"Unknown embedding_similarity_function {embedding_similarity_function!r}; "
                 f"choose one of {list(SIMILARITIES)}."
             )
@@ -112,7 +112,7 @@ class SQLiteDocumentStore:
             analyzer = Analyzer.from_dict(analyzer)
         self.analyzer: Analyzer = analyzer
         if bm25_variant not in BM25_VARIANTS:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"Unknown bm25_variant {bm25_variant!r}; choose one of {list(BM25_VARIANTS)}."
             )
         self.bm25_variant = bm25_variant
@@ -122,7 +122,7 @@ class SQLiteDocumentStore:
         try:
             self._bm25 = SQLiteBM25Index(analyzer, bm25_variant, bm25_k1, bm25_b, bm25_delta)
         except ValueError as error:
-            raise DocumentStoreError(f"SQLiteDocumentStore: {error}") from error
+            raise DocumentStoreUsageError(f"SQLiteDocumentStore: {error}") from error
         self._memory = self.path == ":memory:"
         self._local = threading.local()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
@@ -339,11 +339,15 @@ class SQLiteDocumentStore:
             FilterError: the filter is malformed. DocumentStoreError: ``meta`` is not a JSON-compatible dict.
         """
         if not isinstance(meta, dict):
-            raise DocumentStoreError(f"update_by_filter: meta must be a dict, got {type(meta).__name__}.")
+            raise DocumentStoreUsageError(
+                f"update_by_filter: meta must be a dict, got {type(meta).__name__}."
+            )
         try:
             json.dumps(meta, allow_nan=False)
         except (TypeError, ValueError) as error:
-            raise DocumentStoreError(f"update_by_filter: meta is not JSON-serializable ({error}).") from error
+            raise DocumentStoreUsageError(
+                f"update_by_filter: meta is not JSON-serializable ({error})."
+            ) from error
         where, params = self._where(filters)
         with self._writing() as (connection, _delta):
             rows = connection.execute(f"SELECT seq, meta FROM documents WHERE {where}", params).fetchall()
@@ -385,7 +389,7 @@ class SQLiteDocumentStore:
         if query is None:  # accepted as "no query" for backward compatibility
             return []
         if not isinstance(query, str):
-            raise DocumentStoreError(f"bm25_search query must be a string, got {type(query).__name__}.")
+            raise DocumentStoreUsageError(f"bm25_search query must be a string, got {type(query).__name__}.")
         where, params = self._where(filters)
         if not query or top_k == 0:
             return []
@@ -431,14 +435,14 @@ class SQLiteDocumentStore:
         where, params = self._where(filters)
         query = [float(value) for value in query_embedding]
         if not query or not all(math.isfinite(value) for value in query):
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 "embedding_search: the query embedding must be a non-empty list of finite numbers."
             )
         with self._read_lock(), self._index_lock, self._reading() as connection:
             stored_dim = read_setting(connection, "embedding_dim")
             dim = int(stored_dim) if stored_dim is not None else self.embedding_dim
             if dim is not None and len(query) != dim:
-                raise DocumentStoreError(
+                raise DocumentStoreUsageError(
                     f"embedding_search: the query embedding has {len(query)} dimensions but the store holds "
                     f"{dim}-dimensional embeddings. Embed the query with the model used for the documents."
                 )
@@ -498,5 +502,7 @@ class SQLiteDocumentStore:
         """Build a store from :meth:`to_dict` output (same file, same settings)."""
         params = data.get("init_parameters", {})
         if not isinstance(params, dict):
-            raise DocumentStoreError("SQLiteDocumentStore.from_dict: 'init_parameters' must be a mapping.")
+            raise DocumentStoreUsageError(
+                "SQLiteDocumentStore.from_dict: 'init_parameters' must be a mapping."
+            )
         return cls(**params)

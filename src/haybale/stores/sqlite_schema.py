@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from haybale.dataclasses import ByteStream, Document, SparseEmbedding
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError
 
 SCHEMA_VERSION = 1
 DOCUMENT_COLUMNS = "seq, id, content, meta, embedding, sparse_embedding, blob, blob_mime_type, blob_meta"
@@ -70,7 +70,9 @@ def connect(path: str) -> sqlite3.Connection:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as error:
-        raise DocumentStoreError(f"Cannot open the SQLite database at {path!r}: {error}") from error
+        raise DocumentStoreUnavailableError(
+            f"Cannot open the SQLite database at {path!r}: {error}"
+        ) from error
     return connection
 
 
@@ -83,14 +85,14 @@ def create_schema(connection: sqlite3.Connection, analyzer_settings: dict[str, A
         settings = dict(connection.execute("SELECT key, value FROM haybale_store").fetchall())
         version = settings.get("schema_version")
         if version is not None and int(version) != SCHEMA_VERSION:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"The SQLite database has schema version {version}; this haybale reads version "
                 f"{SCHEMA_VERSION}. Re-index into a new file."
             )
         wanted = json.dumps(analyzer_settings, sort_keys=True)
         stored = settings.get("analyzer")
         if stored is not None and stored != wanted:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"The SQLite database was indexed with analyzer settings {stored}, but the store was "
                 f"created with {wanted}. BM25 needs the same analyzer for indexing and querying: create the "
                 "store with the database's settings, or re-index into a new file."
@@ -125,7 +127,7 @@ def _json(value: Any, what: str, document_id: str) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Document {document_id!r}: {what} is not JSON-serializable ({error}). Store only strings, "
             "numbers, booleans, None, lists and dicts (convert dates to ISO strings)."
         ) from error

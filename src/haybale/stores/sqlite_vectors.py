@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUsageError
 
 SIMILARITIES = ("cosine", "dot_product")
 _COMPACT_MIN_DEAD = 1024
@@ -28,7 +28,7 @@ class VectorIndex:
 
     def __init__(self, similarity: str) -> None:
         if similarity not in SIMILARITIES:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"Unknown embedding similarity {similarity!r}; choose one of {SIMILARITIES}."
             )
         self.similarity = similarity

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreError, DuplicateDocumentError
+from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
 from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.sqlite_schema import (
     DOCUMENT_COLUMNS,
@@ -75,14 +75,14 @@ def prepare_documents(
     import numpy as np
 
     if not isinstance(documents, list | tuple):
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"{operation}: expected a list of Documents, got {type(documents).__name__}."
         )
     prepared: list[PreparedDocument] = []
     dims: set[int] = set()
     for position, document in enumerate(documents):
         if not isinstance(document, Document):
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"{operation}: item {position} is a {type(document).__name__}, not a Document. "
                 "Nothing was written; wrap your data as Document(content=..., meta=...)."
             )
@@ -90,7 +90,7 @@ def prepare_documents(
         if document.embedding is not None:
             vector = np.asarray(document.embedding, dtype=np.float32)
             if vector.ndim != 1 or not len(vector) or not np.isfinite(vector).all():
-                raise DocumentStoreError(
+                raise DocumentStoreUsageError(
                     f"{operation}: document {document.id!r} has an invalid embedding (it must be a "
                     "non-empty list of finite numbers). Nothing was written."
                 )
@@ -103,7 +103,7 @@ def prepare_documents(
         )
     expected = {embedding_dim} if embedding_dim is not None else set()
     if len(dims | expected) > 1:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"{operation}: embeddings of sizes {sorted(dims | expected)} in one store; every embedding "
             "must have the same size (embedding_dim). Nothing was written."
         )
@@ -184,7 +184,7 @@ def insert_prepared(
         if stored is None:
             write_setting(connection, "embedding_dim", str(dim))
         elif int(stored) != dim:
-            raise DocumentStoreError(
+            raise DocumentStoreUsageError(
                 f"This store holds {stored}-dimensional embeddings; got {dim}-dimensional ones. "
                 "Nothing was written. Use the same embedding model for every document in a store."
             )

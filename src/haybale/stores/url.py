@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from haybale.errors import DocumentStoreError
+from haybale.errors import DocumentStoreUsageError
 
 __all__ = ["DEFAULT_STORE_URL", "OpenedStore", "open_store_url", "store_from_url"]
 
@@ -62,7 +62,7 @@ def _path_after_scheme(url: str, scheme: str) -> Path:
     """``scheme:///rel`` -> ``rel``; ``scheme:////abs`` -> ``/abs``."""
     rest = url[len(scheme) + 1 :]
     if not rest.startswith("///") or len(rest) == 3:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Store URL {url!r} needs a path after '{scheme}:///': use {scheme}:///relative/path or "
             f"{scheme}:////absolute/path."
         )
@@ -79,7 +79,7 @@ def _mask_password(url: str) -> str:
 
 def _check_exists(path: Path, url: str, must_exist: bool) -> None:
     if must_exist and not path.exists():
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"There is no index at {path} (store URL {url!r}). Build one first with `haybale index PATH "
             f"--store {url}`, or pass the --store URL of an existing index."
         )
@@ -114,7 +114,7 @@ def _open_postgres(url: str) -> OpenedStore:
     options = dict(parse_qsl(parts.query))
     unknown = set(options) - {"table", "schema"}
     if unknown:
-        raise DocumentStoreError(
+        raise DocumentStoreUsageError(
             f"Unknown option(s) {sorted(unknown)} in store URL {_mask_password(url)!r}; allowed: table, "
             "schema."
         )
@@ -140,7 +140,9 @@ def open_store_url(url: str, must_exist: bool = False) -> OpenedStore:
             ``must_exist`` is set and the index file is missing.
     """
     if not isinstance(url, str) or not url.strip():
-        raise DocumentStoreError(f"A store URL must be a non-empty string. Accepted forms: {_URL_FORMS}.")
+        raise DocumentStoreUsageError(
+            f"A store URL must be a non-empty string. Accepted forms: {_URL_FORMS}."
+        )
     url = url.strip()
     if url.startswith("sqlite:"):
         return _open_sqlite(_path_after_scheme(url, "sqlite"), url, must_exist)
@@ -150,7 +152,7 @@ def open_store_url(url: str, must_exist: bool = False) -> OpenedStore:
         return _open_postgres(url)
     if "://" not in url and url.lower().endswith(_SQLITE_SUFFIXES):
         return _open_sqlite(Path(os.path.expanduser(url)), url, must_exist)
-    raise DocumentStoreError(f"Unknown store URL {_mask_password(url)!r}. Accepted forms: {_URL_FORMS}.")
+    raise DocumentStoreUsageError(f"Unknown store URL {_mask_password(url)!r}. Accepted forms: {_URL_FORMS}.")
 
 
 def store_from_url(url: str) -> Any:

@@ -75,7 +75,7 @@ def test_token_secret_refuses_to_serialize() -> None:
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, object], match: str) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ComponentError, match=match):
         OpenAIDocumentEmbedder(**kwargs)  # type: ignore[arg-type]
 
 

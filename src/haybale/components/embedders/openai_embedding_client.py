@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 from haybale.core.secret import Secret, deserialize_secrets_inplace
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.errors import ComponentError, HaybaleError, MissingDependencyError
+from haybale.errors import ComponentError, ExternalServiceError, HaybaleError, MissingDependencyError
 
 __all__ = [
     "NO_API_KEY_PLACEHOLDER",
@@ -38,18 +38,18 @@ _OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 E = TypeVar("E", bound="OpenAIEndpointClient")
 
 
-class EmbeddingEndpointError(HaybaleError):
+class EmbeddingEndpointError(ExternalServiceError):
     """An OpenAI-compatible embeddings endpoint failed after the configured retries or refused a request."""
 
 
 def check_endpoint_settings(batch_size: int, timeout: float | None, max_retries: int) -> None:
     """Validate the numeric settings shared by both OpenAI-compatible embedders."""
     if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        raise ComponentError(f"batch_size must be a positive integer, got {batch_size!r}.")
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}.")
+        raise ComponentError(f"timeout must be a positive number of seconds or None, got {timeout!r}.")
     if not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}.")
+        raise ComponentError(f"max_retries must be a non-negative integer, got {max_retries!r}.")
 
 
 def build_clients(
@@ -150,7 +150,7 @@ def endpoint_error(exc: Exception, endpoint: str, model: str, max_retries: int) 
 def check_dimensions(dimensions: int | None) -> None:
     """Validate the optional ``dimensions`` setting shared by both OpenAI-compatible embedders."""
     if dimensions is not None and (not isinstance(dimensions, int) or dimensions < 1):
-        raise ValueError(f"dimensions must be a positive integer or None, got {dimensions!r}.")
+        raise ComponentError(f"dimensions must be a positive integer or None, got {dimensions!r}.")
 
 
 def embeddings_url(base_url: str | None) -> str:

@@ -12,12 +12,14 @@ import json
 import re
 from typing import Any
 
+from haybale.errors import ExternalServiceError
+
 __all__ = ["InvalidReplyError", "build_evaluation_prompt", "parse_json_reply"]
 
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```$", re.DOTALL)
 
 
-class InvalidReplyError(ValueError):
+class InvalidReplyError(ExternalServiceError, ValueError):
     """The model's reply is not a JSON object with the expected keys; the message says what was wrong."""
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from haybale.dataclasses import ByteStream
-from haybale.errors import ComponentError
+from haybale.errors import ComponentError, ExternalServiceError
 
 __all__ = ["FetchFailure", "FetchPolicy", "check_url", "fetch_async", "fetch_sync"]
 
@@ -29,7 +29,7 @@ _TOO_MANY_REQUESTS = 429
 _MAX_BACKOFF_SECONDS = 10.0
 
 
-class FetchFailure(Exception):
+class FetchFailure(ExternalServiceError):
     """One attempt (or all attempts) at fetching a URL failed.
 
     Attributes:
@@ -38,7 +38,7 @@ class FetchFailure(Exception):
     """
 
     def __init__(self, reason: str, *, status: int | None = None, retryable: bool = False) -> None:
-        super().__init__(reason)
+        super().__init__(reason, status_code=status)
         self.reason = reason
         self.status = status
         self.retryable = retryable
