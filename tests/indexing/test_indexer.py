@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from haybale.errors import ComponentError
 from haybale.indexing.indexer import Indexer, build_indexing_pipeline
 from haybale.stores import InMemoryDocumentStore
 
@@ -177,7 +178,7 @@ def test_callbacks_report_progress(tmp_path: Path) -> None:
 
 
 def test_bad_batch_size_is_refused() -> None:
-    with pytest.raises(ValueError, match="batch_files"):
+    with pytest.raises(ComponentError, match="batch_files"):
         Indexer(InMemoryDocumentStore(), None, batch_files=0)
 
 

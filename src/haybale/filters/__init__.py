@@ -23,14 +23,18 @@ Semantics (identical in Python, SQLite and PostgreSQL; every store's conformance
 * **NOT** is true when the AND of its conditions is false (Haystack 2 semantics). AND / OR / NOT need a
   non-empty ``conditions`` list.
 * **Lists**: ``==`` with a list value compares a list field as a whole (same length, equal elements in order);
-  ``in`` needs a list value and tests whether the field equals one of its elements (a list field never equals
-  a scalar); ``contains`` is true when a list field has an element equal to the value, or a string field has
-  the (string) value as a case-sensitive substring.
+  ``in`` needs a list value and tests whether the field equals one of its elements, or -- for a list-valued
+  field -- whether any element of the field does (contains-any: ``{"tags": ["a", "b"]}`` matches documents
+  tagged "a" or "b"); ``not in`` is its complement; ``contains`` is true when a list field has an element
+  equal to the value, or a string field has the (string) value as a case-sensitive substring.
 * **like**: SQL LIKE semantics, case-sensitive in every store: ``%`` any run of characters, ``_`` exactly one,
   ``\\`` escapes the next character; only string fields match.
 * **Values are checked when parsed**: ``>``/``>=``/``<``/``<=`` need a number or string; ``in``/``not in`` a
   list of scalars; ``exists`` a boolean; ``contains`` a scalar; ``like`` a string; ``==``/``!=`` a scalar,
-  None, or a list of scalars. Dicts, non-finite floats and integers beyond 64 bits are refused.
+  None, or a list of scalars. Dicts, non-finite floats, integers beyond 64 bits and NUL characters (in
+  values or field names) are refused.
+* **Size**: AND/OR/NOT nest at most 20 levels deep and a filter holds at most 1000 conditions (a long ``in``
+  list is one condition).
 * SQLite limitation: a metadata key containing a double quote cannot be addressed in SQL (FilterError).
 """
 
@@ -44,6 +48,7 @@ from haybale.filters.tree import (
     Condition,
     FilterNode,
     LogicalCondition,
+    filter_to_dict,
     normalize_field,
     parse_filters,
     validate_filters,
@@ -60,6 +65,7 @@ __all__ = [
     "compile_sql",
     "document_matches",
     "filter_documents",
+    "filter_to_dict",
     "normalize_field",
     "parse_filters",
     "validate_filters",

@@ -150,7 +150,12 @@ def _negated(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
 
 
 def _in_test(options: list[Any]) -> Callable[[Any], bool]:
-    return lambda stored: any(scalar_equals(stored, option) for option in options)
+    def test(stored: Any) -> bool:
+        if isinstance(stored, list):  # a list-valued field is "in" the options when any element is
+            return any(scalar_equals(item, option) for item in stored for option in options)
+        return any(scalar_equals(stored, option) for option in options)
+
+    return test
 
 
 def _like_test(pattern: str) -> Callable[[Any], bool]:

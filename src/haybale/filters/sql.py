@@ -130,6 +130,17 @@ class _Compiler:
     def any_of(self, cond: Condition, options: list[Any]) -> str:
         if not options:
             return "FALSE"
+        scalar = self.scalar_in(cond, options)
+        if cond.meta_path is None:
+            return scalar
+        # A list-valued field is "in" the options when any of its elements is (contains-any).
+        return f"({scalar} OR {self.array_has_any(cond.meta_path, options)})"
+
+    def array_has_any(self, path: tuple[str, ...], options: list[Any]) -> str:
+        """The metadata field at ``path`` is an array holding at least one of ``options``."""
+        raise FilterError("unreachable: dialect compiler without array_has_any")  # pragma: no cover
+
+    def scalar_in(self, cond: Condition, options: list[Any]) -> str:
         if len(options) < _BULK_IN_MIN:
             return "(" + " OR ".join(self.equals(cond, option) for option in options) + ")"
         # Long lists would nest one OR per value (SQLite refuses expression trees deeper than 1000):
@@ -257,6 +268,27 @@ class _SQLiteCompiler(_Compiler):
         kinds = "= 'text'" if kind == "text" else "IN ('integer', 'real')"
         return f"({self._kind(path)} {kinds} AND {self._value(path)} IN {members})"
 
+    def array_has_any(self, path: tuple[str, ...], options: list[Any]) -> str:
+        json_path = sqlite_json_path(path)
+        strings = [o for o in options if isinstance(o, str)]
+        numbers = [o for o in options if _bulk_kind(o) == "number"]
+        tests = []
+        if strings:
+            members = f"(SELECT value FROM json_each({self.bind(json.dumps(strings, ensure_ascii=False))}))"
+            tests.append(f"(e.type = 'text' AND e.value IN {members})")
+        if numbers:
+            members = f"(SELECT value FROM json_each({self.bind(json.dumps(numbers))}))"
+            tests.append(f"(e.type IN ('integer', 'real') AND e.value IN {members})")
+        tests += [f"e.type = {self.bind('true' if o else 'false')}" for o in options if isinstance(o, bool)]
+        if any(o is None for o in options):
+            tests.append("e.type = 'null'")
+        elements = f"json_each({self.columns['meta']}, {self.bind(json_path)}) AS e"
+        return (
+            f"({self._kind(json_path)} = 'array' AND EXISTS (SELECT 1 FROM {elements} WHERE "
+            + " OR ".join(tests)
+            + "))"
+        )
+
     def ordering(self, cond: Condition, op: str, value: Any) -> str:
         if cond.meta_path is None:
             if not isinstance(value, str):
@@ -339,6 +371,30 @@ class _PostgresCompiler(_Compiler):
             test = f"{text}::numeric = ANY({self.bind([repr(v) for v in values])}::text[]::numeric[])"
             json_kind = "number"
         return f"COALESCE(CASE WHEN {typeof} = '{json_kind}' THEN {test} ELSE FALSE END, FALSE)"
+
+    def array_has_any(self, path: tuple[str, ...], options: list[Any]) -> str:
+        field = self._json(path)
+        strings = [o for o in options if isinstance(o, str)]
+        numbers = [o for o in options if _bulk_kind(o) == "number"]
+        tests = []
+        if strings:
+            tests.append(f"jsonb_exists_any({field}, {self.bind(strings)}::text[])")
+        if numbers:
+            values = self.bind([repr(v) for v in numbers])
+            tests.append(
+                f"EXISTS (SELECT 1 FROM jsonb_array_elements({field}) AS e WHERE jsonb_typeof(e) = 'number' "
+                f"AND (e #>> '{{}}')::numeric = ANY({values}::text[]::numeric[]))"
+            )
+        tests += [
+            f"{field} @> {self.bind(json.dumps([o]))}::jsonb"
+            for o in options
+            if o is None or isinstance(o, bool)
+        ]
+        return (
+            f"COALESCE(CASE WHEN jsonb_typeof({field}) = 'array' THEN ("
+            + " OR ".join(tests)
+            + ") ELSE FALSE END, FALSE)"
+        )
 
     def ordering(self, cond: Condition, op: str, value: Any) -> str:
         if cond.meta_path is None:

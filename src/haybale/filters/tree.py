@@ -43,6 +43,10 @@ UNFILTERABLE_FIELDS: frozenset[str] = frozenset(
 
 #: SQLite and PostgreSQL bind 64-bit integers; larger ones would compare differently in each backend.
 _MAX_INT = 2**63 - 1
+#: How deeply AND/OR/NOT may nest. Real filters need a few levels; SQL parsers overflow on hundreds.
+MAX_FILTER_DEPTH = 20
+#: How many conditions one filter may hold (list values of ``in`` count once).
+MAX_FILTER_CONDITIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,15 @@ def parse_filters(filters: dict[str, Any] | FilterNode | None) -> FilterNode | N
         )
     if not filters:
         return None
-    return _parse_node(filters, "filters")
+    budget = [MAX_FILTER_CONDITIONS]
+    return _parse_node(filters, "filters", 1, budget)
+
+
+def filter_to_dict(node: FilterNode) -> dict[str, Any]:
+    """The full dict form of a parsed filter (what :func:`parse_filters` turns back into ``node``)."""
+    if isinstance(node, LogicalCondition):
+        return {"operator": node.operator, "conditions": [filter_to_dict(child) for child in node.conditions]}
+    return {"field": node.field, "operator": node.operator, "value": node.value}
 
 
 def validate_filters(filters: dict[str, Any] | FilterNode | None) -> None:
@@ -107,7 +119,18 @@ def validate_filters(filters: dict[str, Any] | FilterNode | None) -> None:
     parse_filters(filters)
 
 
-def _parse_node(data: Any, where: str) -> FilterNode:
+def _parse_node(data: Any, where: str, depth: int, budget: list[int]) -> FilterNode:
+    if depth > MAX_FILTER_DEPTH:
+        raise FilterError(
+            f"{where}: the filter nests more than {MAX_FILTER_DEPTH} levels of AND/OR/NOT. Flatten it: "
+            "NOT(NOT(x)) is x, and AND/OR take any number of conditions at one level."
+        )
+    budget[0] -= max(1, len(data)) if isinstance(data, dict) and "operator" not in data else 1
+    if budget[0] < 0:
+        raise FilterError(
+            f"{where}: the filter holds more than {MAX_FILTER_CONDITIONS} conditions. Combine values of one "
+            'field into one condition: {"field": "meta.id", "operator": "in", "value": [...]}.'
+        )
     if not isinstance(data, dict):
         raise FilterError(
             f"{where}: expected a condition dict, got {type(data).__name__} ({data!r}). A condition is "
@@ -123,7 +146,7 @@ def _parse_node(data: Any, where: str) -> FilterNode:
             f"{where}.operator: unknown operator {operator!r}. Allowed: {', '.join(_all_operators())}."
         )
     if operator in LOGICAL_OPERATORS:
-        return _parse_logical(data, operator, where)
+        return _parse_logical(data, operator, where, depth, budget)
     return _parse_comparison(data, operator, where)
 
 
@@ -131,7 +154,9 @@ def _all_operators() -> list[str]:
     return [repr(op) for op in COMPARISON_OPERATORS + LOGICAL_OPERATORS]
 
 
-def _parse_logical(data: dict[str, Any], operator: str, where: str) -> LogicalCondition:
+def _parse_logical(
+    data: dict[str, Any], operator: str, where: str, depth: int, budget: list[int]
+) -> LogicalCondition:
     extra = set(data) - {"operator", "conditions"}
     if extra:
         raise FilterError(
@@ -143,7 +168,10 @@ def _parse_logical(data: dict[str, Any], operator: str, where: str) -> LogicalCo
         raise FilterError(
             f"{where}.conditions: {operator} needs a non-empty list of conditions, got {conditions!r}."
         )
-    children = tuple(_parse_node(child, f"{where}.conditions[{i}]") for i, child in enumerate(conditions))
+    children = tuple(
+        _parse_node(child, f"{where}.conditions[{i}]", depth + 1, budget)
+        for i, child in enumerate(conditions)
+    )
     return LogicalCondition(operator=operator, conditions=children)
 
 
@@ -190,6 +218,8 @@ def normalize_field(field: Any, where: str) -> str:
     """
     if not isinstance(field, str) or not field:
         raise FilterError(f"{where}: a field must be a non-empty string, got {field!r}.")
+    if "\x00" in field:
+        raise FilterError(f"{where}: the field name {field!r} contains a NUL character (\\u0000); remove it.")
     if field in DOCUMENT_FIELDS:
         return field
     if field in UNFILTERABLE_FIELDS:
@@ -209,7 +239,14 @@ def _check_scalar(value: Any, where: str, *, allow_none: bool) -> Any:
         if allow_none:
             return None
         raise FilterError(f"{where}: None is not allowed here.")
-    if isinstance(value, bool | str):
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise FilterError(
+                f"{where}: the value {value!r} contains a NUL character (\\u0000), which no stored text can "
+                "hold; remove it."
+            )
+        return value
+    if isinstance(value, bool):
         return value
     if isinstance(value, int):
         if abs(value) > _MAX_INT:

@@ -23,23 +23,23 @@ stay untouched.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from haybale.dataclasses import Document
+from haybale.dataclasses import ByteStream, Document
+from haybale.errors import ComponentError
 from haybale.indexing.source_tracker import (
     discover_files,
     file_sha256,
     indexed_sources,
     source_filter,
-    source_is_current,
     source_key,
     sources_filter,
 )
 
-__all__ = ["FileOutcome", "IndexReport", "Indexer", "PendingFile", "build_indexing_pipeline"]
+__all__ = ["FileOutcome", "IndexReport", "Indexer", "SourceInput", "build_indexing_pipeline"]
 
 Status = Literal["indexed", "unchanged", "failed", "removed", "skipped"]
 #: Source keys checked together in one ``count_documents`` call when planning a run.
@@ -97,15 +97,16 @@ class IndexReport:
 
 
 def build_indexing_pipeline(
-    split_by: str = "word",
-    split_length: int = 200,
-    split_overlap: int = 20,
+    split_by: str = "character",
+    split_length: int = 500,
+    split_overlap: int = 50,
     tokenizer_model: str | None = None,
 ) -> Any:
     """The conversion pipeline: MultiFileConverter -> DocumentCleaner -> DocumentSplitter.
 
     Args:
-        split_by: the splitter's unit ("word", "sentence", "token", ...).
+        split_by: the splitter's unit ("character", "word", "sentence", "token", ...). Character chunks end
+            at word boundaries.
         split_length: units per chunk.
         split_overlap: units shared by consecutive chunks.
         tokenizer_model: the model whose tokenizer counts tokens when ``split_by="token"``.
@@ -118,6 +119,7 @@ def build_indexing_pipeline(
         "split_by": split_by,
         "split_length": split_length,
         "split_overlap": split_overlap,
+        "respect_word_boundary": split_by == "character",
     }
     if split_by == "token" and tokenizer_model is not None:
         from haybale.components.embedders.sentence_transformers_backend import resolve_model_path
@@ -134,12 +136,56 @@ def build_indexing_pipeline(
 
 
 @dataclass(frozen=True)
-class PendingFile:
-    """A file that needs (re-)indexing: its source key, its path as found, and the sha256 of its bytes."""
+class SourceInput:
+    """One source to (re)index: a file on disk or bytes in memory (an upload).
+
+    Attributes:
+        key: what identifies the source in outcomes (a file's real path; an upload's document id).
+        content: the file's path, or a :class:`ByteStream` (its ``meta["file_name"]`` picks the converter).
+        meta: metadata copied onto every chunk of the source.
+        sha256: a fingerprint of what was indexed (the file's bytes; for uploads, bytes and metadata). Stored
+            as ``meta.source_hash``: a source whose scope already holds chunks with it is unchanged.
+        scope: the filter selecting the source's previous chunks, which its new chunks replace atomically;
+            default ``meta.source == key``.
+    """
 
     key: str
-    path: Path
+    content: Path | ByteStream
+    meta: dict[str, Any]
     sha256: str
+    scope: dict[str, Any] | None = None
+
+    @property
+    def replace_filter(self) -> dict[str, Any]:
+        """The filter selecting this source's chunks in the store."""
+        return self.scope if self.scope is not None else source_filter(self.key)
+
+
+#: Private meta key that carries each chunk's source key through the conversion pipeline (removed before
+#: writing; keys starting with "_" never enter document ids).
+_KEY_META = "_haybale_source_key"
+
+
+def _any_of(items: list[SourceInput]) -> dict[str, Any]:
+    """One filter selecting the chunks of every source in ``items``."""
+    if all(item.scope is None for item in items):
+        return sources_filter([item.key for item in items])
+    if len(items) == 1:
+        return items[0].replace_filter
+    return {"operator": "OR", "conditions": [item.replace_filter for item in items]}
+
+
+def _numbered(item: SourceInput, chunks: list[Document]) -> list[Document]:
+    """The chunks of one source with ``chunk_id`` (``<document_id or key>-chunk-<n>``, n from 0 in reading
+    order) and ``content_offset`` (the chunk's character offset in the text it was cut from)."""
+    prefix = str(item.meta.get("document_id") or item.key)
+    numbered = []
+    for position, chunk in enumerate(chunks):
+        meta = {k: v for k, v in chunk.meta.items() if k != _KEY_META}
+        meta["chunk_id"] = f"{prefix}-chunk-{position}"
+        meta["content_offset"] = int(meta.get("split_idx_start") or 0)
+        numbered.append(Document(content=chunk.content, meta=meta, blob=chunk.blob))
+    return numbered
 
 
 class Indexer:
@@ -165,45 +211,59 @@ class Indexer:
         on_store_written: Callable[[], None] | None = None,
     ) -> None:
         if not isinstance(batch_files, int) or batch_files < 1:
-            raise ValueError(f"batch_files must be a positive integer, got {batch_files!r}.")
+            raise ComponentError(f"batch_files must be a positive integer, got {batch_files!r}.")
         self.document_store = document_store
         self.pipeline = pipeline
         self.embedder = embedder
         self.batch_files = batch_files
         self.on_store_written = on_store_written
 
-    def plan(self, paths: Iterable[str | Path]) -> tuple[list[PendingFile], list[FileOutcome]]:
+    def plan(self, paths: Iterable[str | Path]) -> tuple[list[SourceInput], list[FileOutcome]]:
         """Find the files under ``paths``; return those needing work, and outcomes for the rest."""
         files, skipped = discover_files(paths)
         outcomes = [FileOutcome(s.path, "skipped" if s.walked else "failed", error=s.reason) for s in skipped]
-        hashed: list[PendingFile | FileOutcome] = []
+        sources: list[SourceInput] = []
         for key, path in files.items():
             try:
-                hashed.append(PendingFile(key, path, file_sha256(path)))
+                sha256 = file_sha256(path)
             except OSError as exc:
-                hashed.append(FileOutcome(key, "failed", error=f"cannot read file: {exc.strerror or exc}"))
-        indexed = self._keys_with_chunks([item.key for item in hashed if isinstance(item, PendingFile)])
-        pending: list[PendingFile] = []
-        for item in hashed:
-            if isinstance(item, FileOutcome):
-                outcomes.append(item)
-            elif item.key in indexed and source_is_current(self.document_store, item.key, item.sha256):
-                outcomes.append(FileOutcome(item.key, "unchanged"))
-            else:
-                pending.append(item)
+                outcomes.append(FileOutcome(key, "failed", error=f"cannot read file: {exc.strerror or exc}"))
+                continue
+            sources.append(SourceInput(key=key, content=path, meta={"source": key}, sha256=sha256))
+        pending, unchanged = self.split_unchanged(sources)
+        outcomes.extend(FileOutcome(item.key, "unchanged") for item in unchanged)
         return pending, outcomes
 
-    def _keys_with_chunks(self, keys: list[str]) -> set[str]:
-        """The keys that may have chunks in the store: one count per group of keys rules out whole groups.
+    def split_unchanged(self, sources: list[SourceInput]) -> tuple[list[SourceInput], list[SourceInput]]:
+        """Split ``sources`` into those needing work and those whose current content is already indexed.
 
-        A new folder (or a fresh store) costs one query per group instead of one per file.
+        New sources cost one query per group of up to 256 (nothing of the group is in the store); only
+        sources with chunks are checked one by one.
         """
-        found: set[str] = set()
-        for start in range(0, len(keys), _KEYS_PER_QUERY):
-            group = keys[start : start + _KEYS_PER_QUERY]
-            if self.document_store.count_documents(sources_filter(group)) > 0:
-                found.update(group)
-        return found
+        maybe_indexed: list[SourceInput] = []
+        for start in range(0, len(sources), _KEYS_PER_QUERY):
+            group = sources[start : start + _KEYS_PER_QUERY]
+            if self.document_store.count_documents(_any_of(group)) > 0:
+                maybe_indexed.extend(group)
+        known = {id(item) for item in maybe_indexed}
+        pending: list[SourceInput] = []
+        unchanged: list[SourceInput] = []
+        for item in sources:
+            if id(item) in known and self._is_current(item):
+                unchanged.append(item)
+            else:
+                pending.append(item)
+        return pending, unchanged
+
+    def _is_current(self, item: SourceInput) -> bool:
+        current = {
+            "operator": "AND",
+            "conditions": [
+                item.replace_filter,
+                {"field": "meta.source_hash", "operator": "==", "value": item.sha256},
+            ],
+        }
+        return bool(self.document_store.count_documents(current) > 0)
 
     def index(
         self,
@@ -212,7 +272,7 @@ class Indexer:
         on_outcome: Callable[[FileOutcome], None] | None = None,
         on_plan: Callable[[int, int], None] | None = None,
     ) -> IndexReport:
-        """Bring the store in sync with ``paths``.
+        """Bring the store in sync with the files under ``paths``.
 
         Args:
             paths: files and folders.
@@ -237,63 +297,119 @@ class Indexer:
             on_plan(len(pending) + sum(1 for o in settled if o.status == "unchanged"), len(pending))
         for outcome in settled:
             record(outcome)
-        for start in range(0, len(pending), self.batch_files):
-            for outcome in self._index_batch(pending[start : start + self.batch_files]):
-                record(outcome)
+        for outcome in self._index_pending(pending):
+            record(outcome)
         if prune:
             for outcome in self._prune(paths):
                 record(outcome)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _index_batch(self, batch: list[PendingFile]) -> list[FileOutcome]:
-        metas = [{"source": item.key, "source_hash": item.sha256} for item in batch]
+    def index_sources(
+        self,
+        sources: list[SourceInput],
+        *,
+        skip_unchanged: bool = True,
+        on_outcome: Callable[[FileOutcome], None] | None = None,
+    ) -> IndexReport:
+        """(Re)index ``sources`` — files or in-memory uploads — through the same exactly-once path as files.
+
+        Each source's new chunks replace the chunks its ``scope`` selects in one atomic step; a source that
+        fails to convert, or yields no text, changes nothing. Sources whose content (``sha256``) is already
+        indexed under their scope are "unchanged" when ``skip_unchanged``.
+
+        Returns:
+            The :class:`IndexReport`, one outcome per source.
+        """
+        started = time.perf_counter()
+        report = IndexReport()
+        pending, unchanged = self.split_unchanged(sources) if skip_unchanged else (list(sources), [])
+        outcomes = [FileOutcome(item.key, "unchanged") for item in unchanged]
+        outcomes.extend(self._index_pending(pending))
+        for outcome in outcomes:
+            report.outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _index_pending(self, pending: list[SourceInput]) -> Iterator[FileOutcome]:
+        for start in range(0, len(pending), self.batch_files):
+            yield from self._index_batch(pending[start : start + self.batch_files])
+
+    def _convert(self, batch: list[SourceInput]) -> tuple[dict[str, str], dict[str, list[Document]]]:
+        """Run the conversion pipeline: per-source failures, and per-source chunks in reading order."""
+        contents: list[Any] = []
+        metas: list[dict[str, Any]] = []
+        for item in batch:
+            if isinstance(item.content, ByteStream):
+                contents.append(
+                    ByteStream(
+                        item.content.data, {**item.content.meta, "source": item.key}, item.content.mime_type
+                    )
+                )
+            else:
+                contents.append(str(item.content))
+            metas.append({**item.meta, "source_hash": item.sha256, _KEY_META: item.key})
+        result = self.pipeline.run(
+            {"converter": {"sources": contents, "meta": metas}}, include_outputs_from={"converter"}
+        )
+        by_path = {str(item.content): item.key for item in batch if not isinstance(item.content, ByteStream)}
+        failures: dict[str, str] = {}
+        for failure in result["converter"].get("failures", []):
+            source = str(failure.get("source"))
+            failures[by_path.get(source, source)] = str(failure.get("error"))
+        by_source: dict[str, list[Document]] = {item.key: [] for item in batch}
+        for chunk in result.get("splitter", {}).get("documents", []):
+            key = chunk.meta.get(_KEY_META)
+            if key in by_source and chunk.content:
+                by_source[key].append(chunk)
+        return failures, by_source
+
+    def _index_batch(self, batch: list[SourceInput]) -> list[FileOutcome]:
         try:
-            result = self.pipeline.run(
-                {"converter": {"sources": [str(item.path) for item in batch], "meta": metas}},
-                include_outputs_from={"converter"},
-            )
-        except Exception as exc:  # one bad batch must not end the run: it is retried file by file
+            failures, by_source = self._convert(batch)
+        except Exception as exc:  # one bad batch must not end the run: it is retried source by source
             if len(batch) > 1:
                 return [outcome for item in batch for outcome in self._index_batch([item])]
             cause = exc.__cause__ or exc
             return [FileOutcome(batch[0].key, "failed", error=f"{type(cause).__name__}: {cause}")]
-        failures = {
-            str(f.get("source")): str(f.get("error")) for f in result["converter"].get("failures", [])
-        }
-        chunks = list(result.get("splitter", {}).get("documents", []))
-        if chunks and self.embedder is not None:
-            try:
-                chunks = self.embedder.run(documents=chunks)["documents"]
-            except Exception as exc:  # the batch's files stay as they were; each is reported
-                reason = f"embedding failed: {type(exc).__name__}: {exc}"
-                return [FileOutcome(item.key, "failed", error=reason) for item in batch]
-        by_source: dict[str, list[Document]] = {item.key: [] for item in batch}
-        for chunk in chunks:
-            by_source.setdefault(str(chunk.meta.get("source")), []).append(chunk)
         outcomes: list[FileOutcome] = []
-        converted: list[PendingFile] = []
+        converted: list[SourceInput] = []
         for item in batch:
-            error = failures.get(str(item.path)) or failures.get(item.key)
-            if error is not None:
-                outcomes.append(FileOutcome(item.key, "failed", error=error))
+            if item.key in failures:
+                outcomes.append(FileOutcome(item.key, "failed", error=failures[item.key]))
+            elif not by_source[item.key]:
+                reason = "it holds no text to index (empty, or a scanned image without a text layer)"
+                outcomes.append(FileOutcome(item.key, "failed", error=f"{reason}; nothing was changed"))
             else:
                 converted.append(item)
         if not converted:
             return outcomes
-        keys = [item.key for item in converted]
-        old_counts = dict.fromkeys(keys, 0)
-        if self.document_store.count_documents(sources_filter(keys)) > 0:  # one query when all are new
-            old_counts = {key: self.document_store.count_documents(source_filter(key)) for key in keys}
+        chunks = {item.key: _numbered(item, by_source[item.key]) for item in converted}
+        if self.embedder is not None:
+            flat = [chunk for item in converted for chunk in chunks[item.key]]
+            try:
+                embedded = iter(self.embedder.run(documents=flat)["documents"])
+            except Exception as exc:  # the batch's sources stay as they were; each is reported
+                reason = f"embedding failed: {type(exc).__name__}: {exc}"
+                return [*outcomes, *(FileOutcome(item.key, "failed", error=reason) for item in converted)]
+            chunks = {item.key: [next(embedded) for _ in chunks[item.key]] for item in converted}
+        old_counts = dict.fromkeys((item.key for item in converted), 0)
+        if self.document_store.count_documents(_any_of(converted)) > 0:  # one query when all are new
+            old_counts = {
+                item.key: self.document_store.count_documents(item.replace_filter) for item in converted
+            }
         # One atomic replace for every converted source of the batch: each source ends fully old or fully new
         # (in fact the whole batch does), and a durable store commits once per batch rather than per file.
         self.document_store.replace_documents(
-            sources_filter(keys), [c for key in keys for c in by_source[key]]
+            _any_of(converted), [c for item in converted for c in chunks[item.key]]
         )
         if self.on_store_written is not None:
             self.on_store_written()
         outcomes.extend(
-            FileOutcome(key, "indexed", chunks=len(by_source[key]), replaced=old_counts[key]) for key in keys
+            FileOutcome(item.key, "indexed", chunks=len(chunks[item.key]), replaced=old_counts[item.key])
+            for item in converted
         )
         return outcomes
 

