@@ -60,8 +60,9 @@ def test_reupload_replaces_chunks_exactly_once(service: RunningService) -> None:
     assert second.status_code == 200
     ids_after = sorted(d.id for d in service.state.store.filter_documents(_by_file("weather_and_hay.txt")))
     assert ids_after == ids_before  # same ids, no duplicates
-    assert second.json()["chunks_indexed"] == len(ids_before)
-    assert "replacing" in second.json()["message"]
+    assert second.json()["document_id"] == first.json()["document_id"]
+    assert second.json()["indexed_count"] == second.json()["chunks"] == len(ids_before)
+    assert second.json()["documents"][0]["status"] == "unchanged"  # same bytes and metadata: no work
 
 
 def test_reupload_with_new_content_drops_the_old_chunks(service: RunningService) -> None:

@@ -131,7 +131,7 @@ class Settings(BaseSettings):
             when no base URL is set and the socket exists.
         embed: compute embeddings on ingestion (hybrid search needs them).
         split_by / chunk_size / chunk_overlap: how documents are chunked (default 500 characters with 50 of
-            overlap, cut at word boundaries).
+            overlap, cut at word boundaries; unless set, the overlap is at most a tenth of the chunk size).
         hybrid_weights: ``(semantic, keyword)`` weights of the ``/query`` score (see docs/service.md).
         vision_enabled / vision_base_url / vision_embeddings_model: vision RAG (``/process-vision``).
         llm_base_url / llm_model: an OpenAI-compatible chat server for ``/v1/chat/completions``; without a
@@ -252,9 +252,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
+        if "chunk_overlap" not in self.model_fields_set:  # the default overlap follows a smaller chunk size
+            self.chunk_overlap = min(self.chunk_overlap, self.chunk_size // 10)
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(
-                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+                f"the chunk overlap ({self.chunk_overlap}) must be smaller than the chunk size "
+                f"({self.chunk_size}): lower it (--overlap, RAG_HAYSTACK_CHUNK_OVERLAP) or raise the size "
+                "(--chunk-size, RAG_HAYSTACK_CHUNK_SIZE)"
             )
         weights = self.hybrid_weights
         if any(w < 0 for w in weights) or sum(weights) <= 0:
@@ -273,9 +277,21 @@ class Settings(BaseSettings):
             ) from None
         return parse_api_keys(text, f"HAYBALE_API_KEYS_FILE ({path})")
 
+    def __init__(self, **values: Any) -> None:
+        """Settings from ``values`` (field names), then the environment, then the defaults.
+
+        Raises:
+            SettingsError: a value is invalid; the message names the variable and what is accepted.
+        """
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from None
+
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read the settings from ``environ`` (default ``os.environ``), with ``overrides`` winning.
+        """Read the settings from ``environ`` (default ``os.environ``), with ``overrides`` winning (None
+        values in ``overrides`` are ignored, so unset CLI options fall through to the environment).
 
         Raises:
             SettingsError: a value is invalid; the message names the variable and what is accepted.
@@ -284,10 +300,6 @@ class Settings(BaseSettings):
         token = _ENVIRON.set(os.environ if environ is None else environ)
         try:
             return cls(**overrides)
-        except ValidationError as exc:
-            raise SettingsError(_describe(exc)) from None
-        except SettingsError:
-            raise
         finally:
             _ENVIRON.reset(token)
 
@@ -356,9 +368,12 @@ def _describe(exc: ValidationError) -> str:
     for error in exc.errors():
         location = error.get("loc") or ()
         name, names = _field_of(str(location[0])) if location else ("", [])
-        where = " / ".join(names) if names else (name or "settings")
-        value = error.get("input")
-        shown = f"={value!r}" if name and not isinstance(value, dict) else ""
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        if not name:  # a rule across several settings: its message names them
+            problems.append(message)
+            continue
+        where = " / ".join(names) if names else name
+        value = error.get("input")
+        shown = f"={value!r}" if not isinstance(value, dict) else ""
         problems.append(f"{where}{shown}: {message}")
     return "Invalid settings: " + "; ".join(problems) + "."

@@ -6,11 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from haybale.stores.url import DEFAULT_STORE_URL
-
 __all__ = ["ask_command", "register"]
 
-_DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _SNIPPET_CHARS = 120
 
 _REAL_MODEL_HINT = (
@@ -61,13 +58,16 @@ async def _stream_answer(pipeline: Any, question: str) -> dict[str, Any]:
 def ask_command(
     question: Annotated[str, typer.Argument(help="The question to answer from the indexed documents.")],
     *,
-    store: Annotated[str, typer.Option(help="Store URL of the index (see `haybale index --help`).")] = (
-        DEFAULT_STORE_URL
-    ),
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Store URL of the index (default: HAYBALE_STORE_URL, PGVECTOR_DSN or the CLI default)."
+        ),
+    ] = None,
     top_k: Annotated[int, typer.Option(min=1, help="How many retrieved chunks the answer may use.")] = 5,
     embedding_model: Annotated[
-        str, typer.Option(help="Query embedding model; use the one the index was built with.")
-    ] = _DEFAULT_EMBEDDING_MODEL,
+        str | None, typer.Option(help="Query embedding model; use the one the index was built with.")
+    ] = None,
 ) -> None:
     """Answer a question from the index: hybrid retrieval, then a streamed answer and numbered sources.
 
@@ -80,30 +80,29 @@ def ask_command(
     from rich.console import Console
     from rich.markup import escape
 
+    from haybale.app import Application, Settings
     from haybale.errors import HaybaleError
-    from haybale.rag import build_rag_pipeline, chat_generator_from_env, is_local_default_model
-    from haybale.stores.url import open_store_url
+    from haybale.rag import is_local_default_model
 
     out, err = Console(), Console(stderr=True, soft_wrap=True)
     if not question.strip():
         raise typer.BadParameter("the question is empty; ask something, e.g. haybale ask 'How is hay baled?'")
     try:
-        opened = open_store_url(store, must_exist=True)
-        count = opened.store.count_documents()
+        settings = Settings.load(store_url=store, embedding_model=embedding_model, rag_top_k=top_k)
+        application = Application(settings, must_exist=True)
+        count = application.store.count_documents()
     except HaybaleError as exc:
         err.print(f"[red]Error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    opened = application.opened_store
     if count == 0:
         err.print(
             f"[red]The index at {escape(opened.url)} is empty[/red]: there is nothing to answer from. Index "
             f"documents first, e.g. `haybale index examples/corpus --store {escape(opened.url)}`."
         )
         raise typer.Exit(1)
-    from haybale.components.embedders import SentenceTransformersTextEmbedder
-
-    generator = chat_generator_from_env()
-    embedder = SentenceTransformersTextEmbedder(model=embedding_model, progress_bar=False)
-    pipeline = build_rag_pipeline(opened.store, top_k=top_k, chat_generator=generator, text_embedder=embedder)
+    pipeline = application.rag_pipeline()
+    generator = pipeline.get_component("llm")
     out.print(f"[bold]Question:[/bold] {escape(question)}", highlight=False)
     out.print("[bold]Answer:[/bold]")
     try:

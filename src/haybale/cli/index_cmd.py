@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import typer
 
-from haybale.components.embedders.sentence_transformers_backend import DEFAULT_SENTENCE_TRANSFORMERS_MODEL
 from haybale.stores.url import DEFAULT_STORE_URL
 
 __all__ = ["register"]
@@ -25,6 +24,7 @@ __all__ = ["register"]
 class SplitUnit(str, enum.Enum):
     """Units ``--chunk-size`` and ``--overlap`` count in."""
 
+    character = "character"
     word = "word"
     sentence = "sentence"
     token = "token"
@@ -78,11 +78,22 @@ def index_command(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to index (folders recursively).")],
     *,
     store: Annotated[
-        str, typer.Option(help="Store URL: sqlite:///path.db, memory[:///snapshot], postgresql://…")
-    ] = (DEFAULT_STORE_URL),
-    chunk_size: Annotated[int, typer.Option(min=1, help="Chunk length, in --unit units.")] = 200,
-    overlap: Annotated[int, typer.Option(min=0, help="Units shared by consecutive chunks.")] = 20,
-    unit: Annotated[SplitUnit, typer.Option(help="What --chunk-size counts.")] = SplitUnit.word,
+        str | None,
+        typer.Option(
+            help=f"Store URL: sqlite:///path.db, memory[:///snapshot], postgresql://… (default: "
+            f"HAYBALE_STORE_URL, PGVECTOR_DSN or {DEFAULT_STORE_URL})."
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int | None, typer.Option(min=1, help="Chunk length, in --unit units (default 500 characters).")
+    ] = None,
+    overlap: Annotated[
+        int | None, typer.Option(min=0, help="Units shared by consecutive chunks (default 50).")
+    ] = None,
+    unit: Annotated[
+        SplitUnit | None,
+        typer.Option(help="What --chunk-size counts (default: characters, chunks end at word boundaries)."),
+    ] = None,
     prune: Annotated[
         bool, typer.Option(help="Remove indexed files under PATH that no longer exist.")
     ] = False,
@@ -90,49 +101,41 @@ def index_command(
         bool, typer.Option(help="Compute embeddings (needed for dense and hybrid queries).")
     ] = True,
     model: Annotated[
-        str, typer.Option(help="Embedding model name or local folder.")
-    ] = DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
+        str | None,
+        typer.Option(help="Embedding model name or local folder (default: the bundled all-MiniLM-L6-v2)."),
+    ] = None,
     batch_files: Annotated[int, typer.Option(min=1, help="Files processed and written together.")] = 32,
     show_unchanged: Annotated[bool, typer.Option(help="List unchanged files in the summary too.")] = False,
 ) -> None:
     """Index files into a document store, incrementally and exactly once.
 
     Unchanged files (same path and sha256) are skipped; a changed file's chunks are replaced atomically; a run
-    that is interrupted can simply be re-run. Exit code 1 when any file failed, 2 for bad options.
+    that is interrupted can simply be re-run. Settings not given as options come from the environment, as
+    for `haybale serve`. Exit code 1 when any file failed, 2 for bad options.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from haybale.app import Application, Settings
     from haybale.errors import HaybaleError
-    from haybale.indexing.indexer import Indexer, build_indexing_pipeline
-    from haybale.stores.url import open_store_url
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # haybale never downloads models
     out, err = Console(), Console(stderr=True)
-    if overlap >= chunk_size:
-        err.print(
-            f"[red]Error:[/red] --overlap ({overlap}) must be smaller than --chunk-size ({chunk_size})."
-        )
-        raise typer.Exit(2)
     try:
-        opened = open_store_url(store)
+        settings = Settings.load(
+            store_url=store,
+            chunk_size=chunk_size,
+            chunk_overlap=overlap,
+            split_by=None if unit is None else unit.value,
+            embedding_model=model,
+            embed=None if embed else False,
+        )
+        application = Application(settings)
     except HaybaleError as exc:
         err.print(f"[red]Error:[/red] {exc}")
         raise typer.Exit(2) from None
-    embedder = None
-    if embed:
-        from haybale.components.embedders import SentenceTransformersDocumentEmbedder
-
-        embedder = SentenceTransformersDocumentEmbedder(model=model, progress_bar=False)
-    pipeline = build_indexing_pipeline(
-        split_by=unit.value,
-        split_length=chunk_size,
-        split_overlap=overlap,
-        tokenizer_model=model,
-    )
-    indexer = Indexer(
-        opened.store, pipeline, embedder=embedder, batch_files=batch_files, on_store_written=opened.flush
-    )
+    opened = application.opened_store
+    indexer = application.indexer(batch_files=batch_files)
     progress = Progress(
         TextColumn("[bold]indexing"),
         BarColumn(),

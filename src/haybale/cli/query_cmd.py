@@ -9,9 +9,6 @@ from typing import Annotated, Any
 
 import typer
 
-from haybale.components.embedders.sentence_transformers_backend import DEFAULT_SENTENCE_TRANSFORMERS_MODEL
-from haybale.stores.url import DEFAULT_STORE_URL
-
 __all__ = ["register"]
 
 _SNIPPET_CHARS = 160
@@ -74,9 +71,12 @@ def _results_table(documents: list[Any], query: str, mode: str) -> Any:
 def query_command(
     query: Annotated[str, typer.Argument(help="What to search for.")],
     *,
-    store: Annotated[str, typer.Option(help="Store URL of the index (see `haybale index --help`).")] = (
-        DEFAULT_STORE_URL
-    ),
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Store URL of the index (default: HAYBALE_STORE_URL, PGVECTOR_DSN or the CLI default)."
+        ),
+    ] = None,
     mode: Annotated[QueryMode, typer.Option(help="bm25 (keywords), dense (embeddings) or hybrid (both).")] = (
         QueryMode.hybrid
     ),
@@ -85,36 +85,43 @@ def query_command(
         str | None, typer.Option(help="Metadata filter as JSON (haybale filter language).")
     ] = None,
     model: Annotated[
-        str, typer.Option(help="Query embedding model; use the one the index was built with.")
-    ] = DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
+        str | None, typer.Option(help="Query embedding model; use the one the index was built with.")
+    ] = None,
 ) -> None:
     """Search an index and print the ranked results with their source, page and score.
 
-    Exit code 2 for bad options (malformed --filters, unknown store URL), 1 when the search fails.
+    Hybrid scores are on the same scale as the service's /query (see docs/service.md). Exit code 2 for bad
+    options (malformed --filters, unknown store URL), 1 when the search fails.
     """
     from rich.console import Console
 
+    from haybale.app import Application, Settings
     from haybale.errors import FilterError, HaybaleError
     from haybale.indexing.search import search_store
-    from haybale.stores.url import open_store_url
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # haybale never downloads models
     out, err = Console(), Console(stderr=True)
     parsed_filters = _parse_filters(filters)
     try:
-        opened = open_store_url(store, must_exist=True)
+        application = Application(Settings.load(store_url=store, embedding_model=model), must_exist=True)
     except HaybaleError as exc:
         err.print(f"[red]Error:[/red] {exc}")
         raise typer.Exit(2) from None
-    embedder = None
-    if mode is not QueryMode.bm25:
-        from haybale.components.embedders import SentenceTransformersTextEmbedder
-
-        embedder = SentenceTransformersTextEmbedder(model=model, progress_bar=False)
+    opened = application.opened_store
     try:
-        documents = search_store(
-            opened.store, query, mode=mode.value, top_k=top_k, filters=parsed_filters, text_embedder=embedder
-        )
+        if mode is QueryMode.hybrid:
+            retriever = application.retriever(top_k)
+            documents = retriever.run(query=query, filters=parsed_filters, top_k=top_k)["documents"]
+        else:
+            embedder = None if mode is QueryMode.bm25 else application.text_embedder()
+            documents = search_store(
+                opened.store,
+                query,
+                mode=mode.value,
+                top_k=top_k,
+                filters=parsed_filters,
+                text_embedder=embedder,
+            )
     except FilterError as exc:
         err.print(f"[red]Error in --filters:[/red] {exc}")
         raise typer.Exit(2) from None

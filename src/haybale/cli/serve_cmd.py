@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -20,7 +21,8 @@ def serve_command(
     ),
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     store: Annotated[
-        str | None, typer.Option(help=f"Store URL (default: HAYBALE_STORE_URL or {DEFAULT_STORE_URL}).")
+        str | None,
+        typer.Option(help=f"Store URL (default: HAYBALE_STORE_URL, PGVECTOR_DSN or {DEFAULT_STORE_URL})."),
     ] = None,
     pipelines_dir: Annotated[
         Path | None,
@@ -33,35 +35,27 @@ def serve_command(
     max_upload_mb: Annotated[
         float | None, typer.Option(min=0.001, help="Largest accepted upload, in MiB (default 50).")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        str | None, typer.Option(help="Log level (default: LOG_LEVEL or HAYBALE_LOG_LEVEL, else info).")
+    ] = None,
 ) -> None:
     """Serve /process, /query, /delete, /extract, /pipelines, /v1/chat/completions and /metrics.
 
-    Options override the HAYBALE_* environment variables (see `haybale.service.settings`). Exit code 2 for
-    invalid settings.
+    Options override the environment (the Helix variables PGVECTOR_DSN, RAG_HAYSTACK_*, VLLM_BASE_URL, ... and
+    haybale's HAYBALE_*; see docs/service.md). Exit code 2 for invalid settings.
     """
-    import dataclasses
-
+    from haybale.app.settings import Settings
     from haybale.errors import HaybaleError
-    from haybale.service.settings import ServiceSettings, parse_api_keys
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # haybale never downloads models
     try:
-        settings = ServiceSettings.from_env()
-        changes: dict[str, Any] = {}
-        if store is not None:
-            changes["store_url"] = store
-        if pipelines_dir is not None:
-            changes["pipelines_dir"] = pipelines_dir
-        if max_upload_mb is not None:
-            changes["max_upload_bytes"] = int(max_upload_mb * 1024 * 1024)
-        if api_keys_file is not None:
-            try:
-                text = api_keys_file.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise typer.BadParameter(f"cannot read {api_keys_file}: {exc.strerror or exc}") from None
-            changes["api_keys"] = parse_api_keys(text, str(api_keys_file))
-        settings = dataclasses.replace(settings, **changes)
+        settings = Settings.load(
+            store_url=store,
+            pipelines_dir=pipelines_dir,
+            api_keys_file=api_keys_file,
+            max_upload_bytes=None if max_upload_mb is None else int(max_upload_mb * 1024 * 1024),
+            log_level=log_level,
+        )
         from haybale.service.app import create_app
 
         app = create_app(settings)
@@ -70,9 +64,13 @@ def serve_command(
         raise typer.Exit(2) from None
     import uvicorn
 
+    level = settings.log_level.lower()
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     auth = f"{len(settings.api_keys)} API keys" if settings.api_keys else "no API keys (open access)"
-    typer.echo(f"haybale serve: {settings.store_url}, {auth}, on http://{host}:{port}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    typer.echo(
+        f"haybale serve: {app.state.haybale.app.opened_store.url}, {auth}, on http://{host}:{port}", err=True
+    )
+    uvicorn.run(app, host=host, port=port, log_level=level)
 
 
 def register(app: typer.Typer) -> None:

@@ -238,8 +238,20 @@ class Pipeline:
             self.warm_up()
         return plan
 
-    def _nested_inputs(self, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        """``data`` (nested or flat) routed and checked exactly as :meth:`run` does, in the nested form."""
+    def route_inputs(self, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """Route run inputs exactly as :meth:`run` does, without running anything.
+
+        Args:
+            data: nested (``{"component": {"input": value}}``) or flat (``{"input": value}``: every
+                unconnected socket of that name gets the value) run inputs.
+
+        Returns:
+            Fresh ``{component: {socket: value}}`` dicts (the values themselves are not copied).
+
+        Raises:
+            PipelineValidationError: an unknown component or input, a mix of both forms, or a value of the
+                wrong type; the message names it and what is accepted.
+        """
         return _normalize_inputs(self._compiled_plan(), data)
 
     # ------------------------------------------------------------------ running

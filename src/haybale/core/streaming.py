@@ -34,7 +34,7 @@ class _StreamablePipeline(Protocol):
 
     def walk(self) -> Iterable[tuple[str, Any]]: ...
 
-    def _nested_inputs(self, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]: ...
+    def route_inputs(self, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]: ...
 
     async def run_async(
         self,
@@ -225,5 +225,5 @@ def stream_pipeline(
                 f"stream. Streaming-capable components in this pipeline: {capable or 'none'}."
             )
     return PipelineStream(
-        pipeline, pipeline._nested_inputs(data), targets, include_outputs_from, concurrency_limit
+        pipeline, pipeline.route_inputs(data), targets, include_outputs_from, concurrency_limit
     )

@@ -1,8 +1,9 @@
 """The app factory: :func:`create_app` builds the FastAPI app of the haybale RAG service.
 
 Nothing happens at import time; ``create_app`` opens the store named by the settings, and models load on
-first use. Errors are JSON ``{"detail": ...}``: 4xx for the client's mistakes (with what to fix), 5xx for
-failures of the service itself; neither leaves anything half-written, and the service keeps serving.
+first use. Errors are JSON ``{"detail": ...}`` by fault (:mod:`haybale.service.errors`): 4xx for the client's
+mistakes (with what to fix), 503/500 for failures of what the service depends on; neither leaves anything
+half-written, and the service keeps serving.
 """
 
 import contextlib
@@ -11,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from haybale.service.settings import ServiceSettings
+from haybale.app.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -56,51 +57,7 @@ def jsonable_errors(errors: Any) -> Any:
     """Validation errors made JSON-safe (pydantic puts exception objects under ``ctx``)."""
     from fastapi.encoders import jsonable_encoder
 
-    return jsonable_encoder(errors, custom_encoder={Exception: str})
-
-
-def _error_status(exc: Exception) -> tuple[int, str]:
-    """The HTTP status and detail for an error raised by a route."""
-    from haybale.errors import (
-        ComponentError,
-        DeserializationError,
-        FilterError,
-        PipelineComponentsBlockedError,
-        PipelineRuntimeError,
-        PipelineValidationError,
-    )
-    from haybale.service.ingestion import IngestionError
-    from haybale.service.pipeline_registry import UnknownPipelineError
-
-    cause = exc.__cause__ if isinstance(exc, PipelineRuntimeError) and exc.__cause__ is not None else exc
-    if isinstance(cause, FilterError):
-        return 400, f"Invalid filters: {cause}"
-    # First match wins: subclasses before their bases.
-    table: list[tuple[type[Exception] | tuple[type[Exception], ...], int, str]] = [
-        (IngestionError, 422, "{}"),
-        (UnknownPipelineError, 404, "{}"),
-        (DeserializationError, 500, "The pipeline could not be loaded (nothing was run): {}"),
-        ((PipelineValidationError, PipelineComponentsBlockedError), 422, "Invalid pipeline inputs: {}"),
-        (PipelineRuntimeError, 500, "{}"),
-        (ComponentError, 422, "{}"),
-    ]
-    for kinds, status, template in table:
-        if isinstance(exc, kinds):
-            return status, template.format(exc)
-    return 500, f"Internal server error ({type(exc).__name__}): {exc}"
-
-
-def _error_body(request: Any, status: int, detail: Any) -> dict[str, Any]:
-    """``{"detail": ...}``; on the OpenAI-compatible routes also ``{"error": {...}}``, which OpenAI clients
-    read their error message from."""
-    body: dict[str, Any] = {"detail": detail}
-    if request.url.path.startswith("/v1/"):
-        kind = "invalid_request_error" if status < 500 else "server_error"
-        if status in (401, 403):
-            kind = "authentication_error" if status == 401 else "permission_error"
-        message = detail if isinstance(detail, str) else str(detail)
-        body["error"] = {"message": message, "type": kind, "param": None, "code": None}
-    return body
+    return jsonable_encoder(errors, custom_encoder={Exception: str, bytes: lambda b: f"<{len(b)} bytes>"})
 
 
 def _install_error_handlers(app: Any) -> None:
@@ -108,41 +65,68 @@ def _install_error_handlers(app: Any) -> None:
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
-    from haybale.errors import HaybaleError
-    from haybale.service.auth import AuthError
-    from haybale.service.uploads import UploadError
+    from haybale.service.errors import error_body
 
-    async def client_error(request: Any, exc: Exception) -> Any:
-        status = getattr(exc, "status_code", 400)
+    async def http_error(request: Any, exc: Any) -> Any:
+        status = int(getattr(exc, "status_code", 400))
         headers = dict(getattr(exc, "headers", None) or {})
-        if status == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        detail = getattr(exc, "detail", str(exc))
-        return JSONResponse(_error_body(request, status, detail), status_code=status, headers=headers or None)
+        body = error_body(request.url.path, status, getattr(exc, "detail", str(exc)))
+        return JSONResponse(body, status_code=status, headers=headers or None)
 
-    async def invalid_request(request: Any, exc: Exception) -> Any:
+    async def invalid_request(request: Any, exc: Any) -> Any:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else str(exc)
-        return JSONResponse(_error_body(request, 422, jsonable_errors(errors)), status_code=422)
+        return JSONResponse(error_body(request.url.path, 422, jsonable_errors(errors)), status_code=422)
 
-    async def haybale_error(request: Any, exc: Exception) -> Any:
-        status, detail = _error_status(exc)
-        if status >= 500:
-            logger.error("%s %s failed: %s", request.method, request.url.path, detail, exc_info=exc)
-        return JSONResponse(_error_body(request, status, detail), status_code=status)
-
-    app.add_exception_handler(HTTPException, client_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(AuthError, client_error)
-    app.add_exception_handler(UploadError, client_error)
-    app.add_exception_handler(HaybaleError, haybale_error)
-    app.add_exception_handler(Exception, haybale_error)
 
 
-def create_app(settings: ServiceSettings | None = None, *, chat_generator: Any = None) -> "FastAPI":
+class _ErrorMiddleware:
+    """ASGI middleware answering every other exception by fault (see :mod:`haybale.service.errors`).
+
+    Starlette's own last-resort handler re-raises after answering, which makes servers drop the keep-alive
+    connection; answering here keeps the connection usable for the client's next request.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # the status line is out: nothing can be answered any more
+                raise
+            from fastapi.responses import JSONResponse
+
+            from haybale.service.errors import error_body, log_failure, status_and_detail
+
+            path = scope.get("path", "")
+            status, detail = status_and_detail(exc)
+            log_failure(scope.get("method", ""), path, status, exc)
+            headers = dict(getattr(exc, "headers", None) or {}) if status < 500 else {}
+            response = JSONResponse(
+                error_body(path, status, detail), status_code=status, headers=headers or None
+            )
+            await response(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, chat_generator: Any = None) -> "FastAPI":
     """Build the haybale service app.
 
     Args:
-        settings: the service settings; default :meth:`ServiceSettings.from_env`.
+        settings: the settings; default :meth:`Settings.load` (the environment).
         chat_generator: the chat generator answering ``/v1/chat/completions`` (default: from the settings'
             LLM configuration, the local SmolLM2 when none is set).
 
@@ -151,6 +135,7 @@ def create_app(settings: ServiceSettings | None = None, *, chat_generator: Any =
 
     Raises:
         DocumentStoreError: the store URL is invalid.
+        SettingsError: the environment holds an invalid setting.
         MissingDependencyError: fastapi is not installed.
     """
     try:
@@ -168,15 +153,13 @@ def create_app(settings: ServiceSettings | None = None, *, chat_generator: Any =
     from haybale.service.schemas import HealthResponse
     from haybale.service.state import ServiceState
 
-    settings = settings if settings is not None else ServiceSettings.from_env()
+    settings = settings if settings is not None else Settings.load()
     state = ServiceState(settings, chat_generator=chat_generator)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         yield
-        close = getattr(state.store, "close", None)
-        if callable(close):  # release database connections when the server stops
-            close()
+        state.app.close()  # release database connections when the server stops
 
     app = FastAPI(
         lifespan=lifespan,
@@ -186,6 +169,7 @@ def create_app(settings: ServiceSettings | None = None, *, chat_generator: Any =
     )
     app.state.haybale = state
     _install_error_handlers(app)
+    app.add_middleware(_ErrorMiddleware)
     app.add_middleware(_MetricsMiddleware, metrics=state.metrics)
 
     @app.get("/health", response_model=HealthResponse)

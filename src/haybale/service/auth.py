@@ -2,9 +2,9 @@
 
 Each configured API key belongs to one tenant. With keys configured, every route except ``/health`` needs
 ``Authorization: Bearer <key>``: a missing or unknown key is 401; a request that names another tenant than its
-key's (the ``X-Haybale-Tenant`` header, or ``tenant`` in upload metadata) is 403. Each tenant's documents
-carry ``meta.tenant``, and every query and delete is ANDed with :func:`scope_filters`, so one tenant can never
-read or delete another's documents. Without keys there is no tenant: filters pass through unchanged.
+key's (the ``X-Haybale-Tenant`` header, or ``tenant`` in upload metadata) is 403. The caller's tenant then
+scopes every store call of the request (:mod:`haybale.stores.tenant_scope`): each tenant's documents carry
+``meta.tenant`` and no read, write or delete can reach another tenant's. Without keys there is no tenant.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from haybale.errors import UsageError
+from haybale.service.errors import ServiceError
+from haybale.stores.tenant_scope import TENANT_META_KEY
 
 __all__ = [
     "TENANT_HEADER",
@@ -22,20 +23,17 @@ __all__ = [
     "Caller",
     "authenticate",
     "check_tenant_claim",
-    "scope_filters",
 ]
 
 TENANT_HEADER = "X-Haybale-Tenant"
-TENANT_META_KEY = "tenant"
 
 
-class AuthError(UsageError):
+class AuthError(ServiceError):
     """Authentication (401) or authorization (403) failed; the app turns it into ``{"detail": ...}``."""
 
     def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
+        headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+        super().__init__(status_code, detail, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -96,16 +94,3 @@ def check_tenant_claim(caller: Caller, claimed: Any, where: str) -> None:
             f"Forbidden: {where} names tenant {str(claimed)!r}, but your API key belongs to tenant "
             f"{caller.tenant!r}. A key can only read and write its own tenant's documents.",
         )
-
-
-def scope_filters(filters: dict[str, Any] | None, caller: Caller) -> dict[str, Any] | None:
-    """``filters`` restricted to the caller's tenant (unchanged when there is no tenant).
-
-    The user's filter stays intact as one operand of an AND, so nothing it says can widen the scope.
-    """
-    if caller.tenant is None:
-        return filters or None
-    tenant_condition = {"field": f"meta.{TENANT_META_KEY}", "operator": "==", "value": caller.tenant}
-    if not filters:
-        return tenant_condition
-    return {"operator": "AND", "conditions": [filters, tenant_condition]}

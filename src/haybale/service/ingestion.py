@@ -1,104 +1,176 @@
-"""Turning one uploaded file into indexed chunks, exactly once per source; and extracting its text.
+"""From uploaded files to indexed chunks, through the same exactly-once :class:`Indexer` as ``haybale index``.
 
-A file is keyed by its *source*: the uploaded file name, prefixed with the tenant when there is one
-(``tenant_a/report.pdf``). Its chunks carry ``meta.source``, ``meta.file_name``, ``meta.source_hash`` (sha256
-of the bytes) and ``meta.tenant``; the upload is read from memory, so no temporary path ever enters the
-metadata or the content-addressed ids. Uploading the same name again replaces that source's chunks in one
-atomic ``replace_documents`` call: the store holds either the old chunks or the new ones, never both, never a
-mix. A file that fails to convert changes nothing.
+Each upload is one *document* of the Helix contract, identified by ``metadata.document_id`` within
+``metadata.data_entity_id`` (its knowledge source). Uploading a document again replaces all of its chunks in
+one atomic store call, whatever its file name; two knowledge sources that both upload ``README.md`` keep
+their own documents. Without a ``document_id`` one is derived from the data entity and the file name, so a
+re-upload of the same file replaces it, and it is returned in the response.
+
+Every chunk carries the caller's metadata (``source`` included, kept as sent) plus ``document_id``,
+``document_group_id``, ``filename``, ``original_filename``, ``chunk_id`` (``<document_id>-chunk-<n>``),
+``content_offset``, ``page_number``, ``source_hash`` and, with API keys, ``tenant`` (set by the store view).
+An upload whose bytes, metadata and chunking are unchanged is not re-processed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from haybale.dataclasses import ByteStream, Document
-from haybale.errors import UsageError
-from haybale.service.auth import TENANT_META_KEY, Caller, scope_filters
-from haybale.service.state import ServiceState
+from haybale.app.application import Application
+from haybale.dataclasses import ByteStream
+from haybale.indexing.indexer import FileOutcome, SourceInput
+from haybale.service.errors import ServiceError
 from haybale.service.uploads import UploadedFile
 
-__all__ = ["IngestionError", "IngestionResult", "extract_text", "ingest_upload", "source_of"]
-
-#: Metadata keys the service sets itself; an upload's metadata cannot override them.
-RESERVED_META_KEYS = ("source", "source_hash", "file_name", TENANT_META_KEY)
+__all__ = ["IngestionError", "UploadOutcome", "extract_text", "index_uploads", "upload_sources"]
 
 
-class IngestionError(UsageError):
-    """The uploaded file cannot be indexed or read (corrupt, unsupported type, no text). Nothing changed."""
+class IngestionError(ServiceError):
+    """An upload cannot be indexed or read (corrupt, unsupported type, no text). Nothing was changed."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(422, detail)
 
 
 @dataclass(frozen=True)
-class IngestionResult:
-    """What ``/process`` did: files converted, chunks written, old chunks replaced."""
+class UploadOutcome:
+    """What happened to one uploaded file."""
 
-    source: str
-    documents_processed: int
-    chunks_indexed: int
-    chunks_replaced: int
-
-
-def source_of(file_name: str, caller: Caller) -> str:
-    """The source key of an uploaded file for this caller."""
-    return f"{caller.tenant}/{file_name}" if caller.tenant is not None else file_name
+    file_name: str
+    document_id: str
+    status: str
+    chunks: int
+    replaced: int
+    error: str | None
 
 
-def _stream(upload: UploadedFile, source: str) -> ByteStream:
-    """The upload as the converters' input, read from memory (no temporary path reaches the metadata)."""
-    return ByteStream(data=upload.data, meta={"file_name": upload.file_name, "source": source})
+def _identifier(meta: dict[str, Any], key: str, file_name: str) -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
+        raise IngestionError(
+            f"'{file_name}': metadata.{key} must be a non-empty string (or an integer), got {value!r}."
+        )
+    return str(value)
 
 
-def _raise_failures(failures: list[dict[str, Any]], upload: UploadedFile) -> None:
-    if failures:
-        reasons = "; ".join(str(f.get("error")) for f in failures)
-        if f"'{upload.file_name}'" not in reasons:  # converters name the file; say which one when they don't
-            reasons = f"'{upload.file_name}': {reasons}"
-        raise IngestionError(f"Could not convert the upload: {reasons}")
+def _derived_document_id(data_entity_id: str | None, file_name: str) -> str:
+    digest = hashlib.sha256(f"{data_entity_id or ''}\x00{file_name}".encode()).hexdigest()
+    return f"doc-{digest[:24]}"
 
 
-def ingest_upload(state: ServiceState, upload: UploadedFile, caller: Caller) -> IngestionResult:
-    """Convert, clean, split and embed ``upload``; atomically replace its source's chunks with the result.
+def _scope(document_id: str, data_entity_id: str | None) -> dict[str, Any]:
+    """The filter selecting the chunks of one document of one knowledge source."""
+    return {
+        "operator": "AND",
+        "conditions": [
+            {"field": "meta.document_id", "operator": "==", "value": document_id},
+            {"field": "meta.data_entity_id", "operator": "==", "value": data_entity_id},
+        ],
+    }
+
+
+def _fingerprint(upload: UploadedFile, meta: dict[str, Any], chunking: str) -> str:
+    digest = hashlib.sha256(upload.data)
+    digest.update(json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str).encode())
+    digest.update(chunking.encode())
+    return digest.hexdigest()
+
+
+def upload_sources(application: Application, uploads: list[UploadedFile]) -> list[SourceInput]:
+    """The uploads as :class:`SourceInput` items for the indexer (ids resolved, metadata completed).
 
     Raises:
-        IngestionError: the file could not be converted or holds no text (the store is unchanged).
+        IngestionError: an identifier is malformed, or one ``document_id`` names several files.
     """
-    from haybale.indexing.source_tracker import source_filter
-
-    source = source_of(upload.file_name, caller)
-    meta = {k: v for k, v in upload.metadata.items() if k not in RESERVED_META_KEYS}
-    meta["source_hash"] = hashlib.sha256(upload.data).hexdigest()
-    if caller.tenant is not None:
-        meta[TENANT_META_KEY] = caller.tenant
-    result = state.conversion_pipeline().run(
-        {"converter": {"sources": [_stream(upload, source)], "meta": [meta]}},
-        include_outputs_from={"converter"},
-    )
-    _raise_failures(result["converter"].get("failures", []), upload)
-    converted: list[Document] = result["converter"].get("documents", [])
-    chunks: list[Document] = [c for c in result.get("splitter", {}).get("documents", []) if c.content]
-    if not chunks:
+    settings = application.settings
+    chunking = f"{settings.split_by}:{settings.chunk_size}:{settings.chunk_overlap}"
+    chunking += f":{settings.resolved_embedding_model}:{settings.embed}"
+    resolved = []
+    for upload in uploads:
+        meta = dict(upload.metadata)
+        data_entity_id = _identifier(meta, "data_entity_id", upload.file_name)
+        document_id = _identifier(meta, "document_id", upload.file_name)
+        document_id = document_id or _derived_document_id(data_entity_id, upload.file_name)
+        resolved.append((upload, meta, data_entity_id, document_id))
+    counts = Counter((entity, document) for _, _, entity, document in resolved)
+    repeated = [document for (_, document), count in counts.items() if count > 1]
+    if repeated:
         raise IngestionError(
-            f"'{upload.file_name}' contains no text to index (it may be empty or a scanned image). Nothing "
-            "was changed."
+            f"Several files in this request have document_id {repeated[0]!r}; a document is one file. Send "
+            "one metadata object per file (a JSON list) with distinct document_id values, or leave "
+            "document_id out to get one per file."
         )
-    embedder = state.document_embedder()
-    if embedder is not None:
-        chunks = embedder.run(documents=chunks)["documents"]
-    scope = scope_filters(source_filter(source), caller)
-    with state.write_lock:
-        replaced, written = state.store.replace_documents(scope, chunks)
-        state.opened_store.flush()
-    return IngestionResult(source, len(converted), written, replaced)
+    group = (
+        resolved[0][3]
+        if len(resolved) == 1
+        else "group-" + hashlib.sha256("\x00".join(r[3] for r in resolved).encode()).hexdigest()[:24]
+    )
+    sources = []
+    for upload, meta, data_entity_id, document_id in resolved:
+        meta["document_id"] = document_id
+        if data_entity_id is not None:
+            meta["data_entity_id"] = data_entity_id
+        meta.setdefault("document_group_id", group)
+        meta.setdefault("source", upload.file_name)
+        meta["filename"] = upload.file_name
+        meta["original_filename"] = upload.original_name or upload.file_name
+        stream = ByteStream(upload.data, {"file_name": upload.file_name}, upload.content_type)
+        sources.append(
+            SourceInput(
+                key=document_id,
+                content=stream,
+                meta=meta,
+                sha256=_fingerprint(upload, meta, chunking),
+                scope=_scope(document_id, data_entity_id),
+            )
+        )
+    return sources
 
 
-def extract_text(state: ServiceState, upload: UploadedFile) -> str:
-    """The text of ``upload`` (its converted documents, joined by blank lines).
+def index_uploads(application: Application, uploads: list[UploadedFile]) -> list[UploadOutcome]:
+    """Index ``uploads`` (call inside the caller's ``tenant_scope``); one outcome per file, in order.
+
+    Failed files change nothing; the others are indexed (each replacing its earlier version atomically).
+    """
+    sources = upload_sources(application, uploads)
+    with application.write_lock:  # one writer at a time keeps snapshot-backed stores consistent
+        report = application.indexer().index_sources(sources)
+    outcomes: dict[str, FileOutcome] = {outcome.source: outcome for outcome in report.outcomes}
+    results = []
+    for upload, source in zip(uploads, sources, strict=True):
+        outcome = outcomes[source.key]
+        chunks = outcome.chunks
+        if outcome.status == "unchanged":
+            chunks = application.store.count_documents(source.replace_filter)
+        results.append(
+            UploadOutcome(
+                file_name=upload.file_name,
+                document_id=source.key,
+                status=outcome.status,
+                chunks=chunks,
+                replaced=outcome.replaced,
+                error=None if outcome.error is None else f"'{upload.file_name}': {outcome.error}",
+            )
+        )
+    return results
+
+
+def extract_text(application: Application, upload: UploadedFile) -> str:
+    """The text of ``upload`` (its converted documents, joined by blank lines); nothing is stored.
 
     Raises:
         IngestionError: the file could not be converted.
     """
-    result = state.converter().run(sources=[_stream(upload, upload.file_name)], meta=[{}])
-    _raise_failures(result.get("failures", []), upload)
+    stream = ByteStream(upload.data, {"file_name": upload.file_name}, upload.content_type)
+    result = application.converter().run(sources=[stream], meta=[{}])
+    failures = result.get("failures") or []
+    if failures:
+        reasons = "; ".join(str(f.get("error")) for f in failures)
+        raise IngestionError(f"Could not extract text from '{upload.file_name}': {reasons}")
     return "\n\n".join(doc.content for doc in result["documents"] if doc.content)

@@ -2,8 +2,10 @@
 
 Files are loaded on first use with haybale's allow-list (plus the settings' ``allowed_modules``): a YAML that
 names a type outside it — ``subprocess.Popen``, say — is refused before anything is imported or instantiated,
-and the request gets the :class:`~haybale.errors.DeserializationError` message. A loaded pipeline is cached
-and warmed up once; editing the file reloads it on the next request.
+and the request gets the :class:`~haybale.errors.DeserializationError` message. A loaded pipeline is warmed
+up, then every document store its components hold is bound to the tenant scope
+(:mod:`haybale.service.pipeline_scoping`); a pipeline whose stores cannot be bound is refused with the reason.
+It is cached; editing the file reloads it on the next request.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from haybale.errors import UsageError
+from haybale.errors import RuntimeFailure, UsageError
 
-__all__ = ["PIPELINE_NAME_PATTERN", "PipelineRegistry", "UnknownPipelineError"]
+__all__ = ["PIPELINE_NAME_PATTERN", "PipelineRegistry", "PipelineUnavailableError", "UnknownPipelineError"]
 
 #: What a pipeline name may look like (it becomes a file name, so no separators or dots).
 PIPELINE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
@@ -24,6 +26,13 @@ _SUFFIXES = (".yaml", ".yml")
 
 class UnknownPipelineError(UsageError, LookupError):
     """No pipeline of that name is served; the message lists those that are."""
+
+
+class PipelineUnavailableError(RuntimeFailure):
+    """A served pipeline's file cannot be loaded (bad YAML, a type outside the allow-list, stores the tenant
+    scope cannot cover). The operator must fix the file; the client's request was fine (500)."""
+
+    retryable = False
 
 
 class PipelineRegistry:
@@ -70,9 +79,12 @@ class PipelineRegistry:
 
         Raises:
             UnknownPipelineError: no such file.
-            DeserializationError: the YAML is malformed or names a type that is not allow-listed.
+            PipelineUnavailableError: the YAML is malformed, names a type that is not allow-listed, or holds
+                a store the tenant scope cannot cover.
         """
         from haybale.core.pipeline import Pipeline
+        from haybale.errors import DeserializationError
+        from haybale.service.pipeline_scoping import scope_pipeline_stores
 
         path = self._path_of(name)
         stat = path.stat()
@@ -81,7 +93,13 @@ class PipelineRegistry:
             cached = self._cache.get(name)
             if cached is not None and cached[0] == version:
                 return cached[1]
-            pipeline = Pipeline.load(path, allowed_modules=self.allowed_modules)
-            pipeline.warm_up()
+            try:
+                pipeline = Pipeline.load(path, allowed_modules=self.allowed_modules)
+                pipeline.warm_up()
+                scope_pipeline_stores(pipeline, name)
+            except DeserializationError as exc:
+                raise PipelineUnavailableError(
+                    f"The pipeline {name!r} could not be loaded from {path.name} (nothing was run): {exc}"
+                ) from exc
             self._cache[name] = (version, pipeline)
             return pipeline

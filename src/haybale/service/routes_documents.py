@@ -1,42 +1,103 @@
-"""The document routes: ``/process``, ``/query``, ``/delete``, ``/extract`` (the Haystack-service contract).
+"""The document routes of the Helix RAG service contract: ``/process``, ``/query``, ``/delete``, ``/extract``.
 
-Blocking work (conversion, embedding, store access) runs in worker threads so the event loop keeps serving
-other requests. Client mistakes are answered with 4xx and a ``detail`` that says what to fix; they never
-change what is stored.
+Every route authenticates the caller and runs inside ``tenant_scope(caller.tenant)``: the store the routes
+use is tenant-scoped, so no filter, metadata or id a request sends can reach another tenant's documents.
+Blocking work (conversion, embedding, store access) runs in worker threads and concurrent query embeddings
+share model calls, so the event loop keeps serving. Client mistakes are answered with 4xx and a ``detail``
+that says what to fix; they never change what is stored.
 """
 
 import asyncio
 from typing import Annotated, Any
 
-from haybale.service.auth import TENANT_META_KEY, Caller, check_tenant_claim, scope_filters
+from haybale.service.auth import TENANT_META_KEY, Caller, check_tenant_claim
 from haybale.service.dependencies import caller_of, state_of
+from haybale.service.errors import ServiceError
 from haybale.service.schemas import (
     DeleteRequest,
     DeleteResponse,
     ExtractResponse,
+    ProcessedDocument,
     ProcessResponse,
     QueryRequest,
     QueryResponse,
     QueryResult,
 )
 
-__all__ = ["build_documents_router"]
+__all__ = ["MULTIPART_FILE_BODY", "build_documents_router"]
 
 
-def _validated(filters: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Check a user filter before any work is done (raises FilterError, answered with 400)."""
+def _multipart_body(with_metadata: bool) -> dict[str, Any]:
+    """The OpenAPI request body of an upload route (the route parses the stream itself, with limits)."""
+    properties: dict[str, Any] = {
+        "file": {"type": "string", "format": "binary", "description": "The file (repeat for several)."}
+    }
+    if with_metadata:
+        properties["metadata"] = {
+            "type": "string",
+            "description": "JSON object applied to every file (or a list of one object per file): "
+            '{"data_entity_id": "kb-1", "document_id": "doc-1", "source": "guide.pdf", "tags": ["a"]}.',
+        }
+    schema = {"type": "object", "properties": properties, "required": ["file"]}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+MULTIPART_FILE_BODY = _multipart_body(with_metadata=True)
+
+
+def _clean_query(text: str) -> str:
+    """The query without NUL characters (no stored text can contain one; Helix strips them too)."""
+    cleaned = text.replace("\x00", " ")
+    if not cleaned.strip():
+        raise ServiceError(422, "The query is empty: send the text to search for in 'query'.")
+    return cleaned
+
+
+def _checked_filters(filters: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Validate a filter before any work is done (FilterError -> 400 with the path of the bad part)."""
     from haybale.filters import validate_filters
 
     validate_filters(filters)
     return filters or None
 
 
+def _process_response(outcomes: list[Any]) -> ProcessResponse:
+    documents = [
+        ProcessedDocument(
+            filename=o.file_name,
+            document_id=o.document_id,
+            status=o.status,
+            chunks=o.chunks,
+            replaced=o.replaced,
+            error=o.error,
+        )
+        for o in outcomes
+    ]
+    succeeded = [d for d in documents if d.status != "failed"]
+    if not succeeded:
+        errors = "; ".join(d.error or d.filename for d in documents)
+        raise ServiceError(422, f"Nothing was indexed: {errors}. Nothing stored was changed.")
+    chunks = sum(d.chunks for d in succeeded)
+    parts = [f"'{d.filename}' ({d.status}, {d.chunks} chunks)" for d in documents]
+    return ProcessResponse(
+        status="success" if len(succeeded) == len(documents) else "partial",
+        indexed_count=chunks,
+        document_id=documents[0].document_id,
+        chunks=chunks,
+        documents_processed=len(succeeded),
+        chunks_indexed=sum(d.chunks for d in succeeded if d.status == "indexed"),
+        message="Processed " + ", ".join(parts) + ".",
+        documents=documents,
+    )
+
+
 def build_documents_router() -> Any:
     """The APIRouter serving the document routes."""
-    from fastapi import APIRouter, Depends, HTTPException, Request
+    from fastapi import APIRouter, Depends, Request
 
-    from haybale.service.ingestion import extract_text, ingest_upload
-    from haybale.service.uploads import read_upload
+    from haybale.service.ingestion import extract_text, index_uploads
+    from haybale.service.uploads import read_uploads
+    from haybale.stores.tenant_scope import tenant_scope
 
     router = APIRouter(tags=["documents"])
 
@@ -45,67 +106,76 @@ def build_documents_router() -> Any:
 
     CallerDep = Annotated[Caller, Depends(current_caller)]
 
-    @router.post("/process", response_model=ProcessResponse)
+    @router.post("/process", response_model=ProcessResponse, openapi_extra=MULTIPART_FILE_BODY)
     async def process(request: Request, caller: CallerDep) -> ProcessResponse:
-        """Index an uploaded file (multipart ``file``, optional ``metadata`` JSON object)."""
+        """Index uploaded files (multipart ``file``, optional ``metadata`` JSON); re-uploading a document
+        (same ``document_id`` in the same ``data_entity_id``) replaces its chunks atomically."""
         state = state_of(request)
-        upload = await read_upload(request, state.settings.max_upload_bytes)
-        check_tenant_claim(caller, upload.metadata.get(TENANT_META_KEY), "the upload's metadata")
-        result = await asyncio.to_thread(ingest_upload, state, upload, caller)
-        state.metrics.count_documents(indexed=result.chunks_indexed, processed=result.documents_processed)
-        replaced = f", replacing {result.chunks_replaced} earlier chunks" if result.chunks_replaced else ""
-        return ProcessResponse(
-            status="success",
-            documents_processed=result.documents_processed,
-            chunks_indexed=result.chunks_indexed,
-            message=f"Indexed '{upload.file_name}' as {result.chunks_indexed} chunks{replaced}.",
-        )
+        uploads = await read_uploads(request, state.settings.max_upload_bytes)
+        for upload in uploads:
+            check_tenant_claim(caller, upload.metadata.get(TENANT_META_KEY), "the upload's metadata")
+            upload.metadata.pop(TENANT_META_KEY, None)
+        with tenant_scope(caller.tenant):
+            outcomes = await asyncio.to_thread(index_uploads, state.app, uploads)
+        response = _process_response(outcomes)
+        state.metrics.count_documents(indexed=response.chunks_indexed, processed=response.documents_processed)
+        return response
 
     @router.post("/query", response_model=QueryResponse)
     async def query(body: QueryRequest, request: Request, caller: CallerDep) -> QueryResponse:
-        """Hybrid search (BM25 + embeddings, fused) over the caller's documents."""
-        if not body.query.strip():
-            raise HTTPException(422, "The query is empty: send the text to search for in 'query'.")
-        filters = scope_filters(_validated(body.filters), caller)
+        """Hybrid search (BM25 + embeddings) over the caller's documents, best first."""
+        text = _clean_query(body.query)
+        filters = _checked_filters(body.filters)
         state = state_of(request)
-
-        def search() -> list[Any]:
-            retriever = state.retriever()
-            return list(retriever.run(query=body.query, filters=filters, top_k=body.top_k)["documents"])
-
-        documents = await asyncio.to_thread(search)
+        with tenant_scope(caller.tenant):
+            documents = await state.app.search(text, body.top_k, filters)
         return QueryResponse(
-            results=[QueryResult(content=d.content, metadata=dict(d.meta), score=d.score) for d in documents]
+            results=[
+                QueryResult(
+                    content=d.content,
+                    metadata=dict(d.meta),
+                    score=d.score,
+                    id=d.id,
+                    chunk_id=d.meta.get("chunk_id"),
+                    score_details=d.score_details,
+                )
+                for d in documents
+            ]
         )
 
     @router.post("/delete", response_model=DeleteResponse)
     async def delete(body: DeleteRequest, request: Request, caller: CallerDep) -> DeleteResponse:
         """Delete every chunk of the caller's documents that matches ``filters``."""
         if not body.filters:
-            raise HTTPException(
+            raise ServiceError(
                 422,
                 "Refusing to delete with an empty filter, which would match every document. Send a filter "
-                'such as {"field": "meta.file_name", "operator": "==", "value": "report.pdf"}.',
+                'such as {"data_entity_id": "kb-1"} or {"document_id": ["doc-1", "doc-2"]}.',
             )
-        filters = scope_filters(_validated(body.filters), caller)
+        filters = _checked_filters(body.filters)
         state = state_of(request)
 
         def run_delete() -> int:
-            with state.write_lock:
-                deleted = int(state.store.delete_by_filter(filters))
-                state.opened_store.flush()
+            with state.app.write_lock:
+                deleted = int(state.app.store.delete_by_filter(filters))
+                state.app.opened_store.flush()
             return deleted
 
-        deleted = await asyncio.to_thread(run_delete)
+        with tenant_scope(caller.tenant):
+            deleted = await asyncio.to_thread(run_delete)
         state.metrics.count_documents(deleted=deleted)
         return DeleteResponse(status="success", documents_deleted=deleted)
 
-    @router.post("/extract", response_model=ExtractResponse)
+    @router.post(
+        "/extract", response_model=ExtractResponse, openapi_extra=_multipart_body(with_metadata=False)
+    )
     async def extract(request: Request, caller: CallerDep) -> ExtractResponse:
         """The text of an uploaded file (multipart ``file``); nothing is stored."""
         state = state_of(request)
-        upload = await read_upload(request, state.settings.max_upload_bytes, with_metadata=False)
-        text = await asyncio.to_thread(extract_text, state, upload)
+        uploads = await read_uploads(
+            request, state.settings.max_upload_bytes, with_metadata=False, single=True
+        )
+        text = await asyncio.to_thread(extract_text, state.app, uploads[0])
         return ExtractResponse(text=text)
 
     return router

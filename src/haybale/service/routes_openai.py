@@ -14,8 +14,9 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from haybale.service.auth import Caller, scope_filters
+from haybale.service.auth import Caller
 from haybale.service.dependencies import caller_of, state_of
+from haybale.service.errors import ServiceError
 from haybale.service.schemas import ChatCompletionRequest
 
 __all__ = ["RAG_MODEL_NAME", "build_openai_router"]
@@ -43,10 +44,10 @@ def _generation_kwargs(body: ChatCompletionRequest) -> dict[str, Any]:
     return kwargs
 
 
-def rag_run_inputs(question: str, caller: Caller, generation_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Nested run inputs of the RAG pipeline for one question, scoped to the caller's tenant."""
+def rag_run_inputs(question: str, generation_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Nested run inputs of the RAG pipeline for one question (the store scopes it to the caller)."""
     data: dict[str, Any] = {
-        "retriever": {"query": question, "filters": scope_filters(None, caller)},
+        "retriever": {"query": question},
         "prompt_builder": {"query": question},
         "answer_builder": {"query": question},
     }
@@ -73,7 +74,18 @@ def _chunk_event(ident: str, delta: dict[str, Any], finish: str | None = None) -
     return f"data: {json.dumps(body)}\n\n"
 
 
-async def _stream_events(pipeline: Any, data: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
+async def _stream_events(
+    pipeline: Any, data: dict[str, Any], include_usage: bool, tenant: str | None
+) -> AsyncIterator[str]:
+    from haybale.stores.tenant_scope import tenant_scope
+
+    # The response streams after the route returned: the tenant scope is entered here, in the streaming task.
+    with tenant_scope(tenant):
+        async for event in _events(pipeline, data, include_usage):
+            yield event
+
+
+async def _events(pipeline: Any, data: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
     from haybale.core.streaming import stream_pipeline
 
     ident = f"chatcmpl-{uuid.uuid4().hex}"
@@ -113,8 +125,10 @@ def build_openai_router() -> Any:
     """The APIRouter serving the OpenAI-compatible routes."""
     import asyncio
 
-    from fastapi import APIRouter, Depends, HTTPException, Request
+    from fastapi import APIRouter, Depends, Request
     from fastapi.responses import StreamingResponse
+
+    from haybale.stores.tenant_scope import tenant_scope
 
     router = APIRouter(tags=["openai"])
 
@@ -133,22 +147,23 @@ def build_openai_router() -> Any:
     async def chat_completions(body: ChatCompletionRequest, request: Request, caller: CallerDep) -> Any:
         """Answer the conversation's last user message from the caller's documents."""
         if body.model != RAG_MODEL_NAME:
-            raise HTTPException(
+            raise ServiceError(
                 404, f"Unknown model {body.model!r}. This service serves one model: {RAG_MODEL_NAME!r}."
             )
         question = _question(body)
         if not question:
-            raise HTTPException(422, "The conversation has no user message with text to answer.")
+            raise ServiceError(422, "The conversation has no user message with text to answer.")
         state = state_of(request)
-        pipeline = await asyncio.to_thread(state.rag_pipeline)
-        data = rag_run_inputs(question, caller, _generation_kwargs(body))
+        pipeline = await asyncio.to_thread(state.app.rag_pipeline)
+        data = rag_run_inputs(question, _generation_kwargs(body))
         if body.stream:
             options = getattr(body, "stream_options", None) or {}
             include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
             return StreamingResponse(
-                _stream_events(pipeline, data, include_usage), media_type="text/event-stream"
+                _stream_events(pipeline, data, include_usage, caller.tenant), media_type="text/event-stream"
             )
-        result = await pipeline.run_async(data, include_outputs_from={"llm", "retriever"})
+        with tenant_scope(caller.tenant):
+            result = await pipeline.run_async(data, include_outputs_from={"llm", "retriever"})
         replies = result.get("llm", {}).get("replies") or []
         reply = replies[0] if replies else None
         documents = result.get("retriever", {}).get("documents") or []

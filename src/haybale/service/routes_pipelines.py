@@ -1,19 +1,30 @@
 """``GET /pipelines`` and ``POST /pipelines/{name}/run``: run pipelines loaded from YAML files.
 
 The request body is the pipeline's run inputs, nested (``{"retriever": {"query": "..."}}``) or flat
-(``{"query": "..."}``), as for ``Pipeline.run``. The response is ``{"result": ...}`` with documents, answers
-and messages as JSON (their ``to_dict()`` form). With API keys, every free ``filters`` input of the pipeline
-is restricted to the caller's tenant, as on ``/query``.
+(``{"query": "..."}``), routed by the engine exactly as ``Pipeline.run`` routes them. Files travel as
+multipart parts named after the input that takes them (``sources`` or ``converter.sources``) next to an
+``inputs`` JSON field; an input that takes files never accepts a path or URL string from a request, so a
+served pipeline cannot be made to read the server's own files. Inputs typed as documents or chat messages
+accept their JSON form. The response is ``{"result": ...}`` with documents, answers and messages in their
+``to_dict()`` form.
+
+The run happens inside ``tenant_scope(caller.tenant)`` and every store the pipeline holds is tenant-scoped
+(:mod:`haybale.service.pipeline_scoping`), so no input can reach another tenant's documents.
 """
 
 import dataclasses
+import json
 import math
+import typing
+from pathlib import PurePath
 from typing import Annotated, Any
 
-from haybale.service.auth import Caller, scope_filters
+from haybale.dataclasses import ByteStream
+from haybale.service.auth import Caller
 from haybale.service.dependencies import caller_of, state_of
+from haybale.service.errors import ServiceError
 
-__all__ = ["build_pipelines_router", "to_jsonable"]
+__all__ = ["build_pipelines_router", "request_inputs", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -37,45 +48,149 @@ def to_jsonable(value: Any) -> Any:
     return result
 
 
-def _nested(free: dict[str, dict[str, Any]], names: set[str], data: dict[str, Any]) -> dict[str, Any]:
-    """Flat inputs rewritten to the nested form, as ``Pipeline.run`` would route them."""
-    if all(key in names and isinstance(value, dict) for key, value in data.items()):
-        return {key: dict(value) for key, value in data.items()}
-    nested: dict[str, dict[str, Any]] = {}
-    for key, value in data.items():
-        targets = [name for name, sockets in free.items() if key in sockets]
-        if not targets:  # let the pipeline report it with its own message
-            return data
-        for name in targets:
-            nested.setdefault(name, {})[key] = value
-    return nested
+def _type_args(annotation: Any) -> list[Any]:
+    """Every type mentioned in ``annotation`` (``list[str | Path]`` -> list, str, Path, ...)."""
+    found = [annotation]
+    for arg in typing.get_args(annotation):
+        found.extend(_type_args(arg))
+    return found
 
 
-def scoped_run_inputs(pipeline: Any, data: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    """``data`` with every free ``filters`` input validated and restricted to the caller's tenant.
+def _takes_paths(annotation: Any) -> bool:
+    return any(isinstance(t, type) and issubclass(t, PurePath) for t in _type_args(annotation))
+
+
+def _loadable_types(annotation: Any) -> list[type]:
+    """Haybale data classes named in a socket type that have a ``from_dict`` (Document, ChatMessage...)."""
+    return [
+        t
+        for t in _type_args(annotation)
+        if isinstance(t, type) and t.__module__.startswith("haybale.dataclasses") and hasattr(t, "from_dict")
+    ]
+
+
+def _from_json(value: Any, kinds: list[type], where: str) -> Any:
+    if isinstance(value, list):
+        return [_from_json(item, kinds, f"{where}[{i}]") for i, item in enumerate(value)]
+    if not isinstance(value, dict) or not kinds:
+        return value
+    errors = []
+    for kind in kinds:
+        try:
+            return kind.from_dict(value)  # type: ignore[attr-defined]
+        except Exception as exc:  # try the next type the socket accepts
+            errors.append(f"{kind.__name__}: {exc}")
+    raise ServiceError(
+        422, f"Input {where} is not a valid {' or '.join(k.__name__ for k in kinds)}: {errors}"
+    )
+
+
+def _refuse_paths(value: Any, where: str) -> None:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, str | PurePath):
+            raise ServiceError(
+                422,
+                f"Input {where} takes files, and a request cannot name files on the server ({item!r}). "
+                f"Upload the files as multipart/form-data parts named '{where}' (with the other inputs as a "
+                "JSON object in the 'inputs' field).",
+            )
+
+
+def request_inputs(pipeline: Any, data: dict[str, Any], files: dict[str, list[ByteStream]]) -> dict[str, Any]:
+    """The nested run inputs of a request: routed by the engine, files attached, JSON objects loaded as
+    documents or messages where the input expects them, and path strings refused for file inputs.
 
     Raises:
-        FilterError: a ``filters`` input is malformed.
+        PipelineValidationError: unknown inputs or wrong types (from the engine's routing).
+        ServiceError: 422 for a path string given to a file input, or a malformed document/message.
     """
-    from haybale.filters import validate_filters
-
-    free: dict[str, dict[str, Any]] = pipeline.inputs()
-    targets = [name for name, sockets in free.items() if "filters" in sockets]
-    if not targets:
-        return data
-    nested = _nested(free, {name for name, _ in pipeline.walk()}, data)
-    for name in targets:
-        inputs = nested.get(name)
-        given = inputs.get("filters") if isinstance(inputs, dict) else None
-        validate_filters(given)
-        if caller.tenant is not None:
-            nested.setdefault(name, {})["filters"] = scope_filters(given, caller)
+    nested = pipeline.route_inputs(data) if data else {}
+    for key, streams in files.items():
+        component, _, socket = key.partition(".")
+        routed = pipeline.route_inputs({component: {socket: streams}} if socket else {key: streams})
+        for name, sockets in routed.items():
+            nested.setdefault(name, {}).update(sockets)
+    free = pipeline.inputs()
+    for name, sockets in nested.items():
+        for socket, value in list(sockets.items()):
+            where = f"{name}.{socket}"
+            annotation = free.get(name, {}).get(socket, {}).get("type", Any)
+            if _takes_paths(annotation):
+                _refuse_paths(value, where)
+            kinds = _loadable_types(annotation)
+            if kinds:
+                sockets[socket] = _from_json(value, kinds, where)
     return nested
+
+
+async def _read_request(request: Any, max_bytes: int) -> tuple[dict[str, Any], dict[str, list[ByteStream]]]:
+    """The JSON inputs and the uploaded files of a run request (JSON body, or multipart)."""
+    from haybale.service.uploads import check_json_value, parse_form
+
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await parse_form(request, max_bytes)
+        try:
+            raw = form.get("inputs")
+            data = json.loads(raw) if isinstance(raw, str) and raw.strip() else {}
+            files: dict[str, list[ByteStream]] = {}
+            for key, part in form.multi_items():
+                if isinstance(part, str):
+                    continue
+                await part.seek(0)
+                stream = ByteStream(await part.read(), {"file_name": part.filename or key}, part.content_type)
+                files.setdefault(key, []).append(stream)
+        except json.JSONDecodeError as exc:
+            raise ServiceError(422, f"The 'inputs' form field is not valid JSON: {exc.msg}.") from None
+        finally:
+            await form.close()
+    else:
+        files = {}
+        try:
+            data = json.loads(await request.body() or b"{}")
+        except json.JSONDecodeError as exc:
+            raise ServiceError(422, f"The body is not valid JSON ({exc.msg}); send the run inputs.") from None
+    if not isinstance(data, dict):
+        raise ServiceError(422, f"The run inputs must be a JSON object, got {type(data).__name__}.")
+    check_json_value(data, "inputs")
+    return data, files
+
+
+_RUN_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "Run inputs, nested ({'retriever': {'query': '...'}}) or flat "
+                    "({'query': '...'}).",
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "inputs": {"type": "string", "description": "The run inputs as a JSON object."},
+                        "sources": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "Files for an input.",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
 
 
 def build_pipelines_router() -> Any:
     """The APIRouter serving the YAML pipelines."""
-    from fastapi import APIRouter, Body, Depends, Request
+    from fastapi import APIRouter, Depends, Request
+
+    from haybale.stores.tenant_scope import tenant_scope
 
     router = APIRouter(tags=["pipelines"])
 
@@ -89,19 +204,17 @@ def build_pipelines_router() -> Any:
         """The names of the pipelines this service runs."""
         return {"pipelines": state_of(request).pipelines.names()}
 
-    @router.post("/pipelines/{name}/run")
-    async def run_pipeline(
-        name: str,
-        request: Request,
-        caller: CallerDep,
-        inputs: Annotated[dict[str, Any], Body(description="The pipeline's run inputs.")],
-    ) -> dict[str, Any]:
-        """Run pipeline ``name`` with the body as its inputs; returns ``{"result": ...}``."""
+    @router.post("/pipelines/{name}/run", openapi_extra=_RUN_BODY)
+    async def run_pipeline(name: str, request: Request, caller: CallerDep) -> dict[str, Any]:
+        """Run pipeline ``name`` with the request's inputs; returns ``{"result": ...}``."""
         import asyncio
 
-        registry = state_of(request).pipelines
-        pipeline = await asyncio.to_thread(registry.get, name)
-        result = await pipeline.run_async(scoped_run_inputs(pipeline, inputs, caller))
+        state = state_of(request)
+        pipeline = await asyncio.to_thread(state.pipelines.get, name)
+        data, files = await _read_request(request, state.settings.max_upload_bytes)
+        inputs = request_inputs(pipeline, data, files)
+        with tenant_scope(caller.tenant):
+            result = await pipeline.run_async(inputs)
         return {"result": to_jsonable(result)}
 
     return router

@@ -14,19 +14,39 @@ __all__ = [
     "ExtractResponse",
     "HealthResponse",
     "ProcessResponse",
+    "ProcessedDocument",
     "QueryRequest",
     "QueryResponse",
     "QueryResult",
 ]
 
 
-class ProcessResponse(BaseModel):
-    """``POST /process``: the file was converted, chunked, embedded and its chunks replaced."""
+class ProcessedDocument(BaseModel):
+    """One uploaded file of ``POST /process``."""
 
-    status: str
+    filename: str
+    document_id: str
+    status: str = Field(description="indexed, unchanged (same content already indexed) or failed.")
+    chunks: int
+    replaced: int = Field(0, description="Chunks of the earlier version that were replaced.")
+    error: str | None = None
+
+
+class ProcessResponse(BaseModel):
+    """``POST /process``: the files were converted, chunked, embedded and their chunks replaced.
+
+    ``indexed_count``, ``document_id`` and ``chunks`` are the Helix service's fields; ``documents_processed``,
+    ``chunks_indexed`` and ``message`` are haybale's (both sets are always present).
+    """
+
+    status: str = Field(description="success, or partial when some of several files failed.")
+    indexed_count: int = Field(description="Chunks stored for the uploaded document(s).")
+    document_id: str = Field(description="The document id (the first file's, for several files).")
+    chunks: int = Field(description="Same as indexed_count.")
     documents_processed: int
     chunks_indexed: int
     message: str
+    documents: list[ProcessedDocument] = Field(default_factory=list)
 
 
 class QueryRequest(BaseModel):
@@ -34,17 +54,24 @@ class QueryRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, description="The text to search for.")
-    filters: dict[str, Any] | None = Field(default=None, description="A haybale filter on the documents.")
+    query: str = Field(min_length=1, max_length=10_000, description="The text to search for.")
+    filters: dict[str, Any] | None = Field(
+        default=None,
+        description='A haybale filter; the shorthand {"data_entity_id": ["kb-1"]} matches any listed value '
+        "(and any element of list-valued fields such as tags).",
+    )
     top_k: int = Field(default=5, ge=1, le=1000, description="How many results.")
 
 
 class QueryResult(BaseModel):
-    """One retrieved chunk."""
+    """One retrieved chunk, best first; ``score`` is on the scale documented in docs/service.md."""
 
     content: str | None
     metadata: dict[str, Any]
     score: float | None
+    id: str = Field(description="The chunk's stored id.")
+    chunk_id: str | None = Field(None, description="<document_id>-chunk-<n>.")
+    score_details: dict[str, Any] | None = None
 
 
 class QueryResponse(BaseModel):
@@ -58,7 +85,9 @@ class DeleteRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    filters: dict[str, Any]
+    filters: dict[str, Any] = Field(
+        description='e.g. {"data_entity_id": "kb-1"}: every chunk of that source.'
+    )
 
 
 class DeleteResponse(BaseModel):

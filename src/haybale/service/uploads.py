@@ -1,34 +1,41 @@
-"""Reading a multipart upload with a hard size limit enforced while the body streams in.
+"""Reading multipart uploads with hard limits enforced while the body streams in, and checking their metadata.
 
 Starlette's form parsing would spool an upload of any size to disk before the route sees it. Here the request
 body is counted as it arrives: a declared ``Content-Length`` above the limit is refused before reading
-anything, and a body that grows past it (chunked uploads, lying headers) is cut off at the limit. Either way
-the client gets 413 and nothing was converted or stored.
+anything (the response closes the connection, so a client still sending the body cannot desynchronise the
+next request), and a body that grows past it (chunked uploads, lying headers) is cut off at the limit. Either
+way the client gets 413 and nothing was converted or stored.
+
+The ``metadata`` form field is a JSON object (or, with several files, a list of one object per file). It is
+parsed strictly: ``NaN`` / ``Infinity``, NUL characters, keys that are not strings, nesting deeper than 16
+levels and documents over 64 KiB are refused with 422 naming the offending key path.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from haybale.errors import UsageError
+from haybale.service.errors import ServiceError
 
-__all__ = ["UploadError", "UploadedFile", "read_upload"]
+__all__ = ["UploadError", "UploadedFile", "check_json_value", "parse_form", "parse_metadata", "read_uploads"]
 
-#: Room for multipart boundaries, headers and a ``metadata`` field on top of the file itself.
+#: Room for multipart boundaries, headers and form fields on top of the files themselves.
 _MULTIPART_OVERHEAD = 1 << 20
+#: The most files one request may carry.
+MAX_FILES = 64
+_MAX_METADATA_BYTES = 64 * 1024
+_MAX_DEPTH = 16
+#: Form field names that carry files.
+FILE_FIELDS = ("file", "files")
 
 
-class UploadError(UsageError):
+class UploadError(ServiceError):
     """The upload is unacceptable: ``status_code`` 413 (too large), 400 or 422 (malformed)."""
-
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
 
 
 class _TooLarge(Exception):  # private control-flow signal, never leaves this module
@@ -37,17 +44,19 @@ class _TooLarge(Exception):  # private control-flow signal, never leaves this mo
 
 @dataclass
 class UploadedFile:
-    """An uploaded file: its base name (no directories), its bytes, and the parsed ``metadata`` field."""
+    """An uploaded file: its base name, the name as sent (clients may send a path), its bytes, its MIME type
+    as declared by the client, and its metadata (from the ``metadata`` field)."""
 
     file_name: str
     data: bytes
+    original_name: str = ""
+    content_type: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def _base_name(raw: str | None) -> str:
     """The file's own name: clients may send a path (``C:\\docs\\a.pdf``); only the last part is kept."""
-    name = PureWindowsPath(PurePosixPath(raw or "").name).name.strip()
-    return name
+    return PureWindowsPath(PurePosixPath(raw or "").name).name.strip()
 
 
 def _too_large(limit: int) -> UploadError:
@@ -55,40 +64,80 @@ def _too_large(limit: int) -> UploadError:
         413,
         f"The upload is larger than this service accepts ({limit} bytes). Split the file or ask the operator "
         "to raise HAYBALE_MAX_UPLOAD_BYTES.",
+        headers={"Connection": "close"},
     )
 
 
-def _parse_metadata(raw: Any) -> dict[str, Any]:
-    if raw is None or raw == "":
-        return {}
-    if not isinstance(raw, str):
-        raise UploadError(422, "The 'metadata' form field must be a JSON string, not a file.")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise UploadError(
-            422,
-            f"The 'metadata' form field is not valid JSON ({exc.msg} at line {exc.lineno}, column "
-            f'{exc.colno}). Send a JSON object such as {{"author": "Ada"}}.',
-        ) from None
-    if not isinstance(value, dict):
-        raise UploadError(
-            422, f"The 'metadata' form field must be a JSON object, got a JSON {type(value).__name__}."
-        )
-    return value
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
-async def read_upload(request: Any, max_bytes: int, with_metadata: bool = True) -> UploadedFile:
-    """Parse a ``multipart/form-data`` request with a ``file`` part (and an optional ``metadata`` part).
-
-    Args:
-        request: the Starlette request.
-        max_bytes: the largest file accepted.
-        with_metadata: parse the ``metadata`` field (``/process``); ``/extract`` ignores it.
+def check_json_value(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse what stores cannot keep faithfully: non-finite numbers, NUL characters, odd keys, deep nesting.
 
     Raises:
-        UploadError: 413 for a body over the limit; 422 for a missing file, an empty file name, or metadata
-            that is not a JSON object; 400 for a body that is not multipart.
+        UploadError: 422 naming the key path (``where``) and the problem.
+    """
+    if depth > _MAX_DEPTH:
+        raise UploadError(422, f"{where}: metadata nests deeper than {_MAX_DEPTH} levels; flatten it.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UploadError(422, f"{where}: {value!r} is not a finite number; JSON has no NaN or Infinity.")
+    if isinstance(value, str) and "\x00" in value:
+        raise UploadError(422, f"{where}: the text contains a NUL character (\\u0000); remove it.")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or "\x00" in key:
+                raise UploadError(422, f"{where}: the key {key!r} must be a string without NUL characters.")
+            check_json_value(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json_value(item, f"{where}[{index}]", depth + 1)
+
+
+def parse_metadata(raw: Any, files: int) -> list[dict[str, Any]]:
+    """One metadata dict per file from the ``metadata`` form field.
+
+    Accepts nothing (empty metadata), a JSON object (applies to every file) or, with several files, a JSON
+    list of one object per file.
+
+    Raises:
+        UploadError: 422 for anything else, saying what was found and what is accepted.
+    """
+    if raw is None or raw == "":
+        return [{} for _ in range(files)]
+    if not isinstance(raw, str):
+        raise UploadError(422, "The 'metadata' form field must be a JSON string, not a file.")
+    if len(raw.encode()) > _MAX_METADATA_BYTES:
+        raise UploadError(422, f"The 'metadata' form field is larger than {_MAX_METADATA_BYTES} bytes.")
+    try:
+        value = json.loads(raw, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        reason = (
+            f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else exc
+        )
+        raise UploadError(
+            422,
+            f"The 'metadata' form field is not valid JSON ({reason}). Send a JSON object such as "
+            '{"data_entity_id": "kb-1", "document_id": "doc-1", "tags": ["a"]}.',
+        ) from None
+    check_json_value(value, "metadata")
+    if isinstance(value, dict):
+        return [dict(value) for _ in range(files)]
+    if isinstance(value, list) and len(value) == files and all(isinstance(v, dict) for v in value):
+        return [dict(v) for v in value]
+    expected = (
+        "a JSON object" if files == 1 else f"a JSON object, or a list of {files} objects (one per file)"
+    )
+    raise UploadError(422, f"The 'metadata' form field must be {expected}; got {type(value).__name__}.")
+
+
+async def parse_form(request: Any, max_bytes: int) -> Any:
+    """Parse a multipart/form-data body with the size limit enforced while it streams in.
+
+    Raises:
+        UploadError: 413 over the limit, 422 for another content type, 400 for a malformed body.
     """
     from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -112,29 +161,55 @@ async def read_upload(request: Any, max_bytes: int, with_metadata: bool = True) 
                 raise _TooLarge
             yield chunk
 
-    parser = MultiPartParser(request.headers, limited_body(), max_files=1, max_fields=4)
+    parser = MultiPartParser(request.headers, limited_body(), max_files=MAX_FILES, max_fields=16)
     try:
-        form = await parser.parse()
+        return await parser.parse()
     except _TooLarge:
         raise _too_large(max_bytes) from None
     except MultiPartException as exc:
         raise UploadError(400, f"The multipart body could not be parsed: {exc.message}") from None
+
+
+async def read_uploads(
+    request: Any, max_bytes: int, *, with_metadata: bool = True, single: bool = False
+) -> list[UploadedFile]:
+    """Parse a ``multipart/form-data`` request: files in ``file`` (or ``files``) parts, optional ``metadata``.
+
+    Args:
+        request: the Starlette request.
+        max_bytes: the largest total size of the files accepted.
+        with_metadata: parse the ``metadata`` field (``/process``); ``/extract`` ignores it.
+        single: exactly one file is expected.
+
+    Raises:
+        UploadError: 413 for a body over the limit; 422 for a missing file, an unnamed file, too many files,
+            or metadata that is not acceptable; 400 for a body that is not multipart.
+    """
+    form = await parse_form(request, max_bytes)
     try:
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
+        parts = [part for name in FILE_FIELDS for part in form.getlist(name) if not isinstance(part, str)]
+        if not parts:
             raise UploadError(422, "The upload has no 'file' part: send the file as form field 'file'.")
-        if upload.size is not None and upload.size > max_bytes:
-            raise _too_large(max_bytes)
-        file_name = _base_name(upload.filename)
-        if not file_name:
-            raise UploadError(
-                422, "The uploaded file has no name: send it with a file name (e.g. 'notes.md')."
-            )
-        await upload.seek(0)
-        data = await upload.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise _too_large(max_bytes)
-        metadata = _parse_metadata(form.get("metadata")) if with_metadata else {}
-        return UploadedFile(file_name=file_name, data=data, metadata=metadata)
+        if single and len(parts) > 1:
+            raise UploadError(422, f"This route takes one file; the upload has {len(parts)}.")
+        files: list[UploadedFile] = []
+        total = 0
+        for part in parts:
+            file_name = _base_name(part.filename)
+            if not file_name:
+                raise UploadError(
+                    422, "An uploaded file has no name: send it with a file name (e.g. 'notes.md')."
+                )
+            await part.seek(0)
+            data = await part.read(max_bytes + 1)
+            total += len(data)
+            if total > max_bytes:
+                raise _too_large(max_bytes)
+            content_type = part.content_type if part.content_type != "application/octet-stream" else None
+            files.append(UploadedFile(file_name, data, str(part.filename or file_name), content_type))
+        if with_metadata:
+            for upload, meta in zip(files, parse_metadata(form.get("metadata"), len(files)), strict=True):
+                upload.metadata = meta
+        return files
     finally:
         await form.close()

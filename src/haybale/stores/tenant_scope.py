@@ -266,6 +266,8 @@ class TenantScopedStore:
     # ---------------------------------------------------------------------- searches and async variants
     def __getattr__(self, name: str) -> Any:
         """The wrapped store's search capabilities and async variants, scoped; nothing else."""
+        if name == "warm_up":  # creating tables is the same for every tenant
+            return getattr(self.inner, name)
         base = name.removesuffix("_async")
         protocol = base in _FILTERED_READS or base in _WRITES
         target = getattr(self.inner, name, None) if protocol and not name.startswith("_") else None

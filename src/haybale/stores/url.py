@@ -9,7 +9,9 @@ Accepted URLs:
 * ``memory:///relative/snapshot.json`` / ``memory:////absolute/snapshot.json`` — an in-memory store loaded
   from that snapshot when it exists; :meth:`OpenedStore.flush` writes the snapshot back (atomically).
 * ``postgresql://user:password@host:port/dbname`` (or ``postgres://``) — a :class:`PgvectorDocumentStore`.
-  Query parameters ``table`` and ``schema`` pick the table (defaults: ``haybale_documents`` in ``public``).
+  Any libpq URI works (``?host=/var/run/postgresql`` for a UNIX socket, ``?sslmode=require``, ...): every
+  query parameter but haybale's own ``table`` and ``schema`` (defaults: ``haybale_documents`` in ``public``)
+  is passed to libpq unchanged.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from haybale.errors import DocumentStoreUsageError
 
@@ -28,6 +30,8 @@ __all__ = ["DEFAULT_STORE_URL", "OpenedStore", "open_store_url", "store_from_url
 DEFAULT_STORE_URL = "sqlite:///.haybale/index.db"
 
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+#: Query parameters of a postgresql:// store URL that haybale reads; all others belong to libpq.
+_HAYBALE_OPTIONS = ("table", "schema")
 _URL_FORMS = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db, memory, memory:///snapshot.json, "
     "postgresql://user:password@host:5432/dbname"
@@ -106,34 +110,53 @@ def _open_memory(url: str, must_exist: bool) -> OpenedStore:
     return OpenedStore(store=store, url=url, snapshot_path=snapshot)
 
 
-def _open_postgres(url: str) -> OpenedStore:
+def _check_libpq_uri(dsn: str, url: str) -> None:
+    """Refuse a URI libpq would refuse (an unknown parameter, a bad port) before any connection is tried."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        return  # PgvectorDocumentStore raises MissingDependencyError naming the extra
+    try:
+        conninfo_to_dict(dsn)
+    except Exception as exc:  # psycopg.ProgrammingError; message from libpq
+        raise DocumentStoreUsageError(
+            f"Invalid PostgreSQL URI {_mask_password(url)!r}: {exc}. Query parameters are libpq's "
+            "(host, port, sslmode, connect_timeout, ...) plus haybale's table and schema."
+        ) from None
+
+
+def _open_postgres(url: str, embedding_dimension: int | None) -> OpenedStore:
     from haybale.core.secret import Secret
     from haybale.stores import PgvectorDocumentStore
 
     parts = urlsplit(url)
-    options = dict(parse_qsl(parts.query))
-    unknown = set(options) - {"table", "schema"}
-    if unknown:
-        raise DocumentStoreUsageError(
-            f"Unknown option(s) {sorted(unknown)} in store URL {_mask_password(url)!r}; allowed: table, "
-            "schema."
-        )
-    dsn = urlunsplit(parts._replace(query=""))
+    # Keep libpq's parameters (host=/socket, sslmode, ...) in the DSN; take out only haybale's own.
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    options = {key: value for key, value in pairs if key in _HAYBALE_OPTIONS}
+    libpq = [(key, value) for key, value in pairs if key not in _HAYBALE_OPTIONS]
+    dsn = urlunsplit(parts._replace(query=urlencode(libpq)))
+    _check_libpq_uri(dsn, url)
+    extra: dict[str, Any] = {}
+    if embedding_dimension is not None:
+        extra["embedding_dimension"] = embedding_dimension
     store = PgvectorDocumentStore(
         connection_string=Secret.from_token(dsn),
-        table_name=options.get("table", "haybale_documents"),
-        schema_name=options.get("schema", "public"),
+        table_name=options.get("table") or "haybale_documents",
+        schema_name=options.get("schema") or "public",
+        **extra,
     )
     return OpenedStore(store=store, url=_mask_password(url))
 
 
-def open_store_url(url: str, must_exist: bool = False) -> OpenedStore:
+def open_store_url(url: str, must_exist: bool = False, embedding_dimension: int | None = None) -> OpenedStore:
     """Open the document store a URL names (see the module docstring for the forms).
 
     Args:
         url: the store URL.
         must_exist: refuse to create a new SQLite file or start from a missing snapshot (for read-only uses
             such as ``haybale query``).
+        embedding_dimension: the embedding size a PostgreSQL table is created with (other stores learn it
+            from the first embedding written); None keeps the store's default.
 
     Raises:
         DocumentStoreError: the URL is not one of the accepted forms (the message lists them), or
@@ -149,7 +172,7 @@ def open_store_url(url: str, must_exist: bool = False) -> OpenedStore:
     if url == "memory" or url.startswith("memory:"):
         return _open_memory(url, must_exist)
     if url.startswith(("postgresql://", "postgres://")):
-        return _open_postgres(url)
+        return _open_postgres(url, embedding_dimension)
     if "://" not in url and url.lower().endswith(_SQLITE_SUFFIXES):
         return _open_sqlite(Path(os.path.expanduser(url)), url, must_exist)
     raise DocumentStoreUsageError(f"Unknown store URL {_mask_password(url)!r}. Accepted forms: {_URL_FORMS}.")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
+from dataclasses import replace
 from typing import Any
 
-from haybale.components.joiners.fusion import fuse_documents, normalize_weights, validate_join_mode
+from haybale.components.joiners.fusion import JOIN_MODES, fuse_documents, normalize_weights
 from haybale.components.retrievers.filter_policy import FilterPolicy, apply_filter_policy
 from haybale.components.retrievers.store_capability import load_store
 from haybale.core.component import component
@@ -18,6 +20,81 @@ from haybale.stores.protocol import BM25SearchStore, EmbeddingSearchStore, Hybri
 _WHERE = "HybridRetriever"
 #: The fusion the store protocol's ``hybrid_search`` guarantees; other join modes fuse in Python.
 _NATIVE_FUSION = "reciprocal_rank_fusion"
+#: Absolute-scale fusion: keyword scores relative to the best keyword match, semantic scores as cosine
+#: similarity, weighted and summed (see :func:`weighted_score_fusion`).
+WEIGHTED_SCORE = "weighted_score"
+HYBRID_JOIN_MODES = (*JOIN_MODES, WEIGHTED_SCORE)
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    norms = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norms if norms > 0 else 0.0
+
+
+def _unit(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def weighted_score_fusion(
+    bm25: list[Document],
+    dense: list[Document],
+    query_embedding: list[float],
+    weights: list[float],
+    top_k: int,
+) -> list[Document]:
+    """Fuse keyword and dense results on one absolute scale, the same on every store.
+
+    * keyword score: the document's BM25 score divided by the best BM25 score among the candidates (the best
+      keyword match scores 1; a document only found by dense search scores 0);
+    * semantic score: cosine similarity to the query, clipped to [0, 1] (computed from the stored embedding
+      for documents only found by keyword search);
+    * score = ``weights[0] * keyword + weights[1] * semantic``, weights normalised to sum to 1.
+
+    Unlike rank fusion the score reflects how well the best result matches, so a threshold keeps its meaning
+    across queries and stores. ``score_details`` lists both parts with their raw scores.
+    """
+    keyword_weight, semantic_weight = normalize_weights(weights, 2, _WHERE)
+    best = max((d.score or 0.0 for d in bm25), default=0.0)
+    entries: dict[str, dict[str, Any]] = {}
+    first_seen: dict[str, Document] = {}
+    for rank, doc in enumerate(bm25, start=1):
+        first_seen.setdefault(doc.id, doc)
+        normalized = (doc.score or 0.0) / best if best > 0 else 0.0
+        entries.setdefault(doc.id, {})["bm25"] = {
+            "rank": rank,
+            "score": doc.score,
+            "normalized": normalized,
+            "weight": keyword_weight,
+        }
+    for rank, doc in enumerate(dense, start=1):
+        first_seen.setdefault(doc.id, doc)
+        entries.setdefault(doc.id, {})["embedding"] = {
+            "rank": rank,
+            "score": doc.score,
+            "normalized": _unit(doc.score or 0.0),
+            "weight": semantic_weight,
+        }
+    for doc_id, inputs in entries.items():
+        stored = first_seen[doc_id].embedding
+        if "embedding" not in inputs and stored and len(stored) == len(query_embedding):
+            similarity = _cosine(query_embedding, list(stored))
+            inputs["embedding"] = {
+                "score": similarity,
+                "normalized": _unit(similarity),
+                "weight": semantic_weight,
+            }
+    scored = []
+    for doc_id, inputs in entries.items():
+        score = sum(part["normalized"] * part["weight"] for part in inputs.values())
+        scored.append((score, doc_id))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    results = []
+    for score, doc_id in scored[:top_k]:
+        details = {"method": WEIGHTED_SCORE, "score": score, "inputs": entries[doc_id]}
+        doc = first_seen[doc_id]
+        results.append(replace(doc, meta=dict(doc.meta), score=score, score_details=details))
+    return results
 
 
 def _check_top_k(value: Any, name: str, allow_none: bool) -> None:
@@ -45,8 +122,9 @@ class HybridRetriever:
         text_embedder: the component that embeds the query (warmed up by :meth:`warm_up`).
         top_k: number of fused results.
         filters: filters applied to every query (combined with run-time filters per ``filter_policy``).
-        join_mode: ``reciprocal_rank_fusion`` (default), ``distribution_based_rank_fusion``, ``merge`` or
-            ``concatenate``.
+        join_mode: ``reciprocal_rank_fusion`` (default), ``distribution_based_rank_fusion``, ``merge``,
+            ``concatenate``, or ``weighted_score`` (an absolute scale: BM25 relative to the best keyword
+            match plus cosine similarity, weighted; see :func:`weighted_score_fusion`).
         weights: ``[bm25_weight, embedding_weight]``; None = equal.
         bm25_top_k: BM25 candidates fetched before fusion (default ``top_k``).
         embedding_top_k: dense candidates fetched before fusion (default ``top_k``).
@@ -79,7 +157,10 @@ class HybridRetriever:
                 f"{_WHERE}: text_embedder must be a text embedder component (with run(text=...)), got "
                 f"{type(text_embedder).__name__}."
             )
-        validate_join_mode(join_mode, _WHERE)
+        if join_mode not in HYBRID_JOIN_MODES:
+            raise ComponentError(
+                f"{_WHERE}: unknown join_mode {join_mode!r}. Valid modes: {', '.join(HYBRID_JOIN_MODES)}."
+            )
         fuses_in_python = join_mode != _NATIVE_FUSION or bm25_top_k is not None or embedding_top_k is not None
         if fuses_in_python and not (
             isinstance(document_store, BM25SearchStore) and isinstance(document_store, EmbeddingSearchStore)
@@ -158,6 +239,8 @@ class HybridRetriever:
         dense = self.document_store.embedding_search(
             query_embedding, top_k=self.embedding_top_k or top_k, filters=filters
         )
+        if self.join_mode == WEIGHTED_SCORE:
+            return weighted_score_fusion(bm25, dense, query_embedding, self.weights or [1.0, 1.0], top_k)
         return self._fuse(bm25, dense, top_k)
 
     def _fuse(self, bm25: list[Document], dense: list[Document], top_k: int) -> list[Document]:

@@ -1,0 +1,116 @@
+"""Binding a served pipeline to the tenant scope, or refusing it when that cannot be guaranteed.
+
+When a YAML pipeline is loaded for ``/pipelines/{name}/run``, every document store any component holds —
+directly, or inside a nested component or pipeline — is replaced by a
+:class:`~haybale.stores.tenant_scope.TenantScopedStore` over it. Whatever the component (retriever, writer,
+cache checker, a custom component from an allow-listed module), its store calls then only see and change the
+calling tenant's documents.
+
+A pipeline is refused at load time, with the reason, when a store sits where it cannot be replaced (inside a
+list, dict or other container) or an object offers part of the store interface without being a complete store
+(it could be a handle the scope does not cover).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haybale.errors import DeserializationError
+from haybale.stores.protocol import DocumentStore
+from haybale.stores.tenant_scope import TenantScopedStore
+
+__all__ = ["UnscopablePipelineError", "scope_pipeline_stores"]
+
+#: Methods whose presence marks an object as (part of) a document store.
+_STORE_METHODS = (
+    "filter_documents",
+    "write_documents",
+    "bm25_search",
+    "embedding_search",
+    "delete_by_filter",
+)
+_MAX_DEPTH = 6
+
+
+class UnscopablePipelineError(DeserializationError):
+    """A served pipeline holds a store the tenant scope cannot cover; the message says where and why."""
+
+
+def _is_store(value: Any) -> bool:
+    return not isinstance(value, type) and isinstance(value, DocumentStore)
+
+
+def _looks_like_store(value: Any) -> bool:
+    return not isinstance(value, type) and any(callable(getattr(value, m, None)) for m in _STORE_METHODS)
+
+
+def _contains_store(value: Any) -> bool:
+    items: list[Any] = []
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = list(value)
+    return any(_looks_like_store(item) or _contains_store(item) for item in items)
+
+
+def _is_pipeline(value: Any) -> bool:
+    return callable(getattr(value, "walk", None)) and callable(getattr(value, "route_inputs", None))
+
+
+def _is_component(value: Any) -> bool:
+    from haybale.core.component import is_component
+
+    return not isinstance(value, type) and (is_component(value) or callable(getattr(value, "run", None)))
+
+
+def _scope_object(obj: Any, where: str, depth: int, seen: set[int], bound: list[str]) -> None:
+    if id(obj) in seen or depth > _MAX_DEPTH:
+        return
+    seen.add(id(obj))
+    if _is_pipeline(obj):
+        for name, component in obj.walk():
+            _scope_object(component, f"{where}.{name}", depth + 1, seen, bound)
+        return
+    attributes = getattr(obj, "__dict__", None)
+    if not isinstance(attributes, dict):
+        return
+    for attribute, value in list(attributes.items()):
+        if attribute.startswith("__haybale_"):  # the engine's own bookkeeping (captured init parameters)
+            continue
+        place = f"{where}.{attribute}"
+        if isinstance(value, TenantScopedStore):
+            continue
+        if _is_store(value):
+            setattr(obj, attribute, TenantScopedStore(value))
+            bound.append(place)
+        elif _looks_like_store(value):
+            raise UnscopablePipelineError(
+                f"{place} holds a {type(value).__name__}, which offers part of the document store interface "
+                "but not all of it, so the tenant scope cannot be applied to it. Serve this pipeline only "
+                "without API keys, or give the component a complete document store."
+            )
+        elif _contains_store(value):
+            raise UnscopablePipelineError(
+                f"{place} holds document stores inside a {type(value).__name__}, where the tenant scope "
+                "cannot be applied. Give the component its store(s) as plain attributes."
+            )
+        elif _is_pipeline(value) or _is_component(value):
+            _scope_object(value, place, depth + 1, seen, bound)
+
+
+def scope_pipeline_stores(pipeline: Any, name: str) -> list[str]:
+    """Replace every document store the pipeline's components hold with a tenant-scoped view of it.
+
+    Args:
+        pipeline: the loaded pipeline (changed in place).
+        name: the pipeline's name, for messages.
+
+    Returns:
+        Where stores were bound (``name.component.attribute``), for logs.
+
+    Raises:
+        UnscopablePipelineError: a store sits where the scope cannot reach; nothing is served.
+    """
+    bound: list[str] = []
+    _scope_object(pipeline, name, 0, set(), bound)
+    return bound
