@@ -51,6 +51,18 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+def _checked_tenants(keys: dict[str, str], where: str) -> dict[str, str]:
+    from haybale.stores.tenant_scope import TENANT_NAME_PATTERN
+
+    for tenant in keys.values():
+        if not TENANT_NAME_PATTERN.match(tenant):
+            raise SettingsError(
+                f"{where}: tenant {tenant!r} is not a valid tenant name; use 1-128 letters, digits and "
+                "_ . @ + - (starting with a letter or digit)."
+            )
+    return keys
+
+
 def parse_api_keys(text: str, where: str) -> dict[str, str]:
     """Parse API keys: a JSON object ``{"key": "tenant"}``, or ``key:tenant`` entries (lines or commas).
 
@@ -59,7 +71,7 @@ def parse_api_keys(text: str, where: str) -> dict[str, str]:
         where: where it came from, for error messages.
 
     Raises:
-        SettingsError: an entry is not ``key:tenant``, a key or tenant is empty, or a key repeats.
+        SettingsError: an entry is not ``key:tenant``, a key or tenant is empty or invalid, or a key repeats.
     """
     stripped = text.strip()
     if stripped.startswith("{"):
@@ -71,7 +83,7 @@ def parse_api_keys(text: str, where: str) -> dict[str, str]:
             isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() for k, v in data.items()
         ):
             raise SettingsError(f'{where}: expected a JSON object of non-empty strings {{"key": "tenant"}}.')
-        return {k.strip(): v.strip() for k, v in data.items()}
+        return _checked_tenants({k.strip(): v.strip() for k, v in data.items()}, where)
     keys: dict[str, str] = {}
     entries = [e for line in stripped.splitlines() for e in line.split(",")]
     for number, raw in enumerate(entries, start=1):
@@ -87,7 +99,7 @@ def parse_api_keys(text: str, where: str) -> dict[str, str]:
         if key.strip() in keys:
             raise SettingsError(f"{where}: entry {number} repeats an API key; each key maps to one tenant.")
         keys[key.strip()] = tenant.strip()
-    return keys
+    return _checked_tenants(keys, where)
 
 
 def _openai_base_url(url: str) -> str:

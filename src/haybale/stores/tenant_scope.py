@@ -4,18 +4,21 @@ A multi-tenant service shares one store between tenants. Rather than trusting ev
 route) to add the right filter, each component gets a :class:`TenantScopedStore` in place of the real store.
 The view reads the tenant from a context variable set around each request with :func:`tenant_scope`, and:
 
-* **reads** (``count_documents``, ``filter_documents``, every ``*_search``) see only the tenant's documents:
-  the caller's filter becomes one operand of an AND with ``meta.<tenant_field> == tenant``, so nothing in it
-  can widen the scope; documents come back without the tenant field (it is implied by the scope);
-* **writes** stamp ``meta.<tenant_field>`` on every document and refuse documents that name another tenant;
-  content-addressed ids are recomputed with the stamp, so two tenants storing the same text never share an
-  id, and an explicit id already used outside the tenant is refused rather than overwritten;
-* **deletes and updates** only touch the tenant's documents; an update cannot move a document to another
+* **every read** (``count_documents``, ``filter_documents``, every ``*_search``) sees only the tenant's
+  documents: the caller's filter becomes one operand of an AND with ``meta.<tenant_field> == tenant``, so
+  nothing in it can widen the scope;
+* **every write** stamps ``meta.<tenant_field>`` and refuses documents that name another tenant;
+* **ids are per tenant**: a document is stored under ``<tenant>::<id>`` and read back as ``<id>``, so two
+  tenants writing the same content (same content-addressed id) or the same explicit id never touch each
+  other's document, and ``id`` filters, ``delete_documents`` and duplicate policies work within the tenant;
+* **deletes and updates** only reach the tenant's documents; an update cannot move a document to another
   tenant.
 
-Outside any :func:`tenant_scope` every call fails closed with :class:`TenantScopeError`: a code path that
-forgot to set the tenant gets an error, never another tenant's data. ``tenant_scope(None)`` is the explicit
-"single-tenant" mode (a service without API keys): calls pass through unchanged.
+To the components using it the view is an ordinary store: documents come back exactly as written (same id,
+no tenant field), and the whole store conformance suite passes through it. Outside any :func:`tenant_scope`
+every call fails closed with :class:`TenantScopeError` — a code path that forgot to set the tenant gets an
+error, never another tenant's data. ``tenant_scope(None)`` is the explicit single-tenant mode (a service
+without API keys): calls pass through unchanged.
 
 Only the document store protocol and the search capabilities of the wrapped store are exposed; anything else
 (``close``, ``save``, ``bulk_load``, private attributes) is not reachable through the view.
@@ -26,20 +29,31 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
 from haybale.dataclasses import Document
-from haybale.dataclasses.document import compute_document_id
 from haybale.errors import DocumentStoreError, UsageError
 from haybale.filters import filter_to_dict, parse_filters
+from haybale.filters.tree import Condition, FilterNode, LogicalCondition
 from haybale.stores.protocol import DuplicatePolicy
 
-__all__ = ["TENANT_META_KEY", "TenantScopeError", "TenantScopedStore", "current_tenant", "tenant_scope"]
+__all__ = [
+    "TENANT_META_KEY",
+    "TENANT_NAME_PATTERN",
+    "TenantScopeError",
+    "TenantScopedStore",
+    "current_tenant",
+    "tenant_scope",
+]
 
 #: The metadata key holding a document's tenant.
 TENANT_META_KEY = "tenant"
+#: What a tenant name may look like (it prefixes stored ids, so no separators).
+TENANT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+_SEPARATOR = "::"
 
 
 class _Unset:
@@ -52,7 +66,8 @@ _TENANT: ContextVar[str | _Unset | None] = ContextVar("haybale_tenant", default=
 
 #: Store methods that read through a ``filters`` argument, which the view scopes.
 _FILTERED_READS = ("count_documents", "filter_documents", "bm25_search", "embedding_search", "hybrid_search")
-_SEARCHES = ("bm25_search", "embedding_search", "hybrid_search")
+_WRITES = ("write_documents", "replace_documents", "delete_documents", "delete_by_filter", "update_by_filter")
+_LIKE_SPECIAL = re.compile(r"([%_\\])")
 
 
 class TenantScopeError(DocumentStoreError, UsageError):
@@ -62,13 +77,19 @@ class TenantScopeError(DocumentStoreError, UsageError):
 @contextlib.contextmanager
 def tenant_scope(tenant: str | None) -> Iterator[None]:
     """Bind the tenant of every :class:`TenantScopedStore` call made in this context (threads started with
-    ``asyncio.to_thread`` and tasks inherit it).
+    ``asyncio.to_thread`` and tasks inherit it; plain threads do not, and their calls fail closed).
 
     Args:
-        tenant: the tenant's name; None for single-tenant use (no scoping at all).
+        tenant: the tenant's name (letters, digits, ``_ . @ + -``); None for single-tenant use (no scoping).
+
+    Raises:
+        TenantScopeError: the name is not a valid tenant name.
     """
-    if tenant is not None and (not isinstance(tenant, str) or not tenant):
-        raise TenantScopeError(f"A tenant must be a non-empty string or None, got {tenant!r}.")
+    if tenant is not None and (not isinstance(tenant, str) or not TENANT_NAME_PATTERN.match(tenant)):
+        raise TenantScopeError(
+            f"Invalid tenant name {tenant!r}: use 1-128 letters, digits and _ . @ + - (starting with a "
+            "letter or digit)."
+        )
     token = _TENANT.set(tenant)
     try:
         yield
@@ -92,7 +113,37 @@ def current_tenant() -> str | None:
 
 
 def _arguments(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    return dict(inspect.signature(method).bind(*args, **kwargs).arguments)
+    """Every argument of a call by name, defaults included (an omitted ``filters`` must be scoped too)."""
+    bound = inspect.signature(method).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def _escaped(text: str) -> str:
+    """``text`` as a LIKE pattern matching itself literally."""
+    return _LIKE_SPECIAL.sub(r"\\\1", text)
+
+
+def _prefixed_condition(condition: Condition, prefix: str) -> Condition:
+    """An ``id`` comparison rewritten for ids stored as ``<prefix><id>``."""
+
+    def stored(value: Any) -> Any:
+        return prefix + value if isinstance(value, str) else value
+
+    operator, value = condition.operator, condition.value
+    if operator in ("like", "not like"):
+        return Condition("id", operator, _escaped(prefix) + value)
+    if operator == "contains" and isinstance(value, str):  # a substring of the id proper, not the prefix
+        return Condition("id", "like", f"{_escaped(prefix)}%{_escaped(value)}%")
+    if isinstance(value, list):
+        return Condition("id", operator, [stored(v) for v in value])
+    return Condition("id", operator, stored(value))
+
+
+def _prefixed(node: FilterNode, prefix: str) -> FilterNode:
+    if isinstance(node, LogicalCondition):
+        return LogicalCondition(node.operator, tuple(_prefixed(child, prefix) for child in node.conditions))
+    return _prefixed_condition(node, prefix) if node.field == "id" else node
 
 
 class TenantScopedStore:
@@ -113,9 +164,6 @@ class TenantScopedStore:
         return f"TenantScopedStore({type(self.inner).__name__}, tenant_field={self.tenant_field!r})"
 
     # ------------------------------------------------------------------------------------------- scoping
-    def _tenant_condition(self, tenant: str) -> dict[str, Any]:
-        return {"field": f"meta.{self.tenant_field}", "operator": "==", "value": tenant}
-
     def scoped_filters(self, filters: Any) -> dict[str, Any] | None:
         """``filters`` restricted to the current tenant (validated first; unchanged without a tenant).
 
@@ -124,27 +172,25 @@ class TenantScopedStore:
         """
         tenant = current_tenant()
         parsed = parse_filters(filters)
-        user = filter_to_dict(parsed) if parsed is not None else None
         if tenant is None:
-            return user
-        condition = self._tenant_condition(tenant)
-        if user is None:
+            return filter_to_dict(parsed) if parsed is not None else None
+        condition = {"field": f"meta.{self.tenant_field}", "operator": "==", "value": tenant}
+        if parsed is None:
             return condition
+        user = filter_to_dict(_prefixed(parsed, tenant + _SEPARATOR))
         if user["operator"] == "AND":
             return {"operator": "AND", "conditions": [*user["conditions"], condition]}
         return {"operator": "AND", "conditions": [user, condition]}
 
-    def _stamped(self, documents: Any) -> list[Document]:
-        """Copies of ``documents`` carrying the current tenant (ids recomputed when content-addressed)."""
+    def _stored(self, documents: Any) -> Any:
+        """Copies of ``documents`` as stored for the current tenant: stamped, ids prefixed."""
         tenant = current_tenant()
-        if not isinstance(documents, list):
-            return documents  # type: ignore[no-any-return]  # the store reports the wrong type itself
-        if tenant is None:
-            return documents
-        stamped: list[Document] = []
+        if tenant is None or not isinstance(documents, list):
+            return documents  # a non-list is reported by the store itself
+        stored: list[Any] = []
         for doc in documents:
             if not isinstance(doc, Document):
-                stamped.append(doc)
+                stored.append(doc)
                 continue
             claimed = doc.meta.get(self.tenant_field)
             if claimed is not None and claimed != tenant:
@@ -153,35 +199,24 @@ class TenantScopedStore:
                     f"call runs for tenant {tenant!r}. A tenant can only write its own documents; remove "
                     f"meta.{self.tenant_field} and it is set for you."
                 )
-            derived = doc.id == compute_document_id(doc.content, doc.meta, doc.blob)
             meta = {**doc.meta, self.tenant_field: tenant}
-            stamped.append(dataclasses.replace(doc, meta=meta, id="" if derived else doc.id))
-        return stamped
+            stored.append(dataclasses.replace(doc, meta=meta, id=tenant + _SEPARATOR + doc.id))
+        return stored
 
-    def _check_foreign_ids(self, original: list[Any], stamped: list[Document]) -> None:
-        """Refuse explicit ids already used by documents outside the tenant (they would be overwritten)."""
-        tenant = current_tenant()
-        if tenant is None:
-            return
-        explicit = [
-            new.id
-            for old, new in zip(original, stamped, strict=True)
-            if isinstance(old, Document) and new.id == old.id
-        ]
-        if not explicit:
-            return
-        foreign = {
-            "operator": "AND",
-            "conditions": [
-                {"field": "id", "operator": "in", "value": explicit},
-                {"operator": "NOT", "conditions": [self._tenant_condition(tenant)]},
-            ],
-        }
-        if self.inner.count_documents(foreign) > 0:
-            raise TenantScopeError(
-                "Some document ids are already used by documents outside your tenant; nothing was written. "
-                "Let haybale compute ids (leave Document.id empty) or choose ids unique to your tenant."
+    def _as_written(self, documents: Any) -> Any:
+        """Documents read in a tenant scope as the tenant wrote them: own ids, no tenant field."""
+        tenant = _TENANT.get()
+        if not isinstance(tenant, str) or not isinstance(documents, list):
+            return documents
+        prefix, field = tenant + _SEPARATOR, self.tenant_field
+        return [
+            dataclasses.replace(
+                d, id=d.id.removeprefix(prefix), meta={k: v for k, v in d.meta.items() if k != field}
             )
+            if isinstance(d, Document)
+            else d
+            for d in documents
+        ]
 
     def _scoped_meta(self, meta: Any) -> Any:
         tenant = current_tenant()
@@ -194,18 +229,32 @@ class TenantScopedStore:
             )
         return meta
 
-    def _own_ids(self, document_ids: Any) -> Any:
+    def _stored_ids(self, document_ids: Any) -> Any:
         tenant = current_tenant()
-        if tenant is None or not isinstance(document_ids, list) or not document_ids:
+        if tenant is None or not isinstance(document_ids, list):
             return document_ids
-        own = {
-            "operator": "AND",
-            "conditions": [
-                {"field": "id", "operator": "in", "value": list(document_ids)},
-                self._tenant_condition(tenant),
-            ],
-        }
-        return [doc.id for doc in self.inner.filter_documents(own)]
+        return [tenant + _SEPARATOR + i if isinstance(i, str) else i for i in document_ids]
+
+    def _scoped_arguments(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Every argument of a store call mapped into the tenant (whatever the method).
+
+        Raises:
+            TenantScopeError: a reading method has no ``filters`` parameter, so it cannot be scoped.
+        """
+        if name.removesuffix("_async") in _FILTERED_READS and "filters" not in arguments:
+            raise TenantScopeError(
+                f"{type(self.inner).__name__}.{name} takes no 'filters' argument, so a tenant-scoped store "
+                "cannot restrict it; it was refused."
+            )
+        if "filters" in arguments:
+            arguments["filters"] = self.scoped_filters(arguments["filters"])
+        if "documents" in arguments:
+            arguments["documents"] = self._stored(arguments["documents"])
+        if "document_ids" in arguments:
+            arguments["document_ids"] = self._stored_ids(arguments["document_ids"])
+        if "meta" in arguments:
+            arguments["meta"] = self._scoped_meta(arguments["meta"])
+        return arguments
 
     # -------------------------------------------------------------------------------- protocol: reads
     def count_documents(self, filters: dict[str, Any] | None = None) -> int:
@@ -214,42 +263,26 @@ class TenantScopedStore:
 
     def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
         """The tenant's documents matching ``filters``."""
-        documents: list[Document] = self._unstamped(self.inner.filter_documents(self.scoped_filters(filters)))
+        documents: list[Document] = self._as_written(
+            self.inner.filter_documents(self.scoped_filters(filters))
+        )
         return documents
-
-    def _unstamped(self, documents: Any) -> Any:
-        """Documents read in a tenant scope, without the (implied) tenant field."""
-        if _TENANT.get() is None or not isinstance(documents, list):
-            return documents
-        field = self.tenant_field
-        return [
-            dataclasses.replace(d, meta={k: v for k, v in d.meta.items() if k != field})
-            if isinstance(d, Document) and field in d.meta
-            else d
-            for d in documents
-        ]
 
     # ------------------------------------------------------------------------------- protocol: writes
     def write_documents(
         self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
     ) -> int:
         """Write ``documents`` into the tenant (stamped); see the module docstring."""
-        stamped = self._stamped(documents)
-        if isinstance(documents, list):
-            self._check_foreign_ids(documents, stamped)
-        return int(self.inner.write_documents(stamped, policy=policy))
+        return int(self.inner.write_documents(self._stored(documents), policy=policy))
 
     def replace_documents(self, filters: dict[str, Any], documents: list[Document]) -> tuple[int, int]:
         """Atomically replace the tenant's documents matching ``filters`` with ``documents`` (stamped)."""
-        stamped = self._stamped(documents)
-        if isinstance(documents, list):
-            self._check_foreign_ids(documents, stamped)
-        deleted, written = self.inner.replace_documents(self.scoped_filters(filters), stamped)
+        deleted, written = self.inner.replace_documents(self.scoped_filters(filters), self._stored(documents))
         return int(deleted), int(written)
 
     def delete_documents(self, document_ids: list[str]) -> None:
-        """Delete the tenant's documents among ``document_ids`` (other ids are ignored like unknown ids)."""
-        self.inner.delete_documents(self._own_ids(document_ids))
+        """Delete the tenant's documents among ``document_ids`` (other tenants' ids are unknown here)."""
+        self.inner.delete_documents(self._stored_ids(document_ids))
 
     def delete_by_filter(self, filters: dict[str, Any]) -> int:
         """Delete the tenant's documents matching ``filters``."""
@@ -269,55 +302,22 @@ class TenantScopedStore:
         if name == "warm_up":  # creating tables is the same for every tenant
             return getattr(self.inner, name)
         base = name.removesuffix("_async")
-        protocol = base in _FILTERED_READS or base in _WRITES
-        target = getattr(self.inner, name, None) if protocol and not name.startswith("_") else None
+        allowed = (base in _FILTERED_READS or base in _WRITES) and not name.startswith("_")
+        target = getattr(self.inner, name, None) if allowed else None
         if target is None:
             raise AttributeError(
                 f"{type(self).__name__} exposes only the document store protocol and the search methods of "
                 f"{type(self.inner).__name__}; {name!r} is not available through a tenant-scoped store."
             )
-        if base in _SEARCHES or base in _FILTERED_READS:
-            return self._scoped_read(target)
-        return self._scoped_async_write(base, target)
-
-    def _scoped_read(self, target: Callable[..., Any]) -> Callable[..., Any]:
-        def scoped(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-            arguments = _arguments(target, args, kwargs)
-            arguments["filters"] = self.scoped_filters(arguments.get("filters"))
-            return arguments
-
         if inspect.iscoroutinefunction(target):
 
             async def call_async(*args: Any, **kwargs: Any) -> Any:
-                return self._unstamped(await target(**scoped(args, kwargs)))
+                arguments = self._scoped_arguments(name, _arguments(target, args, kwargs))
+                return self._as_written(await target(**arguments))
 
             return call_async
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return self._unstamped(target(**scoped(args, kwargs)))
+            return self._as_written(target(**self._scoped_arguments(name, _arguments(target, args, kwargs))))
 
         return call
-
-    def _scoped_async_write(self, base: str, target: Callable[..., Any]) -> Callable[..., Any]:
-        sync = getattr(self, base)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            arguments = _arguments(target, args, kwargs)
-            if "documents" in arguments:
-                original = arguments["documents"]
-                arguments["documents"] = self._stamped(original)
-                if isinstance(original, list):
-                    self._check_foreign_ids(original, arguments["documents"])
-            if "filters" in arguments:
-                arguments["filters"] = self.scoped_filters(arguments["filters"])
-            if "document_ids" in arguments:
-                arguments["document_ids"] = self._own_ids(arguments["document_ids"])
-            if "meta" in arguments:
-                arguments["meta"] = self._scoped_meta(arguments["meta"])
-            return await target(**arguments)
-
-        call.__doc__ = sync.__doc__
-        return call
-
-
-_WRITES = ("write_documents", "replace_documents", "delete_documents", "delete_by_filter", "update_by_filter")

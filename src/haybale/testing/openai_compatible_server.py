@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import math
+import os
 import socket
 import struct
 import threading
@@ -269,14 +270,28 @@ class OpenAICompatibleServer:
         base_url: ``http://127.0.0.1:<port>/v1``, ready for ``openai.OpenAI(base_url=...)``.
     """
 
-    def __init__(self, app: Any, startup_timeout_s: float = 20.0) -> None:
-        """Prepare the server; :meth:`start` (or ``with``) runs it."""
+    def __init__(self, app: Any, startup_timeout_s: float = 20.0, unix_socket: str | None = None) -> None:
+        """Prepare the server; :meth:`start` (or ``with``) runs it.
+
+        Args:
+            app: the ASGI app.
+            startup_timeout_s: how long :meth:`start` waits for the server.
+            unix_socket: serve on this UNIX domain socket path instead of a TCP port (``port`` is then 0 and
+                ``base_url`` names ``localhost``; clients connect through the socket).
+        """
         self.app = app
         self.startup_timeout_s = startup_timeout_s
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.unix_socket = unix_socket
+        if unix_socket is not None:
+            self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._socket.bind(unix_socket)
+            self.port: int = 0
+            self.base_url = "http://localhost/v1"
+        else:
+            self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._socket.bind(("127.0.0.1", 0))
+            self.port = self._socket.getsockname()[1]
+            self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -318,6 +333,8 @@ class OpenAICompatibleServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._socket.close()
+        if self.unix_socket is not None and os.path.exists(self.unix_socket):
+            os.unlink(self.unix_socket)
 
     def __enter__(self) -> OpenAICompatibleServer:
         return self.start()

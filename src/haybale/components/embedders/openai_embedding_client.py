@@ -250,6 +250,13 @@ class OpenAIEndpointClient:
                         unix_socket=self.unix_socket,
                     )
 
+    def close(self) -> None:
+        """Close the HTTP client and its connections (the next call opens a new one)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
     def _async_client(self) -> Any:
         """A fresh ``openai.AsyncOpenAI`` client (clients bind to an event loop, so one per call)."""
         return build_clients(
