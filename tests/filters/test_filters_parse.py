@@ -123,3 +123,40 @@ def test_unexpected_keys_are_refused():
 def test_missing_operator_with_field_is_an_error_not_shorthand():
     with pytest.raises(FilterError, match="missing 'operator'"):
         parse_filters({"field": "meta.a", "value": 1})
+
+
+def test_nesting_and_size_are_bounded_with_a_clear_message():
+    from haybale.filters.tree import MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH
+
+    node = {"field": "meta.a", "operator": "==", "value": 1}
+    for _ in range(MAX_FILTER_DEPTH - 1):
+        node = {"operator": "NOT", "conditions": [node]}
+    validate_filters(node)  # the deepest allowed
+    with pytest.raises(FilterError, match=f"more than {MAX_FILTER_DEPTH} levels"):
+        validate_filters({"operator": "NOT", "conditions": [node]})
+    many = [{"field": "meta.a", "operator": "==", "value": i} for i in range(MAX_FILTER_CONDITIONS + 1)]
+    with pytest.raises(FilterError, match=f"more than {MAX_FILTER_CONDITIONS} conditions"):
+        validate_filters({"operator": "OR", "conditions": many})
+    with pytest.raises(FilterError, match="conditions"):
+        validate_filters({f"k{i}": i for i in range(MAX_FILTER_CONDITIONS + 1)})
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"field": "meta.a\x00b", "operator": "==", "value": 1},
+        {"field": "meta.a", "operator": "==", "value": "x\x00y"},
+        {"field": "meta.a", "operator": "in", "value": ["ok", "no\x00"]},
+    ],
+)
+def test_nul_characters_are_refused(bad):
+    with pytest.raises(FilterError, match="NUL character"):
+        validate_filters(bad)
+
+
+def test_filter_to_dict_round_trips():
+    from haybale.filters import filter_to_dict
+
+    original = {"year": 2020, "tag": ["a", "b"], "meta.nested.x": {"not": "allowed"} and 1}
+    parsed = parse_filters(original)
+    assert parse_filters(filter_to_dict(parsed)) == parsed

@@ -240,3 +240,56 @@ def test_many_files_are_planned_in_groups_and_only_changed_ones_reindexed(tmp_pa
     assert [o.replaced for o in second.outcomes if o.status == "indexed"] == [1, 1]
     assert store.writes == writes + 1  # both changed files fall in the same batch: one atomic replace
     assert store.count_documents() == 300
+
+
+def _upload(key: str, data: bytes, name: str, **meta: Any) -> Any:
+    from haybale.dataclasses import ByteStream
+    from haybale.indexing.indexer import SourceInput
+
+    scope = {"field": "meta.document_id", "operator": "==", "value": key}
+    return SourceInput(
+        key=key,
+        content=ByteStream(data, {"file_name": name}),
+        meta={"document_id": key, "source": meta.pop("source", name), **meta},
+        sha256=str(hash((data, key))),
+        scope=scope,
+    )
+
+
+def test_in_memory_sources_take_the_same_exactly_once_path() -> None:
+    store = InMemoryDocumentStore()
+    indexer = _indexer(store)
+    report = indexer.index_sources(
+        [_upload("doc-1", TEXT_A.encode(), "readme.md"), _upload("doc-2", TEXT_B.encode(), "readme.md")]
+    )
+    assert [o.status for o in report.outcomes] == ["indexed", "indexed"]
+    first = store.filter_documents({"document_id": "doc-1"})
+    assert first and {d.meta["source"] for d in first} == {"readme.md"}  # the caller's source is kept
+    numbers = sorted(int(d.meta["chunk_id"].rsplit("-", 1)[1]) for d in first)
+    assert numbers == list(range(len(first)))  # <document_id>-chunk-0, -1, ... in reading order
+    assert all(d.meta["chunk_id"].startswith("doc-1-chunk-") for d in first)
+    offsets = sorted(d.meta["content_offset"] for d in first)
+    assert offsets[0] == 0 and all(
+        TEXT_A[o:].startswith(d.content)
+        for o, d in zip(offsets, sorted(first, key=lambda d: d.meta["content_offset"]), strict=True)
+    )
+    # Same file name, another document: both kept. Re-indexing one replaces only it.
+    again = indexer.index_sources([_upload("doc-1", b"Entirely new text about rivers.", "readme.md")])
+    assert again.outcomes[0].status == "indexed" and again.outcomes[0].replaced == len(first)
+    assert [d.content for d in store.filter_documents({"document_id": "doc-1"})] == [
+        "Entirely new text about rivers."
+    ]
+    assert store.count_documents({"document_id": "doc-2"}) > 0
+
+
+def test_unchanged_sources_are_skipped_and_empty_ones_change_nothing() -> None:
+    store = CountingStore()
+    indexer = _indexer(store)
+    source = _upload("doc-1", TEXT_A.encode(), "a.txt")
+    indexer.index_sources([source])
+    writes = store.writes
+    assert indexer.index_sources([source]).outcomes[0].status == "unchanged"
+    assert store.writes == writes
+    empty = indexer.index_sources([_upload("doc-1", b"   \n  ", "a.txt")]).outcomes[0]
+    assert empty.status == "failed" and "no extractable text" in (empty.error or "")
+    assert store.inner.count_documents({"document_id": "doc-1"}) > 0  # the old version stays

@@ -159,3 +159,17 @@ def test_bad_input_50_mb_file_converts_in_bounded_memory(tmp_path: Path) -> None
     # The decoded text itself is 1x; decoding pieces plus the joined text, or text plus its hash input, 2x.
     assert peak < 2.6 * size, f"peak {peak / 1e6:.0f} MB for a {size / 1e6:.0f} MB file"
     assert elapsed < 60
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Café crème brûlée à la française, naïveté, Ærø — résumé.", "cp1252"),
+        ("El niño comió piñata en España.", "latin-1"),
+        ("Zażółć gęślą jaźń, powiedział Łukasz.", "cp1250"),
+    ],
+)
+def test_single_byte_encodings_are_detected(text: str, encoding: str) -> None:
+    stream = ByteStream(data=text.encode(encoding), meta={"file_name": "note.txt"})
+    [document] = TextFileToDocument().run(sources=[stream])["documents"]
+    assert document.content == text

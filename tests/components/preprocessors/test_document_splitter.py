@@ -249,3 +249,36 @@ def test_run_concurrent_calls_match_sequential_results() -> None:
             pool.map(lambda d: [c.id for c in splitter.run(documents=[d])["documents"]], documents * 4)
         )
     assert results == expected * 4
+
+
+def test_character_chunks_can_end_at_word_boundaries() -> None:
+    text = "The quick brown fox jumps over the lazy dog. " * 30
+    splitter = DocumentSplitter("character", 100, 20, respect_word_boundary=True)
+    chunks = splitter.run(documents=[Document(content=text)])["documents"]
+    assert all(len(c.content) <= 100 for c in chunks)
+    for chunk in chunks:
+        start = chunk.meta["split_idx_start"]
+        assert text[start : start + len(chunk.content)] == chunk.content  # exact slices, offsets right
+        assert start == 0 or text[start - 1] == " "  # starts at a word
+        assert chunk.content.endswith(" ") or start + len(chunk.content) == len(text)  # ends after a word
+    covered = max(c.meta["split_idx_start"] + len(c.content) for c in chunks)
+    assert covered == len(text)
+    overlaps = [
+        chunks[i].meta["split_idx_start"] + len(chunks[i].content) - chunks[i + 1].meta["split_idx_start"]
+        for i in range(len(chunks) - 1)
+    ]
+    assert all(0 < overlap <= 20 for overlap in overlaps)
+    assert DocumentSplitter.from_dict(splitter.to_dict()).to_dict() == splitter.to_dict()
+
+
+def test_word_boundary_needs_character_units() -> None:
+    with pytest.raises(Exception, match="respect_word_boundary works with split_by='character'"):
+        DocumentSplitter("word", 10, 2, respect_word_boundary=True)
+
+
+def test_a_word_longer_than_half_a_chunk_is_cut() -> None:
+    text = "x" * 250
+    chunks = DocumentSplitter("character", 100, 10, respect_word_boundary=True).run(
+        documents=[Document(content=text)]
+    )["documents"]
+    assert "".join(c.content for c in chunks) == text  # no overlap inside a word, nothing lost

@@ -190,3 +190,52 @@ def test_bad_input() -> None:
         HybridRetriever(InMemoryDocumentStore(), embedder, filter_policy="union")
     with pytest.raises(ComponentError, match="query is empty"):
         HybridRetriever(InMemoryDocumentStore(), embedder).run(query=" ")
+
+
+def test_weighted_score_is_an_absolute_scale_that_explains_itself() -> None:
+    from haybale.components.retrievers.hybrid import weighted_score_fusion
+
+    query = [1.0, 0.0]
+    bm25 = [
+        Document(id="both", content="a", score=8.0, embedding=[1.0, 0.0]),
+        Document(id="keyword-only", content="b", score=4.0, embedding=[0.0, 1.0]),
+    ]
+    dense = [
+        Document(id="both", content="a", score=1.0, embedding=[1.0, 0.0]),
+        Document(id="dense-only", content="c", score=0.6, embedding=[0.6, 0.8]),
+    ]
+    fused = weighted_score_fusion(bm25, dense, query, [0.4, 0.6], top_k=10)
+    scores = {d.id: d.score for d in fused}
+    assert scores["both"] == pytest.approx(0.4 * 1.0 + 0.6 * 1.0)
+    assert scores["keyword-only"] == pytest.approx(
+        0.4 * 0.5 + 0.6 * 0.0
+    )  # cosine computed from its embedding
+    assert scores["dense-only"] == pytest.approx(0.6 * 0.6)
+    assert [d.id for d in fused] == ["both", "dense-only", "keyword-only"]
+    details = fused[0].score_details
+    assert details is not None and details["method"] == "weighted_score"
+    assert details["inputs"]["bm25"]["score"] == 8.0 and details["inputs"]["bm25"]["normalized"] == 1.0
+
+
+def test_weighted_score_does_not_depend_on_the_store(tmp_path: Any, text_embedder: Any) -> None:
+    from haybale.stores import SQLiteDocumentStore
+
+    docs = [
+        Document(content="hay is dried in the sun before baling", meta={"n": 1}),
+        Document(content="BM25 ranks documents by term frequency", meta={"n": 2}),
+        Document(content="round bales are wrapped in plastic", meta={"n": 3}),
+    ]
+    from haybale.components.embedders import SentenceTransformersDocumentEmbedder
+
+    embedded = SentenceTransformersDocumentEmbedder(progress_bar=False).run(documents=docs)["documents"]
+    results = []
+    for store in (
+        InMemoryDocumentStore(embedding_similarity_function="cosine"),
+        SQLiteDocumentStore(path=str(tmp_path / "x.db")),
+    ):
+        store.write_documents(embedded)
+        retriever = HybridRetriever(store, text_embedder, join_mode="weighted_score", weights=[0.4, 0.6])
+        found = retriever.run(query="how are bales wrapped", top_k=3)["documents"]
+        results.append([(d.meta["n"], round(d.score or 0, 5)) for d in found])
+    assert results[0] == results[1]
+    assert 0 <= results[0][-1][1] < results[0][0][1] <= 1.0
