@@ -153,7 +153,7 @@ async def _read_request(request: Any, max_bytes: int) -> tuple[dict[str, Any], d
             raise ServiceError(422, f"The body is not valid JSON ({exc.msg}); send the run inputs.") from None
     if not isinstance(data, dict):
         raise ServiceError(422, f"The run inputs must be a JSON object, got {type(data).__name__}.")
-    check_json_value(data, "inputs")
+    check_json_value(data, "inputs", what="run input")
     return data, files
 
 

@@ -72,14 +72,14 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def check_json_value(value: Any, where: str, depth: int = 0) -> None:
+def check_json_value(value: Any, where: str, depth: int = 0, what: str = "metadata") -> None:
     """Refuse what stores cannot keep faithfully: non-finite numbers, NUL characters, odd keys, deep nesting.
 
     Raises:
         UploadError: 422 naming the key path (``where``) and the problem.
     """
     if depth > _MAX_DEPTH:
-        raise UploadError(422, f"{where}: metadata nests deeper than {_MAX_DEPTH} levels; flatten it.")
+        raise UploadError(422, f"{where}: the {what} nests deeper than {_MAX_DEPTH} levels; flatten it.")
     if isinstance(value, float) and not math.isfinite(value):
         raise UploadError(422, f"{where}: {value!r} is not a finite number; JSON has no NaN or Infinity.")
     if isinstance(value, str) and "\x00" in value:
@@ -88,10 +88,10 @@ def check_json_value(value: Any, where: str, depth: int = 0) -> None:
         for key, item in value.items():
             if not isinstance(key, str) or "\x00" in key:
                 raise UploadError(422, f"{where}: the key {key!r} must be a string without NUL characters.")
-            check_json_value(item, f"{where}.{key}", depth + 1)
+            check_json_value(item, f"{where}.{key}", depth + 1, what)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            check_json_value(item, f"{where}[{index}]", depth + 1)
+            check_json_value(item, f"{where}[{index}]", depth + 1, what)
 
 
 def parse_metadata(raw: Any, files: int) -> list[dict[str, Any]]:
@@ -163,11 +163,17 @@ async def parse_form(request: Any, max_bytes: int) -> Any:
 
     parser = MultiPartParser(request.headers, limited_body(), max_files=MAX_FILES, max_fields=16)
     try:
-        return await parser.parse()
+        form = await parser.parse()
     except _TooLarge:
         raise _too_large(max_bytes) from None
     except MultiPartException as exc:
         raise UploadError(400, f"The multipart body could not be parsed: {exc.message}") from None
+    # A body cut off inside a file part leaves that part's spool file out of the form: close it here.
+    kept = {id(part.file) for _, part in form.multi_items() if not isinstance(part, str)}
+    for spool in getattr(parser, "_files_to_close_on_error", ()):
+        if id(spool) not in kept:
+            spool.close()
+    return form
 
 
 async def read_uploads(

@@ -1,0 +1,259 @@
+"""A corpus of hostile and malformed requests: each gets a clear 4xx, the store is unchanged, and the same
+keep-alive connection keeps serving. Runs against SQLite and PostgreSQL/pgvector."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from haybale.service import ServiceSettings
+
+from .conftest import CORPUS, RunningService, running_service
+
+KEY = {"Authorization": "Bearer hostile-key"}
+
+NESTED_NOT: dict[str, Any] = {"field": "meta.a", "operator": "==", "value": 1}
+for _ in range(50):
+    NESTED_NOT = {"operator": "NOT", "conditions": [NESTED_NOT]}
+
+
+def _zip_bomb_docx() -> bytes:
+    """A DOCX whose document.xml expands from a few KB to 64 MB."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        archive.writestr("word/document.xml", b"<w:t>" + b"A" * (64 * 1024 * 1024) + b"</w:t>")
+    return buffer.getvalue()
+
+
+def _files(name: str, data: bytes, metadata: str | None = None) -> dict[str, Any]:
+    request: dict[str, Any] = {"files": {"file": (name, data)}}
+    if metadata is not None:
+        request["data"] = {"metadata": metadata}
+    return request
+
+
+#: (id, method, path, request kwargs, expected status)
+HOSTILE: list[tuple[str, str, str, dict[str, Any], int]] = [
+    ("metadata-nan", "POST", "/process", _files("a.txt", b"hello world", '{"x": NaN}'), 422),
+    ("metadata-infinity", "POST", "/process", _files("a.txt", b"hello world", '{"x": [Infinity]}'), 422),
+    ("metadata-nul-value", "POST", "/process", _files("a.txt", b"hello", '{"x": "a\\u0000b"}'), 422),
+    ("metadata-nul-key", "POST", "/process", _files("a.txt", b"hello", '{"a\\u0000": 1}'), 422),
+    ("metadata-not-json", "POST", "/process", _files("a.txt", b"hello", "{oops"), 422),
+    ("metadata-array-wrong-length", "POST", "/process", _files("a.txt", b"hello", "[{}, {}]"), 422),
+    ("metadata-deep", "POST", "/process", _files("a.txt", b"hello", "[" * 40 + "]" * 40), 422),
+    (
+        "metadata-bad-document-id",
+        "POST",
+        "/process",
+        _files("a.txt", b"hello", '{"document_id": {"a": 1}}'),
+        422,
+    ),
+    (
+        "metadata-other-tenant",
+        "POST",
+        "/process",
+        _files("a.txt", b"hello", '{"tenant": "someone-else"}'),
+        403,
+    ),
+    ("no-file-part", "POST", "/process", {"data": {"metadata": "{}"}}, 422),
+    ("json-instead-of-multipart", "POST", "/process", {"json": {"file": "x"}}, 422),
+    ("empty-file", "POST", "/process", _files("empty.txt", b""), 422),
+    ("binary-as-text", "POST", "/process", _files("notes.txt", bytes(range(256)) * 64), 422),
+    (
+        "truncated-pdf",
+        "POST",
+        "/process",
+        _files("cut.pdf", (CORPUS / "vector_search.pdf").read_bytes()[:700]),
+        422,
+    ),
+    ("corrupt-docx", "POST", "/process", _files("broken.docx", b"PK\x03\x04 this is not a zip"), 422),
+    ("zip-bomb-docx", "POST", "/process", _files("bomb.docx", _zip_bomb_docx()), 422),
+    ("oversized-upload", "POST", "/process", _files("big.txt", b"x" * (3 * 1024 * 1024)), 413),
+    ("query-wrong-type", "POST", "/query", {"json": {"query": 123}}, 422),
+    ("query-empty", "POST", "/query", {"json": {"query": "  \u0000 "}}, 422),
+    ("query-negative-top-k", "POST", "/query", {"json": {"query": "hay", "top_k": -5}}, 422),
+    ("query-huge-top-k", "POST", "/query", {"json": {"query": "hay", "top_k": 10**9}}, 422),
+    ("query-filters-string", "POST", "/query", {"json": {"query": "hay", "filters": "year=2020"}}, 422),
+    (
+        "query-unknown-operator",
+        "POST",
+        "/query",
+        {"json": {"query": "hay", "filters": {"field": "a", "operator": "~", "value": 1}}},
+        400,
+    ),
+    (
+        "query-nul-filter-value",
+        "POST",
+        "/query",
+        {"json": {"query": "hay", "filters": {"source": "a\u0000"}}},
+        400,
+    ),
+    (
+        "query-nul-filter-field",
+        "POST",
+        "/query",
+        {"json": {"query": "hay", "filters": {"so\u0000urce": "a"}}},
+        400,
+    ),
+    ("query-50-nested-nots", "POST", "/query", {"json": {"query": "hay", "filters": NESTED_NOT}}, 400),
+    (
+        "query-nan-filter",
+        "POST",
+        "/query",
+        {
+            "content": b'{"query": "hay", "filters": {"x": NaN}}',
+            "headers": {"content-type": "application/json"},
+        },
+        400,
+    ),
+    ("query-extra-field", "POST", "/query", {"json": {"query": "hay", "drop_table": True}}, 422),
+    (
+        "query-not-json",
+        "POST",
+        "/query",
+        {"content": b"{", "headers": {"content-type": "application/json"}},
+        422,
+    ),
+    ("delete-empty-filters", "POST", "/delete", {"json": {"filters": {}}}, 422),
+    ("delete-nested-nots", "POST", "/delete", {"json": {"filters": NESTED_NOT}}, 400),
+    ("delete-wrong-type", "POST", "/delete", {"json": {"filters": ["a"]}}, 422),
+    (
+        "extract-two-files",
+        "POST",
+        "/extract",
+        {"files": [("file", ("a.txt", b"a")), ("file", ("b.txt", b"b"))]},
+        422,
+    ),
+    ("extract-corrupt", "POST", "/extract", _files("x.pdf", b"%PDF-1.7 garbage"), 422),
+    ("pipeline-unknown", "POST", "/pipelines/nope/run", {"json": {}}, 404),
+    ("pipeline-bad-name", "POST", "/pipelines/..%2Fetc/run", {"json": {}}, 404),
+    ("pipeline-runtime-top-k", "POST", "/pipelines/search/run", {"json": {"query": "hay", "top_k": -5}}, 422),
+    ("pipeline-unknown-input", "POST", "/pipelines/search/run", {"json": {"qeury": "hay"}}, 422),
+    ("pipeline-wrong-input-type", "POST", "/pipelines/search/run", {"json": {"query": ["hay"]}}, 422),
+    (
+        "pipeline-nested-nots",
+        "POST",
+        "/pipelines/search/run",
+        {"json": {"query": "hay", "filters": NESTED_NOT}},
+        422,
+    ),
+    ("pipeline-body-array", "POST", "/pipelines/search/run", {"json": [1, 2]}, 422),
+    (
+        "chat-unknown-model",
+        "POST",
+        "/v1/chat/completions",
+        {"json": {"model": "gpt-9", "messages": [{"role": "user", "content": "hi"}]}},
+        404,
+    ),
+    (
+        "chat-no-messages",
+        "POST",
+        "/v1/chat/completions",
+        {"json": {"model": "haybale-rag", "messages": []}},
+        422,
+    ),
+]
+
+SEARCH_PIPELINE = """
+components:
+  retriever:
+    type: haybale.components.retrievers.bm25.BM25Retriever
+    init_parameters:
+      document_store:
+        type: haybale.stores.sqlite.SQLiteDocumentStore
+        init_parameters: {{path: "{path}"}}
+connections: []
+"""
+
+
+def _snapshot(service: RunningService) -> list[tuple[str, str | None, str]]:
+    return sorted(
+        (d.id, d.content, json.dumps(d.meta, sort_keys=True, default=str))
+        for d in service.state.store.filter_documents()
+    )
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("pgvector", marks=pytest.mark.pg)])
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
+    folder = tmp_path_factory.mktemp("hostile")
+    (folder / "pipelines").mkdir()
+    (folder / "pipelines" / "search.yaml").write_text(SEARCH_PIPELINE.format(path=folder / "search.db"))
+    if request.param == "sqlite":
+        store_url = f"sqlite:///{folder / 'index.db'}"
+    else:
+        server = request.getfixturevalue("pg_server")
+        separator = "&" if "?" in server.dsn else "?"
+        store_url = f"{server.dsn}{separator}table=hostile_documents"
+    settings = ServiceSettings(
+        store_url=store_url,
+        api_keys={"hostile-key": "acme"},
+        pipelines_dir=folder / "pipelines",
+        max_upload_bytes=2 * 1024 * 1024,
+        embed=False,
+    )
+    with running_service(settings) as running:
+        response = running.client.post(
+            "/process",
+            files={"file": ("glossary.txt", (CORPUS / "glossary.txt").read_bytes())},
+            data={"metadata": json.dumps({"data_entity_id": "kb-1", "tags": ["seed"]})},
+            headers=KEY,
+        )
+        assert response.status_code == 200, response.text
+        yield running
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_request_gets_a_clear_4xx_and_changes_nothing(
+    service: RunningService, hostile: tuple[str, str, str, dict[str, Any], int]
+) -> None:
+    case, method, path, kwargs, expected = hostile
+    before = _snapshot(service)
+    kwargs = dict(kwargs)
+    headers = {**KEY, **kwargs.pop("headers", {})}
+    response = service.client.request(method, path, headers=headers, **kwargs)
+    assert response.status_code == expected, f"{case}: {response.status_code} {response.text[:500]}"
+    detail = response.json()["detail"]
+    assert detail, case  # always says what was wrong
+    assert _snapshot(service) == before, f"{case} changed the store"
+    # The same keep-alive connection keeps serving.
+    assert service.client.get("/health").status_code == 200
+
+
+def test_a_corrupt_file_next_to_a_good_one_is_reported_and_the_good_one_indexed(
+    service: RunningService,
+) -> None:
+    files = [
+        ("file", ("good.md", b"# Good\n\nTimothy grass makes fine horse hay.")),
+        ("file", ("bad.pdf", b"%PDF-1.4 not really")),
+    ]
+    metadata = json.dumps([{"data_entity_id": "kb-2"}, {"data_entity_id": "kb-2"}])
+    response = service.client.post("/process", files=files, data={"metadata": metadata}, headers=KEY)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "partial"
+    statuses = {d["filename"]: d["status"] for d in body["documents"]}
+    assert statuses == {"good.md": "indexed", "bad.pdf": "failed"}
+    assert "bad.pdf" in next(d["error"] for d in body["documents"] if d["filename"] == "bad.pdf")
+
+
+def test_a_body_cut_off_mid_upload_leaves_the_service_serving(service: RunningService) -> None:
+    before = _snapshot(service)
+    with httpx.Client(base_url=service.url) as client:
+        body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nunterminated'
+        response = client.post(
+            "/process",
+            content=body,
+            headers={**KEY, "content-type": "multipart/form-data; boundary=b"},
+        )
+        assert response.status_code in (400, 422)
+        assert client.get("/health").status_code == 200
+    assert _snapshot(service) == before
