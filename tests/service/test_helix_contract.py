@@ -1,0 +1,203 @@
+"""The Helix wire contract, spoken exactly as Helix's Go client speaks it, against ``haybale serve`` running
+as a real process configured only by the environment variables of Helix's compose file — on SQLite and on
+PostgreSQL/pgvector (``PGVECTOR_DSN``, a libpq URI with ``?host=/socket``).
+
+Requests mirror the Go client: ``/extract`` and ``/process`` as multipart with a ``file`` part (and, for
+``/process``, a ``metadata`` part holding a JSON object), ``/query`` and ``/delete`` as JSON bodies with the
+shorthand filters Helix builds (``{"data_entity_id": [...], "document_id": [...]}``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import CORPUS
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class HelixClient:
+    """The requests Helix's Go ``HaystackRAG`` client sends, and nothing more."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=120.0)
+
+    def extract(self, name: str, data: bytes) -> httpx.Response:
+        return self.http.post("/extract", files={"file": (name, data, "application/octet-stream")})
+
+    def index(self, name: str, data: bytes, metadata: dict[str, Any]) -> httpx.Response:
+        return self.http.post(
+            "/process",
+            files={"file": (name, data, "application/octet-stream")},
+            data={"metadata": json.dumps(metadata)},
+        )
+
+    def query(self, text: str, filters: dict[str, Any], top_k: int = 5) -> httpx.Response:
+        return self.http.post("/query", json={"query": text, "filters": filters, "top_k": top_k})
+
+    def delete(self, filters: dict[str, Any]) -> httpx.Response:
+        return self.http.post("/delete", json={"filters": filters})
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("pgvector", marks=pytest.mark.pg)])
+def helix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HelixClient]:
+    folder = tmp_path_factory.mktemp("helix")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HAYBALE_", "RAG_", "PGVECTOR", "VLLM"))}
+    env.update(
+        {
+            "HF_HUB_OFFLINE": "1",
+            "LOG_LEVEL": "WARNING",
+            "RAG_HAYSTACK_CHUNK_SIZE": "500",
+            "RAG_HAYSTACK_CHUNK_OVERLAP": "50",
+            "RAG_VISION_ENABLED": "false",
+            "HELIX_EMBEDDINGS_SOCKET": str(folder / "no-such.sock"),  # absent: the bundled model is used
+        }
+    )
+    if request.param == "sqlite":
+        env["HAYBALE_STORE_URL"] = f"sqlite:///{folder / 'index.db'}"
+    else:
+        server = request.getfixturevalue("pg_server")
+        separator = "&" if "?" in server.dsn else "?"
+        env["PGVECTOR_DSN"] = f"{server.dsn}{separator}table=helix_documents"
+    port = _free_port()
+    command = [sys.executable, "-m", "haybale.cli.main", "serve", "--port", str(port)]
+    log_path = folder / "serve.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "haybale serve did not start within 60 s"
+            time.sleep(0.2)
+        client = HelixClient(base)
+        yield client
+        client.http.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _index_corpus(helix: HelixClient) -> dict[str, str]:
+    """Index three files under two knowledge sources, as Helix's reconciler would; return name -> id."""
+    uploads = [
+        ("bm25_explained.md", "kb-search", "doc-bm25", ["retrieval", "ranking"]),
+        ("vector_search.pdf", "kb-search", "doc-vectors", ["retrieval", "embeddings"]),
+        ("weather_and_hay.txt", "kb-farm", "doc-weather", ["farming"]),
+    ]
+    ids = {}
+    for name, entity, document_id, tags in uploads:
+        metadata = {
+            "data_entity_id": entity,
+            "document_id": document_id,
+            "source": f"s3://kb/{name}",
+            "tags": tags,
+        }
+        response = helix.index(name, (CORPUS / name).read_bytes(), metadata)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "success"
+        assert body["document_id"] == document_id
+        assert body["indexed_count"] == body["chunks"] > 0
+        ids[name] = document_id
+    return ids
+
+
+def test_extract_returns_the_text(helix: HelixClient) -> None:
+    response = helix.extract("weather_and_hay.txt", (CORPUS / "weather_and_hay.txt").read_bytes())
+    assert response.status_code == 200
+    assert set(response.json()) == {"text"}
+    assert "weather" in response.json()["text"].lower()
+
+
+def test_index_query_filter_and_delete_as_helix_does(helix: HelixClient) -> None:
+    _index_corpus(helix)
+    response = helix.query("How does BM25 rank documents?", {"data_entity_id": ["kb-search"]}, top_k=5)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert 0 < len(results) <= 5
+    top = results[0]
+    assert {"content", "metadata", "score"} <= set(top)
+    meta = top["metadata"]
+    assert meta["document_id"] == "doc-bm25" and meta["data_entity_id"] == "kb-search"
+    assert meta["source"] == "s3://kb/bm25_explained.md"  # the caller's source, kept
+    assert meta["filename"] == "bm25_explained.md"
+    assert meta["chunk_id"].startswith("doc-bm25-chunk-") and top["chunk_id"] == meta["chunk_id"]
+    assert isinstance(meta["content_offset"], int) and meta["page_number"] >= 1
+    assert 0.0 < top["score"] <= 1.0
+    assert all(r["metadata"]["data_entity_id"] == "kb-search" for r in results)
+    # Several document ids: OR; data entity AND document ids: AND.
+    both = helix.query("search", {"document_id": ["doc-bm25", "doc-vectors"]}, top_k=20).json()["results"]
+    assert {r["metadata"]["document_id"] for r in both} == {"doc-bm25", "doc-vectors"}
+    none = helix.query("search", {"data_entity_id": ["kb-farm"], "document_id": ["doc-bm25"]}).json()[
+        "results"
+    ]
+    assert none == []
+    # A list filter on a list-valued field matches any element.
+    tagged = helix.query("search", {"tags": ["embeddings", "nothing"]}, top_k=20).json()["results"]
+    assert tagged and {r["metadata"]["document_id"] for r in tagged} == {"doc-vectors"}
+    # Deleting a knowledge source removes all of its documents and nothing else.
+    deleted = helix.delete({"data_entity_id": "kb-search"})
+    assert deleted.status_code == 200 and deleted.json()["documents_deleted"] > 0
+    assert helix.query("search", {"data_entity_id": ["kb-search"]}).json()["results"] == []
+    assert helix.query("rain", {"data_entity_id": ["kb-farm"]}).json()["results"]
+    assert helix.delete({"document_id": "doc-weather"}).json()["documents_deleted"] > 0
+    assert helix.query("rain", {"data_entity_id": ["kb-farm"]}).json()["results"] == []
+
+
+def test_two_knowledge_sources_uploading_the_same_file_name_keep_both(helix: HelixClient) -> None:
+    first = helix.index("README.md", b"# Alpha\n\nAlpha cows graze on clover.", {"data_entity_id": "kb-a"})
+    second = helix.index("README.md", b"# Beta\n\nBeta goats climb rocks.", {"data_entity_id": "kb-b"})
+    assert first.status_code == second.status_code == 200
+    assert first.json()["document_id"] != second.json()["document_id"]
+    assert helix.query("cows clover", {"data_entity_id": ["kb-a"]}).json()["results"]
+    assert helix.query("goats rocks", {"data_entity_id": ["kb-b"]}).json()["results"]
+    # Re-uploading kb-a's README replaces kb-a's version only.
+    again = helix.index(
+        "README.md", b"# Alpha\n\nAlpha cows now graze on alfalfa.", {"data_entity_id": "kb-a"}
+    )
+    assert again.json()["document_id"] == first.json()["document_id"]
+    contents = [
+        r["content"] for r in helix.query("cows", {"data_entity_id": ["kb-a"]}, top_k=10).json()["results"]
+    ]
+    assert contents and all("alfalfa" in c for c in contents)
+    assert helix.query("goats", {"data_entity_id": ["kb-b"]}).json()["results"]
+    helix.delete({"data_entity_id": ["kb-a", "kb-b"]})
+
+
+def test_chunks_follow_the_500_50_character_default(helix: HelixClient) -> None:
+    text = ("Hay is grass that has been cut, dried and stored for animal fodder. " * 40).encode()
+    body = helix.index("long.txt", text, {"data_entity_id": "kb-chunks", "document_id": "long"}).json()
+    results = helix.query("hay grass fodder", {"document_id": ["long"]}, top_k=50).json()["results"]
+    assert len(results) == body["chunks"] > 5
+    assert all(len(r["content"]) <= 500 for r in results)
+    helix.delete({"document_id": "long"})
+
+
+def test_latin1_text_is_decoded(helix: HelixClient) -> None:
+    text = "Café crème brûlée à la française, naïveté et Größe."
+    response = helix.extract("note.txt", text.encode("latin-1"))
+    assert response.json()["text"].strip() == text
