@@ -142,13 +142,16 @@ def test_tenant_cannot_read_another_tenants_documents(service: RunningService) -
     as_beta = service.client.post("/pipelines/search/run", json=body, headers=BETA)
     assert as_beta.status_code == 200, as_beta.text
     beta_docs = as_beta.json()["result"]["retriever"]["documents"]
-    beta_ids = {d.id for d in service.state.store.filter_documents({"tenant": "beta"})}
+    # Stored ids are "<tenant>::<id>"; each tenant sees its own ids without the prefix.
+    beta_ids = {d.id.removeprefix("beta::") for d in service.state.store.filter_documents({"tenant": "beta"})}
     assert beta_docs and {d["id"] for d in beta_docs} <= beta_ids
     assert all("tenant" not in d["meta"] for d in beta_docs)  # implied by the key, never shown
     as_alpha = service.client.post("/pipelines/search/run", json=body, headers=ALPHA)
     assert as_alpha.status_code == 200
     alpha_docs = as_alpha.json()["result"]["retriever"]["documents"]
-    assert not {d["id"] for d in alpha_docs} & beta_ids
+    weather = {"tenant": "beta", "file_name": "weather_and_hay.txt"}  # beta's only: alpha has no such file
+    beta_only = {d.id.removeprefix("beta::") for d in service.state.store.filter_documents(weather)}
+    assert beta_only and not {d["id"] for d in alpha_docs} & beta_only
     assert not any(d["meta"]["file_name"] == "weather_and_hay.txt" for d in alpha_docs)
     # Filters naming the other tenant are ANDed with the caller's own: still nothing of beta's.
     sneaky = {

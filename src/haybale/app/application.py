@@ -26,9 +26,9 @@ __all__ = ["Application"]
 
 T = TypeVar("T")
 
-#: Keyword and dense candidates fetched per side before fusion, as a multiple of top_k (at least 20).
-_CANDIDATES_PER_RESULT = 3
-_MIN_CANDIDATES = 20
+#: Keyword and dense candidates fetched per side before fusion, as a multiple of top_k (at least 10).
+_CANDIDATES_PER_RESULT = 2
+_MIN_CANDIDATES = 10
 
 
 class Application:
@@ -41,6 +41,8 @@ class Application:
         chat_generator: the chat generator of the RAG pipeline; default from the settings (an
             OpenAI-compatible server, else the local SmolLM2).
         must_exist: refuse to create a new index (read-only commands such as ``haybale query``).
+        model_threads: threads for local models when the settings leave ``model_threads`` unset (the
+            service passes 1).
 
     Raises:
         DocumentStoreError: the store URL is invalid, or ``must_exist`` and there is no index.
@@ -53,6 +55,7 @@ class Application:
         tenant_scoped: bool = False,
         chat_generator: Any = None,
         must_exist: bool = False,
+        model_threads: int | None = None,
     ) -> None:
         from haybale.app.embedding import expected_embedding_dimension
         from haybale.stores.url import open_store_url
@@ -69,6 +72,7 @@ class Application:
 
             self.store = TenantScopedStore(self.opened_store.store)
         self._chat_generator = chat_generator
+        self._model_threads = self.settings.model_threads or model_threads
         self._parts: dict[str, Any] = {}
         self._lock = threading.RLock()
         self.write_lock = threading.Lock()
@@ -78,9 +82,20 @@ class Application:
         if part is None and name not in self._parts:
             with self._lock:
                 if name not in self._parts:
-                    self._parts[name] = build()
+                    self._parts[name] = self._limited(build())
                 part = self._parts[name]
         return part  # type: ignore[return-value]
+
+    def _limited(self, part: Any) -> Any:
+        """Apply ``model_threads`` when ``part`` runs a local (torch) model."""
+        from haybale.components.embedders.sentence_transformers_backend import SentenceTransformersEncoder
+
+        embedder = getattr(part, "embedder", part)
+        if self._model_threads is not None and isinstance(embedder, SentenceTransformersEncoder):
+            import torch
+
+            torch.set_num_threads(self._model_threads)
+        return part
 
     # ------------------------------------------------------------------------------------------ models
     def document_embedder(self) -> Any:
@@ -160,20 +175,27 @@ class Application:
 
     # ---------------------------------------------------------------------------------------- queries
     def retriever(self, top_k: int = 5) -> Any:
-        """A hybrid retriever over the store with the settings' weighted score (one scale on every store)."""
-        from haybale.components.retrievers.hybrid import WEIGHTED_SCORE, HybridRetriever
+        """A hybrid retriever over the store with the settings' weighted score (one scale on every store).
 
-        semantic, keyword = self.settings.hybrid_weights
-        candidates = max(top_k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES)
-        return HybridRetriever(
-            self.store,
-            self.text_embedder(),
-            top_k=top_k,
-            join_mode=WEIGHTED_SCORE,
-            weights=[keyword, semantic],
-            bm25_top_k=candidates,
-            embedding_top_k=candidates,
-        )
+        Candidates per side grow with ``top_k``; one retriever per ``top_k`` is kept (they hold no state).
+        """
+
+        def build() -> Any:
+            from haybale.components.retrievers.hybrid import WEIGHTED_SCORE, HybridRetriever
+
+            semantic, keyword = self.settings.hybrid_weights
+            candidates = max(top_k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES)
+            return HybridRetriever(
+                self.store,
+                self.text_embedder(),
+                top_k=top_k,
+                join_mode=WEIGHTED_SCORE,
+                weights=[keyword, semantic],
+                bm25_top_k=candidates,
+                embedding_top_k=candidates,
+            )
+
+        return self._part(f"retriever:{top_k}", build)
 
     async def search(self, query: str, top_k: int, filters: dict[str, Any] | None) -> list[Any]:
         """Hybrid search for a service request: the query embedded in a micro-batch, the store searched in a

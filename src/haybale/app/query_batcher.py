@@ -28,14 +28,17 @@ class QueryEmbeddingBatcher:
         max_wait_s: how long an idle batcher waits for company before embedding a lone query.
     """
 
-    def __init__(self, embedder: Any, max_batch: int = 32, max_wait_s: float = 0.002) -> None:
+    def __init__(
+        self, embedder: Any, max_batch: int = 32, max_wait_s: float = 0.002, max_in_flight: int = 1
+    ) -> None:
         if not isinstance(max_batch, int) or max_batch < 1:
             raise ComponentError(f"max_batch must be a positive integer, got {max_batch!r}.")
         self.embedder = embedder
         self.max_batch = max_batch
         self.max_wait_s = max(0.0, float(max_wait_s))
         self._pending: list[tuple[str, asyncio.Future[list[float]]]] = []
-        self._busy = False
+        self.max_in_flight = max(1, int(max_in_flight))
+        self._in_flight = 0
         self._timer: asyncio.TimerHandle | None = None
         self._warm_lock = threading.Lock()
 
@@ -44,7 +47,7 @@ class QueryEmbeddingBatcher:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[float]] = loop.create_future()
         self._pending.append((text, future))
-        if not self._busy:
+        if self._in_flight < self.max_in_flight:
             if len(self._pending) >= self.max_batch or self.max_wait_s == 0:
                 self._launch(loop)
             elif self._timer is None:
@@ -55,10 +58,10 @@ class QueryEmbeddingBatcher:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._busy or not self._pending:
+        if self._in_flight >= self.max_in_flight or not self._pending:
             return
         batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-        self._busy = True
+        self._in_flight += 1
         task = loop.create_task(asyncio.to_thread(self._embed_batch, [text for text, _ in batch]))
         task.add_done_callback(lambda done: self._finish(loop, batch, done))
 
@@ -68,7 +71,7 @@ class QueryEmbeddingBatcher:
         batch: list[tuple[str, asyncio.Future[list[float]]]],
         done: asyncio.Task[list[list[float]]],
     ) -> None:
-        self._busy = False
+        self._in_flight -= 1
         error = done.exception()
         for index, (_, future) in enumerate(batch):
             if future.done():  # the caller went away (request cancelled)

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
         rag_top_k: how many retrieved chunks reach the chat prompt.
         query_batch_size / query_batch_wait_ms: concurrent query embeddings are computed together, up to
             this many, waiting at most this long for company.
+        model_threads: CPU threads local models (torch) may use. None: torch's default for the CLI, and 1 in
+            the service, where the other cores serve HTTP and search while the model runs (measured: a
+            second torch thread competing with them makes a batch of queries several times slower).
     """
 
     model_config = SettingsConfigDict(
@@ -210,6 +213,7 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, validation_alias=_env("HAYBALE_LLM_MODEL"))
     rag_top_k: int = Field(5, ge=1, validation_alias=_env("HAYBALE_RAG_TOP_K"))
     query_batch_size: int = Field(32, ge=1, validation_alias=_env("HAYBALE_QUERY_BATCH_SIZE"))
+    model_threads: int | None = Field(None, ge=1, validation_alias=_env("HAYBALE_MODEL_THREADS"))
     query_batch_wait_ms: float = Field(2.0, ge=0, validation_alias=_env("HAYBALE_QUERY_BATCH_WAIT_MS"))
 
     @classmethod

@@ -139,14 +139,14 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
         MissingDependencyError: fastapi is not installed.
     """
     try:
-        from fastapi import Depends, FastAPI, Request
+        from fastapi import Depends, FastAPI
         from fastapi.responses import PlainTextResponse
     except ImportError as exc:
         from haybale.errors import MissingDependencyError
 
         raise MissingDependencyError.for_extra("fastapi", "service", "The haybale service") from exc
     from haybale import __version__
-    from haybale.service.dependencies import caller_of
+    from haybale.service.dependencies import current_caller
     from haybale.service.routes_documents import build_documents_router
     from haybale.service.routes_openai import build_openai_router
     from haybale.service.routes_pipelines import build_pipelines_router
@@ -177,10 +177,7 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
         """Liveness: the service is up (needs no API key)."""
         return HealthResponse(status="ok", version=__version__)
 
-    def authenticated(request: Request) -> None:
-        caller_of(request)
-
-    @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(authenticated)])
+    @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(current_caller)])
     async def metrics() -> Any:
         """Request counts, latencies and document counters in the Prometheus text format."""
         return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,13 +1,18 @@
-"""Request-scoped helpers shared by the routers: the app's :class:`ServiceState` and the caller."""
+"""Request-scoped helpers shared by the routers: the app's :class:`ServiceState` and the caller.
 
-from __future__ import annotations
+Dependencies are ``async`` on purpose: FastAPI runs plain functions in a worker thread, a hop per request
+that costs more than the (microseconds of) work they do.
+"""
 
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Depends
+from starlette.requests import Request
 
 from haybale.service.auth import TENANT_HEADER, Caller, authenticate
 from haybale.service.state import ServiceState
 
-__all__ = ["caller_of", "state_of"]
+__all__ = ["CallerDep", "caller_of", "current_caller", "state_of"]
 
 
 def state_of(request: Any) -> ServiceState:
@@ -17,8 +22,17 @@ def state_of(request: Any) -> ServiceState:
 
 
 def caller_of(request: Any) -> Caller:
-    """Authenticate ``request`` (FastAPI dependency); raises :class:`~haybale.service.auth.AuthError`."""
+    """Authenticate ``request``; raises :class:`~haybale.service.auth.AuthError` (401/403)."""
     settings = state_of(request).settings
     return authenticate(
         settings.api_keys, request.headers.get("authorization"), request.headers.get(TENANT_HEADER)
     )
+
+
+async def current_caller(request: Request) -> Caller:
+    """FastAPI dependency: the authenticated caller of the request."""
+    return caller_of(request)
+
+
+#: A route parameter holding the authenticated caller.
+CallerDep = Annotated[Caller, Depends(current_caller)]

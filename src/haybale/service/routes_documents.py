@@ -8,10 +8,10 @@ that says what to fix; they never change what is stored.
 """
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from haybale.service.auth import TENANT_META_KEY, Caller, check_tenant_claim
-from haybale.service.dependencies import caller_of, state_of
+from haybale.service.auth import TENANT_META_KEY, check_tenant_claim
+from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
 from haybale.service.schemas import (
     DeleteRequest,
@@ -93,18 +93,13 @@ def _process_response(outcomes: list[Any]) -> ProcessResponse:
 
 def build_documents_router() -> Any:
     """The APIRouter serving the document routes."""
-    from fastapi import APIRouter, Depends, Request
+    from fastapi import APIRouter, Request
 
     from haybale.service.ingestion import extract_text, index_uploads
     from haybale.service.uploads import read_uploads
     from haybale.stores.tenant_scope import tenant_scope
 
     router = APIRouter(tags=["documents"])
-
-    def current_caller(request: Request) -> Caller:
-        return caller_of(request)
-
-    CallerDep = Annotated[Caller, Depends(current_caller)]
 
     @router.post("/process", response_model=ProcessResponse, openapi_extra=MULTIPART_FILE_BODY)
     async def process(request: Request, caller: CallerDep) -> ProcessResponse:

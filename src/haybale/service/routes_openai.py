@@ -12,10 +12,9 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from haybale.service.auth import Caller
-from haybale.service.dependencies import caller_of, state_of
+from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
 from haybale.service.schemas import ChatCompletionRequest
 
@@ -125,17 +124,12 @@ def build_openai_router() -> Any:
     """The APIRouter serving the OpenAI-compatible routes."""
     import asyncio
 
-    from fastapi import APIRouter, Depends, Request
+    from fastapi import APIRouter, Request
     from fastapi.responses import StreamingResponse
 
     from haybale.stores.tenant_scope import tenant_scope
 
     router = APIRouter(tags=["openai"])
-
-    def current_caller(request: Request) -> Caller:
-        return caller_of(request)
-
-    CallerDep = Annotated[Caller, Depends(current_caller)]
 
     @router.get("/v1/models")
     async def list_models(caller: CallerDep) -> dict[str, Any]:

@@ -17,11 +17,10 @@ import json
 import math
 import typing
 from pathlib import PurePath
-from typing import Annotated, Any
+from typing import Any
 
 from haybale.dataclasses import ByteStream
-from haybale.service.auth import Caller
-from haybale.service.dependencies import caller_of, state_of
+from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
 
 __all__ = ["build_pipelines_router", "request_inputs", "to_jsonable"]
@@ -188,16 +187,11 @@ _RUN_BODY = {
 
 def build_pipelines_router() -> Any:
     """The APIRouter serving the YAML pipelines."""
-    from fastapi import APIRouter, Depends, Request
+    from fastapi import APIRouter, Request
 
     from haybale.stores.tenant_scope import tenant_scope
 
     router = APIRouter(tags=["pipelines"])
-
-    def current_caller(request: Request) -> Caller:
-        return caller_of(request)
-
-    CallerDep = Annotated[Caller, Depends(current_caller)]
 
     @router.get("/pipelines")
     async def list_pipelines(request: Request, caller: CallerDep) -> dict[str, Any]:

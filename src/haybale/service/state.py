@@ -28,7 +28,8 @@ class ServiceState:
 
     def __init__(self, settings: Settings, chat_generator: Any = None) -> None:
         self.settings = settings
-        self.app = Application(settings, tenant_scoped=True, chat_generator=chat_generator)
+        # One model thread: the other cores serve HTTP and search while a batch of queries is embedded.
+        self.app = Application(settings, tenant_scoped=True, chat_generator=chat_generator, model_threads=1)
         self.metrics = ServiceMetrics()
         self.pipelines = PipelineRegistry(settings.pipelines_dir, settings.allowed_modules)
 

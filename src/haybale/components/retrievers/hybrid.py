@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 from dataclasses import replace
 from typing import Any
 
@@ -26,10 +25,15 @@ WEIGHTED_SCORE = "weighted_score"
 HYBRID_JOIN_MODES = (*JOIN_MODES, WEIGHTED_SCORE)
 
 
-def _cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    norms = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norms if norms > 0 else 0.0
+def _cosines(query: list[float], vectors: list[Any]) -> list[float]:
+    """Cosine similarity of ``query`` to each vector (0 for a zero vector)."""
+    import numpy as np
+
+    matrix = np.asarray(vectors, dtype=np.float32)
+    q = np.asarray(query, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(q))
+    dots = matrix @ q
+    return [float(d / n) if n > 0 else 0.0 for d, n in zip(dots, norms, strict=True)]
 
 
 def _unit(value: float) -> float:
@@ -75,11 +79,15 @@ def weighted_score_fusion(
             "normalized": _unit(doc.score or 0.0),
             "weight": semantic_weight,
         }
-    for doc_id, inputs in entries.items():
-        stored = first_seen[doc_id].embedding
-        if "embedding" not in inputs and stored and len(stored) == len(query_embedding):
-            similarity = _cosine(query_embedding, list(stored))
-            inputs["embedding"] = {
+    keyword_only = [
+        doc_id
+        for doc_id, inputs in entries.items()
+        if "embedding" not in inputs and len(first_seen[doc_id].embedding or ()) == len(query_embedding)
+    ]
+    if keyword_only:
+        similarities = _cosines(query_embedding, [first_seen[i].embedding for i in keyword_only])
+        for doc_id, similarity in zip(keyword_only, similarities, strict=True):
+            entries[doc_id]["embedding"] = {
                 "score": similarity,
                 "normalized": _unit(similarity),
                 "weight": semantic_weight,
