@@ -257,3 +257,15 @@ def test_a_body_cut_off_mid_upload_leaves_the_service_serving(service: RunningSe
         assert response.status_code in (400, 422)
         assert client.get("/health").status_code == 200
     assert _snapshot(service) == before
+
+
+def test_a_missing_embedding_model_is_the_services_failure_not_the_clients(tmp_path: Any) -> None:
+    settings = ServiceSettings(
+        store_url=f"sqlite:///{tmp_path / 'x.db'}", embedding_model=str(tmp_path / "no-model")
+    )
+    with running_service(settings) as running:
+        response = running.client.post("/query", json={"query": "hay"})
+        assert response.status_code == 500
+        assert "never downloads models" in response.json()["detail"]
+        assert "your request was fine" in response.json()["detail"]
+        assert running.client.get("/health").status_code == 200

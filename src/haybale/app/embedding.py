@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.app.settings import DEFAULT_LOCAL_EMBEDDING_MODEL, Settings
+from haybale.app.settings import Settings
+from haybale.components.embedders.sentence_transformers_backend import is_bundled_model
 
 __all__ = ["build_document_embedder", "build_text_embedder", "expected_embedding_dimension"]
 
@@ -37,7 +38,7 @@ def expected_embedding_dimension(settings: Settings) -> int | None:
         return settings.embedding_dim
     if settings.remote_embeddings_url or settings.embeddings_socket_in_use:
         return _REMOTE_DEFAULT_DIMENSION
-    if settings.resolved_embedding_model in (DEFAULT_LOCAL_EMBEDDING_MODEL, "all-MiniLM-L6-v2"):
+    if is_bundled_model(settings.resolved_embedding_model):
         return _MINILM_DIMENSION
     return None
 

