@@ -11,25 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import CORPUS
+from .conftest import CORPUS, serve_process
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class HelixClient:
@@ -75,30 +65,10 @@ def helix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         server = request.getfixturevalue("pg_server")
         separator = "&" if "?" in server.dsn else "?"
         env["PGVECTOR_DSN"] = f"{server.dsn}{separator}table=helix_documents"
-    port = _free_port()
-    command = [sys.executable, "-m", "haybale.cli.main", "serve", "--port", str(port)]
-    log_path = folder / "serve.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "haybale serve did not start within 60 s"
-            time.sleep(0.2)
-        client = HelixClient(base)
+    with serve_process(env=env, log=folder / "serve.log") as (url, _):
+        client = HelixClient(url)
         yield client
         client.http.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def _index_corpus(helix: HelixClient) -> dict[str, str]:

@@ -14,7 +14,7 @@ import pytest
 
 from haybale.service import ServiceSettings
 
-from .conftest import CORPUS, RunningService, running_service
+from .conftest import BM25_PIPELINE, CORPUS, RunningService, running_service
 
 KEY = {"Authorization": "Bearer hostile-key"}
 
@@ -161,17 +161,6 @@ HOSTILE: list[tuple[str, str, str, dict[str, Any], int]] = [
     ),
 ]
 
-SEARCH_PIPELINE = """
-components:
-  retriever:
-    type: haybale.components.retrievers.bm25.BM25Retriever
-    init_parameters:
-      document_store:
-        type: haybale.stores.sqlite.SQLiteDocumentStore
-        init_parameters: {{path: "{path}"}}
-connections: []
-"""
-
 
 def _snapshot(service: RunningService) -> list[tuple[str, str | None, str]]:
     return sorted(
@@ -186,7 +175,7 @@ def service(
 ) -> Iterator[RunningService]:
     folder = tmp_path_factory.mktemp("hostile")
     (folder / "pipelines").mkdir()
-    (folder / "pipelines" / "search.yaml").write_text(SEARCH_PIPELINE.format(path=folder / "search.db"))
+    (folder / "pipelines" / "search.yaml").write_text(BM25_PIPELINE.format(path=folder / "search.db"))
     if request.param == "sqlite":
         store_url = f"sqlite:///{folder / 'index.db'}"
     else:

@@ -20,18 +20,7 @@ from schemathesis.checks import not_a_server_error
 from haybale.dataclasses import ChatMessage
 from haybale.service import ServiceSettings
 
-from .conftest import CORPUS, running_service
-
-PIPELINE = """
-components:
-  retriever:
-    type: haybale.components.retrievers.bm25.BM25Retriever
-    init_parameters:
-      document_store:
-        type: haybale.stores.sqlite.SQLiteDocumentStore
-        init_parameters: {{path: "{path}"}}
-connections: []
-"""
+from .conftest import BM25_PIPELINE, CORPUS, running_service
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +29,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     folder = tmp_path_factory.mktemp("fuzz")
     (folder / "pipelines").mkdir()
-    (folder / "pipelines" / "search.yaml").write_text(PIPELINE.format(path=folder / "search.db"))
+    (folder / "pipelines" / "search.yaml").write_text(BM25_PIPELINE.format(path=folder / "search.db"))
     backend = ScriptedChatBackend([ChatMessage.from_assistant("An answer [1].")] * 1000)
     with serve_chat_backend(backend, model_name="scripted") as chat:
         settings = ServiceSettings(

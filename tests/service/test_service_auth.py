@@ -11,23 +11,11 @@ import pytest
 
 from haybale.service import ServiceSettings
 
-from .conftest import CORPUS, RunningService, running_service, upload
+from .conftest import BM25_PIPELINE, CORPUS, RunningService, running_service, upload
 
 KEYS = {"key-alpha": "alpha", "key-beta": "beta"}
 ALPHA = {"Authorization": "Bearer key-alpha"}
 BETA = {"Authorization": "Bearer key-beta"}
-
-BM25_PIPELINE = """
-components:
-  retriever:
-    type: haybale.components.retrievers.bm25.BM25Retriever
-    init_parameters:
-      document_store:
-        type: haybale.stores.sqlite.SQLiteDocumentStore
-        init_parameters: {{path: "{path}"}}
-      top_k: 50
-connections: []
-"""
 
 
 @pytest.fixture(scope="module")

@@ -241,14 +241,7 @@ class OpenAIEndpointClient:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = build_clients(
-                        self.api_key,
-                        self.base_url,
-                        self.timeout,
-                        self.max_retries,
-                        asynchronous=False,
-                        unix_socket=self.unix_socket,
-                    )
+                    self._client = self._new_client(asynchronous=False)
 
     def close(self) -> None:
         """Close the HTTP client and its connections (the next call opens a new one)."""
@@ -257,16 +250,19 @@ class OpenAIEndpointClient:
         if client is not None:
             client.close()
 
-    def _async_client(self) -> Any:
-        """A fresh ``openai.AsyncOpenAI`` client (clients bind to an event loop, so one per call)."""
+    def _new_client(self, *, asynchronous: bool) -> Any:
         return build_clients(
             self.api_key,
             self.base_url,
             self.timeout,
             self.max_retries,
-            asynchronous=True,
+            asynchronous=asynchronous,
             unix_socket=self.unix_socket,
         )
+
+    def _async_client(self) -> Any:
+        """A fresh ``openai.AsyncOpenAI`` client (clients bind to an event loop, so one per call)."""
+        return self._new_client(asynchronous=True)
 
     def _embed(self, texts: list[str]) -> tuple[list[list[float]], dict[str, Any], str]:
         """Embed ``texts`` in one request: the vectors in input order, the usage and the served model."""
