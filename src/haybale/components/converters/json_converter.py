@@ -63,7 +63,8 @@ class JSONToDocument:
             meta: one dict for all sources, or one per source; merged into each document's meta.
 
         Returns:
-            ``documents`` (one per record) and ``failures`` (``{"source", "error"}`` per skipped file).
+            ``documents`` (one per record) and ``failures`` (``{"source", "error"}``
+            per skipped file).
         """
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, "application/json")
 

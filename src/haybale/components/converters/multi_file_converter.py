@@ -8,18 +8,30 @@ from typing import Any
 
 from haybale.components.converters.csv_converter import CSVToDocument
 from haybale.components.converters.docx_converter import DOCXToDocument
+from haybale.components.converters.email_converter import EMLToDocument
+from haybale.components.converters.epub_converter import EPUBToDocument
 from haybale.components.converters.file_types import (
     DOCX_MIME_TYPE,
+    EML_MIME_TYPE,
+    EPUB_MIME_TYPE,
     KNOWN_EXTENSIONS,
+    ODS_MIME_TYPE,
+    ODT_MIME_TYPE,
     PPTX_MIME_TYPE,
+    RTF_MIME_TYPE,
+    XLS_MIME_TYPE,
     XLSX_MIME_TYPE,
+    ZIP_MIME_TYPE,
     detect_mime_type,
 )
 from haybale.components.converters.html_converter import HTMLToDocument
+from haybale.components.converters.image_converter import ImageToDocument
 from haybale.components.converters.json_converter import JSONToDocument
 from haybale.components.converters.markdown_converter import MarkdownToDocument
+from haybale.components.converters.odf_converter import ODSToDocument, ODTToDocument
 from haybale.components.converters.pdf_converter import PDFToDocument
 from haybale.components.converters.pptx_converter import PPTXToDocument
+from haybale.components.converters.rtf_converter import RTFToDocument
 from haybale.components.converters.source_reading import (
     Source,
     check_readable_file,
@@ -27,10 +39,13 @@ from haybale.components.converters.source_reading import (
     expand_meta,
 )
 from haybale.components.converters.text_converter import TextFileToDocument
+from haybale.components.converters.xls_converter import XLSToDocument
 from haybale.components.converters.xlsx_converter import XLSXToDocument
+from haybale.components.converters.zip_converter import ZIPToDocument
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ByteStream, Document
+from haybale.dataclasses.image_content import IMAGE_MIME_TYPES
 from haybale.errors import ConversionError
 
 logger = logging.getLogger(__name__)
@@ -41,10 +56,13 @@ class MultiFileConverter:
     """Convert files of mixed types: each source goes to the converter for its detected MIME type.
 
     Types are detected like :class:`~haybale.components.routers.FileTypeRouter` does (content signatures,
-    then extension). Supported: plain text and other ``text/*`` types, Markdown, HTML, PDF, DOCX, PPTX, XLSX,
-    CSV, JSON and JSON Lines. Sources of unknown type, unreadable paths (missing, directories, link loops,
-    FIFOs) and files their converter rejects are reported in ``failures``; the rest of the batch still
-    converts. Documents come out in the order of their sources.
+    then extension). Supported: plain text and other ``text/*`` types, Markdown, HTML, PDF (scanned pages
+    OCR'd), DOCX, PPTX, XLSX, XLS, ODT, ODS, RTF, EPUB, CSV, JSON and JSON Lines, images (OCR'd: PNG, JPEG,
+    TIFF, WebP, BMP, GIF), e-mails (.eml, with their attachments) and ZIP archives (expanded safely, members
+    converted by type). A byte stream's declared type is used when a converter handles it; otherwise the
+    type is detected from the content and name. Sources of unknown type, unreadable paths (missing,
+    directories, link loops, FIFOs) and files their converter rejects are reported in ``failures``; the
+    rest of the batch still converts. Documents come out in the order of their sources.
 
     Args:
         encoding: encoding tried first for text-based formats; None means always detect.
@@ -67,7 +85,16 @@ class MultiFileConverter:
             DOCX_MIME_TYPE: DOCXToDocument(),
             PPTX_MIME_TYPE: PPTXToDocument(),
             XLSX_MIME_TYPE: XLSXToDocument(),
+            XLS_MIME_TYPE: XLSToDocument(),
+            ODT_MIME_TYPE: ODTToDocument(),
+            ODS_MIME_TYPE: ODSToDocument(),
+            RTF_MIME_TYPE: RTFToDocument(),
+            EPUB_MIME_TYPE: EPUBToDocument(),
+            EML_MIME_TYPE: EMLToDocument(),
+            ZIP_MIME_TYPE: ZIPToDocument(),
         }
+        images = ImageToDocument()
+        self._converters.update(dict.fromkeys(IMAGE_MIME_TYPES, images))
         self._text = text
 
     @component.output_types(documents=list[Document], failures=list[dict[str, Any]])
@@ -104,6 +131,8 @@ class MultiFileConverter:
             check_readable_file(Path(source))
         try:
             mime = detect_mime_type(source)
+            if mime not in self._converters and isinstance(source, ByteStream) and source.mime_type:
+                mime = detect_mime_type(source, trust_declared=False)  # a declared type no converter handles
         except OSError as exc:
             raise ConversionError(f"'{describe_source(source)}' cannot be read: {exc}") from None
         if mime in self._converters:
