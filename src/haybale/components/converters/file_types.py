@@ -128,6 +128,14 @@ def _sniff_package(head: bytes, package: Any) -> str:
             return declared
     try:
         with package() as archive:
+            names = set(archive.namelist())
+            if "[Content_Types].xml" not in names:
+                declared = (
+                    archive.read("mimetype")[:64].decode("ascii", "replace").strip()
+                    if "mimetype" in names
+                    else ""
+                )
+                return declared if declared in _PACKAGE_MIMETYPES else ZIP_MIME_TYPE
             types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
     except (KeyError, OSError, zipfile.BadZipFile, RuntimeError, ValueError):
         return ZIP_MIME_TYPE

@@ -34,9 +34,9 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 def html_to_text(html: str) -> str:
     """The readable text of an HTML fragment or page (scripts, styles and the head left out)."""
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser
 
-    tree = HTMLParser(html)
+    tree = LexborHTMLParser(html)
     tree.strip_tags(list(NON_CONTENT_TAGS), recursive=True)
     node = tree.css_first("body") or tree.root
     return node_to_text(node) if node is not None else ""
