@@ -15,12 +15,16 @@ _LAZY = {
     ),
     "OpenAITextEmbedder": "haybale.components.embedders.openai_text_embedder",
     "OpenAIDocumentEmbedder": "haybale.components.embedders.openai_document_embedder",
+    "OpenAIDocumentImageEmbedder": "haybale.components.embedders.openai_multimodal_embedders",
+    "OpenAIMultimodalTextEmbedder": "haybale.components.embedders.openai_multimodal_embedders",
     "EmbeddingEndpointError": "haybale.components.embedders.openai_embedding_client",
 }
 
 __all__ = [
     "EmbeddingEndpointError",
     "OpenAIDocumentEmbedder",
+    "OpenAIDocumentImageEmbedder",
+    "OpenAIMultimodalTextEmbedder",
     "OpenAITextEmbedder",
     "SentenceTransformersDocumentEmbedder",
     "SentenceTransformersTextEmbedder",
