@@ -67,6 +67,7 @@ class Application:
             embedding_dimension=expected_embedding_dimension(self.settings),
         )
         self.store: Any = self.opened_store.store
+        self.tenant_scoped = tenant_scoped
         if tenant_scoped:
             from haybale.stores.tenant_scope import TenantScopedStore
 
@@ -226,8 +227,33 @@ class Application:
 
         return self._part("rag_pipeline", build)
 
+    def vision(self) -> Any:
+        """The :class:`~haybale.app.vision.VisionIndex` (page images in a vision store beside this one).
+
+        Raises:
+            SettingsError: vision retrieval is turned off (``RAG_VISION_ENABLED=false``).
+        """
+
+        def build() -> Any:
+            from haybale.app.vision import VISION_NOT_ENABLED, VisionIndex
+            from haybale.errors import SettingsError
+
+            if not self.settings.vision_enabled:
+                raise SettingsError(VISION_NOT_ENABLED)
+            return VisionIndex(
+                self.settings,
+                self.document_embedder(),
+                self.text_embedder(),
+                tenant_scoped=self.tenant_scoped,
+            )
+
+        return self._part("vision", build)
+
     def close(self) -> None:
         """Release the store's connections (database pools); the application can still reopen them."""
         close = getattr(self.opened_store.store, "close", None)
         if callable(close):
             close()
+        vision = self._parts.get("vision")
+        if vision is not None:
+            vision.close()

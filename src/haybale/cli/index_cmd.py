@@ -68,6 +68,10 @@ def _summary_table(report: Any, show_unchanged: bool) -> Any:
         if outcome.status == "unchanged" and not show_unchanged:
             continue
         detail = outcome.error or (f"replaced {outcome.replaced} old chunks" if outcome.replaced else "")
+        if outcome.ocr_pages:
+            pages = ", ".join(str(p) for p in outcome.ocr_pages)
+            detail = f"{detail}; " if detail else ""
+            detail += f"OCR: page{'s' if len(outcome.ocr_pages) > 1 else ''} {pages}"
         chunks = str(outcome.chunks) if outcome.status in ("indexed", "removed") else ""
         style = styles[outcome.status]
         table.add_row(_display(outcome.source), f"[{style}]{outcome.status}[/{style}]", chunks, detail)

@@ -58,6 +58,7 @@ class FileOutcome:
         chunks: chunks written ("indexed") or deleted ("removed").
         replaced: old chunks deleted when a changed file was re-indexed.
         error: why it failed.
+        ocr_pages: the pages whose text was read by OCR (scanned PDF pages, images), when indexed.
     """
 
     source: str
@@ -65,6 +66,7 @@ class FileOutcome:
     chunks: int = 0
     replaced: int = 0
     error: str | None = None
+    ocr_pages: tuple[int, ...] = ()
 
 
 @dataclass
@@ -186,6 +188,12 @@ def _numbered(item: SourceInput, chunks: list[Document]) -> list[Document]:
         meta["content_offset"] = int(meta.get("split_idx_start") or 0)
         numbered.append(Document(content=chunk.content, meta=meta, blob=chunk.blob))
     return numbered
+
+
+def _ocr_pages(chunks: list[Document]) -> tuple[int, ...]:
+    """The page numbers of the chunks whose text came from OCR."""
+    pages = {c.meta.get("page_number") for c in chunks if c.meta.get("ocr")}
+    return tuple(sorted(p for p in pages if isinstance(p, int)))
 
 
 class Indexer:
@@ -408,7 +416,13 @@ class Indexer:
         if self.on_store_written is not None:
             self.on_store_written()
         outcomes.extend(
-            FileOutcome(item.key, "indexed", chunks=len(chunks[item.key]), replaced=old_counts[item.key])
+            FileOutcome(
+                item.key,
+                "indexed",
+                chunks=len(chunks[item.key]),
+                replaced=old_counts[item.key],
+                ocr_pages=_ocr_pages(chunks[item.key]),
+            )
             for item in converted
         )
         return outcomes

@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
     from haybale.service.routes_documents import build_documents_router
     from haybale.service.routes_openai import build_openai_router
     from haybale.service.routes_pipelines import build_pipelines_router
+    from haybale.service.routes_vision import build_vision_router
     from haybale.service.schemas import HealthResponse
     from haybale.service.state import ServiceState
 
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
         return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
 
     app.include_router(build_documents_router())
+    app.include_router(build_vision_router())
     app.include_router(build_pipelines_router())
     app.include_router(build_openai_router())
     return app

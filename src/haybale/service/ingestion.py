@@ -46,6 +46,7 @@ class UploadOutcome:
     chunks: int
     replaced: int
     error: str | None
+    ocr_pages: tuple[int, ...] = ()
 
 
 def _identifier(meta: dict[str, Any], key: str, file_name: str) -> str | None:
@@ -156,6 +157,7 @@ def index_uploads(application: Application, uploads: list[UploadedFile]) -> list
                 chunks=chunks,
                 replaced=outcome.replaced,
                 error=None if outcome.error is None else f"'{upload.file_name}': {outcome.error}",
+                ocr_pages=outcome.ocr_pages,
             )
         )
     return results

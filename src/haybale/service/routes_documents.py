@@ -70,6 +70,7 @@ def _process_response(outcomes: list[Any]) -> ProcessResponse:
             chunks=o.chunks,
             replaced=o.replaced,
             error=o.error,
+            ocr_pages=list(o.ocr_pages),
         )
         for o in outcomes
     ]

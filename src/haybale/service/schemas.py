@@ -30,6 +30,9 @@ class ProcessedDocument(BaseModel):
     chunks: int
     replaced: int = Field(0, description="Chunks of the earlier version that were replaced.")
     error: str | None = None
+    ocr_pages: list[int] = Field(
+        default_factory=list, description="Pages whose text was read by OCR (scans, images)."
+    )
 
 
 class ProcessResponse(BaseModel):

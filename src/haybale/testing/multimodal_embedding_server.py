@@ -1,7 +1,7 @@
 """A test double of vLLM serving a multimodal embedding model (DSE-Qwen2 style), over real HTTP.
 
-It speaks the chat-style embeddings protocol exactly: ``POST /v1/embeddings`` with ``model``, ``messages`` (one
-user message whose content parts are an ``image_url`` holding a ``data:image/...;base64,`` URL and a
+It speaks the chat-style embeddings protocol exactly: ``POST /v1/embeddings`` with ``model``, ``messages``
+(one user message whose content parts are an ``image_url`` holding a ``data:image/...;base64,`` URL and a
 ``text``) and ``encoding_format``; one embedding comes back in OpenAI's response shape. Malformed requests get
 OpenAI-shaped 400 errors, as vLLM answers them. Run it with
 :class:`~haybale.testing.openai_compatible_server.OpenAICompatibleServer`.
@@ -33,7 +33,7 @@ MultimodalEmbeddingFunction = Callable[[bytes | None, str], list[float]]
 _DATA_URL = re.compile(r"^data:(image/[a-z0-9.+-]+);base64,(.*)$", re.DOTALL)
 
 
-def _parse_message(body: Any) -> tuple[bytes | None, str, str] | str:
+def _parse_message(body: Any) -> tuple[bytes | None, str, str] | str:  # noqa: PLR0911 - one per check
     """(image bytes, text, model) from a chat-style request, or the error message vLLM-like servers give."""
     if not isinstance(body, dict):
         return "The request body must be a JSON object."
@@ -41,16 +41,26 @@ def _parse_message(body: Any) -> tuple[bytes | None, str, str] | str:
     if not isinstance(model, str) or not model:
         return "'model' is required and must be a non-empty string."
     if "input" in body:
-        return "This multimodal model takes 'messages' (chat-style content with image_url and text), not 'input'."
+        return "This multimodal model takes 'messages' (chat-style content: image_url and text), not 'input'."
     messages = body.get("messages")
     if not isinstance(messages, list) or len(messages) != 1 or not isinstance(messages[0], dict):
         return "'messages' must be a list holding one user message."
     message = messages[0]
     if message.get("role") != "user" or not isinstance(message.get("content"), list):
         return "The message must have role 'user' and a list of content parts."
+    if body.get("encoding_format", "float") != "float":
+        return "Only encoding_format 'float' is supported for chat-style embeddings."
+    content = _parse_content(message["content"])
+    if isinstance(content, str):
+        return content
+    return content[0], content[1], model
+
+
+def _parse_content(parts: list[Any]) -> tuple[bytes | None, str] | str:
+    """(image bytes, joined text) of a message's content parts, or an error message."""
     image: bytes | None = None
     texts: list[str] = []
-    for part in message["content"]:
+    for part in parts:
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text" and isinstance(part.get("text"), str):
             texts.append(part["text"])
@@ -66,9 +76,7 @@ def _parse_message(body: Any) -> tuple[bytes | None, str, str] | str:
                 return "image_url.url holds invalid base64."
         else:
             return f"Unsupported content part {part!r}: use {{'type': 'text'}} or {{'type': 'image_url'}}."
-    if body.get("encoding_format", "float") != "float":
-        return "Only encoding_format 'float' is supported for chat-style embeddings."
-    return image, " ".join(texts), model
+    return image, " ".join(texts)
 
 
 def create_multimodal_embedding_app(embed: MultimodalEmbeddingFunction) -> Any:
