@@ -36,7 +36,7 @@ def mail_document(
     if attachments:
         lines.append("Attachments: " + ", ".join(attachments))
     text = "\n".join(lines) + ("\n\n" + body.strip() if body.strip() else "")
-    mail_meta = {f"email_{key}": value for key, value in headers.items() if value}
+    mail_meta: dict[str, Any] = {f"email_{key}": value for key, value in headers.items() if value}
     mail_meta["attachments"] = attachments
     return Document(content=text, meta={**mail_meta, **meta})
 
@@ -60,7 +60,7 @@ def _attachments(message: EmailMessage) -> list[tuple[str, bytes]]:
     for index, part in enumerate(message.iter_attachments(), start=1):
         name = part.get_filename() or ""
         if part.get_content_type() == "message/rfc822":
-            inner = part.get_payload()
+            inner: Any = part.get_payload()
             data = inner[0].as_bytes() if isinstance(inner, list) and inner else part.as_bytes()
             name = name or f"attached-message-{index}.eml"
         else:

@@ -53,7 +53,7 @@ class RTFToDocument:
         # RTF is 7-bit ASCII; 8-bit text is escaped and decoded by striprtf with the declared code page.
         raw = data.decode("latin-1")
         try:
-            text = rtf_to_text(raw, errors="replace")
+            text = str(rtf_to_text(raw, errors="replace"))  # type: ignore[no-untyped-call]
         except (ValueError, LookupError, IndexError) as exc:
             raise ConversionError(f"'{name}' is a corrupt RTF file: {type(exc).__name__}: {exc}") from None
         text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n")).strip()

@@ -96,7 +96,7 @@ def _cell_text(cell: Any, datemode: int, xlrd: Any) -> str:
         return ""
     if cell.ctype == xlrd.XL_CELL_DATE:
         try:
-            return xlrd.xldate.xldate_as_datetime(cell.value, datemode).isoformat()
+            return str(xlrd.xldate.xldate_as_datetime(cell.value, datemode).isoformat())
         except (ValueError, OverflowError, xlrd.xldate.XLDateError):
             return str(cell.value)
     if cell.ctype == xlrd.XL_CELL_BOOLEAN:
