@@ -279,3 +279,32 @@ def test_email_body_headers_and_attachments(tmp_path: Path) -> None:
     bomb_mail = _mail({"bomb.zip": zip_bomb(48)})
     failure = EMLToDocument().run(sources=[_stream("b.eml", bomb_mail)])["failures"][0]
     assert failure["source"] == "b.eml" and "likely zip bomb" in failure["error"]
+
+
+def test_outlook_msg_with_attachments_and_an_embedded_message() -> None:
+    from haybale.components.converters import MSGToDocument
+    from haybale.testing.sample_files import message_streams, outlook_message
+
+    inner = message_streams(
+        "Re: bales", "Office", "Farmer", "Confirmed for Monday.", {"note.txt": b"inner note"}
+    )
+    raw = outlook_message(
+        "Hay delivery", "Farmer Joe", "Office", "Please deliver 40 bales.", {"list.rtf": RTF, "reply": inner}
+    )
+    assert detect_mime_type(_stream("mail.msg", raw)) == "application/vnd.ms-outlook"
+    result = MultiFileConverter().run(sources=[_stream("mail.msg", raw)])
+    assert result["failures"] == []
+    docs = {d.meta.get("container_path"): d for d in result["documents"]}
+    assert docs[None].content == (
+        "Subject: Hay delivery\nFrom: Farmer Joe\nTo: Office\nAttachments: list.rtf, reply.msg\n\n"
+        "Please deliver 40 bales."
+    )
+    assert docs["mail.msg/list.rtf"].content.startswith("Hay bales stored")
+    assert docs["mail.msg/reply.msg"].meta["email_subject"] == "Re: bales"
+    assert docs["mail.msg/reply.msg/note.txt"].content == "inner note"
+    assert_round_trip = MSGToDocument.from_dict(MSGToDocument(max_depth=2).to_dict())
+    assert assert_round_trip.max_depth == 2
+    not_mail = MSGToDocument().run(sources=[_stream("x.msg", _xls([["a"]]))])["failures"][0]["error"]
+    assert "not an Outlook message" in not_mail
+    garbage = MSGToDocument().run(sources=[_stream("y.msg", b"not ole at all")])["failures"][0]["error"]
+    assert "not a readable Outlook message" in garbage

@@ -12,6 +12,7 @@ from haybale.components.converters.html_converter import HTMLToDocument
 from haybale.components.converters.image_converter import ImageToDocument
 from haybale.components.converters.json_converter import JSONToDocument
 from haybale.components.converters.markdown_converter import MarkdownToDocument
+from haybale.components.converters.msg_converter import MSGToDocument
 from haybale.components.converters.multi_file_converter import MultiFileConverter
 from haybale.components.converters.odf_converter import ODSToDocument, ODTToDocument
 from haybale.components.converters.page_images import ImageFileToImages, PDFToImages
@@ -32,6 +33,7 @@ __all__ = [
     "ImageFileToImages",
     "ImageToDocument",
     "JSONToDocument",
+    "MSGToDocument",
     "MarkdownToDocument",
     "MultiFileConverter",
     "ODSToDocument",

@@ -15,6 +15,7 @@ from haybale.components.converters.file_types import (
     EML_MIME_TYPE,
     EPUB_MIME_TYPE,
     KNOWN_EXTENSIONS,
+    MSG_MIME_TYPE,
     ODS_MIME_TYPE,
     ODT_MIME_TYPE,
     PPTX_MIME_TYPE,
@@ -28,6 +29,7 @@ from haybale.components.converters.html_converter import HTMLToDocument
 from haybale.components.converters.image_converter import ImageToDocument
 from haybale.components.converters.json_converter import JSONToDocument
 from haybale.components.converters.markdown_converter import MarkdownToDocument
+from haybale.components.converters.msg_converter import MSGToDocument
 from haybale.components.converters.odf_converter import ODSToDocument, ODTToDocument
 from haybale.components.converters.pdf_converter import PDFToDocument
 from haybale.components.converters.pptx_converter import PPTXToDocument
@@ -58,9 +60,9 @@ class MultiFileConverter:
     Types are detected like :class:`~haybale.components.routers.FileTypeRouter` does (content signatures,
     then extension). Supported: plain text and other ``text/*`` types, Markdown, HTML, PDF (scanned pages
     OCR'd), DOCX, PPTX, XLSX, XLS, ODT, ODS, RTF, EPUB, CSV, JSON and JSON Lines, images (OCR'd: PNG, JPEG,
-    TIFF, WebP, BMP, GIF), e-mails (.eml, with their attachments) and ZIP archives (expanded safely, members
-    converted by type). A byte stream's declared type is used when a converter handles it; otherwise the
-    type is detected from the content and name. Sources of unknown type, unreadable paths (missing,
+    TIFF, WebP, BMP, GIF), e-mails (.eml, Outlook .msg, with their attachments) and ZIP archives (expanded
+    safely, members converted by type). A byte stream's declared type is used when a converter handles it;
+    otherwise the type is detected from the content and name. Sources of unknown type, unreadable paths (missing,
     directories, link loops, FIFOs) and files their converter rejects are reported in ``failures``; the
     rest of the batch still converts. Documents come out in the order of their sources.
 
@@ -91,6 +93,7 @@ class MultiFileConverter:
             RTF_MIME_TYPE: RTFToDocument(),
             EPUB_MIME_TYPE: EPUBToDocument(),
             EML_MIME_TYPE: EMLToDocument(),
+            MSG_MIME_TYPE: MSGToDocument(),
             ZIP_MIME_TYPE: ZIPToDocument(),
         }
         images = ImageToDocument()
