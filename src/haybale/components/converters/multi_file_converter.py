@@ -62,9 +62,9 @@ class MultiFileConverter:
     OCR'd), DOCX, PPTX, XLSX, XLS, ODT, ODS, RTF, EPUB, CSV, JSON and JSON Lines, images (OCR'd: PNG, JPEG,
     TIFF, WebP, BMP, GIF), e-mails (.eml, Outlook .msg, with their attachments) and ZIP archives (expanded
     safely, members converted by type). A byte stream's declared type is used when a converter handles it;
-    otherwise the type is detected from the content and name. Sources of unknown type, unreadable paths (missing,
-    directories, link loops, FIFOs) and files their converter rejects are reported in ``failures``; the
-    rest of the batch still converts. Documents come out in the order of their sources.
+    otherwise the type is detected from the content and name. Sources of unknown type, unreadable paths
+    (missing, directories, link loops, FIFOs) and files their converter rejects are reported in
+    ``failures``; the rest of the batch still converts. Documents come out in the order of their sources.
 
     Args:
         encoding: encoding tried first for text-based formats; None means always detect.
