@@ -75,9 +75,18 @@ def test_process_vision_then_query_vision_on_the_ocr_text_path(service: RunningS
     )
     assert again.json()["documents"][0]["status"] == "unchanged" and again.json()["indexed_count"] == 2
     vision_store = service.state.app.vision().opened.store
-    assert (
-        vision_store.count_documents({"field": "meta.document_id", "operator": "==", "value": "minutes"}) == 2
+    minutes = {"field": "meta.document_id", "operator": "==", "value": "minutes"}
+    assert vision_store.count_documents(minutes) == 2
+
+    # /delete removes the document's pages too, and only the caller's
+    deleted = service.client.post(
+        "/delete", json={"filters": {"document_id": "minutes"}}, headers=_auth("key-b")
     )
+    assert deleted.json()["documents_deleted"] == 0 and vision_store.count_documents(minutes) == 2
+    deleted = service.client.post(
+        "/delete", json={"filters": {"document_id": "minutes"}}, headers=_auth("key-a")
+    )
+    assert deleted.json()["documents_deleted"] == 2 and vision_store.count_documents(minutes) == 0
 
 
 def test_ocr_text_reaches_process_and_query(service: RunningService) -> None:

@@ -141,7 +141,8 @@ def build_documents_router() -> Any:
 
     @router.post("/delete", response_model=DeleteResponse)
     async def delete(body: DeleteRequest, request: Request, caller: CallerDep) -> DeleteResponse:
-        """Delete every chunk of the caller's documents that matches ``filters``."""
+        """Delete every chunk of the caller's documents that matches ``filters``, and their vision pages
+        (``documents_deleted`` counts both)."""
         if not body.filters:
             raise ServiceError(
                 422,
@@ -151,16 +152,22 @@ def build_documents_router() -> Any:
         filters = _checked_filters(body.filters)
         state = state_of(request)
 
-        def run_delete() -> int:
+        def run_delete() -> tuple[int, int]:
             with state.app.write_lock:
                 deleted = int(state.app.store.delete_by_filter(filters))
                 state.app.opened_store.flush()
-            return deleted
+            pages = 0
+            if state.settings.vision_enabled:  # the same documents' page images go too
+                vision = state.app.vision()
+                with vision.write_lock:
+                    pages = int(vision.store.delete_by_filter(filters))
+                    vision.opened.flush()
+            return deleted, pages
 
         with tenant_scope(caller.tenant):
-            deleted = await asyncio.to_thread(run_delete)
-        state.metrics.count_documents(deleted=deleted)
-        return DeleteResponse(status="success", documents_deleted=deleted)
+            deleted, pages = await asyncio.to_thread(run_delete)
+        state.metrics.count_documents(deleted=deleted + pages)
+        return DeleteResponse(status="success", documents_deleted=deleted + pages)
 
     @router.post(
         "/extract", response_model=ExtractResponse, openapi_extra=_multipart_body(with_metadata=False)
