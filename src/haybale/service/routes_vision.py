@@ -8,10 +8,10 @@ read with the same streaming size limit and strict metadata as ``/process``; doc
 """
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from haybale.service.auth import TENANT_META_KEY, Caller, check_tenant_claim
-from haybale.service.dependencies import caller_of, state_of
+from haybale.service.auth import TENANT_META_KEY, check_tenant_claim
+from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
 from haybale.service.schemas import ProcessedDocument, ProcessResponse
 from haybale.service.schemas_vision import VisionQueryRequest, VisionQueryResponse, VisionQueryResult
@@ -61,7 +61,7 @@ def _process_response(outcomes: list[Any], names: list[str], ids: list[str]) -> 
 
 def build_vision_router() -> Any:
     """The APIRouter serving the vision routes."""
-    from fastapi import APIRouter, Depends, Request
+    from fastapi import APIRouter, Request
 
     from haybale.service.ingestion import upload_sources
     from haybale.service.routes_documents import MULTIPART_FILE_BODY
@@ -69,11 +69,6 @@ def build_vision_router() -> Any:
     from haybale.stores.tenant_scope import tenant_scope
 
     router = APIRouter(tags=["vision"])
-
-    def current_caller(request: Request) -> Caller:
-        return caller_of(request)
-
-    CallerDep = Annotated[Caller, Depends(current_caller)]
 
     @router.post("/process-vision", response_model=ProcessResponse, openapi_extra=MULTIPART_FILE_BODY)
     async def process_vision(request: Request, caller: CallerDep) -> ProcessResponse:
