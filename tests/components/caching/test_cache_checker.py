@@ -245,7 +245,7 @@ def test_pipeline_fetches_only_misses(site: tuple[str, list[str]], tmp_path: Pat
     store = SQLiteDocumentStore(path=tmp_path / "index.db")
     pipeline = Pipeline()
     pipeline.add_component("cache", CacheChecker(store, cache_field="url"))
-    pipeline.add_component("fetcher", LinkContentFetcher())
+    pipeline.add_component("fetcher", LinkContentFetcher(allowed_hosts=["127.0.0.1"]))
     pipeline.add_component("converter", HTMLToDocument())
     pipeline.add_component("writer", DocumentWriter(store))
     pipeline.connect("cache.misses", "fetcher.urls")

@@ -76,6 +76,11 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 self._send(301, b"", "text/plain", Location="/redirect")
             elif path == "/redirect-loop":
                 self._send(302, b"", "text/plain", Location="/redirect-loop")
+            elif path == "/redirect-to-metadata":  # a public-looking hop to the cloud metadata service
+                self._send(302, b"", "text/plain", Location="http://169.254.169.254/latest/meta-data/")
+            elif path == "/redirect-to-loopback":
+                port = self.server.server_address[1]
+                self._send(302, b"", "text/plain", Location=f"http://127.0.0.1:{port}/text")
             elif path == "/redirect-to-file":
                 self._send(302, b"", "text/plain", Location="file:///etc/passwd")
             elif path == "/missing":

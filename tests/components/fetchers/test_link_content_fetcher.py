@@ -16,12 +16,21 @@ from haybale.components.fetchers.link_content_fetcher import DEFAULT_USER_AGENT
 from haybale.core.pipeline import Pipeline
 from haybale.errors import ComponentError, DeserializationError, PipelineRuntimeError
 
+#: The test server runs on loopback, which fetchers refuse unless it is allowed.
+LOCAL = ["127.0.0.1"]
+
+
+def local_fetcher(**kwargs: Any) -> LinkContentFetcher:
+    """A fetcher allowed to reach the test server on 127.0.0.1."""
+    kwargs.setdefault("allowed_hosts", LOCAL)
+    return LinkContentFetcher(**kwargs)
+
 
 def fast_fetcher(**kwargs: Any) -> LinkContentFetcher:
     """A fetcher with short waits, so failure tests stay quick."""
     kwargs.setdefault("retry_backoff_seconds", 0.05)
     kwargs.setdefault("timeout", 2)
-    return LinkContentFetcher(**kwargs)
+    return local_fetcher(**kwargs)
 
 
 # --- init -------------------------------------------------------------------------------------------------
@@ -65,9 +74,9 @@ def test_http2_without_h2_names_the_install(http_server: LocalServer) -> None:
         from haybale.errors import MissingDependencyError
 
         with pytest.raises(MissingDependencyError, match=r"httpx\[http2\]"):
-            LinkContentFetcher(http2=True).run(urls=[http_server.url("/text")])
+            local_fetcher(http2=True).run(urls=[http_server.url("/text")])
     else:
-        result = LinkContentFetcher(http2=True).run(urls=[http_server.url("/text")])
+        result = local_fetcher(http2=True).run(urls=[http_server.url("/text")])
         assert result["streams"][0].data == b"plain words"
 
 
@@ -119,7 +128,7 @@ def test_yaml_round_trip_in_pipeline(http_server: LocalServer) -> None:
 
 def test_fetches_html_text_and_pdf_with_content_types(http_server: LocalServer) -> None:
     urls = [http_server.url("/html"), http_server.url("/text"), http_server.url("/pdf")]
-    streams = LinkContentFetcher().run(urls=urls)["streams"]
+    streams = local_fetcher().run(urls=urls)["streams"]
     assert [s.mime_type for s in streams] == ["text/html", "text/plain", "application/pdf"]
     html, text, pdf = streams
     assert html.data.decode("utf-8") == HTML_BODY
@@ -137,20 +146,20 @@ def test_fetches_html_text_and_pdf_with_content_types(http_server: LocalServer) 
 
 
 def test_charset_becomes_encoding_and_missing_type_is_guessed(http_server: LocalServer) -> None:
-    latin, guessed = LinkContentFetcher().run(
-        urls=[http_server.url("/latin1"), http_server.url("/no-type.pdf")]
-    )["streams"]
+    latin, guessed = local_fetcher().run(urls=[http_server.url("/latin1"), http_server.url("/no-type.pdf")])[
+        "streams"
+    ]
     assert latin.meta["encoding"] == "ISO-8859-1"
     assert latin.to_string(latin.meta["encoding"]) == "caf\u00e9"
     assert guessed.mime_type == "application/pdf"
 
 
 def test_empty_list_fetches_nothing() -> None:
-    assert LinkContentFetcher().run(urls=[]) == {"streams": []}
+    assert local_fetcher().run(urls=[]) == {"streams": []}
 
 
 def test_redirects_are_followed_and_recorded(http_server: LocalServer) -> None:
-    stream = LinkContentFetcher().run(urls=[http_server.url("/redirect-chain")])["streams"][0]
+    stream = local_fetcher().run(urls=[http_server.url("/redirect-chain")])["streams"][0]
     assert stream.data.decode("utf-8") == HTML_BODY
     assert stream.meta["url"] == http_server.url("/redirect-chain")
     assert stream.meta["final_url"] == http_server.url("/html")
@@ -176,7 +185,7 @@ def test_user_agent_rotates_per_attempt_and_5xx_is_retried(http_server: LocalSer
 
 
 def test_default_user_agent_is_sent(http_server: LocalServer) -> None:
-    LinkContentFetcher().run(urls=[http_server.url("/text?ua")])
+    local_fetcher().run(urls=[http_server.url("/text?ua")])
     assert http_server.state.user_agents["/text"][-1] == DEFAULT_USER_AGENT
 
 
@@ -220,7 +229,7 @@ def test_oversized_bodies_are_refused(http_server: LocalServer) -> None:
 def test_slow_endpoint_times_out(http_server: LocalServer) -> None:
     start = time.perf_counter()
     with pytest.raises(ComponentError, match="timed out"):
-        LinkContentFetcher(timeout=0.3, retry_attempts=0).run(urls=[http_server.url("/slow")])
+        local_fetcher(timeout=0.3, retry_attempts=0).run(urls=[http_server.url("/slow")])
     assert time.perf_counter() - start < 1.2
 
 
@@ -259,7 +268,7 @@ def test_without_raise_on_failure_failures_become_empty_streams(
 async def test_run_async_fetches_concurrently(http_server: LocalServer) -> None:
     urls = [http_server.url(f"/delay-async-{i}") for i in range(6)]
     start = time.perf_counter()
-    streams = (await LinkContentFetcher().run_async(urls=urls))["streams"]
+    streams = (await local_fetcher().run_async(urls=urls))["streams"]
     elapsed = time.perf_counter() - start
     assert [s.data.decode() for s in streams] == [f"/delay-async-{i}" for i in range(6)]
     assert elapsed < 6 * 0.4 / 2  # serial fetching would take 2.4 s
@@ -268,7 +277,7 @@ async def test_run_async_fetches_concurrently(http_server: LocalServer) -> None:
 def test_run_fetches_concurrently(http_server: LocalServer) -> None:
     urls = [http_server.url(f"/delay-sync-{i}") for i in range(6)]
     start = time.perf_counter()
-    streams = LinkContentFetcher().run(urls=urls)["streams"]
+    streams = local_fetcher().run(urls=urls)["streams"]
     assert time.perf_counter() - start < 6 * 0.4 / 2
     assert [s.data.decode() for s in streams] == [f"/delay-sync-{i}" for i in range(6)]
 
@@ -307,24 +316,24 @@ def test_bad_urls_are_refused_before_any_fetch(http_server: LocalServer, url: st
     before = dict(http_server.state.hits)
     with pytest.raises(ComponentError, match=match):
         # raise_on_failure=False does not turn bad input into empty streams
-        LinkContentFetcher(raise_on_failure=False).run(urls=[http_server.url("/text-bad-input"), url])
+        local_fetcher(raise_on_failure=False).run(urls=[http_server.url("/text-bad-input"), url])
     assert http_server.state.hits == before
 
 
 async def test_bad_urls_are_refused_by_run_async() -> None:
     with pytest.raises(ComponentError, match="scheme 'file'"):
-        await LinkContentFetcher().run_async(urls=["file:///etc/passwd"])
+        await local_fetcher().run_async(urls=["file:///etc/passwd"])
 
 
 def test_https_only_refuses_http(http_server: LocalServer) -> None:
     with pytest.raises(ComponentError, match=r"only \['https'\] are allowed"):
-        LinkContentFetcher(allowed_schemes=["https"]).run(urls=[http_server.url("/text")])
+        local_fetcher(allowed_schemes=["https"]).run(urls=[http_server.url("/text")])
 
 
 @pytest.mark.parametrize("urls", ["http://example.com", None, [3]])
 def test_urls_must_be_a_list_of_strings(urls: Any) -> None:
     with pytest.raises(ComponentError, match=r"urls must be a list|non-empty string"):
-        LinkContentFetcher().run(urls=urls)
+        local_fetcher().run(urls=urls)
 
 
 # --- pipelines --------------------------------------------------------------------------------------------
@@ -332,7 +341,7 @@ def test_urls_must_be_a_list_of_strings(urls: Any) -> None:
 
 def test_fetch_then_convert_pipeline(http_server: LocalServer) -> None:
     pipeline = Pipeline()
-    pipeline.add_component("fetcher", LinkContentFetcher())
+    pipeline.add_component("fetcher", local_fetcher())
     pipeline.add_component("converter", HTMLToDocument())
     pipeline.connect("fetcher.streams", "converter.sources")
     result = pipeline.run({"fetcher": {"urls": [http_server.url("/html")]}})
@@ -349,3 +358,54 @@ def test_pipeline_wraps_fetch_failure(http_server: LocalServer) -> None:
         pipeline.run({"fetcher": {"urls": [http_server.url("/missing")]}})
     assert isinstance(info.value.__cause__, ComponentError)
     assert http_server.url("/missing") in str(info.value.__cause__)
+
+
+# --- server-side request forgery ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",  # cloud metadata
+        "http://127.0.0.1:9/admin",
+        "http://localhost:9/",
+        "http://[::1]:9/",
+        "http://[::ffff:127.0.0.1]:9/",  # IPv4-mapped IPv6
+        "http://2130706433:9/",  # 127.0.0.1 written as a number
+        "http://0.0.0.0:9/",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://100.64.0.1/",  # carrier-grade NAT, shared address space
+    ],
+)
+def test_non_public_addresses_are_refused_by_default(url: str) -> None:
+    with pytest.raises(ComponentError, match="not a public address") as info:
+        fast_fetcher(allowed_hosts=None, retry_attempts=0).run(urls=[url])
+    assert "allowed_hosts" in str(info.value)  # the message names the fix
+
+
+def test_the_loopback_server_is_never_contacted_unless_allowed(http_server: LocalServer) -> None:
+    before = http_server.state.hits.get("/text", 0)
+    with pytest.raises(ComponentError, match="not a public address"):
+        LinkContentFetcher(retry_attempts=0).run(urls=[http_server.url("/text")])
+    assert http_server.state.hits.get("/text", 0) == before
+    assert local_fetcher().run(urls=[http_server.url("/text")])["streams"][0].data == b"plain words"
+
+
+@pytest.mark.parametrize("route", ["/redirect-to-loopback", "/redirect-to-metadata"])
+async def test_redirects_to_non_public_addresses_are_refused(http_server: LocalServer, route: str) -> None:
+    # "localhost" is allowed by name; the redirect target (127.0.0.1, 169.254.169.254) is not.
+    url = http_server.url(route).replace("127.0.0.1", "localhost")
+    fetcher = fast_fetcher(allowed_hosts=["localhost"], retry_attempts=0)
+    with pytest.raises(ComponentError, match="not a public address"):
+        fetcher.run(urls=[url])
+    with pytest.raises(ComponentError, match="not a public address"):
+        await fetcher.run_async(urls=[url])
+
+
+def test_allowed_networks_open_private_ranges_and_serialize() -> None:
+    fetcher = LinkContentFetcher(allowed_hosts=["10.0.0.0/8", "wiki.internal"])
+    restored = LinkContentFetcher.from_dict(fetcher.to_dict())
+    assert restored.to_dict()["init_parameters"]["allowed_hosts"] == ["10.0.0.0/8", "wiki.internal"]
+    with pytest.raises(ComponentError, match="allowed_hosts entries"):
+        LinkContentFetcher(allowed_hosts=[""])

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from haybale.components.fetchers.address_guard import AddressGuard, SSRFRefusedError
 from haybale.dataclasses import ByteStream
 from haybale.errors import ComponentError, ExternalServiceError
 
@@ -77,7 +78,8 @@ def check_url(url: Any, allowed_schemes: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    """How to fetch: schemes, retries, backoff, redirects, size cap and user agents (all read-only)."""
+    """How to fetch: schemes, retries, backoff, redirects, size cap, user agents and which addresses may be
+    reached (all read-only)."""
 
     allowed_schemes: tuple[str, ...]
     user_agents: tuple[str, ...]
@@ -85,6 +87,34 @@ class FetchPolicy:
     retry_backoff_seconds: float
     max_redirects: int
     max_content_bytes: int
+    guard: AddressGuard = field(default_factory=AddressGuard)
+
+    def check_target(self, url: str) -> None:
+        """Refuse a URL whose host resolves to an address that is not allowed (before anything is sent).
+
+        Raises:
+            FetchFailure: not retried.
+        """
+        parts = urlsplit(url)
+        try:
+            self.guard.check_host(parts.hostname or "", parts.port)
+        except SSRFRefusedError as refused:
+            raise FetchFailure(str(refused)) from None
+
+    async def check_target_async(self, url: str) -> None:
+        """:meth:`check_target` with the event loop's resolver."""
+        parts = urlsplit(url)
+        try:
+            await self.guard.check_host_async(parts.hostname or "", parts.port)
+        except SSRFRefusedError as refused:
+            raise FetchFailure(str(refused)) from None
+
+    def check_connected(self, url: str, response: Any) -> None:
+        """Refuse a response whose connection reached an address that is not allowed (DNS rebinding)."""
+        try:
+            self.guard.check_peer(urlsplit(url).hostname or "", response)
+        except SSRFRefusedError as refused:
+            raise FetchFailure(str(refused)) from None
 
     def user_agent(self, attempt: int) -> str:
         """The User-Agent for the 0-based ``attempt``: the list is rotated, one agent per attempt."""
@@ -206,7 +236,9 @@ def _attempt_sync(client: Any, url: str, policy: FetchPolicy, attempt: int) -> B
     current = url
     hops = 0
     while True:
+        policy.check_target(current)
         with client.stream("GET", current, headers=headers) as response:
+            policy.check_connected(current, response)
             if response.is_redirect:
                 current = policy.redirect_target(current, response.headers.get("location"), hops)
                 hops += 1
@@ -249,7 +281,9 @@ async def _attempt_async(client: Any, url: str, policy: FetchPolicy, attempt: in
     current = url
     hops = 0
     while True:
+        await policy.check_target_async(current)
         async with client.stream("GET", current, headers=headers) as response:
+            policy.check_connected(current, response)
             if response.is_redirect:
                 current = policy.redirect_target(current, response.headers.get("location"), hops)
                 hops += 1

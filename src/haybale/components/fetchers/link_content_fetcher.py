@@ -7,6 +7,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from haybale.components.fetchers.address_guard import AddressGuard
 from haybale.components.fetchers.http_fetching import (
     FetchFailure,
     FetchPolicy,
@@ -116,6 +117,10 @@ class LinkContentFetcher:
         max_redirects: most redirect hops followed for one URL.
         retry_backoff_seconds: wait before the first retry; doubled for every further retry (capped at 10 s).
         max_concurrency: most URLs fetched at the same time.
+        allowed_hosts: hosts that may be fetched although they are not public: host names, addresses or CIDR
+            networks (``["localhost"]``, ``["10.0.0.0/8"]``). By default every URL and redirect whose host
+            resolves to a loopback, private, link-local or reserved address (the cloud metadata service at
+            169.254.169.254, a database on localhost) is refused, checked again after connecting.
     """
 
     def __init__(  # noqa: PLR0917 - positional order mirrors Haystack's LinkContentFetcher so ports keep working
@@ -131,6 +136,7 @@ class LinkContentFetcher:
         max_redirects: int = 10,
         retry_backoff_seconds: float = 0.5,
         max_concurrency: int = 8,
+        allowed_hosts: list[str] | None = None,
     ) -> None:
         _check_positive_number("retry_attempts", retry_attempts, integer=True, allow_zero=True)
         _check_positive_number("timeout", timeout, integer=False)
@@ -148,6 +154,7 @@ class LinkContentFetcher:
         self.max_redirects = max_redirects
         self.retry_backoff_seconds = retry_backoff_seconds
         self.max_concurrency = max_concurrency
+        self.allowed_hosts = list(allowed_hosts) if allowed_hosts is not None else None
         self._policy = FetchPolicy(
             allowed_schemes=self.allowed_schemes,
             user_agents=self.user_agents or (DEFAULT_USER_AGENT,),
@@ -155,6 +162,7 @@ class LinkContentFetcher:
             retry_backoff_seconds=float(retry_backoff_seconds),
             max_redirects=max_redirects,
             max_content_bytes=max_content_bytes,
+            guard=AddressGuard.from_allowed(self.allowed_hosts, _NAME),
         )
 
     def _client_options(self) -> dict[str, Any]:
@@ -262,6 +270,7 @@ class LinkContentFetcher:
             max_redirects=self.max_redirects,
             retry_backoff_seconds=self.retry_backoff_seconds,
             max_concurrency=self.max_concurrency,
+            allowed_hosts=self.allowed_hosts,
         )
 
     @classmethod
