@@ -2,8 +2,8 @@
 
 A fetcher that takes URLs from users (a served pipeline, an agent's tool) must not become a way into the
 network it runs in: the cloud metadata service at 169.254.169.254, a database on localhost, an admin panel on
-10.0.0.5. Every URL — and every redirect target — is checked before a request is sent: its host is resolved and
-refused when any address it resolves to is not globally routable (loopback, private, link-local, shared,
+10.0.0.5. Every URL — and every redirect target — is checked before a request is sent: its host is resolved
+and refused when any address it resolves to is not globally routable (loopback, private, link-local, shared,
 reserved, multicast, unspecified; IPv4-mapped IPv6 addresses are unwrapped). After connecting, the address
 actually connected to is checked again before the body is read, so a DNS answer that changes between the check
 and the connection (DNS rebinding) cannot leak data.
