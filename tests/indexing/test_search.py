@@ -64,7 +64,7 @@ def test_bad_filters_raise_filter_error(store: InMemoryDocumentStore) -> None:
     [
         ({"mode": "fuzzy"}, "Unknown search mode"),
         ({"query": "  "}, "empty"),
-        ({"top_k": 0}, "top_k"),
+        ({"top_k": -1}, "top_k"),
         ({"mode": "dense"}, "needs a text embedder"),
     ],
 )

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError, DocumentStoreUsageError
+from haybale.stores.scoring import check_top_k
 
 __all__ = ["SEARCH_MODES", "SearchMode", "search_store"]
 
@@ -53,8 +54,7 @@ def search_store(
         raise ComponentError(f"Unknown search mode {mode!r}; choose one of {list(SEARCH_MODES)}.")
     if not isinstance(query, str) or not query.strip():
         raise ComponentError("The query is empty; pass the text to search for.")
-    if not isinstance(top_k, int) or top_k < 1:
-        raise ComponentError(f"top_k must be a positive integer, got {top_k!r}.")
+    check_top_k(top_k, "search", error=ComponentError)
     if mode == "bm25":
         _require(store, "bm25_search", mode)
         return list(store.bm25_search(query, top_k=top_k, filters=filters))

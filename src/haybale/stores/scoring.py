@@ -40,16 +40,36 @@ def sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-def check_top_k(top_k: Any) -> int:
-    """Return ``top_k`` when it is an integer >= 0 (0 makes a search return nothing).
+def check_top_k(
+    top_k: Any,
+    where: str | None = None,
+    *,
+    name: str = "top_k",
+    allow_none: bool = False,
+    error: type[Exception] = DocumentStoreUsageError,
+) -> Any:
+    """The one rule for ``top_k`` everywhere (stores, retrievers, joiners, rankers): an integer >= 0, where 0
+    returns nothing; None too when ``allow_none`` (meaning "the default").
+
+    Args:
+        top_k: the value.
+        where: who checks it, for the message (a component's name).
+        name: the parameter's name (``top_k``, ``bm25_top_k``, ...).
+        allow_none: accept None.
+        error: the exception class raised (components raise ComponentError).
+
+    Returns:
+        ``top_k`` unchanged.
 
     Raises:
-        DocumentStoreError: ``top_k`` is negative, a bool, or not an integer.
+        error: ``top_k`` is negative, a bool, or not an integer.
     """
+    if top_k is None and allow_none:
+        return None
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
-        raise DocumentStoreUsageError(
-            f"top_k must be a non-negative integer, got {top_k!r}; pass how many documents to return."
-        )
+        prefix = f"{where}: " if where else ""
+        accepted = "a non-negative integer or None" if allow_none else "a non-negative integer"
+        raise error(f"{prefix}{name} must be {accepted}, got {top_k!r}; pass how many documents to return.")
     return top_k
 
 

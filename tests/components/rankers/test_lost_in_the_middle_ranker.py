@@ -41,8 +41,9 @@ def test_top_k_and_word_threshold() -> None:
 
 
 def test_bad_input() -> None:
-    with pytest.raises(ComponentError, match="top_k must be a positive integer"):
-        LostInTheMiddleRanker(top_k=0)
+    with pytest.raises(ComponentError, match="top_k must be a non-negative integer"):
+        LostInTheMiddleRanker(top_k=-1)
+    assert LostInTheMiddleRanker(top_k=0).run(documents=[Document(content="a")])["documents"] == []
     with pytest.raises(ComponentError, match="word_count_threshold"):
         LostInTheMiddleRanker(word_count_threshold=-5)
     with pytest.raises(ComponentError, match="has no text content"):

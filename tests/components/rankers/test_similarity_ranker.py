@@ -97,18 +97,23 @@ def test_meta_fields_change_the_scored_text(tiny_cross_encoder: str) -> None:
 
 
 def test_bad_input(tmp_path: Path) -> None:
-    with pytest.raises(ComponentError, match="top_k must be a positive integer"):
-        SentenceTransformersSimilarityRanker(top_k=0)
+    with pytest.raises(ComponentError, match="top_k must be a non-negative integer"):
+        SentenceTransformersSimilarityRanker(top_k=-1)
     ranker = SentenceTransformersSimilarityRanker(model=str(tmp_path / "missing"))
     with pytest.raises(ComponentError, match="query is empty"):
         ranker.run(query="  ", documents=_docs())
 
 
 @pytest.mark.slow
-def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+def test_missing_model_is_a_clear_error_and_never_a_download(tmp_path: Path) -> None:
+    from haybale.errors import ModelUnavailableError
+
     ranker = SentenceTransformersSimilarityRanker(model=str(tmp_path / "missing"))
-    with pytest.raises(ComponentError, match="cannot load cross-encoder"):
+    with pytest.raises(ModelUnavailableError, match="never downloads models"):
         ranker.run(query="q", documents=_docs())
+    # A hub name that is not cached locally fails the same way, offline, instead of reaching the hub.
+    with pytest.raises(ModelUnavailableError, match="never downloads models"):
+        SentenceTransformersSimilarityRanker(model="cross-encoder/not-in-any-cache-xyz").warm_up()
 
 
 @pytest.mark.slow

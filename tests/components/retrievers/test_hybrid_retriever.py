@@ -184,8 +184,10 @@ def test_bad_input() -> None:
         HybridRetriever(InMemoryDocumentStore(), embedder, join_mode="sum")
     with pytest.raises(ComponentError, match="got 3 weights for 2 input lists"):
         HybridRetriever(InMemoryDocumentStore(), embedder, weights=[1, 1, 1])
-    with pytest.raises(ComponentError, match="top_k must be a positive integer"):
-        HybridRetriever(InMemoryDocumentStore(), embedder, top_k=0)
+    with pytest.raises(ComponentError, match="top_k must be a non-negative integer"):
+        HybridRetriever(InMemoryDocumentStore(), embedder, top_k=-1)
+    with pytest.raises(ComponentError, match="bm25_top_k must be a non-negative integer or None"):
+        HybridRetriever(InMemoryDocumentStore(), embedder, bm25_top_k=True)
     with pytest.raises(ComponentError, match="unknown filter_policy"):
         HybridRetriever(InMemoryDocumentStore(), embedder, filter_policy="union")
     with pytest.raises(ComponentError, match="query is empty"):

@@ -134,6 +134,31 @@ def load_sentence_transformer(model: str, device: str | None = None, trust_remot
         return loaded
 
 
+def load_cross_encoder(model: str, device: str | None = None) -> Any:
+    """Load a sentence-transformers ``CrossEncoder`` offline (local folder or the local Hugging Face cache).
+
+    Raises:
+        MissingDependencyError: sentence-transformers is not installed.
+        ModelUnavailableError: the model is not available locally; the message says how to provide it.
+    """
+    # Must be set before huggingface_hub is imported: it reads the variable once, at import time.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from sentence_transformers import CrossEncoder
+    except ImportError as exc:
+        raise MissingDependencyError.for_extra(
+            "sentence-transformers", "local-models", "SentenceTransformersSimilarityRanker"
+        ) from exc
+    try:
+        with _quiet_transformers_progress():
+            return CrossEncoder(model, device=device, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailableError(
+            f"Cannot load the cross-encoder {model!r} offline: {exc}. haybale never downloads models: pass "
+            "the path of a local model folder, or a model already in the local Hugging Face cache."
+        ) from exc
+
+
 def clear_model_cache() -> None:
     """Forget every cached model (frees memory once no embedder holds it)."""
     with _cache_lock:

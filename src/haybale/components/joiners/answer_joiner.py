@@ -10,6 +10,7 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.core.sockets import Variadic
 from haybale.dataclasses import GeneratedAnswer
 from haybale.errors import ComponentError
+from haybale.stores.scoring import check_top_k
 
 ANSWER_JOIN_MODES = ("concatenate",)
 
@@ -39,10 +40,7 @@ class AnswerJoiner:
             raise ComponentError(
                 f"AnswerJoiner: unknown join_mode {join_mode!r}; valid modes: {', '.join(ANSWER_JOIN_MODES)}."
             )
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0):
-            raise ComponentError(
-                f"AnswerJoiner: top_k must be a non-negative integer or None, got {top_k!r}."
-            )
+        check_top_k(top_k, "AnswerJoiner", allow_none=True, error=ComponentError)
         self.join_mode = join_mode
         self.top_k = top_k
         self.sort_by_score = sort_by_score

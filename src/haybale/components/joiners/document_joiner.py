@@ -10,6 +10,7 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.core.sockets import Variadic
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError
+from haybale.stores.scoring import check_top_k
 
 
 def _list_name(documents: list[Document]) -> str | None:
@@ -61,10 +62,7 @@ class DocumentJoiner:
         self.join_mode = validate_join_mode(join_mode, "DocumentJoiner")
         if weights is not None:
             normalize_weights(weights, len(weights), "DocumentJoiner")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0):
-            raise ComponentError(
-                f"DocumentJoiner: top_k must be a non-negative integer or None, got {top_k!r}."
-            )
+        check_top_k(top_k, "DocumentJoiner", allow_none=True, error=ComponentError)
         self.weights = list(weights) if weights is not None else None
         self.top_k = top_k
         self.sort_by_score = sort_by_score

@@ -20,6 +20,7 @@ from typing import Any
 
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError
+from haybale.stores.scoring import check_top_k
 
 JOIN_MODES = ("concatenate", "merge", "reciprocal_rank_fusion", "distribution_based_rank_fusion")
 
@@ -124,8 +125,7 @@ def fuse_documents(
     """
     where = "DocumentJoiner"
     validate_join_mode(join_mode, where)
-    if top_k is not None and (not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0):
-        raise ComponentError(f"{where}: top_k must be a non-negative integer or None, got {top_k!r}.")
+    check_top_k(top_k, where, allow_none=True, error=ComponentError)
     lists = [list(docs) for docs in document_lists]
     norm_weights = normalize_weights(weights, len(lists), where)
     keys = list(names) if names is not None else [str(i) for i in range(len(lists))]

@@ -8,6 +8,7 @@ from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError
+from haybale.stores.scoring import check_top_k
 
 
 def _check_positive(value: int | None, name: str) -> None:
@@ -33,7 +34,7 @@ class LostInTheMiddleRanker:
 
     def __init__(self, word_count_threshold: int | None = None, top_k: int | None = None) -> None:
         _check_positive(word_count_threshold, "word_count_threshold")
-        _check_positive(top_k, "top_k")
+        check_top_k(top_k, "LostInTheMiddleRanker", allow_none=True, error=ComponentError)
         self.word_count_threshold = word_count_threshold
         self.top_k = top_k
 
@@ -56,7 +57,7 @@ class LostInTheMiddleRanker:
         """
         top_k = self.top_k if top_k is None else top_k
         threshold = self.word_count_threshold if word_count_threshold is None else word_count_threshold
-        _check_positive(top_k, "top_k")
+        check_top_k(top_k, "LostInTheMiddleRanker", allow_none=True, error=ComponentError)
         _check_positive(threshold, "word_count_threshold")
         selected = list(documents[:top_k] if top_k is not None else documents)
         for position, doc in enumerate(selected):

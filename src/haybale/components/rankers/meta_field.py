@@ -10,6 +10,7 @@ from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError
+from haybale.stores.scoring import check_top_k
 
 RANKING_MODES = ("reciprocal_rank_fusion", "linear_score")
 SORT_ORDERS = ("ascending", "descending")
@@ -102,8 +103,7 @@ class MetaFieldRanker:
     ) -> None:
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
             raise ComponentError(f"MetaFieldRanker: weight must be a number in [0, 1], got {weight!r}.")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k <= 0):
-            raise ComponentError(f"MetaFieldRanker: top_k must be a positive integer or None, got {top_k!r}.")
+        check_top_k(top_k, "MetaFieldRanker", allow_none=True, error=ComponentError)
         _choice(ranking_mode, RANKING_MODES, "ranking_mode")
         _choice(sort_order, SORT_ORDERS, "sort_order")
         _choice(missing_meta, MISSING_META, "missing_meta")

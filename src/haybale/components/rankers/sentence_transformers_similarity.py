@@ -7,21 +7,23 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from haybale.components.embedders.sentence_transformers_backend import load_cross_encoder
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
-from haybale.errors import ComponentError, MissingDependencyError
+from haybale.errors import ComponentError
+from haybale.stores.scoring import check_top_k
 
 DEFAULT_MODEL = "cross-encoder/ms-marco-MiniLM-L-6-v2"
+_NAME = "SentenceTransformersSimilarityRanker"
 
 
 @component
 class SentenceTransformersSimilarityRanker:
     """Score each (query, document) pair with a cross-encoder and return the documents best first.
 
-    The model is loaded in :meth:`warm_up` (or on first run) with ``sentence_transformers.CrossEncoder``;
-    pass a local path or a model already in the Hugging Face cache (haybale never downloads on its own when
-    ``HF_HUB_OFFLINE=1``).
+    The model is loaded in :meth:`warm_up` (or on first run) with ``sentence_transformers.CrossEncoder``,
+    offline: pass a local path or a model already in the Hugging Face cache (haybale never downloads models).
 
     Args:
         model: model name or local path of a cross-encoder.
@@ -51,10 +53,7 @@ class SentenceTransformersSimilarityRanker:
         score_threshold: float | None = None,
         batch_size: int = 16,
     ) -> None:
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k <= 0:
-            raise ComponentError(
-                f"SentenceTransformersSimilarityRanker: top_k must be a positive integer, got {top_k!r}."
-            )
+        check_top_k(top_k, _NAME, error=ComponentError)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ComponentError(
                 "SentenceTransformersSimilarityRanker: batch_size must be a positive integer, got "
@@ -78,19 +77,7 @@ class SentenceTransformersSimilarityRanker:
         with self._lock:
             if self._cross_encoder is not None:
                 return
-            try:
-                from sentence_transformers import CrossEncoder
-            except ImportError as error:
-                raise MissingDependencyError.for_extra(
-                    "sentence-transformers", "local-models", "SentenceTransformersSimilarityRanker"
-                ) from error
-            try:
-                self._cross_encoder = CrossEncoder(self.model, device=self.device)
-            except OSError as error:
-                raise ComponentError(
-                    f"SentenceTransformersSimilarityRanker: cannot load cross-encoder {self.model!r}: "
-                    f"{error}. Pass a local model folder, or a model already in the Hugging Face cache."
-                ) from error
+            self._cross_encoder = load_cross_encoder(self.model, self.device)
 
     def _document_text(self, doc: Document) -> str:
         fields = [str(doc.meta[key]) for key in self.meta_fields_to_embed if doc.meta.get(key) is not None]
@@ -114,11 +101,7 @@ class SentenceTransformersSimilarityRanker:
         Raises:
             ComponentError: an empty query or a bad top_k.
         """
-        top_k = self.top_k if top_k is None else top_k
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k <= 0:
-            raise ComponentError(
-                f"SentenceTransformersSimilarityRanker: top_k must be a positive integer, got {top_k!r}."
-            )
+        top_k = check_top_k(self.top_k if top_k is None else top_k, _NAME, error=ComponentError)
         if not isinstance(query, str) or not query.strip():
             raise ComponentError(
                 "SentenceTransformersSimilarityRanker: the query is empty; pass the question text."

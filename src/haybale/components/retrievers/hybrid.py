@@ -15,6 +15,7 @@ from haybale.core.serialization import default_to_dict, deserialize_object
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError, DeserializationError
 from haybale.stores.protocol import BM25SearchStore, EmbeddingSearchStore, HybridSearchStore
+from haybale.stores.scoring import check_top_k
 
 _WHERE = "HybridRetriever"
 #: The fusion the store protocol's ``hybrid_search`` guarantees; other join modes fuse in Python.
@@ -105,13 +106,6 @@ def weighted_score_fusion(
     return results
 
 
-def _check_top_k(value: Any, name: str, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ComponentError(f"{_WHERE}: {name} must be a positive integer, got {value!r}.")
-
-
 @component
 class HybridRetriever:
     """Retrieve with BM25 and with embeddings, and fuse both rankings; results explain their scores.
@@ -180,9 +174,9 @@ class HybridRetriever:
             )
         if weights is not None:
             normalize_weights(weights, 2, _WHERE)
-        _check_top_k(top_k, "top_k", allow_none=False)
-        _check_top_k(bm25_top_k, "bm25_top_k", allow_none=True)
-        _check_top_k(embedding_top_k, "embedding_top_k", allow_none=True)
+        check_top_k(top_k, _WHERE, error=ComponentError)
+        check_top_k(bm25_top_k, _WHERE, name="bm25_top_k", allow_none=True, error=ComponentError)
+        check_top_k(embedding_top_k, _WHERE, name="embedding_top_k", allow_none=True, error=ComponentError)
         self.document_store: Any = document_store
         self.text_embedder = text_embedder
         self.top_k = top_k
@@ -221,7 +215,7 @@ class HybridRetriever:
         if not isinstance(query, str) or not query.strip():
             raise ComponentError(f"{_WHERE}: the query is empty; pass the question text as 'query'.")
         top_k = self.top_k if top_k is None else top_k
-        _check_top_k(top_k, "top_k", allow_none=False)
+        check_top_k(top_k, _WHERE, error=ComponentError)
         return top_k
 
     def search(

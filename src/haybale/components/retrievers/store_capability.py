@@ -7,7 +7,7 @@ from typing import Any
 from haybale.core.serialization import deserialize_object
 from haybale.errors import ComponentError, DeserializationError
 
-__all__ = ["check_top_k", "load_store", "require_capability"]
+__all__ = ["load_store", "require_capability"]
 
 
 def require_capability(store: Any, method: str, component: str) -> None:
@@ -34,11 +34,3 @@ def load_store(init_parameters: dict[str, Any], component: str) -> Any:
             f"({{'type': ..., 'init_parameters': ...}}), got {data!r}."
         )
     return deserialize_object(data)
-
-
-def check_top_k(value: Any, component: str, allow_none: bool = False) -> None:
-    """Raise ComponentError unless ``value`` is a non-negative int (or None when allowed)."""
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ComponentError(f"{component}: top_k must be a non-negative integer, got {value!r}.")

@@ -7,9 +7,11 @@ import inspect
 from typing import Any, ClassVar, TypeVar
 
 from haybale.components.retrievers.filter_policy import FilterPolicy, apply_filter_policy
-from haybale.components.retrievers.store_capability import check_top_k, load_store, require_capability
+from haybale.components.retrievers.store_capability import load_store, require_capability
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
+from haybale.errors import ComponentError
+from haybale.stores.scoring import check_top_k
 
 __all__ = ["StoreSearchRetriever"]
 
@@ -45,7 +47,7 @@ class StoreSearchRetriever:
     ) -> None:
         """Check the init arguments and keep them on the instance."""
         require_capability(document_store, self._search_method, self._component_name)
-        check_top_k(top_k, self._component_name)
+        check_top_k(top_k, self._component_name, error=ComponentError)
         self.document_store = document_store
         self.filters = filters
         self.top_k = top_k
@@ -55,7 +57,7 @@ class StoreSearchRetriever:
     def _arguments(
         self, query: Any, filters: dict[str, Any] | None, top_k: int | None, scale_score: bool | None
     ) -> dict[str, Any]:
-        check_top_k(top_k, self._component_name, allow_none=True)
+        check_top_k(top_k, self._component_name, allow_none=True, error=ComponentError)
         return {
             self._query_argument: query,
             "filters": apply_filter_policy(self.filter_policy, self.filters, filters),
