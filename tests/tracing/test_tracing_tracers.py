@@ -196,7 +196,7 @@ def test_opentelemetry_tracer_exports_nested_spans() -> None:
     assert upper.parent.span_id == root.context.span_id
     upper_tags, wrap_tags = dict(upper.attributes or {}), dict(wrap.attributes or {})
     assert wrap_tags["haybale.component.name"] == "wrap"
-    assert upper_tags["haybale.component.input_sockets"] == '["text"]'
+    assert upper_tags["haybale.component.input_sockets"] == ("text",)  # an OpenTelemetry string array
     assert upper_tags["haybale.component.output"] == '{"text": "HI"}'
     assert '"content": "HI"' in str(wrap_tags["haybale.component.output"])
     failed = next(s for s in spans[3:] if (s.attributes or {}).get("haybale.component.name") == "upper")

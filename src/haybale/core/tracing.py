@@ -16,13 +16,19 @@ OpenTelemetry, metrics) live in ``haybale.tracing``. Spans:
 Content tags carry user data (queries, documents, answers), so they are recorded only when content tracing
 is on: ``HAYBALE_CONTENT_TRACING_ENABLED=true`` in the environment, or
 ``enable_tracing(..., content_tracing=True)``.
+
+Span enrichers (:class:`SpanEnricher`, given to ``enable_tracing(..., enrichers=[...])``) see every pipeline
+and component span as it opens and closes, with the component instance and its inputs/outputs, and add tags
+of their own (``haybale.tracing`` adds span kinds and GenAI attributes this way). An enricher that raises is
+logged and ignored: tracing never breaks a run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -32,6 +38,7 @@ __all__ = [
     "CONTENT_TRACING_ENV_VAR",
     "ProxyTracer",
     "Span",
+    "SpanEnricher",
     "Tracer",
     "disable_tracing",
     "enable_tracing",
@@ -44,6 +51,8 @@ CONTENT_TRACING_ENV_VAR = "HAYBALE_CONTENT_TRACING_ENABLED"
 
 PIPELINE_RUN = "haybale.pipeline.run"
 COMPONENT_RUN = "haybale.component.run"
+
+logger = logging.getLogger(__name__)
 
 
 def _content_tracing_from_env() -> bool:
@@ -90,6 +99,21 @@ class Tracer(Protocol):
         ...
 
 
+@runtime_checkable
+class SpanEnricher(Protocol):
+    """Adds tags to the engine's spans. ``instance`` is the component (None for the pipeline span);
+    ``inputs`` its run arguments (the run data for the pipeline span), ``outputs`` what it returned (None for
+    the pipeline span)."""
+
+    def on_start(self, operation_name: str, span: Span, instance: Any, inputs: Mapping[str, Any]) -> None:
+        """Called right after the span opened."""
+        ...
+
+    def on_end(self, operation_name: str, span: Span, instance: Any, outputs: Any) -> None:
+        """Called before the span closes, when the run returned normally."""
+        ...
+
+
 class _NullSpan(Span):
     """The span handed out while tracing is disabled: records nothing."""
 
@@ -111,13 +135,15 @@ class ProxyTracer:
     Attributes:
         actual_tracer: the enabled tracer, None while tracing is disabled.
         is_content_tracing_enabled: whether content tags (user data) are recorded.
+        enrichers: the span enrichers given to :func:`enable_tracing`.
     """
 
-    __slots__ = ("actual_tracer", "is_content_tracing_enabled")
+    __slots__ = ("actual_tracer", "enrichers", "is_content_tracing_enabled")
 
     def __init__(self) -> None:
         self.actual_tracer: Tracer | None = None
         self.is_content_tracing_enabled = _content_tracing_from_env()
+        self.enrichers: tuple[SpanEnricher, ...] = ()
 
     def trace(
         self, operation_name: str, tags: Mapping[str, Any] | None = None
@@ -138,30 +164,44 @@ class ProxyTracer:
 tracer = ProxyTracer()
 
 
-def enable_tracing(actual: Tracer, content_tracing: bool | None = None) -> None:
+def enable_tracing(
+    actual: Tracer, content_tracing: bool | None = None, enrichers: Iterable[SpanEnricher] = ()
+) -> None:
     """Send the engine's spans to ``actual``.
 
     Args:
         actual: any object implementing :class:`Tracer` (see ``haybale.tracing``).
         content_tracing: record content tags (inputs/outputs); None reads ``HAYBALE_CONTENT_TRACING_ENABLED``.
+        enrichers: :class:`SpanEnricher` objects that tag every pipeline and component span
+            (``haybale.tracing.enable_tracing`` passes the span-kind / GenAI enricher by default).
 
     Raises:
-        TypeError: ``actual`` has no ``trace``/``current_span`` methods.
+        TypeError: ``actual`` has no ``trace``/``current_span`` methods, or an enricher lacks
+            ``on_start``/``on_end``.
     """
     if not isinstance(actual, Tracer):
         raise TypeError(
             f"enable_tracing() needs a Tracer (an object with trace() and current_span()), got "
             f"{type(actual).__name__}. Use e.g. haybale.tracing.LoggingTracer()."
         )
+    chosen = tuple(enrichers)
+    for enricher in chosen:
+        if not isinstance(enricher, SpanEnricher):
+            raise TypeError(
+                f"enable_tracing() enrichers need on_start() and on_end() methods, got "
+                f"{type(enricher).__name__}."
+            )
     tracer.is_content_tracing_enabled = (
         _content_tracing_from_env() if content_tracing is None else bool(content_tracing)
     )
+    tracer.enrichers = chosen
     tracer.actual_tracer = actual
 
 
 def disable_tracing() -> None:
     """Stop tracing; the engine goes back to its zero-cost path."""
     tracer.actual_tracer = None
+    tracer.enrichers = ()
 
 
 def is_tracing_enabled() -> bool:
@@ -182,7 +222,25 @@ def pipeline_span(
     }
     with tracer.trace(PIPELINE_RUN, tags) as span:
         span.set_content_tag("haybale.pipeline.input_data", data)
+        _enrich_start(PIPELINE_RUN, span, None, data)
         yield span
+        _enrich_end(PIPELINE_RUN, span, None, None)
+
+
+def _enrich_start(operation: str, span: Span, instance: Any, inputs: Mapping[str, Any]) -> None:
+    for enricher in tracer.enrichers:
+        try:
+            enricher.on_start(operation, span, instance, inputs)
+        except Exception:  # an enricher bug must not fail the run it observes
+            logger.warning("Span enricher %s failed on %s", type(enricher).__name__, operation, exc_info=True)
+
+
+def _enrich_end(operation: str, span: Span, instance: Any, outputs: Any) -> None:
+    for enricher in tracer.enrichers:
+        try:
+            enricher.on_end(operation, span, instance, outputs)
+        except Exception:  # an enricher bug must not fail the run it observes
+            logger.warning("Span enricher %s failed on %s", type(enricher).__name__, operation, exc_info=True)
 
 
 def _component_tags(node: NodePlan, visit: int, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -195,18 +253,20 @@ def _component_tags(node: NodePlan, visit: int, kwargs: Mapping[str, Any]) -> di
     }
 
 
-def _record_outputs(span: Span, outputs: Any) -> None:
+def _record_outputs(span: Span, node: NodePlan, outputs: Any) -> None:
     if isinstance(outputs, dict):
         span.set_tag("haybale.component.output_sockets", list(outputs))
     span.set_content_tag("haybale.component.output", outputs)
+    _enrich_end(COMPONENT_RUN, span, node.instance, outputs)
 
 
 def run_component_traced(node: NodePlan, kwargs: dict[str, Any], visit: int) -> Any:
     """Call ``node.run(**kwargs)`` inside a ``haybale.component.run`` span."""
     with tracer.trace(COMPONENT_RUN, _component_tags(node, visit, kwargs)) as span:
         span.set_content_tag("haybale.component.input", kwargs)
+        _enrich_start(COMPONENT_RUN, span, node.instance, kwargs)
         outputs = node.run(**kwargs)
-        _record_outputs(span, outputs)
+        _record_outputs(span, node, outputs)
         return outputs
 
 
@@ -214,11 +274,12 @@ async def run_component_traced_async(node: NodePlan, kwargs: dict[str, Any], vis
     """Await ``node.run_async`` (or ``node.run`` in a worker thread) in a ``haybale.component.run`` span."""
     with tracer.trace(COMPONENT_RUN, _component_tags(node, visit, kwargs)) as span:
         span.set_content_tag("haybale.component.input", kwargs)
+        _enrich_start(COMPONENT_RUN, span, node.instance, kwargs)
         if node.run_async is not None:
             outputs = await node.run_async(**kwargs)
         else:
             import asyncio
 
             outputs = await asyncio.to_thread(node.run, **kwargs)
-        _record_outputs(span, outputs)
+        _record_outputs(span, node, outputs)
         return outputs

@@ -1,13 +1,18 @@
-"""InMemoryTracer: records every span with its tags, parent, timing and error (tests, evaluation)."""
+"""InMemoryTracer: records every span with its tags, parent, trace, timing and error (tests, evaluation).
+
+Spans can also be handed to a callback as they finish (``on_finish``) instead of, or besides, being kept:
+that is how :class:`~haybale.tracing.span_file.JsonlSpanTracer` stores spans for ``haybale eval traces``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import itertools
+import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +33,8 @@ class RecordedSpan(Span):
         start: ``time.perf_counter()`` at open.
         end: ``time.perf_counter()`` at close, None while open.
         error: ``repr`` of the exception that escaped the span, None when it ended normally.
+        trace_id: 32 hex digits shared by a root span and everything opened inside it.
+        start_time: wall-clock time at open (seconds since the epoch).
     """
 
     operation_name: str
@@ -37,6 +44,8 @@ class RecordedSpan(Span):
     start: float = 0.0
     end: float | None = None
     error: str | None = None
+    trace_id: str = ""
+    start_time: float = 0.0
 
     def set_tag(self, key: str, value: Any) -> None:
         """Record a tag."""
@@ -51,6 +60,11 @@ class RecordedSpan(Span):
 class InMemoryTracer:
     """Keeps spans in a list, in the order they were opened; safe across threads and asyncio tasks.
 
+    Args:
+        on_finish: called with each span when it closes (from the thread that closed it).
+        keep: keep finished spans in :attr:`spans` (False: only ``on_finish`` sees them; open spans are
+            still tracked so children find their parent).
+
     Example::
 
         from haybale.tracing import InMemoryTracer, enable_tracing
@@ -60,7 +74,9 @@ class InMemoryTracer:
         [s.tags["haybale.component.name"] for s in memory.component_spans()]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_finish: Callable[[RecordedSpan], None] | None = None, keep: bool = True) -> None:
+        self.on_finish = on_finish
+        self.keep = keep
         self._spans: list[RecordedSpan] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -79,8 +95,11 @@ class InMemoryTracer:
                 span_id=next(self._ids),
                 parent_id=None if parent is None else parent.span_id,
                 start=time.perf_counter(),
+                trace_id=secrets.token_hex(16) if parent is None else parent.trace_id,
+                start_time=time.time(),
             )
-            self._spans.append(span)
+            if self.keep:
+                self._spans.append(span)
         token = self._current.set(span)
         try:
             yield span
@@ -90,10 +109,22 @@ class InMemoryTracer:
         finally:
             span.end = time.perf_counter()
             self._current.reset(token)
+            if self.on_finish is not None:
+                self.on_finish(span)
 
     def current_span(self) -> RecordedSpan | None:
         """The innermost open span in the current context."""
         return self._current.get()
+
+    @contextlib.contextmanager
+    def activate(self, span: RecordedSpan) -> Iterator[RecordedSpan]:
+        """Make ``span`` (even a finished one) the current span inside the block, so spans opened there
+        become its children: how scores computed later are attached to a finished trace."""
+        token = self._current.set(span)
+        try:
+            yield span
+        finally:
+            self._current.reset(token)
 
     @property
     def spans(self) -> list[RecordedSpan]:
@@ -124,7 +155,7 @@ class InMemoryTracer:
 
     def children(self, span: RecordedSpan) -> list[RecordedSpan]:
         """The spans opened directly inside ``span``."""
-        return [s for s in self.spans if s.parent_id == span.span_id]
+        return [s for s in self.spans if s.parent_id == span.span_id and s.trace_id == span.trace_id]
 
     def clear(self) -> None:
         """Forget all recorded spans."""

@@ -1,24 +1,41 @@
-"""In-process pipeline metrics: run/error counters and latency histograms per component and per pipeline.
+"""In-process pipeline metrics: run/error counters, latency histograms and recent-latency percentiles (p50,
+p95, p99) per component and per pipeline, and token usage per component and model.
 
 :class:`MetricsTracer` fills a :class:`PipelineMetrics` from the engine's spans (optionally passing every span
 on to another tracer); export with :meth:`PipelineMetrics.to_dict` or :meth:`PipelineMetrics.to_prometheus`.
+Token usage comes from the ``gen_ai.usage.*`` tags the GenAI enricher puts on model spans; a model call inside
+a component (an agent's steps) counts for that component.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
+import contextvars
 import itertools
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from haybale.core.tracing import COMPONENT_RUN, PIPELINE_RUN, Span, Tracer
-from haybale.tracing.memory import RecordedSpan
+from haybale.tracing import semconv
+from haybale.tracing.capturing_span import CapturingSpan
 
-__all__ = ["DEFAULT_BUCKETS", "LatencyHistogram", "MetricsTracer", "PipelineMetrics"]
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "PERCENTILES",
+    "LatencyHistogram",
+    "MetricsTracer",
+    "PipelineMetrics",
+    "percentile",
+]
+
+#: the latency percentiles reported, as (label, fraction)
+PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
 
 #: histogram upper bounds in seconds (Prometheus-style, cumulative; +Inf is implied)
 DEFAULT_BUCKETS: tuple[float, ...] = (
@@ -67,43 +84,64 @@ class LatencyHistogram:
         return pairs
 
 
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ascending, non-empty sequence (``fraction`` in (0, 1])."""
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return float(sorted_values[rank - 1])
+
+
 @dataclass
 class _Series:
     runs: int
     errors: int
     latency: LatencyHistogram
+    recent: deque[float]
+
+    def percentiles(self) -> dict[str, float | None]:
+        ordered = sorted(self.recent)
+        return {label: percentile(ordered, q) if ordered else None for label, q in PERCENTILES}
 
 
 class PipelineMetrics:
-    """Thread-safe counters and latency histograms keyed by component name (and one for whole runs).
+    """Thread-safe counters, latency histograms and recent-latency windows keyed by component name (and one
+    for whole runs), plus token usage per component and model.
 
     Args:
         buckets: histogram upper bounds in seconds, increasing.
+        window: how many most recent latencies per component the percentiles are computed over.
 
     Raises:
-        ValueError: the buckets are empty or not strictly increasing.
+        ValueError: the buckets are empty or not strictly increasing, or the window is < 1.
     """
 
-    def __init__(self, buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
+    def __init__(self, buckets: Sequence[float] = DEFAULT_BUCKETS, window: int = 1000) -> None:
         bounds = tuple(float(b) for b in buckets)
         if not bounds or any(a >= b for a, b in itertools.pairwise(bounds)):
             raise ValueError(
                 f"PipelineMetrics buckets must be non-empty and strictly increasing, got {buckets!r}."
             )
+        if not isinstance(window, int) or window < 1:
+            raise ValueError(f"PipelineMetrics window must be a positive int, got {window!r}.")
         self.buckets = bounds
+        self.window = window
         self._lock = threading.Lock()
         self._components: dict[str, _Series] = {}
-        self._pipeline = _Series(0, 0, LatencyHistogram(bounds))
+        self._pipeline = self._new_series()
+        self._tokens: dict[tuple[str, str], list[int]] = {}
+
+    def _new_series(self) -> _Series:
+        return _Series(0, 0, LatencyHistogram(self.buckets), deque(maxlen=self.window))
 
     def record_component(self, name: str, seconds: float, failed: bool = False) -> None:
         """Count one visit of component ``name`` that took ``seconds`` (and failed, if ``failed``)."""
         with self._lock:
             series = self._components.get(name)
             if series is None:
-                series = self._components[name] = _Series(0, 0, LatencyHistogram(self.buckets))
+                series = self._components[name] = self._new_series()
             series.runs += 1
             series.errors += failed
             series.latency.observe(seconds)
+            series.recent.append(seconds)
 
     def record_pipeline(self, seconds: float, failed: bool = False) -> None:
         """Count one pipeline run that took ``seconds``."""
@@ -111,12 +149,42 @@ class PipelineMetrics:
             self._pipeline.runs += 1
             self._pipeline.errors += failed
             self._pipeline.latency.observe(seconds)
+            self._pipeline.recent.append(seconds)
+
+    def record_tokens(
+        self, component: str, model: str, input_tokens: int = 0, output_tokens: int = 0
+    ) -> None:
+        """Add token usage of one model call made by ``component`` with ``model``."""
+        with self._lock:
+            counts = self._tokens.setdefault((component, model), [0, 0])
+            counts[0] += int(input_tokens)
+            counts[1] += int(output_tokens)
+
+    def latency_percentiles(self, component: str | None = None) -> dict[str, float | None]:
+        """``{"p50", "p95", "p99"}`` seconds over the recent window of ``component`` (whole runs when None);
+        None values when nothing was recorded.
+
+        Raises:
+            KeyError: no visit of ``component`` was recorded.
+        """
+        with self._lock:
+            series = self._pipeline if component is None else self._components[component]
+            return series.percentiles()
+
+    def tokens(self) -> dict[str, dict[str, dict[str, int]]]:
+        """``{component: {model: {"input": n, "output": m}}}``."""
+        with self._lock:
+            result: dict[str, dict[str, dict[str, int]]] = {}
+            for (component, model), (inp, out) in sorted(self._tokens.items()):
+                result.setdefault(component, {})[model] = {"input": inp, "output": out}
+            return result
 
     def reset(self) -> None:
         """Forget everything recorded."""
         with self._lock:
             self._components.clear()
-            self._pipeline = _Series(0, 0, LatencyHistogram(self.buckets))
+            self._pipeline = self._new_series()
+            self._tokens.clear()
 
     @staticmethod
     def _series_dict(series: _Series) -> dict[str, Any]:
@@ -129,15 +197,19 @@ class PipelineMetrics:
                 "sum": series.latency.total,
                 "mean": series.latency.total / count if count else 0.0,
                 "buckets": dict(series.latency.cumulative()),
+                **series.percentiles(),
             },
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"pipeline": {...}, "components": {name: {"runs", "errors", "latency_seconds": {...}}}}``."""
+        """``{"pipeline": {...}, "components": {name: {"runs", "errors", "latency_seconds": {..., "p50",
+        "p95", "p99"}}}, "tokens": {component: {model: {"input", "output"}}}}``."""
+        tokens = self.tokens()
         with self._lock:
             return {
                 "pipeline": self._series_dict(self._pipeline),
                 "components": {name: self._series_dict(s) for name, s in sorted(self._components.items())},
+                "tokens": tokens,
             }
 
     def to_prometheus(self, prefix: str = "haybale") -> str:
@@ -165,7 +237,40 @@ class PipelineMetrics:
                     lines.append(f"{base}_latency_seconds_bucket{{{joined}}} {count}")
                 lines.append(f"{base}_latency_seconds_sum{_labels(lab)} {s.latency.total!r}")
                 lines.append(f"{base}_latency_seconds_count{_labels(lab)} {s.latency.count}")
+            lines += _percentile_lines(base, scope, rows, self.window)
+        lines += self._token_lines(prefix)
         return "\n".join(lines) + "\n"
+
+    def _token_lines(self, prefix: str) -> list[str]:
+        name = f"{prefix}_gen_ai_tokens_total"
+        lines = [
+            f"# HELP {name} Model tokens used, by component, model and type (input/output).",
+            f"# TYPE {name} counter",
+        ]
+        for component, models in self.tokens().items():
+            for model, counts in models.items():
+                for kind in ("input", "output"):
+                    labels = f'component="{_escape(component)}",model="{_escape(model)}",type="{kind}"'
+                    lines.append(f"{name}{{{labels}}} {counts[kind]}")
+        return lines
+
+
+def _percentile_lines(base: str, scope: str, rows: list[tuple[str, _Series]], window: int) -> list[str]:
+    name = f"{base}_latency_recent_seconds"
+    lines = [
+        f"# HELP {name} Latency percentiles of the last {window} {scope} runs.",
+        f"# TYPE {name} summary",
+    ]
+    for lab, series in rows:
+        ordered = sorted(series.recent)
+        if not ordered:
+            continue
+        for _, q in PERCENTILES:
+            joined = f'{lab},quantile="{q}"' if lab else f'quantile="{q}"'
+            lines.append(f"{name}{{{joined}}} {percentile(ordered, q)!r}")
+        lines.append(f"{name}_sum{_labels(lab)} {math.fsum(ordered)!r}")
+        lines.append(f"{name}_count{_labels(lab)} {len(ordered)}")
+    return lines
 
 
 def _escape(value: str) -> str:
@@ -177,7 +282,8 @@ def _labels(labels: str) -> str:
 
 
 class MetricsTracer:
-    """A tracer that times ``haybale.pipeline.run`` and ``haybale.component.run`` spans into metrics.
+    """A tracer that times ``haybale.pipeline.run`` and ``haybale.component.run`` spans into metrics and
+    counts the token usage model spans report.
 
     Args:
         metrics: where to record; a new :class:`PipelineMetrics` when None.
@@ -188,28 +294,50 @@ class MetricsTracer:
     def __init__(self, metrics: PipelineMetrics | None = None, delegate: Tracer | None = None) -> None:
         self.metrics = metrics if metrics is not None else PipelineMetrics()
         self.delegate = delegate
+        self._component: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+            f"haybale_metrics_component_{id(self)}", default=None
+        )
 
     @contextlib.contextmanager
     def trace(self, operation_name: str, tags: Mapping[str, Any] | None = None) -> Iterator[Span]:
-        """Open a span (on the delegate, if any) and record its duration when it closes."""
+        """Open a span (on the delegate, if any) and record its duration and token usage when it closes."""
+        given = tags or {}
         start = time.perf_counter()
         failed = False
+        component = self._component.get()
+        token = None
+        if operation_name == COMPONENT_RUN:
+            component = str(given.get("haybale.component.name", "unknown"))
+            token = self._component.set(component)
+        span = CapturingSpan(operation_name, given, None)
         try:
             if self.delegate is None:
-                yield RecordedSpan(operation_name, dict(tags or {}))
+                yield span
             else:
-                with self.delegate.trace(operation_name, tags) as span:
+                with self.delegate.trace(operation_name, tags) as inner:
+                    span.inner = inner
                     yield span
         except BaseException:
             failed = True
             raise
         finally:
-            seconds = time.perf_counter() - start
-            if operation_name == COMPONENT_RUN:
-                name = str((tags or {}).get("haybale.component.name", "unknown"))
-                self.metrics.record_component(name, seconds, failed)
-            elif operation_name == PIPELINE_RUN:
-                self.metrics.record_pipeline(seconds, failed)
+            if token is not None:
+                self._component.reset(token)
+            self._record(operation_name, span, component, time.perf_counter() - start, failed)
+
+    def _record(
+        self, operation_name: str, span: CapturingSpan, component: str | None, seconds: float, failed: bool
+    ) -> None:
+        if operation_name == COMPONENT_RUN:
+            self.metrics.record_component(component or "unknown", seconds, failed)
+        elif operation_name == PIPELINE_RUN:
+            self.metrics.record_pipeline(seconds, failed)
+        tags = span.tags
+        used_in, used_out = tags.get(semconv.GEN_AI_INPUT_TOKENS), tags.get(semconv.GEN_AI_OUTPUT_TOKENS)
+        if used_in is None and used_out is None:
+            return
+        model = tags.get(semconv.GEN_AI_RESPONSE_MODEL) or tags.get(semconv.GEN_AI_REQUEST_MODEL) or "unknown"
+        self.metrics.record_tokens(component or "unknown", str(model), int(used_in or 0), int(used_out or 0))
 
     def current_span(self) -> Span | None:
         """The delegate's current span (None without a delegate)."""

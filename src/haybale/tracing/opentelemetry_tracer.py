@@ -13,6 +13,14 @@ from haybale.tracing.tag_values import coerce_tag_value
 __all__ = ["OpenTelemetrySpan", "OpenTelemetryTracer"]
 
 
+def _attribute_value(value: Any) -> Any:
+    if isinstance(value, list | tuple) and value:
+        first = type(value[0])
+        if first in (str, bool, int, float) and all(type(item) is first for item in value):
+            return tuple(value)
+    return coerce_tag_value(value)
+
+
 class OpenTelemetrySpan(Span):
     """Wraps an ``opentelemetry.trace.Span``; tag values are converted to OpenTelemetry attribute types."""
 
@@ -20,8 +28,9 @@ class OpenTelemetrySpan(Span):
         self._span = span
 
     def set_tag(self, key: str, value: Any) -> None:
-        """Set the attribute ``key`` (non-primitive values become JSON strings)."""
-        self._span.set_attribute(key, coerce_tag_value(value))
+        """Set the attribute ``key``: primitives and lists of one primitive type as they are (OpenTelemetry
+        array attributes, e.g. ``gen_ai.response.finish_reasons``), anything else as a JSON string."""
+        self._span.set_attribute(key, _attribute_value(value))
 
     def raw_span(self) -> Any:
         """The OpenTelemetry span."""
@@ -58,6 +67,13 @@ class OpenTelemetryTracer:
             span = OpenTelemetrySpan(raw)
             if tags:
                 span.set_tags(tags)
+            yield span
+
+    @contextlib.contextmanager
+    def activate(self, span: Span) -> Iterator[Span]:
+        """Make ``span`` (even an ended one) the current span inside the block, so spans opened there become
+        its children in the same trace."""
+        with self._trace_api.use_span(span.raw_span(), end_on_exit=False):
             yield span
 
     def current_span(self) -> OpenTelemetrySpan | None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["coerce_tag_value"]
+__all__ = ["coerce_tag_value", "jsonable"]
 
 _PRIMITIVES = (str, bool, int, float)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``json.dumps`` fallback: sets sorted, objects through ``to_dict()``, anything else as ``repr``."""
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=repr)
     to_dict = getattr(value, "to_dict", None)
@@ -36,6 +37,6 @@ def coerce_tag_value(value: Any) -> str | bool | int | float:
     if isinstance(value, _PRIMITIVES):
         return value
     try:
-        return json.dumps(value, default=_jsonable, ensure_ascii=False)
+        return json.dumps(value, default=jsonable, ensure_ascii=False)
     except (TypeError, ValueError):
         return repr(value)

@@ -18,6 +18,7 @@ from haybale.core.serialization import default_from_dict, default_to_dict, deser
 from haybale.dataclasses import ChatMessage, ChatRole
 from haybale.errors import ComponentError
 from haybale.tools import Tool, serialize_tools
+from haybale.tracing.operation_spans import agent_step_span, traced_generation, traced_generation_async
 
 __all__ = ["Agent"]
 
@@ -194,17 +195,21 @@ class Agent:
         callback = streaming_callback or self.streaming_callback
         steps = 0
         while steps < self.max_steps:
-            replies = self.chat_generator.run(**self._generator_kwargs(conversation, callback))["replies"]
-            steps += 1
-            reply: ChatMessage = replies[0]
-            conversation.append(reply)
-            outcomes = (
-                self._invoker.invoke_messages([reply], current) if self._invoker and reply.tool_calls else []
-            )
-            conversation.extend(outcome.message for outcome in outcomes)
-            self._merge_state(current, outcomes)
-            if self._should_exit(reply, outcomes):
-                break
+            with agent_step_span(steps + 1):
+                kwargs = self._generator_kwargs(conversation, callback)
+                replies = traced_generation(self.chat_generator, kwargs)["replies"]
+                steps += 1
+                reply: ChatMessage = replies[0]
+                conversation.append(reply)
+                outcomes = (
+                    self._invoker.invoke_messages([reply], current)
+                    if self._invoker and reply.tool_calls
+                    else []
+                )
+                conversation.extend(outcome.message for outcome in outcomes)
+                self._merge_state(current, outcomes)
+                if self._should_exit(reply, outcomes):
+                    break
         return self._result(conversation, current, steps)
 
     @component.output_types(messages=list[ChatMessage], last_message=ChatMessage)
@@ -217,21 +222,22 @@ class Agent:
         generate_async = getattr(self.chat_generator, "run_async", None)
         steps = 0
         while steps < self.max_steps:
-            kwargs = self._generator_kwargs(conversation, callback)
-            if generate_async is not None:
-                output = await generate_async(**kwargs)
-            else:
-                output = await asyncio.to_thread(self.chat_generator.run, **kwargs)
-            steps += 1
-            reply: ChatMessage = output["replies"][0]
-            conversation.append(reply)
-            outcomes: list[ToolCallOutcome] = []
-            if self._invoker is not None and reply.tool_calls:
-                outcomes = await asyncio.to_thread(self._invoker.invoke_messages, [reply], current)
-            conversation.extend(outcome.message for outcome in outcomes)
-            self._merge_state(current, outcomes)
-            if self._should_exit(reply, outcomes):
-                break
+            with agent_step_span(steps + 1):
+                kwargs = self._generator_kwargs(conversation, callback)
+                if generate_async is not None:
+                    output = await traced_generation_async(self.chat_generator, kwargs, generate_async)
+                else:
+                    output = await asyncio.to_thread(traced_generation, self.chat_generator, kwargs)
+                steps += 1
+                reply: ChatMessage = output["replies"][0]
+                conversation.append(reply)
+                outcomes: list[ToolCallOutcome] = []
+                if self._invoker is not None and reply.tool_calls:
+                    outcomes = await asyncio.to_thread(self._invoker.invoke_messages, [reply], current)
+                conversation.extend(outcome.message for outcome in outcomes)
+                self._merge_state(current, outcomes)
+                if self._should_exit(reply, outcomes):
+                    break
         return self._result(conversation, current, steps)
 
     # -- serialization ---------------------------------------------------------------------------------------

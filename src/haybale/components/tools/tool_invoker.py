@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import json
 import logging
@@ -15,6 +16,7 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ChatMessage, ToolCall
 from haybale.errors import ComponentError
 from haybale.tools import Tool, deserialize_tools, serialize_tools
+from haybale.tracing.operation_spans import record_tool_result, tool_call_span
 
 __all__ = ["ToolCallOutcome", "ToolInvoker", "result_to_text"]
 
@@ -126,13 +128,22 @@ class ToolInvoker:
     def invoke_call(
         self, call: ToolCall, state: dict[str, Any] | None = None, invalid: dict[str, Any] | None = None
     ) -> ToolCallOutcome:
-        """Invoke one tool call; ``state`` feeds the tool's ``inputs_from_state`` and receives its outputs.
+        """Invoke one tool call, in a TOOL span; ``state`` feeds the tool's ``inputs_from_state`` and receives
+        its outputs.
 
         Args:
             call: the model's tool call.
             state: agent state to read from (not modified; updates are returned).
             invalid: the reply's ``invalid_tool_calls`` entry for this call, when its arguments did not parse.
         """
+        with tool_call_span(call) as span:
+            outcome = self._invoke(call, state, invalid)
+            record_tool_result(span, outcome.message)
+            return outcome
+
+    def _invoke(
+        self, call: ToolCall, state: dict[str, Any] | None, invalid: dict[str, Any] | None
+    ) -> ToolCallOutcome:
         tool = self._by_name.get(call.tool_name)
         if tool is None:
             known = ", ".join(sorted(self._by_name))
@@ -181,7 +192,11 @@ class ToolInvoker:
         if len(jobs) <= 1:
             return [self.invoke_call(call, state, invalid) for call, invalid in jobs]
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs))) as pool:
-            futures = [pool.submit(self.invoke_call, call, state, invalid) for call, invalid in jobs]
+            # each call runs in a copy of this context, so its tool span nests under the current span
+            futures = [
+                pool.submit(contextvars.copy_context().run, self.invoke_call, call, state, invalid)
+                for call, invalid in jobs
+            ]
             return [future.result() for future in futures]
 
     # -- component API ---------------------------------------------------------------------------------------
