@@ -22,12 +22,14 @@ class MetricInfo:
         component: the scored component.
         socket: the scored output socket.
         metric: the metric name (e.g. ``"recall"``).
+        blame: whether a low score here can make the component the culprit of a row (see ``blame``).
     """
 
     key: str
     component: str
     socket: str
     metric: str
+    blame: bool = True
 
     @property
     def target(self) -> str:
@@ -46,6 +48,9 @@ class RowResult:
         error: the pipeline error of this row, if its run failed.
         failed_component: the component that raised, if known.
         outputs: every component's outputs for this row (when ``keep_outputs``).
+        query: the row's question, when it has one (for reports and clustering).
+        details: metric key -> what the evaluator said about this row besides the score (``reason``,
+            ``escalated``, ``confidence``), for the evaluators that say it.
     """
 
     index: int
@@ -54,6 +59,8 @@ class RowResult:
     error: str | None = None
     failed_component: str | None = None
     outputs: dict[str, dict[str, Any]] | None = None
+    query: str | None = None
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -103,6 +110,14 @@ class EvaluationReport:
     def __repr__(self) -> str:
         return f"EvaluationReport(name={self.name!r}, rows={len(self.rows)}, scores={self.scores()})"
 
+    def metric_info(self, name: str) -> MetricInfo:
+        """The metric called ``name``: a key like "retriever.recall", or a metric name unique in the report.
+
+        Raises:
+            EvaluationError: unknown or ambiguous name (the message lists the metrics).
+        """
+        return self._metric(name)
+
     def _metric(self, name: str) -> MetricInfo:
         exact = [m for m in self.metrics if m.key == name]
         matches = exact or [m for m in self.metrics if m.metric == name or m.key.endswith(f".{name}")]
@@ -129,19 +144,33 @@ class EvaluationReport:
             result.setdefault(m.component, {})[label] = means[m.key]
         return result
 
+    def escalation_counts(self) -> dict[str, int]:
+        """Metric key -> rows a rubric evaluator sent to its judge (only metrics whose evaluator cascades)."""
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            for key, detail in row.details.items():
+                if "escalated" in detail:
+                    counts[key] = counts.get(key, 0) + bool(detail["escalated"])
+        return counts
+
     def summary_rows(self) -> list[dict[str, Any]]:
-        """One dict per metric: component, output, metric, score, number of scored rows."""
+        """One dict per metric: component, output, metric, score, number of scored rows (and, when a rubric
+        evaluator cascaded to a judge, how many rows it escalated)."""
         means = self.scores()
-        return [
-            {
+        escalations = self.escalation_counts()
+        summary = []
+        for m in self.metrics:
+            entry: dict[str, Any] = {
                 "component": m.component,
                 "output": m.socket,
                 "metric": m.metric,
                 "score": means[m.key],
                 "rows_scored": sum(row.scores.get(m.key) is not None for row in self.rows),
             }
-            for m in self.metrics
-        ]
+            if escalations:
+                entry["escalated"] = escalations.get(m.key, 0)
+            summary.append(entry)
+        return summary
 
     def to_rows(self) -> list[dict[str, Any]]:
         """One flat dict per dataset row: ``row``, every metric key, ``error``, ``failed_component``."""
@@ -163,13 +192,68 @@ class EvaluationReport:
         return text
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything but the kept component outputs, as plain data."""
+        """Everything but the kept component outputs, as plain data (:meth:`from_dict` reads it back, e.g. a
+        saved baseline run)."""
         return {
             "name": self.name,
             "scores": self.scores(),
             "components": self.component_scores(),
             "rows": self.to_rows(),
+            "metrics": [
+                {
+                    "key": m.key,
+                    "component": m.component,
+                    "socket": m.socket,
+                    "metric": m.metric,
+                    "blame": m.blame,
+                }
+                for m in self.metrics
+            ],
+            "component_order": self.component_order,
+            "results": [
+                {
+                    "index": row.index,
+                    "row": row.row_id,
+                    "query": row.query,
+                    "scores": row.scores,
+                    "details": row.details,
+                    "error": row.error,
+                    "failed_component": row.failed_component,
+                }
+                for row in self.rows
+            ],
         }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> EvaluationReport:
+        """Rebuild a report saved with :meth:`to_dict` / :meth:`to_json` (without kept outputs).
+
+        Raises:
+            EvaluationError: the data is not a saved report.
+        """
+        try:
+            metrics = [
+                MetricInfo(m["key"], m["component"], m["socket"], m["metric"], bool(m.get("blame", True)))
+                for m in data["metrics"]
+            ]
+            rows = [
+                RowResult(
+                    index=int(r["index"]),
+                    row_id=r["row"],
+                    scores={k: None if v is None else float(v) for k, v in r["scores"].items()},
+                    error=r.get("error"),
+                    failed_component=r.get("failed_component"),
+                    query=r.get("query"),
+                    details=dict(r.get("details") or {}),
+                )
+                for r in data["results"]
+            ]
+            return cls(str(data["name"]), metrics, rows, list(data["component_order"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise EvaluationError(
+                f"Not a saved evaluation report (missing or malformed {exc}). Save runs with "
+                "EvaluationReport.to_json() or `haybale eval ... --save-run run.json`."
+            ) from exc
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as JSON."""
@@ -188,42 +272,64 @@ class EvaluationReport:
         scored = [row for row in self.rows if row.scores.get(key) is not None]
         return sorted(scored, key=lambda row: (row.scores[key], row.index))[:n]
 
-    def blame(self, threshold: float = 0.5) -> list[dict[str, Any]]:
+    def blame(
+        self, threshold: float = 0.5, baseline: EvaluationReport | None = None, min_drop: float = 1e-9
+    ) -> list[dict[str, Any]]:
         """For each row that failed or scored below ``threshold`` somewhere, the most upstream culprit.
+
+        Args:
+            threshold: a score below it fails.
+            baseline: a previous run of the same dataset: then only regressions count, a metric fails only
+                when it is below ``threshold`` *and* dropped by more than ``min_drop`` from the baseline
+                row with the same id (a run error counts when the baseline row had none). This answers
+                "what did this change break?" rather than "what is weak?".
+            min_drop: the smallest drop that counts as a regression.
 
         Returns:
             ``[{"row", "component", "metric", "score", "reason"}]``: the component that raised, or the first
-            component (in pipeline order) with a score below ``threshold``. A bad answer after a retriever
-            that missed the ground truth is blamed on the retriever.
+            component (in pipeline order) with a failing score. A bad answer after a retriever that missed
+            the ground truth is blamed on the retriever.
         """
         order = {name: i for i, name in enumerate(self.component_order)}
-        ranked = sorted(self.metrics, key=lambda m: order.get(m.component, len(order)))
+        ranked = sorted(
+            (m for m in self.metrics if m.blame), key=lambda m: order.get(m.component, len(order))
+        )
+        before = {row.row_id: row for row in baseline.rows} if baseline is not None else None
         findings: list[dict[str, Any]] = []
         for row in self.rows:
+            old = None if before is None else before.get(row.row_id)
             if row.error is not None:
-                findings.append(
-                    {
-                        "row": row.row_id,
-                        "component": row.failed_component,
-                        "metric": None,
-                        "score": None,
-                        "reason": row.error,
-                    }
-                )
-                continue
-            for m in ranked:
-                score = row.scores.get(m.key)
-                if score is not None and score < threshold:
+                if before is None or (old is not None and old.error is None):
                     findings.append(
                         {
                             "row": row.row_id,
-                            "component": m.component,
-                            "metric": m.key,
-                            "score": score,
-                            "reason": f"{m.metric} {score:.4f} < {threshold}",
+                            "component": row.failed_component,
+                            "metric": None,
+                            "score": None,
+                            "reason": row.error,
                         }
                     )
-                    break
+                continue
+            for m in ranked:
+                score = row.scores.get(m.key)
+                if score is None or score >= threshold:
+                    continue
+                if before is not None:
+                    previous = None if old is None else old.scores.get(m.key)
+                    if previous is None or score > previous - min_drop:
+                        continue
+                said = row.details.get(m.key, {}).get("reason")
+                reason = f"{m.metric} {score:.4f} < {threshold}" + (f": {said}" if said else "")
+                findings.append(
+                    {
+                        "row": row.row_id,
+                        "component": m.component,
+                        "metric": m.key,
+                        "score": score,
+                        "reason": reason,
+                    }
+                )
+                break
         return findings
 
     def compare(self, other: EvaluationReport) -> ReportComparison:

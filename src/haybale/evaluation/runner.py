@@ -3,16 +3,61 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from haybale.core.component import get_input_sockets, get_output_sockets
 from haybale.errors import EvaluationError, HaybaleError, PipelineError
+from haybale.evaluation.evaluator_inputs import MISSING, RowContext, evaluator_input
 from haybale.evaluation.report import EvaluationReport, MetricInfo, RowResult
-from haybale.evaluation.spec import EvaluatorSpec, as_spec, evaluator_input
+from haybale.evaluation.spec import EvaluatorSpec, as_spec
 
-__all__ = ["EvaluationRun", "evaluate_pipeline", "evaluate_pipeline_async"]
+__all__ = [
+    "EvaluationRun",
+    "Progress",
+    "evaluate_pipeline",
+    "evaluate_pipeline_async",
+    "row_details",
+    "row_query",
+]
+
+#: ``progress(stage, done, total)``: stage "run" (rows through the pipeline) or "score" (metrics computed)
+Progress = Callable[[str, int, int], None]
+
+#: per-row outputs of rubric evaluators kept in the report
+_DETAIL_KEYS = {"reasons": "reason", "escalated": "escalated", "confidences": "confidence"}
+
+
+def row_details(result: Mapping[str, Any], count: int) -> list[dict[str, Any]]:
+    """Per-row ``{"reason", "escalated", "confidence"}`` from an evaluator result (what it provides)."""
+    details: list[dict[str, Any]] = [{} for _ in range(count)]
+    for output, name in _DETAIL_KEYS.items():
+        values = result.get(output)
+        if isinstance(values, list) and len(values) == count:
+            for detail, value in zip(details, values, strict=True):
+                detail[name] = value
+    return details
+
+
+def row_query(row: Mapping[str, Any]) -> str | None:
+    """The question of a dataset row: its ``question``/``query``, else the one in its run inputs."""
+    for key in ("question", "query"):
+        if isinstance(row.get(key), str):
+            return str(row[key])
+    inputs = row.get("inputs")
+    if isinstance(inputs, Mapping):
+        for key in ("question", "query"):
+            if isinstance(inputs.get(key), str):
+                return str(inputs[key])
+        for value in inputs.values():
+            if isinstance(value, Mapping):
+                for key in ("question", "query"):
+                    if isinstance(value.get(key), str):
+                        return str(value[key])
+    return None
+
 
 #: output sockets tried, in order, when a target names only a component with several outputs
 _PREFERRED_OUTPUTS = ("documents", "answers", "replies", "prompt", "text")
@@ -88,7 +133,7 @@ class EvaluationRun:
                 warm = getattr(spec.evaluator, "warm_up", None)
                 if callable(warm):
                     warm()
-                info = MetricInfo(f"{target}.{spec.metric}", component_name, socket, spec.metric)
+                info = MetricInfo(f"{target}.{spec.metric}", component_name, socket, spec.metric, spec.blame)
                 self._bindings.append(_Binding(info, spec))
         self._bindings.sort(key=lambda b: self.order.index(b.info.component))
 
@@ -138,7 +183,7 @@ class EvaluationRun:
                 )
 
     def _row_result(self, index: int, row: Mapping[str, Any], outcome: Any) -> RowResult:
-        result = RowResult(index=index, row_id=row.get("id", index), scores={})
+        result = RowResult(index=index, row_id=row.get("id", index), scores={}, query=row_query(row))
         if isinstance(outcome, HaybaleError):
             result.error = f"{type(outcome).__name__}: {outcome}"
             result.failed_component = getattr(outcome, "component_name", None)
@@ -146,11 +191,16 @@ class EvaluationRun:
             result.outputs = outcome
         return result
 
-    def run(self, dataset: Sequence[Mapping[str, Any]]) -> EvaluationReport:
+    def run(self, dataset: Sequence[Mapping[str, Any]], progress: Progress | None = None) -> EvaluationReport:
         """Run every row through ``pipeline.run`` and score it.
 
         A row whose pipeline run fails is kept in the report with its error and the failing component; its
         scores are None.
+
+        Args:
+            dataset: the rows (see :class:`EvaluationRun`).
+            progress: called as ``progress(stage, done, total)``: stage "run" after each row, "score" after
+                each metric.
 
         Raises:
             EvaluationError: a malformed dataset, a row lacking a needed ground truth, or an evaluator that
@@ -159,15 +209,20 @@ class EvaluationRun:
         self._check_dataset(dataset)
         include = set(self.order)
         outcomes: list[Any] = []
-        for row in dataset:
+        for done, row in enumerate(dataset, start=1):
             try:
                 outcomes.append(self.pipeline.run(row["inputs"], include_outputs_from=include))
             except PipelineError as exc:
                 outcomes.append(exc)
-        return self._score(dataset, outcomes)
+            if progress is not None:
+                progress("run", done, len(dataset))
+        return self._score(dataset, outcomes, progress)
 
     async def run_async(
-        self, dataset: Sequence[Mapping[str, Any]], concurrency_limit: int = 4
+        self,
+        dataset: Sequence[Mapping[str, Any]],
+        concurrency_limit: int = 4,
+        progress: Progress | None = None,
     ) -> EvaluationReport:
         """Like :meth:`run`, with ``pipeline.run_async`` and up to ``concurrency_limit`` rows at once."""
         self._check_dataset(dataset)
@@ -175,52 +230,71 @@ class EvaluationRun:
             raise EvaluationError(f"concurrency_limit must be a positive int, got {concurrency_limit!r}.")
         include = set(self.order)
         gate = asyncio.Semaphore(concurrency_limit)
+        finished = 0
 
         async def one(row: Mapping[str, Any]) -> Any:
+            nonlocal finished
             async with gate:
                 try:
                     return await self.pipeline.run_async(row["inputs"], include_outputs_from=include)
                 except PipelineError as exc:
                     return exc
+                finally:
+                    finished += 1
+                    if progress is not None:
+                        progress("run", finished, len(dataset))
 
         outcomes = await asyncio.gather(*(one(row) for row in dataset))
-        return self._score(dataset, list(outcomes))
+        return self._score(dataset, list(outcomes), progress)
 
     # ------------------------------------------------------------------ scoring
-    def _score(self, dataset: Sequence[Mapping[str, Any]], outcomes: list[Any]) -> EvaluationReport:
+    def _columns(
+        self, binding: _Binding, pairs: list[tuple[Mapping[str, Any], Any]]
+    ) -> tuple[list[int], dict[str, list[Any]]]:
+        """The rows this binding can score and the evaluator's input columns for them."""
+        info = binding.info
+        scored: list[int] = []
+        contexts: list[RowContext] = []
+        for index, (row, outcome) in enumerate(pairs):
+            produced = None if isinstance(outcome, HaybaleError) else outcome.get(info.component)
+            if produced is None or info.socket not in produced:
+                continue
+            scored.append(index)
+            contexts.append(
+                RowContext(row, index, self.pipeline, outcome, info.component, info.socket, info.target)
+            )
+        columns: dict[str, list[Any]] = {}
+        for socket in get_input_sockets(binding.spec.evaluator).values():
+            optional = not socket.is_mandatory and socket.name not in binding.spec.inputs
+            values = [evaluator_input(binding.spec, socket.name, ctx, optional=optional) for ctx in contexts]
+            if optional and any(value is MISSING for value in values):
+                continue  # an optional input is given for every row or for none
+            columns[socket.name] = values
+        return scored, columns
+
+    def _score(
+        self, dataset: Sequence[Mapping[str, Any]], outcomes: list[Any], progress: Progress | None = None
+    ) -> EvaluationReport:
         pairs = list(zip(dataset, outcomes, strict=True))
         rows = [self._row_result(i, row, outcome) for i, (row, outcome) in enumerate(pairs)]
-        for binding in self._bindings:
-            info = binding.info
-            scored: list[int] = []
-            columns: dict[str, list[Any]] = {}
-            sockets = get_input_sockets(binding.spec.evaluator)
-            for index, (row, outcome) in enumerate(pairs):
-                produced = None if isinstance(outcome, HaybaleError) else outcome.get(info.component)
-                if produced is None or info.socket not in produced:
-                    rows[index].scores[info.key] = None
-                    continue
-                scored.append(index)
-                for socket in sockets.values():
-                    if not socket.is_mandatory and socket.name not in binding.spec.inputs:
-                        continue
-                    value = evaluator_input(
-                        binding.spec,
-                        socket.name,
-                        row=row,
-                        output=produced[info.socket],
-                        target=info.target,
-                        index=index,
-                    )
-                    columns.setdefault(socket.name, []).append(value)
-            if not scored:
-                continue
-            scores = self._evaluate(binding, columns)
-            for index, score in zip(scored, scores, strict=True):
-                rows[index].scores[info.key] = score
+        for done, binding in enumerate(self._bindings, start=1):
+            key = binding.info.key
+            for row in rows:
+                row.scores[key] = None
+            scored, columns = self._columns(binding, pairs)
+            if scored:
+                scores, details = self._evaluate(binding, columns, len(scored))
+                for index, score, detail in zip(scored, scores, details, strict=True):
+                    rows[index].scores[key] = score
+                    if detail:
+                        rows[index].details[key] = detail
+            if progress is not None:
+                progress("score", done, len(self._bindings))
         return EvaluationReport(self.name, self.metrics, rows, self.order)
 
-    def _evaluate(self, binding: _Binding, columns: dict[str, list[Any]]) -> list[float]:
+    def _evaluate(
+        self, binding: _Binding, columns: dict[str, list[Any]], count: int
+    ) -> tuple[list[float | None], list[dict[str, Any]]]:
         evaluator = binding.spec.evaluator
         # evaluators take one list per query; a row's ground-truth/retrieved documents are already lists
         try:
@@ -230,12 +304,13 @@ class EvaluationRun:
                 f"{type(evaluator).__name__} scoring '{binding.info.target}' rejected its inputs: {exc}"
             ) from exc
         scores = result.get("individual_scores") if isinstance(result, dict) else None
-        if not isinstance(scores, list) or len(scores) != len(next(iter(columns.values()), [])):
+        if not isinstance(scores, list) or len(scores) != count:
             raise EvaluationError(
                 f"{type(evaluator).__name__} scoring '{binding.info.target}' returned no per-row "
                 f"'individual_scores' list; evaluators must return one score per row."
             )
-        return [float(s) if s is not None else None for s in scores]  # type: ignore[misc]
+        values = [None if s is None or math.isnan(float(s)) else float(s) for s in scores]
+        return values, row_details(result, count)
 
 
 def evaluate_pipeline(
@@ -245,9 +320,10 @@ def evaluate_pipeline(
     *,
     name: str = "run",
     keep_outputs: bool = True,
+    progress: Progress | None = None,
 ) -> EvaluationReport:
     """Score every mapped component of ``pipeline`` on ``dataset``; see :class:`EvaluationRun`."""
-    return EvaluationRun(pipeline, evaluators, name=name, keep_outputs=keep_outputs).run(dataset)
+    return EvaluationRun(pipeline, evaluators, name=name, keep_outputs=keep_outputs).run(dataset, progress)
 
 
 async def evaluate_pipeline_async(

@@ -1,15 +1,6 @@
 """What to score and with what: an evaluator component bound to one component's output.
 
-The evaluator's input sockets are filled per dataset row:
-
-- ``retrieved_documents`` / ``contexts``: the scored output, as documents / their contents;
-- ``predicted_answers``: the scored output as text (the first ``GeneratedAnswer.data``, reply text or string);
-- ``ground_truth_documents``: the row's ``ground_truth_documents`` (``Document`` objects, or strings taken as
-  ids when the evaluator compares by ``"id"`` and as contents otherwise) or ``ground_truth_document_ids``;
-- ``ground_truth_answers``: the row's ``ground_truth_answer`` (one string) or ``ground_truth_answers``
-  (the first is scored);
-- ``questions``: the row's ``question`` or ``query``;
-- anything else: ``EvaluatorSpec.inputs`` maps a socket to a row key.
+How each evaluator input is filled per dataset row is described in :mod:`haybale.evaluation.evaluator_inputs`.
 """
 
 from __future__ import annotations
@@ -26,16 +17,9 @@ __all__ = [
     "EvaluatorSpec",
     "as_spec",
     "default_metric_name",
-    "evaluator_input",
-    "ground_truth_documents",
     "output_as_documents",
     "output_as_text",
 ]
-
-#: dataset row keys holding ground truths, most specific first
-_DOCUMENT_KEYS = ("ground_truth_documents", "ground_truth_document_ids")
-_ANSWER_KEYS = ("ground_truth_answer", "ground_truth_answers")
-_QUESTION_KEYS = ("question", "query")
 
 
 @dataclass(frozen=True)
@@ -46,12 +30,18 @@ class EvaluatorSpec:
         evaluator: an evaluator component (``DocumentRecallEvaluator()``, ``SASEvaluator()``, ...).
         name: the metric name in reports; defaults to a short name from the class (``recall``, ``mrr``,
             ``ndcg``, ``map``, ``exact_match``, ``sas``, ``faithfulness``...).
-        inputs: evaluator socket -> dataset row key, for sockets the defaults do not cover.
+        inputs: evaluator socket -> dataset row key, or ``"@component.output"`` for another component's
+            output in the same run (e.g. ``{"predicted_answers": "@llm.replies"}`` when scoring a retriever's
+            chunks against the answer).
+        blame: whether a low score on this metric can make the component the culprit of a row in
+            :meth:`EvaluationReport.blame` (False for descriptive metrics such as nDCG or chunk utilization,
+            which are reported but are no pass/fail criterion).
     """
 
     evaluator: Any
     name: str | None = None
     inputs: Mapping[str, str] = field(default_factory=dict)
+    blame: bool = True
 
     @property
     def metric(self) -> str:
@@ -114,74 +104,3 @@ def output_as_text(value: Any) -> str:
         if isinstance(text, str):
             return text
     return str(value)
-
-
-def _row_value(row: Mapping[str, Any], keys: tuple[str, ...], socket: str, target: str, index: int) -> Any:
-    for key in keys:
-        if key in row:
-            return key, row[key]
-    raise EvaluationError(
-        f"Dataset row {index} has none of {list(keys)}, which the evaluator input '{socket}' for '{target}' "
-        f"needs. Add one of them to every row, or map the socket to another key with "
-        f"EvaluatorSpec(evaluator, inputs={{'{socket}': 'your_key'}})."
-    )
-
-
-def ground_truth_documents(value: Any, compare_by: str) -> list[Document]:
-    """Ground-truth documents from a row: documents, or strings taken as ids (``compare_by == "id"``) or
-    contents."""
-    items = value if isinstance(value, list | tuple) else [value]
-    documents = []
-    for item in items:
-        if isinstance(item, Document):
-            documents.append(item)
-        elif isinstance(item, str):
-            documents.append(Document(id=item) if compare_by == "id" else Document(content=item))
-        else:
-            raise EvaluationError(
-                f"Ground-truth documents must be Documents or strings (ids or contents), got "
-                f"{type(item).__name__}: {item!r:.60}."
-            )
-    return documents
-
-
-def evaluator_input(  # noqa: PLR0911 - one return per socket kind reads best
-    spec: EvaluatorSpec, socket: str, *, row: Mapping[str, Any], output: Any, target: str, index: int
-) -> Any:
-    """The value for one evaluator input socket, for one dataset row (see the module doc).
-
-    Raises:
-        EvaluationError: the row lacks the ground truth the socket needs, or the socket is unknown.
-    """
-    mapped = spec.inputs.get(socket)
-    if mapped is not None:
-        _, value = _row_value(row, (mapped,), socket, target, index)
-        return value
-    compare_by = getattr(spec.evaluator, "document_comparison_field", "content")
-    if socket == "retrieved_documents":
-        return output_as_documents(output)
-    if socket == "contexts":
-        return [d.content or "" for d in output_as_documents(output)]
-    if socket == "predicted_answers":
-        return output_as_text(output)
-    if socket == "ground_truth_documents":
-        key, value = _row_value(row, _DOCUMENT_KEYS, socket, target, index)
-        if key == "ground_truth_document_ids" and compare_by != "id":
-            raise EvaluationError(
-                f"Dataset row {index} gives ground_truth_document_ids, but {type(spec.evaluator).__name__} "
-                f"(scoring '{target}') compares documents by '{compare_by}'. Create it with "
-                "document_comparison_field='id', or give ground_truth_documents instead."
-            )
-        return ground_truth_documents(value, compare_by)
-    if socket == "ground_truth_answers":
-        key, value = _row_value(row, _ANSWER_KEYS, socket, target, index)
-        if key == "ground_truth_answers" and isinstance(value, list | tuple):
-            return str(value[0]) if value else ""
-        return str(value)
-    if socket == "questions":
-        return _row_value(row, _QUESTION_KEYS, socket, target, index)[1]
-    raise EvaluationError(
-        f"Don't know how to fill the input '{socket}' of {type(spec.evaluator).__name__} (scoring "
-        f"'{target}'). Map it to a dataset row key: "
-        f"EvaluatorSpec(evaluator, inputs={{'{socket}': 'row_key'}})."
-    )
