@@ -101,6 +101,20 @@ def pg_store_factory(pg_server: PgServer) -> Iterator[Callable[..., Any]]:
         store.close()
 
 
+@pytest.fixture
+def otel() -> tuple[Any, Any]:
+    """``(exporter, tracer)``: an OpenTelemetry SDK tracer whose finished spans land in an in-memory
+    exporter."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter, provider.get_tracer("haybale-tests")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Close the two /dev/null handles llama_cpp opens at import, so interpreter exit stays quiet.
 

@@ -1,5 +1,5 @@
-"""Fixtures for the tracing tests: tracing switched off after each test, an OpenTelemetry in-memory exporter,
-and chat generators talking to a scripted OpenAI-compatible server over real HTTP."""
+"""Fixtures for the tracing tests: tracing switched off after each test, and chat generators talking to a
+scripted OpenAI-compatible server over real HTTP (the OpenTelemetry ``otel`` fixture is suite-wide)."""
 
 from __future__ import annotations
 
@@ -19,19 +19,6 @@ from haybale.tracing import disable_tracing
 def _tracing_off() -> Iterator[None]:
     yield
     disable_tracing()
-
-
-@pytest.fixture
-def otel() -> tuple[Any, Any]:
-    """``(exporter, tracer)``: an OpenTelemetry SDK tracer whose finished spans land in the exporter."""
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter, provider.get_tracer("haybale-tests")
 
 
 @pytest.fixture

@@ -342,3 +342,11 @@ class MetricsTracer:
     def current_span(self) -> Span | None:
         """The delegate's current span (None without a delegate)."""
         return None if self.delegate is None else self.delegate.current_span()
+
+    def activate(self, span: Span) -> contextlib.AbstractContextManager[Any]:
+        """Make ``span`` current on the delegate (when it can), so later spans join its trace."""
+        activate = getattr(self.delegate, "activate", None)
+        inner = span.inner if isinstance(span, CapturingSpan) else span
+        if callable(activate) and inner is not None:
+            return activate(inner)  # type: ignore[no-any-return]
+        return contextlib.nullcontext(span)
