@@ -30,7 +30,9 @@ __all__ = [
     "DEFAULT_LOCAL_EMBEDDING_MODEL",
     "DEFAULT_MAX_UPLOAD_BYTES",
     "DEFAULT_REMOTE_EMBEDDING_MODEL",
+    "LOG_FORMATS",
     "SPLIT_UNITS",
+    "TRACING_EXPORTERS",
     "Settings",
     "parse_api_keys",
 ]
@@ -41,6 +43,8 @@ DEFAULT_LOCAL_EMBEDDING_MODEL = DEFAULT_SENTENCE_TRANSFORMERS_MODEL
 #: The Helix default for a remote (vLLM) embedding server, as its compose file sets it.
 DEFAULT_REMOTE_EMBEDDING_MODEL = "MrLight/dse-qwen2-2b-mrl-v1"
 SPLIT_UNITS = ("character", "word", "sentence", "passage", "page", "line", "token")
+LOG_FORMATS = ("text", "json")
+TRACING_EXPORTERS = ("none", "otlp", "console", "jsonl")
 
 
 #: The mapping :meth:`Settings.load` reads variables from while it builds (None: ``os.environ``).
@@ -155,6 +159,18 @@ class Settings(BaseSettings):
         model_threads: CPU threads local models (torch) may use. None: torch's default for the CLI, and 1 in
             the service, where the other cores serve HTTP and search while the model runs (measured: a
             second torch thread competing with them makes a batch of queries several times slower).
+        log_format: "text" or "json" (one JSON object per line, with the trace id of the open span).
+        tracing_exporter: where the service's spans go: "none" (only the in-process metrics), "otlp"
+            (OpenTelemetry over HTTP to ``otlp_endpoint``), "console", or "jsonl" (``tracing_spans_file``,
+            readable by ``haybale eval traces``).
+        otlp_endpoint: the OTLP/HTTP traces URL (``/v1/traces`` is added to a bare collector address);
+            default ``http://localhost:4318/v1/traces``.
+        tracing_service_name: the OpenTelemetry ``service.name``.
+        content_tracing: record prompts, answers and document texts on spans (user data: off by default).
+        tracing_spans_file: the JSON-lines span file of the "jsonl" exporter.
+        eval_sample_rate: the fraction of pipeline runs scored in the background with the trace rubrics (0:
+            none); scores join the trace as an EVALUATOR span and their rolling means are in ``/metrics``.
+        eval_rubrics: which trace rubrics score sampled runs (default all).
     """
 
     model_config = SettingsConfigDict(
@@ -216,6 +232,21 @@ class Settings(BaseSettings):
     query_batch_size: int = Field(32, ge=1, validation_alias=_env("HAYBALE_QUERY_BATCH_SIZE"))
     model_threads: int | None = Field(None, ge=1, validation_alias=_env("HAYBALE_MODEL_THREADS"))
     query_batch_wait_ms: float = Field(2.0, ge=0, validation_alias=_env("HAYBALE_QUERY_BATCH_WAIT_MS"))
+    log_format: str = Field("text", validation_alias=_env("HAYBALE_LOG_FORMAT"))
+    tracing_exporter: str = Field("none", validation_alias=_env("HAYBALE_TRACING_EXPORTER"))
+    otlp_endpoint: str | None = Field(
+        None,
+        validation_alias=_env(
+            "HAYBALE_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+    )
+    tracing_service_name: str = Field("haybale", validation_alias=_env("OTEL_SERVICE_NAME"))
+    content_tracing: bool = Field(False, validation_alias=_env("HAYBALE_CONTENT_TRACING_ENABLED"))
+    tracing_spans_file: Path | None = Field(None, validation_alias=_env("HAYBALE_TRACING_SPANS_FILE"))
+    eval_sample_rate: float = Field(0.0, ge=0.0, le=1.0, validation_alias=_env("HAYBALE_EVAL_SAMPLE_RATE"))
+    eval_rubrics: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias=_env("HAYBALE_EVAL_RUBRICS")
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -234,6 +265,33 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_keys(cls, value: Any) -> Any:
         return parse_api_keys(value, "HAYBALE_API_KEYS") if isinstance(value, str) else value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        if value.lower() not in LOG_FORMATS:
+            raise ValueError(f"must be one of {list(LOG_FORMATS)}, got {value!r}")
+        return value.lower()
+
+    @field_validator("tracing_exporter")
+    @classmethod
+    def _check_exporter(cls, value: str) -> str:
+        if value.lower() not in TRACING_EXPORTERS:
+            raise ValueError(f"must be one of {list(TRACING_EXPORTERS)}, got {value!r}")
+        return value.lower()
+
+    @field_validator("eval_rubrics", mode="before")
+    @classmethod
+    def _parse_rubrics(cls, value: Any) -> Any:
+        names = tuple(r.strip() for r in value.split(",") if r.strip()) if isinstance(value, str) else value
+        if not names:
+            return ()
+        from haybale.evaluation.trace_scoring import TRACE_RUBRICS
+
+        unknown = [name for name in names or () if name not in TRACE_RUBRICS]
+        if unknown:
+            raise ValueError(f"unknown rubrics {unknown}; choose from {list(TRACE_RUBRICS)}")
+        return names
 
     @field_validator("allowed_modules", mode="before")
     @classmethod
@@ -282,6 +340,11 @@ class Settings(BaseSettings):
             raise ValueError(f"hybrid_weights must be two non-negative numbers, not both 0, got {weights}")
         if self.api_keys_file is not None:
             self.api_keys = {**self._keys_from_file(self.api_keys_file), **self.api_keys}
+        if self.tracing_exporter == "jsonl" and self.tracing_spans_file is None:
+            raise ValueError(
+                "the 'jsonl' tracing exporter (HAYBALE_TRACING_EXPORTER) needs a file: set "
+                "HAYBALE_TRACING_SPANS_FILE=/path/spans.jsonl"
+            )
         return self
 
     @staticmethod

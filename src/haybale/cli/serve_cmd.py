@@ -38,6 +38,15 @@ def serve_command(
     log_level: Annotated[
         str | None, typer.Option(help="Log level (default: LOG_LEVEL or HAYBALE_LOG_LEVEL, else info).")
     ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="text or json (one JSON object per line, with trace ids).")
+    ] = None,
+    tracing_exporter: Annotated[
+        str | None,
+        typer.Option(
+            help="none, otlp (to HAYBALE_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT), console or jsonl."
+        ),
+    ] = None,
 ) -> None:
     """Serve /process, /query, /delete, /extract, /pipelines, /v1/chat/completions and /metrics.
 
@@ -55,6 +64,8 @@ def serve_command(
             api_keys_file=api_keys_file,
             max_upload_bytes=None if max_upload_mb is None else int(max_upload_mb * 1024 * 1024),
             log_level=log_level,
+            log_format=log_format,
+            tracing_exporter=tracing_exporter,
         )
         from haybale.service.app import create_app
 
@@ -65,12 +76,22 @@ def serve_command(
     import uvicorn
 
     level = settings.log_level.lower()
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn_logging: dict[str, object] = {}
+    if settings.log_format == "json":
+        from haybale.tracing import configure_json_logging
+
+        configure_json_logging(level.upper())
+        uvicorn_logging["log_config"] = None  # uvicorn's loggers then reach the JSON handler on the root
+    else:
+        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     auth = f"{len(settings.api_keys)} API keys" if settings.api_keys else "no API keys (open access)"
+    tracing = settings.tracing_exporter if settings.tracing_exporter != "none" else "metrics only"
     typer.echo(
-        f"haybale serve: {app.state.haybale.app.opened_store.url}, {auth}, on http://{host}:{port}", err=True
+        f"haybale serve: {app.state.haybale.app.opened_store.url}, {auth}, tracing: {tracing}, on "
+        f"http://{host}:{port}",
+        err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level=level)
+    uvicorn.run(app, host=host, port=port, log_level=level, **uvicorn_logging)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

@@ -159,8 +159,12 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
-        yield
-        state.app.close()  # release database connections when the server stops
+        state.observability.start()  # pipeline metrics, trace export and live scoring, as the settings say
+        try:
+            yield
+        finally:
+            state.observability.stop()
+            state.app.close()  # release database connections when the server stops
 
     app = FastAPI(
         lifespan=lifespan,
@@ -180,8 +184,10 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
 
     @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(current_caller)])
     async def metrics() -> Any:
-        """Request counts, latencies and document counters in the Prometheus text format."""
-        return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
+        """Request counts and latencies, document counters, per-component latency percentiles and token
+        usage of the served pipelines, and live rubric scores, in the Prometheus text format."""
+        text = state.metrics.render() + state.observability.render()
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     app.include_router(build_documents_router())
     app.include_router(build_vision_router())

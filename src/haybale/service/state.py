@@ -13,6 +13,7 @@ from typing import Any
 from haybale.app.application import Application
 from haybale.app.settings import Settings
 from haybale.service.metrics import ServiceMetrics
+from haybale.service.observability import ServiceObservability
 from haybale.service.pipeline_registry import PipelineRegistry
 
 __all__ = ["ServiceState"]
@@ -32,6 +33,7 @@ class ServiceState:
         self.app = Application(settings, tenant_scoped=True, chat_generator=chat_generator, model_threads=1)
         self.metrics = ServiceMetrics()
         self.pipelines = PipelineRegistry(settings.pipelines_dir, settings.allowed_modules)
+        self.observability = ServiceObservability(settings)
 
     @property
     def store(self) -> Any:

@@ -307,7 +307,8 @@ class OpenAICompatibleServer:
             raise MissingDependencyError.for_extra(
                 "uvicorn", "service", "The OpenAI-compatible test server"
             ) from exc
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
+        # lifespan on: apps start and stop as under `haybale serve` (the service installs tracing there)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="auto", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,
