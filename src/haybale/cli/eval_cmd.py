@@ -204,7 +204,7 @@ def _finish(
         raise typer.Exit(1)
 
 
-@eval_app.command("run", hidden=True)
+@eval_app.command("run")
 def run_command(
     *,
     dataset: Annotated[Path, typer.Argument(help="Dataset: JSON lines, or a JSON list of rows.")],
@@ -229,7 +229,8 @@ def run_command(
         list[str] | None, typer.Option("--allow-module", help="Also load component types from this module.")
     ] = None,
 ) -> None:
-    """Run DATASET through the pipeline and score each component (default rubrics by role)."""
+    """Run DATASET through the pipeline and score each component (default rubrics by role). The word
+    'run' may be left out: haybale eval DATASET --pipeline X.yaml."""
     from haybale.core.pipeline import Pipeline
     from haybale.errors import HaybaleError
     from haybale.evaluation import EvaluationRun

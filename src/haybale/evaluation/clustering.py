@@ -11,6 +11,7 @@ there is nothing for density to find, so rows are grouped by component and metri
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ __all__ = ["MIN_ROWS_TO_CLUSTER", "FailureCluster", "cluster_failures", "minilm_
 
 MIN_ROWS_TO_CLUSTER = 6
 _KEYWORDS = 3
+_WORD = re.compile(r"[a-z][a-z0-9-]{2,}")
 
 #: Texts -> one vector per text.
 Embedder = Callable[[list[str]], Any]
@@ -88,9 +90,11 @@ def minilm_embedder() -> Embedder:
 
 
 def _words(text: str) -> list[str]:
-    from haybale.components.evaluators.text_support import terms
+    """Lowercase words of three letters or more, English stop words left out (kept whole: names read
+    better unstemmed)."""
+    from haybale.stores.text_analysis import ENGLISH_STOP_WORDS
 
-    return [t for t in terms(text) if not t.isdigit() and len(t) > 2]
+    return [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
 
 
 def _keywords(members: Sequence[str], everything: Sequence[str]) -> list[str]:
@@ -155,7 +159,11 @@ def _cluster(
 ) -> FailureCluster:
     component = Counter(f["component"] for f in findings).most_common(1)[0][0]
     metric = Counter(f["metric"] for f in findings).most_common(1)[0][0]
-    keywords = _keywords(members, everything)
+    asked = [queries.get(f["row"], "") for f in findings]
+    if any(asked):  # name the group by what its questions are about; the reasons only say what failed
+        keywords = _keywords(asked, [text.split(" | ", 1)[0] for text in everything])
+    else:
+        keywords = _keywords(members, everything)
     label = metric.rsplit(".", 1)[-1] if metric else "pipeline error"
     name = f"{component or 'pipeline'}: {label}" + (f" — {', '.join(keywords)}" if keywords else "")
     return FailureCluster(
