@@ -4,13 +4,18 @@ saved runs, the rendered report and failure clusters."""
 
 from __future__ import annotations
 
+import gc
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from haybale.components.generators import OpenAIChatGenerator
+from haybale.core.secret import Secret
+from haybale.dataclasses import ChatMessage
 from haybale.errors import EvaluationError
 from haybale.evaluation import EvaluationReport, EvaluationRun
 from haybale.evaluation.clustering import cluster_failures
@@ -172,3 +177,25 @@ def test_rubric_errors_name_the_fix(llm_url: str) -> None:
         build_rubric("chunk_attribution", pipeline, "retriever", DATASET)
     with pytest.raises(EvaluationError, match="judged by a model only"):
         build_rubric("faithfulness", pipeline, "llm", DATASET)
+
+
+@pytest.fixture
+def judge_url() -> Iterator[str]:
+    verdict = ChatMessage.from_assistant(json.dumps({"score": 1.0, "reason": "answers the question"}))
+    with serve_chat_backend(ScriptedChatBackend([verdict]), model_name="judge") as server:
+        yield server.base_url
+        # The openai client keeps itself alive in a reference cycle, so its pooled socket is only freed by the
+        # cycle collector, in no set order; collect it here, quietly, rather than at some later test.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+
+
+def test_escalations_are_counted_in_the_report(llm_url: str, judge_url: str) -> None:
+    judge = OpenAIChatGenerator(api_key=Secret.from_token("k"), model="judge", base_url=judge_url)
+    pipeline = rag_pipeline(llm_url)
+    refusal = build_rubric("refusal", pipeline, "llm", DATASET, judge=judge, escalate_below=1.0)
+    report = EvaluationRun(pipeline, {"llm": [refusal]}, name="judged").run(DATASET)
+    (summary,) = report.summary_rows()
+    assert summary["escalated"] == len(DATASET) and summary["score"] == 1.0
+    assert all(row.details["llm.refusal"]["reason"] == "judge: answers the question" for row in report.rows)
