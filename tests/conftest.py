@@ -115,6 +115,38 @@ def otel() -> tuple[Any, Any]:
     return exporter, provider.get_tracer("haybale-tests")
 
 
+@dataclass
+class ReliabilityTally:
+    """Cases of the hostile-input and crash campaign (tests/test_reliability.py): tried, survived, lost."""
+
+    rows: list[tuple[str, int, int, int]]
+
+    def record(self, case: str, tried: int, survived: int, lost: int) -> None:
+        """Add one campaign case: how many inputs were tried, handled correctly, and documents lost."""
+        self.rows.append((case, tried, survived, lost))
+
+
+_TALLY = ReliabilityTally(rows=[])
+
+
+@pytest.fixture(scope="session")
+def reliability_tally() -> ReliabilityTally:
+    """The session's campaign tally, printed after the test summary."""
+    return _TALLY
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Print the reliability campaign's tally (tried / survived / lost) when its tests ran."""
+    if not _TALLY.rows:
+        return
+    terminalreporter.section("reliability campaign: tried / survived / lost")
+    width = max(len(case) for case, *_ in _TALLY.rows)
+    for case, tried, survived, lost in _TALLY.rows:
+        terminalreporter.write_line(f"{case:<{width}}  {tried:4d} {survived:4d} {lost:4d}")
+    totals = [sum(row[i] for row in _TALLY.rows) for i in (1, 2, 3)]
+    terminalreporter.write_line(f"{'total':<{width}}  {totals[0]:4d} {totals[1]:4d} {totals[2]:4d}")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Close the two /dev/null handles llama_cpp opens at import, so interpreter exit stays quiet.
 

@@ -349,24 +349,31 @@ class Indexer:
         """Run the conversion pipeline: per-source failures, and per-source chunks in reading order."""
         contents: list[Any] = []
         metas: list[dict[str, Any]] = []
+        # Converters name a source in their failures: a path as given, or an in-memory source's name. Uploads
+        # are named by their file name (what their owner recognises), made unique within the batch.
+        names: dict[str, str] = {}
         for item in batch:
             if isinstance(item.content, ByteStream):
+                name = str(item.content.meta.get("file_name") or item.key)
+                if name in names:
+                    name = f"{name} [{item.key}]"
                 contents.append(
                     ByteStream(
-                        item.content.data, {**item.content.meta, "source": item.key}, item.content.mime_type
+                        item.content.data, {**item.content.meta, "source": name}, item.content.mime_type
                     )
                 )
             else:
-                contents.append(str(item.content))
+                name = str(item.content)
+                contents.append(name)
+            names[name] = item.key
             metas.append({**item.meta, "source_hash": item.sha256, _KEY_META: item.key})
         result = self.pipeline.run(
             {"converter": {"sources": contents, "meta": metas}}, include_outputs_from={"converter"}
         )
-        by_path = {str(item.content): item.key for item in batch if not isinstance(item.content, ByteStream)}
         failures: dict[str, str] = {}
         for failure in result["converter"].get("failures", []):
             source = str(failure.get("source"))
-            failures[by_path.get(source, source)] = str(failure.get("error"))
+            failures[names.get(source, source)] = str(failure.get("error"))
         by_source: dict[str, list[Document]] = {item.key: [] for item in batch}
         for chunk in result.get("splitter", {}).get("documents", []):
             key = chunk.meta.get(_KEY_META)

@@ -83,6 +83,11 @@ def _fingerprint(upload: UploadedFile, meta: dict[str, Any], chunking: str) -> s
     return digest.hexdigest()
 
 
+def _naming(file_name: str, error: str) -> str:
+    """The error, saying which file it is about (converters usually do already)."""
+    return error if file_name in error else f"'{file_name}': {error}"
+
+
 def upload_sources(application: Application, uploads: list[UploadedFile]) -> list[SourceInput]:
     """The uploads as :class:`SourceInput` items for the indexer (ids resolved, metadata completed).
 
@@ -156,7 +161,7 @@ def index_uploads(application: Application, uploads: list[UploadedFile]) -> list
                 status=outcome.status,
                 chunks=chunks,
                 replaced=outcome.replaced,
-                error=None if outcome.error is None else f"'{upload.file_name}': {outcome.error}",
+                error=None if outcome.error is None else _naming(upload.file_name, outcome.error),
                 ocr_pages=outcome.ocr_pages,
             )
         )
