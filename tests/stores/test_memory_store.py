@@ -4,12 +4,14 @@ index, dense search, snapshots, serialization)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import os
 import random
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -357,15 +359,35 @@ def test_to_dict_round_trip_and_validation() -> None:
         )
 
 
-def test_async_helpers_do_not_block_the_event_loop() -> None:
+def test_async_helpers_do_not_block_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
     store = InMemoryDocumentStore()
     store.write_documents(_random_docs(10, seed=9))
+    search = store.bm25_search
 
-    async def main() -> list[list[Document]]:
-        return list(await asyncio.gather(*(store.bm25_search_async("alpha", 3) for _ in range(4))))
+    def slow_search(*args: Any, **kwargs: Any) -> list[Document]:
+        time.sleep(0.3)  # a slow search: run on the event loop, it would stop every other coroutine
+        return search(*args, **kwargs)
 
-    results = asyncio.run(main())
+    monkeypatch.setattr(store, "bm25_search", slow_search)
+
+    async def main() -> tuple[list[list[Document]], list[float]]:
+        ticks: list[float] = []
+
+        async def ticker() -> None:
+            for _ in range(40):
+                ticks.append(time.perf_counter())
+                await asyncio.sleep(0.01)
+
+        searches = asyncio.gather(*(store.bm25_search_async("alpha", 3) for _ in range(4)))
+        results, _ = await asyncio.gather(searches, ticker())
+        return list(results), ticks
+
+    results, ticks = asyncio.run(main())
     assert all([d.id for d in r] == [d.id for d in results[0]] for r in results)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
+    assert max(gaps) < 0.2  # the loop kept ticking while the searches slept in worker threads
 
 
 async def test_async_crud_helpers() -> None:
