@@ -177,13 +177,19 @@ def deserialize_tools(data: list[dict[str, Any]] | None) -> list[Tool] | None:
     """Load tools serialized by :func:`serialize_tools`; ComponentTools load through the core allow-list."""
     if data is None:
         return None
+    from haybale.core.serialization import deserialize_object
+
+    plain = f"{Tool.__module__}.{Tool.__qualname__}"
     tools: list[Tool] = []
     for item in data:
-        type_name = item.get("type", "")
-        if type_name.endswith(".ComponentTool"):
-            from haybale.components.tools.component_tool import ComponentTool
-
-            tools.append(ComponentTool.from_dict(item))
-        else:
+        if item.get("type", plain) == plain:
             tools.append(Tool.from_dict(item))
+            continue
+        # Tool subclasses (ComponentTool, ...) load through the core allow-list by their own type name.
+        loaded = deserialize_object(item)
+        if not isinstance(loaded, Tool):
+            raise DeserializationError(
+                f"A tool entry names {item.get('type')!r}, which is not a Tool; tools must be Tool instances."
+            )
+        tools.append(loaded)
     return tools

@@ -11,10 +11,10 @@ from haybale.components.generators.chat_serialization import (
     serialize_streaming_callback,
 )
 from haybale.components.generators.openai_format import StreamingCallback
-from haybale.components.joiners.type_names import type_from_string, type_to_string
 from haybale.components.tools.tool_invoker import ToolCallOutcome, ToolInvoker
 from haybale.core.component import component, get_input_sockets, is_component
 from haybale.core.serialization import default_from_dict, default_to_dict, deserialize_object
+from haybale.core.type_names import type_from_string, type_to_string
 from haybale.dataclasses import ChatMessage, ChatRole
 from haybale.errors import ComponentError
 from haybale.tools import Tool, serialize_tools

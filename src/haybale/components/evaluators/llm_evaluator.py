@@ -241,7 +241,7 @@ class LLMEvaluator:
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to ``{"type", "init_parameters"}``; input types as text, the generator nested."""
-        from haybale.components.joiners.type_names import type_to_string
+        from haybale.core.type_names import type_to_string
 
         return default_to_dict(
             self,
@@ -275,7 +275,7 @@ def deserialize_evaluator_inputs(inputs: Any) -> list[tuple[str, Any]]:
     Raises:
         DeserializationError: the data is not a list of [name, type-text] pairs or a type cannot be parsed.
     """
-    from haybale.components.joiners.type_names import type_from_string
+    from haybale.core.type_names import type_from_string
 
     if not isinstance(inputs, list):
         raise DeserializationError(f"{_NAME}: 'inputs' must be a list of [name, type] pairs, got {inputs!r}.")

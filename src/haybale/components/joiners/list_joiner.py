@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.joiners.type_names import type_from_string, type_to_string
 from haybale.core.component import component
 from haybale.core.serialization import default_to_dict
 from haybale.core.sockets import Variadic
+from haybale.core.type_names import type_from_string, type_to_string
 from haybale.errors import ComponentError
 
 

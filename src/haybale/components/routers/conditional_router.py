@@ -19,9 +19,9 @@ from haybale.components.builders.sandbox import (
     compile_template,
     render_checked,
 )
-from haybale.components.joiners.type_names import type_from_string, type_to_string
 from haybale.core.component import component
 from haybale.core.serialization import default_to_dict
+from haybale.core.type_names import type_from_string, type_to_string
 from haybale.errors import ComponentError, DeserializationError, SerializationError
 from haybale.tools.tool import deserialize_callable
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.joiners.type_names import type_from_string, type_to_string
 from haybale.core.component import component
 from haybale.core.serialization import default_to_dict
+from haybale.core.type_names import type_from_string, type_to_string
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError, FilterError
 from haybale.filters import compile_predicate
