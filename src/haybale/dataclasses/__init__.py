@@ -5,6 +5,7 @@ from haybale.dataclasses.byte_stream import ByteStream
 from haybale.dataclasses.chat_message import ChatMessage, ChatRole, TextContent, ToolCall, ToolCallResult
 from haybale.dataclasses.document import VOLATILE_META_KEYS, Document, compute_document_id
 from haybale.dataclasses.image_content import ImageContent
+from haybale.dataclasses.source import Source
 from haybale.dataclasses.sparse_embedding import SparseEmbedding
 from haybale.dataclasses.streaming_chunk import StreamingChunk
 
@@ -16,6 +17,7 @@ __all__ = [
     "Document",
     "GeneratedAnswer",
     "ImageContent",
+    "Source",
     "SparseEmbedding",
     "StreamingChunk",
     "TextContent",

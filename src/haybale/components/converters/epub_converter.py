@@ -10,7 +10,6 @@ from typing import Any
 from haybale.components.converters.file_types import EPUB_MIME_TYPE
 from haybale.components.converters.html_text import html_to_text
 from haybale.components.converters.source_reading import (
-    Source,
     convert_sources,
     describe_source,
     read_source_bytes,
@@ -18,7 +17,7 @@ from haybale.components.converters.source_reading import (
 )
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import Document
+from haybale.dataclasses import Document, Source
 from haybale.errors import ConversionError
 
 _CONTAINER = "urn:oasis:names:tc:opendocument:xmlns:container"

@@ -12,8 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from haybale.components.converters.source_reading import Source
-from haybale.dataclasses import ByteStream
+from haybale.dataclasses import ByteStream, Source
 from haybale.dataclasses.image_content import IMAGE_MIME_TYPES, image_mime_type
 
 DOCX_MIME_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

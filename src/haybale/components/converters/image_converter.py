@@ -11,10 +11,10 @@ from haybale.components.converters.image_reading import (
     open_image,
 )
 from haybale.components.converters.ocr_engine import OCR_MODELS, get_ocr_engine
-from haybale.components.converters.source_reading import Source, convert_sources, describe_source
+from haybale.components.converters.source_reading import convert_sources, describe_source
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import Document
+from haybale.dataclasses import Document, Source
 from haybale.errors import ComponentError, ConversionError
 
 

@@ -11,7 +11,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from haybale.components.converters.source_reading import Source, describe_source, read_source_bytes
+from haybale.components.converters.source_reading import describe_source, read_source_bytes
+from haybale.dataclasses import Source
 from haybale.errors import ConversionError, MissingDependencyError
 
 __all__ = [

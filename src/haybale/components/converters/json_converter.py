@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from haybale.components.converters.source_reading import Source, convert_sources, describe_source
+from haybale.components.converters.source_reading import convert_sources, describe_source
 from haybale.components.converters.text_decoding import decode_source
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import Document
+from haybale.dataclasses import Document, Source
 from haybale.errors import ConversionError
 
 _SCALARS = (str, int, float, bool, type(None))

@@ -17,14 +17,13 @@ from haybale.components.converters.email_converter import mail_document
 from haybale.components.converters.file_types import MSG_MIME_TYPE
 from haybale.components.converters.html_text import html_to_text
 from haybale.components.converters.source_reading import (
-    Source,
     convert_sources,
     describe_source,
     read_source_bytes,
 )
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import Document
+from haybale.dataclasses import Document, Source
 from haybale.errors import ConversionError, MissingDependencyError
 
 _HEADERS = {"subject": "0037", "from": "0C1A", "to": "0E04", "cc": "0E03"}

@@ -35,7 +35,6 @@ from haybale.components.converters.pdf_converter import PDFToDocument
 from haybale.components.converters.pptx_converter import PPTXToDocument
 from haybale.components.converters.rtf_converter import RTFToDocument
 from haybale.components.converters.source_reading import (
-    Source,
     check_readable_file,
     describe_source,
     expand_meta,
@@ -46,7 +45,7 @@ from haybale.components.converters.xlsx_converter import XLSXToDocument
 from haybale.components.converters.zip_converter import ZIPToDocument
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import ByteStream, Document
+from haybale.dataclasses import ByteStream, Document, Source
 from haybale.dataclasses.image_content import IMAGE_MIME_TYPES
 from haybale.errors import ConversionError
 

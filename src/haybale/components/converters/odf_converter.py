@@ -9,7 +9,6 @@ from typing import Any
 
 from haybale.components.converters.file_types import ODS_MIME_TYPE, ODT_MIME_TYPE
 from haybale.components.converters.source_reading import (
-    Source,
     convert_sources,
     describe_source,
     read_source_bytes,
@@ -17,7 +16,7 @@ from haybale.components.converters.source_reading import (
 )
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import Document
+from haybale.dataclasses import Document, Source
 from haybale.errors import ConversionError
 
 __all__ = ["ODSToDocument", "ODTToDocument", "read_odf_content"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
-from haybale.components.converters.source_reading import Source, describe_source, read_source_bytes
+from haybale.components.converters.source_reading import describe_source, read_source_bytes
+from haybale.dataclasses import Source
 from haybale.errors import ConversionError
 
 

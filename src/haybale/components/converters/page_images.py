@@ -20,14 +20,13 @@ from haybale.components.converters.image_reading import (
 )
 from haybale.components.converters.pdf_rendering import DEFAULT_RENDER_MAX_PIXELS, open_pdf, render_page
 from haybale.components.converters.source_reading import (
-    Source,
     convert_sources,
     describe_source,
     read_source_bytes,
 )
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import ByteStream, Document
+from haybale.dataclasses import ByteStream, Document, Source
 from haybale.errors import ComponentError, ConversionError
 
 __all__ = ["ImageFileToImages", "PDFToImages"]

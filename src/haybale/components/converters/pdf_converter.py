@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from haybale.components.converters.ocr_engine import OCR_MODELS
 from haybale.components.converters.source_reading import (
-    Source,
     convert_sources,
     describe_source,
     read_source_bytes,
@@ -17,7 +16,7 @@ from haybale.components.converters.source_reading import (
 )
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import Document
+from haybale.dataclasses import Document, Source
 from haybale.errors import ComponentError, ConversionError, MissingDependencyError
 
 if TYPE_CHECKING:

@@ -9,10 +9,10 @@ from typing import Any
 from haybale.components.converters.file_types import PPTX_MIME_TYPE
 from haybale.components.converters.office_package import corrupt_package_error, read_office_package
 from haybale.components.converters.office_parts import PACKAGE_URI, OfficePackageParts
-from haybale.components.converters.source_reading import Source, convert_sources, require_text
+from haybale.components.converters.source_reading import convert_sources, require_text
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import Document
+from haybale.dataclasses import Document, Source
 from haybale.errors import MissingDependencyError
 
 #: Separates slides; DocumentSplitter counts it to record ``page_number`` (the slide number).

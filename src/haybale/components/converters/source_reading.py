@@ -20,15 +20,13 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
-from haybale.dataclasses import ByteStream, Document
+from haybale.dataclasses import ByteStream, Document, Source
 from haybale.errors import ComponentError, ConversionError, MissingDependencyError
 
 logger = logging.getLogger(__name__)
 
-#: What a converter accepts as one source.
-Source: TypeAlias = str | Path | ByteStream
 
 #: Converts one source, given its base metadata, into documents. Raises ConversionError for a bad source.
 ConvertOne = Callable[[Source, dict[str, Any]], list[Document]]

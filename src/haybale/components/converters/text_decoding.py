@@ -12,8 +12,8 @@ import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
-from haybale.components.converters.source_reading import Source, check_readable_file, describe_source
-from haybale.dataclasses import ByteStream
+from haybale.components.converters.source_reading import check_readable_file, describe_source
+from haybale.dataclasses import ByteStream, Source
 from haybale.errors import ConversionError, MissingDependencyError
 
 SAMPLE_SIZE = 64 * 1024

@@ -8,14 +8,13 @@ from typing import Any
 
 from haybale.components.converters.file_types import XLS_MIME_TYPE
 from haybale.components.converters.source_reading import (
-    Source,
     convert_sources,
     describe_source,
     read_source_bytes,
 )
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import Document
+from haybale.dataclasses import Document, Source
 from haybale.errors import ConversionError, MissingDependencyError
 
 

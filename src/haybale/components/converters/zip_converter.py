@@ -13,14 +13,13 @@ from haybale.components.converters.archive_expansion import (
 from haybale.components.converters.container_members import convert_members
 from haybale.components.converters.file_types import ZIP_MIME_TYPE
 from haybale.components.converters.source_reading import (
-    Source,
     convert_sources,
     describe_source,
     read_source_bytes,
 )
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import Document
+from haybale.dataclasses import Document, Source
 from haybale.errors import ComponentError, ConversionError
 
 _MIB = 1024 * 1024

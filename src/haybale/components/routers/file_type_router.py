@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from haybale.components.converters.file_types import detect_mime_type
-from haybale.components.converters.source_reading import Source, expand_meta
+from haybale.components.converters.source_reading import expand_meta
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.dataclasses import ByteStream
+from haybale.dataclasses import ByteStream, Source
 from haybale.errors import ComponentError
 
 logger = logging.getLogger(__name__)
