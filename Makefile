@@ -54,7 +54,8 @@ bench: $(STAMP) bench-peers
 	$(BIN)/python benchmarks/retrieval.py
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/indexing.py --files 200 --repeats 2
-	$(BIN)/python benchmarks/pgvector.py
+	$(BIN)/python benchmarks/pgvector_store.py
+	$(BIN)/python benchmarks/service_load.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) .pytest_cache .mypy_cache .ruff_cache

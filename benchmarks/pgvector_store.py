@@ -1,6 +1,6 @@
 """PgvectorDocumentStore vs pgvector-haystack on one PostgreSQL 18 + pgvector 0.8 server (pgserver wheel).
 
-    .venv/bin/python benchmarks/pgvector.py [--n 100000] [--queries 100] [--ef-search 100] [--skip-peer]
+    .venv/bin/python benchmarks/pgvector_store.py [--n 100000] [--queries 100] [--ef-search 100] [--skip-peer]
 
 Both sides index the same synthetic corpus (seeded: Zipf-distributed words, clustered unit-length 384-d
 embeddings, one of 100 categories per chunk) into HNSW-indexed tables (m=16, ef_construction=64) in batches of
