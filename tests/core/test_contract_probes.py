@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from haybale import Document, GreedyVariadic, Pipeline, Secret, component
+from haybale import Document, GreedyVariadic, Pipeline, Secret, Variadic, component
 from haybale.errors import (
     PipelineComponentsBlockedError,
     PipelineMaxComponentRuns,
@@ -256,6 +256,27 @@ def test_documents_from_two_senders_are_joined_in_order(run_pipeline: Runner) ->
     assert [d.content for d in result["join"]["documents"]] == ["a-q", "b-q"]
 
 
-def test_running_an_empty_pipeline_says_it_is_empty(run_pipeline: Runner) -> None:
-    with pytest.raises(PipelineComponentsBlockedError, match=r"it has no components.*add_component"):
-        run_pipeline(Pipeline(), {})
+def test_running_an_empty_pipeline_returns_nothing_and_warns(
+    run_pipeline: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Haystack 2.x: an empty pipeline runs to {} with a warning.
+    with caplog.at_level("WARNING", logger="haybale.pipeline"):
+        assert run_pipeline(Pipeline(), {}) == {}
+    assert "without components" in caplog.text and "add_component" in caplog.text
+
+
+@component
+class SumVariadic:
+    """Sums a lazy variadic input that has a default."""
+
+    @component.output_types(total=int)
+    def run(self, values: Variadic[int] = 7) -> dict[str, Any]:  # type: ignore[assignment]
+        assert isinstance(values, list), values  # a variadic input is always a list
+        return {"total": sum(values)}
+
+
+def test_variadic_default_arrives_as_a_one_element_list(run_pipeline: Runner) -> None:
+    pipeline = Pipeline()
+    pipeline.add_component("sum", SumVariadic())
+    assert run_pipeline(pipeline, {}) == {"sum": {"total": 7}}
+    assert run_pipeline(pipeline, {"sum": {"values": 3}}) == {"sum": {"total": 3}}

@@ -88,14 +88,17 @@ class Application:
         return part  # type: ignore[return-value]
 
     def _limited(self, part: Any) -> Any:
-        """Apply ``model_threads`` when ``part`` runs a local (torch) model."""
+        """Apply ``model_threads`` when ``part`` runs a local model (torch threads, or the ONNX session's)."""
         from haybale.components.embedders.sentence_transformers_backend import SentenceTransformersEncoder
 
         embedder = getattr(part, "embedder", part)
         if self._model_threads is not None and isinstance(embedder, SentenceTransformersEncoder):
-            import torch
+            if embedder.backend == "torch":
+                import torch
 
-            torch.set_num_threads(self._model_threads)
+                torch.set_num_threads(self._model_threads)
+            else:
+                embedder.model_threads = self._model_threads
         return part
 
     # ------------------------------------------------------------------------------------------ models

@@ -76,7 +76,10 @@ def build_text_embedder(settings: Settings, *, prefix: str = "") -> Any:
     from haybale.components.embedders import SentenceTransformersTextEmbedder
 
     return SentenceTransformersTextEmbedder(
-        model=settings.resolved_embedding_model, progress_bar=False, prefix=prefix
+        model=settings.resolved_embedding_model,
+        progress_bar=False,
+        prefix=prefix,
+        backend=settings.embedding_backend,
     )
 
 
@@ -96,5 +99,8 @@ def build_document_embedder(settings: Settings, *, prefix: str = "") -> Any:
     from haybale.components.embedders import SentenceTransformersDocumentEmbedder
 
     return SentenceTransformersDocumentEmbedder(
-        model=settings.resolved_embedding_model, progress_bar=False, prefix=prefix
+        model=settings.resolved_embedding_model,
+        progress_bar=False,
+        prefix=prefix,
+        backend=settings.embedding_backend,
     )

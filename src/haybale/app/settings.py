@@ -146,6 +146,9 @@ class Settings(BaseSettings):
             it (and re-normalized); None: whatever the model returns.
         embeddings_socket: a UNIX socket serving the OpenAI embeddings API (Helix's embedded runner); used
             when no base URL is set and the socket exists.
+        embedding_backend: how a local model runs: "torch", or ONNX Runtime "onnx" (the same vectors) or
+            "onnx-int8" (quantised, about 4x faster per CPU core; see benchmarks/README.md). Index and query
+            with the same backend.
         embed: compute embeddings on ingestion (hybrid search needs them).
         split_by / chunk_size / chunk_overlap: how documents are chunked (default 500 characters with 50 of
             overlap, cut at word boundaries; unless set, the overlap is at most a tenth of the chunk size).
@@ -209,6 +212,7 @@ class Settings(BaseSettings):
         Path("/socket/embeddings.sock"),
         validation_alias=_env("HAYBALE_EMBEDDINGS_SOCKET", "HELIX_EMBEDDINGS_SOCKET"),
     )
+    embedding_backend: str = Field("torch", validation_alias=_env("HAYBALE_EMBEDDING_BACKEND"))
     embed: bool = Field(True, validation_alias=_env("HAYBALE_EMBED"))
     split_by: str = Field("character", validation_alias=_env("HAYBALE_SPLIT_BY"))
     chunk_size: int = Field(500, ge=1, validation_alias=_env("HAYBALE_CHUNK_SIZE", "RAG_HAYSTACK_CHUNK_SIZE"))
@@ -311,6 +315,15 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"expected two numbers 'semantic,keyword' such as '0.6,0.4', got {value!r}"
                 ) from None
+        return value
+
+    @field_validator("embedding_backend")
+    @classmethod
+    def _check_backend(cls, value: str) -> str:
+        from haybale.components.embedders.sentence_transformers_backend import BACKENDS
+
+        if value not in BACKENDS:
+            raise ValueError(f"must be one of {list(BACKENDS)}, got {value!r}")
         return value
 
     @field_validator("split_by")

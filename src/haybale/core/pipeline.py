@@ -7,6 +7,7 @@ instance serves many concurrent ``run``/``run_async`` calls.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from haybale.core import tracing
 from haybale.core.component import get_input_sockets, get_output_sockets, is_component
 from haybale.core.connect import parse_address, resolve_connection
 from haybale.core.plan import Edge, NodePlan, PipelinePlan, compile_plan
-from haybale.core.scheduler import RunState, not_a_dict_error, runtime_error
+from haybale.core.scheduler import LOGGER_NAME, RunState, not_a_dict_error, runtime_error
 from haybale.core.sockets import describe_type
 from haybale.errors import PipelineValidationError, SerializationError
 
@@ -255,8 +256,16 @@ class Pipeline:
         return _normalize_inputs(self._compiled_plan(), data)
 
     # ------------------------------------------------------------------ running
-    def _prepare(self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None) -> RunState:
+    def _prepare(
+        self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None
+    ) -> RunState | None:
+        """The run's state, or None for a pipeline without components (it has nothing to run)."""
         plan = self._plan if self._warmed and self._plan is not None else self._get_plan()
+        if not plan.nodes:
+            logging.getLogger(LOGGER_NAME).warning(
+                "Running a pipeline without components returns {}: add components with add_component()."
+            )
+            return None
         if isinstance(include_outputs_from, str):  # a single name is a common slip for {"name"}
             include_outputs_from = (include_outputs_from,)
         include = frozenset(include_outputs_from) if include_outputs_from else _NOTHING
@@ -298,6 +307,8 @@ class Pipeline:
         self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None, traced: bool
     ) -> dict[str, dict[str, Any]]:
         state = self._prepare(data, include_outputs_from)
+        if state is None:
+            return {}
         next_component = state.next_component
         take_inputs = state.take_inputs
         deliver = state.deliver
@@ -344,6 +355,8 @@ class Pipeline:
         import asyncio
 
         state = self._prepare(data, include_outputs_from)
+        if state is None:
+            return {}
         started: dict[str, tuple[asyncio.Task[Any], int]] = {}
         try:
             node = state.next_component()

@@ -157,7 +157,12 @@ def compile_plan(
             run=components[name].run,
             run_async=getattr(components[name], "run_async", None),
             sockets=sockets,
-            defaults={s: sock.default for s, sock in sockets.items() if not sock.is_mandatory},
+            # A variadic input is always a list: a default it falls back to arrives as a one-element list.
+            defaults={
+                s: [sock.default] if sock.is_variadic and sock.default is not None else sock.default
+                for s, sock in sockets.items()
+                if not sock.is_mandatory
+            },
             mandatory=tuple(s for s, sock in sockets.items() if sock.is_mandatory),
             kinds=kinds,
             greedy=tuple(s for s, k in kinds.items() if k == GREEDY),

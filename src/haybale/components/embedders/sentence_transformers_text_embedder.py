@@ -34,6 +34,7 @@ class SentenceTransformersTextEmbedder(SentenceTransformersEncoder):
         "suffix",
         "progress_bar",
         "trust_remote_code",
+        "backend",
     )
 
     def __init__(
@@ -47,6 +48,7 @@ class SentenceTransformersTextEmbedder(SentenceTransformersEncoder):
         suffix: str = "",
         progress_bar: bool = True,
         trust_remote_code: bool = False,
+        backend: str = "torch",
     ) -> None:
         """Create the embedder; the model loads in :meth:`warm_up` (or on the first run).
 
@@ -60,6 +62,9 @@ class SentenceTransformersTextEmbedder(SentenceTransformersEncoder):
             suffix: text appended before embedding.
             progress_bar: show a progress bar while encoding (one string: effectively never shown).
             trust_remote_code: allow models that ship their own Python code.
+            backend: "torch" (sentence-transformers), or ONNX Runtime: "onnx" (the same vectors) or
+                "onnx-int8" (quantised weights, about 3x faster on a CPU core); ONNX models are exported
+                offline from the local model folder on first use.
         """
         self.model = model
         self.device = device
@@ -69,6 +74,7 @@ class SentenceTransformersTextEmbedder(SentenceTransformersEncoder):
         self.suffix = suffix
         self.progress_bar = progress_bar
         self.trust_remote_code = trust_remote_code
+        self.backend = backend
         self._init_encoder()
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
