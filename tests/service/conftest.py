@@ -99,7 +99,7 @@ def serve_process(
     process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             assert process.poll() is None, log.read_text() if log is not None else "haybale serve exited"
             try:
@@ -107,11 +107,11 @@ def serve_process(
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "haybale serve did not start within 60 s"
+            assert time.monotonic() < deadline, "haybale serve did not start within 120 s"
             time.sleep(0.2)
         yield url, process
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        process.wait(timeout=60)
         if log is not None:
             output.close()  # type: ignore[union-attr]

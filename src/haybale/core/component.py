@@ -69,7 +69,13 @@ def _class_sockets(cls: type) -> tuple[dict[str, InputSocket], dict[str, OutputS
                 f"{cls.__qualname__}.run: parameter '{param.name}' is positional-only; pipeline inputs are "
                 "passed by name. Remove the '/' from run's signature."
             )
-        element_type, mode = unwrap_variadic(hints.get(param.name, Any))
+        if param.name not in hints:
+            raise ComponentError(
+                f"{cls.__qualname__}.run: parameter '{param.name}' has no type annotation; every input "
+                f"socket needs a type so connections can be checked. Annotate it, e.g. '{param.name}: str', "
+                f"or '{param.name}: Any' when any value is fine."
+            )
+        element_type, mode = unwrap_variadic(hints[param.name])
         default = EMPTY if param.default is inspect.Parameter.empty else param.default
         inputs[param.name] = InputSocket(param.name, element_type, default, mode)
     declared: dict[str, Any] = getattr(run, _OUTPUT_TYPES, {})

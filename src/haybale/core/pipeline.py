@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -107,13 +108,20 @@ class Pipeline:
                 f"Cannot add '{name}': {instance!r} is not a component. Decorate its class with @component "
                 f"and give it a run() method returning a dict.{hint}"
             )
+        if name.startswith("_"):
+            raise PipelineValidationError(
+                f"Invalid component name {name!r}: names starting with '_' are reserved for haybale (such as "
+                "'_debug'). Pick a name without the leading underscore."
+            )
+        _claim(instance, self, name)
         with self._lock:
             self._components[name] = instance
             self._invalidate()
 
     def remove_component(self, name: str) -> Any:
-        """Remove a component and its connections; return the instance."""
+        """Remove a component and its connections; return the instance (it may then join another pipeline)."""
         instance = self.get_component(name)
+        _OWNERS.pop(id(instance), None)
         with self._lock:
             del self._components[name]
             self._edges = [e for e in self._edges if name not in (e.sender, e.receiver)]
@@ -454,6 +462,38 @@ class Pipeline:
         from haybale.core.draw import draw_pipeline
 
         return draw_pipeline(self, Path(path))
+
+
+#: id(component) -> (the component, the pipeline holding it), both weakly: one instance serves one pipeline.
+_OWNERS: dict[int, tuple[weakref.ref[Any], weakref.ref[Pipeline]]] = {}
+
+
+def _claim(instance: Any, pipeline: Pipeline, name: str) -> None:
+    """Record that ``pipeline`` holds ``instance``; refuse an instance another live pipeline already holds.
+
+    Components keep configuration and warmed-up resources on ``self``; two pipelines sharing one instance
+    would share them silently (and removing it from one would break the other), so, as in Haystack, an
+    instance belongs to one pipeline at a time.
+
+    Raises:
+        PipelineValidationError: another pipeline holds the instance.
+    """
+    entry = _OWNERS.get(id(instance))
+    if entry is not None and entry[0]() is instance:
+        owner = entry[1]()
+        if owner is not None and owner is not pipeline:
+            raise PipelineValidationError(
+                f"Cannot add '{name}': this {type(instance).__name__} instance is already part of another "
+                "pipeline. Create a new instance for this pipeline (or remove_component() it from the other "
+                "first)."
+            )
+    if len(_OWNERS) > 1024:  # forget instances and pipelines that no longer exist
+        for key in [k for k, (c, p) in _OWNERS.items() if c() is None or p() is None]:
+            del _OWNERS[key]
+    try:
+        _OWNERS[id(instance)] = (weakref.ref(instance), weakref.ref(pipeline))
+    except TypeError:  # an instance that cannot be weakly referenced is not tracked
+        return
 
 
 async def _invoke(node: NodePlan, kwargs: dict[str, Any], visit: int) -> Any:

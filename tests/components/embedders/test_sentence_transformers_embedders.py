@@ -13,7 +13,7 @@ from haybale.components.embedders import (
 )
 from haybale.components.embedders.sentence_transformers_backend import resolve_model_path
 from haybale.dataclasses import Document
-from haybale.errors import ModelUnavailableError
+from haybale.errors import ComponentError, ModelUnavailableError
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
@@ -39,7 +39,7 @@ def test_init_does_not_load_the_model() -> None:
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5])
 def test_bad_batch_size_is_refused(bad: object) -> None:
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ComponentError, match="batch_size"):
         SentenceTransformersDocumentEmbedder(batch_size=bad)  # type: ignore[arg-type]
 
 
