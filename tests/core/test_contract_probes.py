@@ -280,3 +280,72 @@ def test_variadic_default_arrives_as_a_one_element_list(run_pipeline: Runner) ->
     pipeline.add_component("sum", SumVariadic())
     assert run_pipeline(pipeline, {}) == {"sum": {"total": 7}}
     assert run_pipeline(pipeline, {"sum": {"values": 3}}) == {"sum": {"total": 3}}
+
+
+@component
+class Words:
+    """Emits a list of words."""
+
+    @component.output_types(words=list[str])
+    def run(self, text: str) -> dict[str, Any]:
+        return {"words": text.split()}
+
+
+@component
+class Collect:
+    """Receives a list of words."""
+
+    @component.output_types(words=list[str])
+    def run(self, words: list[str]) -> dict[str, Any]:
+        return {"words": words}
+
+
+def test_a_list_input_gets_the_callers_items_then_the_senders(run_pipeline: Runner) -> None:
+    pipeline = Pipeline()
+    pipeline.add_component("split", Words())
+    pipeline.add_component("collect", Collect())
+    pipeline.connect("split.words", "collect.words")
+    result = run_pipeline(pipeline, {"split": {"text": "b c"}, "collect": {"words": ["a"]}})
+    assert result == {"collect": {"words": ["a", "b", "c"]}}
+    # Two senders: the list input joins both, still after the caller's items; the senders are ready
+    # together, so they run (and deliver) in name order: "split" before "then".
+    pipeline.add_component("then", Words())
+    pipeline.connect("then.words", "collect.words")
+    result = run_pipeline(
+        pipeline, {"split": {"text": "b"}, "then": {"text": "c"}, "collect": {"words": ["a"]}}
+    )
+    assert result == {"collect": {"words": ["a", "b", "c"]}}
+
+
+def test_a_joined_list_input_runs_when_every_sender_sent_an_empty_list(run_pipeline: Runner) -> None:
+    pipeline = Pipeline()
+    pipeline.add_component("one", Words())
+    pipeline.add_component("two", Words())
+    pipeline.add_component("collect", Collect())
+    pipeline.connect("one.words", "collect.words")
+    pipeline.connect("two.words", "collect.words")
+    assert run_pipeline(pipeline, {"one": {"text": ""}, "two": {"text": " "}}) == {"collect": {"words": []}}
+
+
+def test_one_instance_belongs_to_one_pipeline_and_untyped_inputs_are_refused() -> None:
+    shared = Words()
+    first = Pipeline()
+    first.add_component("split", shared)
+    second = Pipeline()
+    with pytest.raises(PipelineValidationError, match="already part of another pipeline"):
+        second.add_component("split", shared)
+    first.remove_component("split")
+    second.add_component("split", shared)  # free again once removed
+    with pytest.raises(PipelineValidationError, match="reserved"):
+        second.add_component("_debug", Words())
+    from haybale.errors import ComponentError
+
+    with pytest.raises(ComponentError, match="has no type annotation"):
+
+        @component
+        class Untyped:
+            @component.output_types(value=int)
+            def run(self, value) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+                return {"value": value}
+
+        Pipeline().add_component("untyped", Untyped())

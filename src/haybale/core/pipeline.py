@@ -108,6 +108,7 @@ class Pipeline:
                 f"Cannot add '{name}': {instance!r} is not a component. Decorate its class with @component "
                 f"and give it a run() method returning a dict.{hint}"
             )
+        get_input_sockets(instance)  # discovers (and checks) the sockets now, not at the first run
         if name.startswith("_"):
             raise PipelineValidationError(
                 f"Invalid component name {name!r}: names starting with '_' are reserved for haybale (such as "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, get_origin
 
 from haybale.core.isolation import Copier, copier_for_type
 from haybale.core.sockets import InputSocket, OutputSocket
@@ -60,6 +60,8 @@ class NodePlan:
     reach: frozenset[str] = frozenset()
     #: socket -> shallow check of a caller-given value (None: anything goes); see ``value_checker``
     user_checks: dict[str, Callable[[Any], bool] | None] = field(default_factory=dict)
+    #: ``list[...]`` inputs with a sender: a value the caller also gives them is prepended to the senders'
+    connected_lists: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,11 @@ def compile_plan(
             successors=frozenset(successors[name]),
             reach=_reachable(name, successors),
             user_checks={s: value_checker(sock.type) for s, sock in sockets.items()},
+            connected_lists=frozenset(
+                s
+                for s, sock in sockets.items()
+                if s in node_senders and kinds[s] in (PLAIN, JOIN) and get_origin(sock.type) is list
+            ),
         )
     for name, node in nodes.items():
         node.targets = {

@@ -44,6 +44,7 @@ class RunState:
         "nodes",
         "pending",
         "plan",
+        "prepend",
         "queued",
         "received",
         "user",
@@ -71,6 +72,21 @@ class RunState:
         self.deferred: set[str] = set()
         self.leaf: dict[str, dict[str, Any]] = {}
         self.full: dict[str, dict[str, Any]] = {}
+        self.prepend = self._split_list_inputs()
+
+    def _split_list_inputs(self) -> dict[str, dict[str, Any]]:
+        """Take out user values given to ``list[...]`` inputs that also have senders: such an input gets the
+        user's items first, then the senders' (Haystack 2.x), and waits for its senders as usual."""
+        prepend: dict[str, dict[str, Any]] = {}
+        for name, values in self.user.items():
+            lists = self.nodes[name].connected_lists
+            if not lists:
+                continue
+            moved = {socket: values[socket] for socket in lists if socket in values}
+            if moved:
+                prepend[name] = moved
+                self.user[name] = {k: v for k, v in values.items() if k not in moved}
+        return prepend
 
     # ---------------------------------------------------------------- readiness
     def start(self) -> None:
@@ -101,7 +117,11 @@ class RunState:
             return _READY
         kinds = node.kinds
         for socket in node.mandatory:
-            if received is not None and socket in received and (kinds[socket] == PLAIN or received[socket]):
+            if (
+                received is not None
+                and socket in received
+                and (kinds[socket] in (PLAIN, JOIN) or received[socket])
+            ):
                 continue
             if user is not None and socket in user:
                 continue
@@ -201,6 +221,15 @@ class RunState:
         self.pending.discard(name)
         received = self.received.pop(name, None)
         user = self.user.get(name)
+        prepend = self.prepend.get(name) if self.prepend else None
+        if prepend is not None and received is not None:
+            received = {**received}
+            copiers = node.user_copiers
+            for socket, value in prepend.items():
+                if socket in received:
+                    copier = copiers[socket]
+                    mine = value if copier is None else copier(value)
+                    received[socket] = [*mine, *received[socket]]
         if node.simple and user is None and received is not None and not node.defaults:
             return received, visit  # the slots dict is this run's own: hand it over as the kwargs
         kwargs = node.defaults.copy() if node.defaults else {}
