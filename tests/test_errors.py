@@ -8,6 +8,7 @@ import pytest
 
 import haybale
 from haybale import errors
+from haybale.core.breakpoints import ComponentPaused
 
 
 def _all_haybale_modules() -> list[str]:
@@ -54,6 +55,9 @@ def test_every_error_has_exactly_one_fault_or_is_a_neutral_base():
         errors.PipelineRuntimeError,
         errors.DocumentStoreError,
     }
+    # Not failures: a run stopped on purpose (a breakpoint) or a component paused to ask the caller.
+    signals = {errors.BreakpointReached, ComponentPaused}
+    neutral |= signals
     for name, cls in _exception_classes_defined_in_haybale().items():
         if cls in neutral or cls in (errors.UsageError, errors.RuntimeFailure):
             continue

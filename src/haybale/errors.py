@@ -16,9 +16,10 @@ happened, where, what is allowed, and how to fix it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
+    "BreakpointReached",
     "ComponentError",
     "ConversionError",
     "DeserializationError",
@@ -103,6 +104,24 @@ class PipelineRuntimeError(PipelineError):
         super().__init__(message)
         self.component_name = component_name
         self.visit = visit
+        #: a ``PipelineSnapshot`` taken just before the failing visit (None when nothing could be captured):
+        #: fix the cause, then ``pipeline.run({}, snapshot=error.snapshot)`` retries from there.
+        self.snapshot: Any = None
+
+
+class BreakpointReached(PipelineError):
+    """A run stopped at a breakpoint (or a component paused to ask the caller something). Not a failure.
+
+    Attributes:
+        snapshot: the ``PipelineSnapshot`` to inspect, save (``snapshot.save(path)``) and resume from
+            (``pipeline.run({}, snapshot=snapshot)``).
+        component_name: the component the run stopped before (or inside).
+    """
+
+    def __init__(self, message: str, *, snapshot: Any, component_name: str) -> None:
+        super().__init__(message)
+        self.snapshot = snapshot
+        self.component_name = component_name
 
 
 class PipelineComponentsBlockedError(PipelineRuntimeError, UsageError):

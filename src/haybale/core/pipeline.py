@@ -17,14 +17,17 @@ from haybale.core import tracing
 from haybale.core.component import get_input_sockets, get_output_sockets, is_component
 from haybale.core.connect import parse_address, resolve_connection
 from haybale.core.plan import Edge, NodePlan, PipelinePlan, compile_plan
-from haybale.core.scheduler import LOGGER_NAME, RunState, not_a_dict_error, runtime_error
+from haybale.core.scheduler import LOGGER_NAME, RunState
 from haybale.core.sockets import describe_type
-from haybale.errors import PipelineValidationError, SerializationError
+from haybale.errors import HaybaleError, PipelineValidationError, SerializationError
 
 if TYPE_CHECKING:
     import asyncio
     from pathlib import Path
 
+    from haybale.core.breakpoints import Breakpoint
+    from haybale.core.resumable import RunControls
+    from haybale.core.snapshot import PipelineSnapshot
     from haybale.core.streaming import PipelineStream
 
 __all__ = ["Pipeline"]
@@ -289,28 +292,110 @@ class Pipeline:
         return state
 
     def run(
-        self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None = None
+        self,
+        data: Mapping[str, Any],
+        include_outputs_from: Iterable[str] | None = None,
+        *,
+        breakpoints: Iterable[Breakpoint] | Breakpoint | None = None,
+        snapshot: PipelineSnapshot | None = None,
+        checkpoint: str | Path | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Run the pipeline and return the outputs connected to nothing, by component.
 
         Args:
             data: ``{"component": {"input": value}}`` or the flat ``{"input": value}`` (given to every
                 unconnected input of that name; when there is none, to the connected variadic inputs of that
-                name, such as the entry of a loop).
+                name, such as the entry of a loop). ``{}`` when resuming from a snapshot.
             include_outputs_from: components whose full outputs are returned too (their last visit).
+            breakpoints: stop before these components (or inside an Agent, with ``step=``/``tool=``): the run
+                raises :class:`~haybale.errors.BreakpointReached` carrying a snapshot to resume from.
+            snapshot: continue a stopped run (from a breakpoint, a failure or a checkpoint file); the result
+                is what the uninterrupted run returns.
+            checkpoint: a file the run's snapshot is written to after every component (atomically), and
+                removed when the run completes; after a crash, ``PipelineSnapshot.load(checkpoint)`` resumes
+                from the last finished component.
 
         Raises:
-            PipelineValidationError: unknown components or inputs in ``data``.
+            PipelineValidationError: unknown components or inputs in ``data``; a snapshot from another
+                pipeline; breakpoints naming unknown components.
             PipelineComponentsBlockedError: nothing can run with the given inputs (nothing ran).
-            PipelineRuntimeError: a component raised or returned a non-dict (original as ``__cause__``).
+            PipelineRuntimeError: a component raised or returned a non-dict (original as ``__cause__``; a
+                snapshot taken before the failing visit as ``snapshot``).
             PipelineMaxComponentRuns: a component exceeded ``max_runs_per_component``.
+            BreakpointReached: a breakpoint stopped the run, or a component paused to ask the caller.
         """
-        if tracing.tracer.actual_tracer is None:
+        controlled = breakpoints is not None or snapshot is not None or checkpoint is not None
+        traced = tracing.tracer.actual_tracer is not None
+        if not traced:
+            if controlled:
+                return self._run_controlled(
+                    data,
+                    include_outputs_from,
+                    breakpoints=breakpoints,
+                    snapshot=snapshot,
+                    checkpoint=checkpoint,
+                )
             return self._run(data, include_outputs_from, False)
         with tracing.pipeline_span("sync", self.metadata, self.max_runs_per_component, data) as span:
-            result = self._run(data, include_outputs_from, True)
+            if controlled:
+                result = self._run_controlled(
+                    data,
+                    include_outputs_from,
+                    breakpoints=breakpoints,
+                    snapshot=snapshot,
+                    checkpoint=checkpoint,
+                    traced=True,
+                )
+            else:
+                result = self._run(data, include_outputs_from, True)
             span.set_content_tag("haybale.pipeline.output_data", result)
         return result
+
+    def _controlled_state(
+        self,
+        data: Mapping[str, Any],
+        include_outputs_from: Iterable[str] | None,
+        *,
+        breakpoints: Iterable[Breakpoint] | Breakpoint | None,
+        snapshot: PipelineSnapshot | None,
+        checkpoint: str | Path | None,
+    ) -> tuple[RunState, RunControls] | None:
+        from haybale.core.resumable import RunControls, resume_state
+
+        state: RunState | None
+        if snapshot is None:
+            state = self._prepare(data, include_outputs_from)
+            if state is None:
+                return None
+            plan = state.plan
+        else:
+            plan = self._plan if self._warmed and self._plan is not None else self._get_plan()
+        controls = RunControls.build(self, plan, breakpoints, checkpoint)
+        if snapshot is not None:
+            state = resume_state(
+                self, plan, snapshot, data, include_outputs_from=include_outputs_from, controls=controls
+            )
+        assert state is not None
+        return state, controls
+
+    def _run_controlled(
+        self,
+        data: Mapping[str, Any],
+        include_outputs_from: Iterable[str] | None,
+        *,
+        breakpoints: Iterable[Breakpoint] | Breakpoint | None,
+        snapshot: PipelineSnapshot | None,
+        checkpoint: str | Path | None,
+        traced: bool = False,
+    ) -> dict[str, dict[str, Any]]:
+        from haybale.core.resumable import run_controlled
+
+        prepared = self._controlled_state(
+            data, include_outputs_from, breakpoints=breakpoints, snapshot=snapshot, checkpoint=checkpoint
+        )
+        if prepared is None:
+            return {}
+        return run_controlled(self, *prepared, traced)
 
     def _run(
         self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None, traced: bool
@@ -327,9 +412,9 @@ class Pipeline:
             try:
                 outputs = tracing.run_component_traced(node, kwargs, visit) if traced else node.run(**kwargs)
             except Exception as exc:
-                raise runtime_error(node.name, visit, exc) from exc
+                raise _failure(self, state, node, (visit, kwargs), exc) from exc
             if type(outputs) is not dict and not isinstance(outputs, dict):
-                raise not_a_dict_error(node.name, visit, outputs)
+                raise _not_a_dict(self, state, node, (visit, kwargs), outputs)
             deliver(node, outputs)
             node = next_component()
         state.log_stuck()
@@ -340,23 +425,56 @@ class Pipeline:
         data: Mapping[str, Any],
         include_outputs_from: Iterable[str] | None = None,
         concurrency_limit: int = 4,
+        *,
+        breakpoints: Iterable[Breakpoint] | Breakpoint | None = None,
+        snapshot: PipelineSnapshot | None = None,
+        checkpoint: str | Path | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Like :meth:`run`, but independent branches run concurrently (``concurrency_limit`` at most).
 
         Components with ``run_async`` are awaited; sync-only components run in a worker thread. Results are
-        applied in the same order :meth:`run` would use, so both return the same outputs.
+        applied in the same order :meth:`run` would use, so both return the same outputs. ``breakpoints``,
+        ``snapshot`` and ``checkpoint`` work as in :meth:`run` (with a checkpoint, components run one at a
+        time so that every checkpoint is a consistent cut).
         """
 
         if not isinstance(concurrency_limit, int) or concurrency_limit < 1:
             raise PipelineValidationError(
                 f"concurrency_limit must be a positive int, got {concurrency_limit!r}."
             )
+        controlled = breakpoints is not None or snapshot is not None or checkpoint is not None
         if tracing.tracer.actual_tracer is None:
+            if controlled:
+                return await self._run_controlled_async(
+                    data, include_outputs_from, concurrency_limit, (breakpoints, snapshot, checkpoint)
+                )
             return await self._run_async(data, include_outputs_from, concurrency_limit)
         with tracing.pipeline_span("async", self.metadata, self.max_runs_per_component, data) as span:
-            result = await self._run_async(data, include_outputs_from, concurrency_limit)
+            if controlled:
+                result = await self._run_controlled_async(
+                    data, include_outputs_from, concurrency_limit, (breakpoints, snapshot, checkpoint)
+                )
+            else:
+                result = await self._run_async(data, include_outputs_from, concurrency_limit)
             span.set_content_tag("haybale.pipeline.output_data", result)
         return result
+
+    async def _run_controlled_async(
+        self,
+        data: Mapping[str, Any],
+        include_outputs_from: Iterable[str] | None,
+        concurrency_limit: int,
+        control: tuple[Iterable[Breakpoint] | Breakpoint | None, PipelineSnapshot | None, str | Path | None],
+    ) -> dict[str, dict[str, Any]]:
+        from haybale.core.resumable import run_controlled_async
+
+        breakpoints, snapshot, checkpoint = control
+        prepared = self._controlled_state(
+            data, include_outputs_from, breakpoints=breakpoints, snapshot=snapshot, checkpoint=checkpoint
+        )
+        if prepared is None:
+            return {}
+        return await run_controlled_async(self, *prepared, concurrency_limit)
 
     async def _run_async(
         self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None, concurrency_limit: int
@@ -366,29 +484,34 @@ class Pipeline:
         state = self._prepare(data, include_outputs_from)
         if state is None:
             return {}
-        started: dict[str, tuple[asyncio.Task[Any], int]] = {}
+        started: dict[str, tuple[asyncio.Task[Any], int, dict[str, Any]]] = {}
         try:
             node = state.next_component()
             while node is not None:
                 entry = started.pop(node.name, None)
                 if entry is None:
                     kwargs, visit = state.take_inputs(node)
-                    entry = (asyncio.ensure_future(_invoke(node, kwargs, visit)), visit)
+                    entry = (asyncio.ensure_future(_invoke(node, kwargs, visit)), visit, kwargs)
                 _start_independent(state, node, started, concurrency_limit - 1)
-                task, visit = entry
+                task, visit, kwargs = entry
                 try:
                     outputs = await task
                 except Exception as exc:
-                    raise runtime_error(node.name, visit, exc) from exc
+                    for other, _, _ in started.values():
+                        other.cancel()
+                    await asyncio.gather(*(t for t, _, _ in started.values()), return_exceptions=True)
+                    ahead = {name: (v, k) for name, (_, v, k) in started.items()}
+                    started.clear()
+                    raise _failure(self, state, node, (visit, kwargs), exc, ahead=ahead) from exc
                 if not isinstance(outputs, dict):
-                    raise not_a_dict_error(node.name, visit, outputs)
+                    raise _not_a_dict(self, state, node, (visit, kwargs), outputs)
                 state.deliver(node, outputs)
                 node = state.next_component()
         finally:
             if started:
-                for task, _ in started.values():
+                for task, _, _ in started.values():
                     task.cancel()
-                await asyncio.gather(*(t for t, _ in started.values()), return_exceptions=True)
+                await asyncio.gather(*(t for t, _, _ in started.values()), return_exceptions=True)
         state.log_stuck()
         return state.result()
 
@@ -508,7 +631,10 @@ async def _invoke(node: NodePlan, kwargs: dict[str, Any], visit: int) -> Any:
 
 
 def _start_independent(
-    state: RunState, current: NodePlan, started: dict[str, tuple[asyncio.Task[Any], int]], room: int
+    state: RunState,
+    current: NodePlan,
+    started: dict[str, tuple[asyncio.Task[Any], int, dict[str, Any]]],
+    room: int,
 ) -> None:
     """Start ready components whose inputs cannot change before their turn (nothing active reaches them)."""
     if room - len(started) <= 0:
@@ -531,7 +657,33 @@ def _start_independent(
             continue
         node = nodes[name]
         kwargs, visit = state.take_inputs(node)
-        started[name] = (asyncio.ensure_future(_invoke(node, kwargs, visit)), visit)
+        started[name] = (asyncio.ensure_future(_invoke(node, kwargs, visit)), visit, kwargs)
+
+
+def _failure(
+    pipeline: Pipeline,
+    state: RunState,
+    node: NodePlan,
+    taken: tuple[int, dict[str, Any]],
+    exc: Exception,
+    *,
+    ahead: dict[str, tuple[int, dict[str, Any]]] | None = None,
+) -> HaybaleError:
+    """A plain run's failure (or a component pausing itself) as the error to raise, with a snapshot."""
+    from haybale.core.resumable import failure_error
+    from haybale.core.snapshot import StartedVisit
+
+    others = {name: StartedVisit(v, k) for name, (v, k) in (ahead or {}).items()}
+    return failure_error(None, pipeline, state, node, StartedVisit(*taken), exc=exc, others=others)
+
+
+def _not_a_dict(
+    pipeline: Pipeline, state: RunState, node: NodePlan, taken: tuple[int, dict[str, Any]], value: Any
+) -> HaybaleError:
+    from haybale.core.resumable import not_a_dict_failure
+    from haybale.core.snapshot import StartedVisit
+
+    return not_a_dict_failure(None, pipeline, state, node, StartedVisit(*taken), value=value)
 
 
 def _normalize_inputs(plan: PipelinePlan, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

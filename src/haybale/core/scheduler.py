@@ -88,6 +88,45 @@ class RunState:
                 self.user[name] = {k: v for k, v in values.items() if k not in moved}
         return prepend
 
+    # ---------------------------------------------------------------- snapshots
+    def export(self) -> dict[str, Any]:
+        """This run's state as plain containers (values are not copied; the run must be over or stopped)."""
+        return {
+            "user": self.user,
+            "prepend": self.prepend,
+            "received": self.received,
+            "arrived": {n: {s: sorted(got) for s, got in per.items()} for n, per in self.arrived.items()},
+            "visits": dict(self.visits),
+            "pending": sorted(self.pending),
+            "queued": {n: status for n, status in self.queued.items()},
+            "deferred": sorted(self.deferred),
+            "leaf": self.leaf,
+            "full": self.full,
+            "include": sorted(self.include),
+        }
+
+    @classmethod
+    def restore(cls, plan: PipelinePlan, exported: dict[str, Any], max_runs: int) -> RunState:
+        """A run state continuing where :meth:`export` left it (``exported`` is taken over, not copied)."""
+        state = cls(plan, {}, frozenset(exported["include"]), max_runs)
+        state.user = exported["user"]
+        state.prepend = exported["prepend"]
+        state.received = exported["received"]
+        state.arrived = {n: {s: set(got) for s, got in per.items()} for n, per in exported["arrived"].items()}
+        state.visits = dict(exported["visits"])
+        state.pending = set(exported["pending"])
+        state.queued = dict(exported["queued"])
+        state.heap = [(status, plan.nodes[n].rank, n) for n, status in state.queued.items()]
+        heapq.heapify(state.heap)
+        state.deferred = set(exported["deferred"])
+        state.leaf = exported["leaf"]
+        state.full = exported["full"]
+        return state
+
+    def node(self, name: str) -> NodePlan:
+        """The plan of component ``name``."""
+        return self.nodes[name]
+
     # ---------------------------------------------------------------- readiness
     def start(self) -> None:
         """Trigger the components that have user input or no connected inputs.

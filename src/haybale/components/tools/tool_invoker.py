@@ -189,6 +189,13 @@ class ToolInvoker:
                 )
             invalid_by_id = {entry.get("id"): entry for entry in message.meta.get("invalid_tool_calls") or []}
             jobs.extend((call, invalid_by_id.get(call.id)) for call in message.tool_calls)
+        return self.invoke_calls(jobs, state)
+
+    def invoke_calls(
+        self, jobs: list[tuple[ToolCall, dict[str, Any] | None]], state: dict[str, Any] | None = None
+    ) -> list[ToolCallOutcome]:
+        """Invoke tool calls (each with its ``invalid_tool_calls`` entry or None), in parallel when several;
+        the outcomes keep the order of ``jobs``."""
         if len(jobs) <= 1:
             return [self.invoke_call(call, state, invalid) for call, invalid in jobs]
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs))) as pool:
