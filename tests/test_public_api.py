@@ -8,6 +8,8 @@ import sys
 import haybale
 
 EXPECTED = {
+    "Breakpoint",
+    "BreakpointReached",
     "ByteStream",
     "ChatMessage",
     "ChatRole",
@@ -25,10 +27,12 @@ EXPECTED = {
     "PipelineError",
     "PipelineMaxComponentRuns",
     "PipelineRuntimeError",
+    "PipelineSnapshot",
     "PipelineValidationError",
     "Secret",
     "SerializationError",
     "SparseEmbedding",
+    "SuperComponent",
     "StreamingChunk",
     "ToolCall",
     "ToolCallResult",

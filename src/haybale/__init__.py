@@ -5,11 +5,14 @@ The public surface: ``from haybale import component, Pipeline, Document, Variadi
 
 from haybale import errors
 from haybale.core import (
+    Breakpoint,
     GreedyVariadic,
     InputSocket,
     OutputSocket,
     Pipeline,
+    PipelineSnapshot,
     Secret,
+    SuperComponent,
     Variadic,
     component,
     default_from_dict,
@@ -28,6 +31,7 @@ from haybale.dataclasses import (
     ToolCallResult,
 )
 from haybale.errors import (
+    BreakpointReached,
     ComponentError,
     DeserializationError,
     HaybaleError,
@@ -43,6 +47,8 @@ from haybale.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Breakpoint",
+    "BreakpointReached",
     "ByteStream",
     "ChatMessage",
     "ChatRole",
@@ -60,11 +66,13 @@ __all__ = [
     "PipelineError",
     "PipelineMaxComponentRuns",
     "PipelineRuntimeError",
+    "PipelineSnapshot",
     "PipelineValidationError",
     "Secret",
     "SerializationError",
     "SparseEmbedding",
     "StreamingChunk",
+    "SuperComponent",
     "ToolCall",
     "ToolCallResult",
     "Variadic",

@@ -50,20 +50,8 @@ def _graph(pipeline: Pipeline) -> tuple[list[tuple[str, Any]], list[tuple[str, s
 def pipeline_to_mermaid(pipeline: Pipeline) -> str:
     """Mermaid flowchart: one node per component (name, class, typed inputs with marks), typed edges, and the
     pipeline's open inputs and outputs."""
-    components, edges = _graph(pipeline)
-    ids = {name: f"c{index}" for index, (name, _) in enumerate(components)}
     lines = ["flowchart TD"]
-    for name, instance in components:
-        socket_text = "<br/>".join(
-            _esc(f"{s.name}: {describe_type(s.type)}{_mark(s)}") for s in get_input_sockets(instance).values()
-        )
-        label = f"<b>{_esc(name)}</b><br/><i>{_esc(type(instance).__name__)}</i>"
-        if socket_text:
-            label += f"<br/><small>{socket_text}</small>"
-        lines.append(f'    {ids[name]}["{label}"]')
-    for s_name, s_socket, r_name, r_socket, s_type in edges:
-        edge_label = f"{_esc(f'{s_socket} → {r_socket}')}<br/>{_esc(s_type)}"
-        lines.append(f'    {ids[s_name]} -- "{edge_label}" --> {ids[r_name]}')
+    ids = _mermaid_graph(pipeline, "c", "    ", lines, depth=0)
     for name, sockets in pipeline.inputs().items():
         for socket, info in sockets.items():
             mark = "" if info["is_mandatory"] else " (optional)"
@@ -74,6 +62,40 @@ def pipeline_to_mermaid(pipeline: Pipeline) -> str:
             text = _esc(f"{socket}: {describe_type(info['type'])}")
             lines.append(f'    {ids[name]} -. "{text}" .-> out_{ids[name]}_{socket}(("output"))')
     return "\n".join(lines) + "\n"
+
+
+def _inner_pipeline(instance: Any) -> Pipeline | None:
+    """The pipeline a component wraps (a SuperComponent's), drawn nested; None for other components."""
+    from haybale.core.pipeline import Pipeline
+
+    inner = getattr(instance, "pipeline", None)
+    return inner if isinstance(inner, Pipeline) else None
+
+
+def _mermaid_graph(
+    pipeline: Pipeline, prefix: str, indent: str, lines: list[str], depth: int
+) -> dict[str, str]:
+    """Append the nodes and edges of ``pipeline`` (wrapped pipelines as nested subgraphs); return node ids."""
+    components, edges = _graph(pipeline)
+    ids = {name: f"{prefix}{index}" for index, (name, _) in enumerate(components)}
+    for name, instance in components:
+        inner = _inner_pipeline(instance) if depth < 8 else None
+        heading = f"<b>{_esc(name)}</b><br/><i>{_esc(type(instance).__name__)}</i>"
+        if inner is not None:
+            lines.append(f'{indent}subgraph {ids[name]} ["{heading}"]')
+            lines.append(f"{indent}    direction TB")
+            _mermaid_graph(inner, f"{ids[name]}_", indent + "    ", lines, depth + 1)
+            lines.append(f"{indent}end")
+            continue
+        socket_text = "<br/>".join(
+            _esc(f"{s.name}: {describe_type(s.type)}{_mark(s)}") for s in get_input_sockets(instance).values()
+        )
+        label = heading + (f"<br/><small>{socket_text}</small>" if socket_text else "")
+        lines.append(f'{indent}{ids[name]}["{label}"]')
+    for s_name, s_socket, r_name, r_socket, s_type in edges:
+        edge_label = f"{_esc(f'{s_socket} → {r_socket}')}<br/>{_esc(s_type)}"
+        lines.append(f'{indent}{ids[s_name]} -- "{edge_label}" --> {ids[r_name]}')
+    return ids
 
 
 def pipeline_to_dot(pipeline: Pipeline) -> str:
