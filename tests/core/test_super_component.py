@@ -65,9 +65,9 @@ def test_one_input_can_feed_several_inner_sockets_and_outputs_are_renamed(run_pi
 def test_bad_mappings_are_refused_with_what_can_be_mapped() -> None:
     with pytest.raises(ComponentError, match=r"Inputs that can be mapped: \['add.add', 'add.value'\]"):
         SuperComponent(_add_then_double(), input_mapping={"x": ["double.value"]})  # has a sender
-    with pytest.raises(ComponentError, match="'component.socket'"):
+    with pytest.raises(ComponentError, match=r"'component\.socket'"):
         SuperComponent(_add_then_double(), input_mapping={"x": ["nodot"]})
-    with pytest.raises(ComponentError, match="has no output 'nope'"):
+    with pytest.raises(ComponentError, match=r"has no output 'nope'"):
         SuperComponent(_add_then_double(), output_mapping={"double.nope": "x"})
     with pytest.raises(ComponentError, match="different types"):
         SuperComponent(_add_then_double(), input_mapping={"x": ["add.value", "add.add"]})
@@ -76,7 +76,7 @@ def test_bad_mappings_are_refused_with_what_can_be_mapped() -> None:
     two_leaves = Pipeline()
     two_leaves.add_component("a", Double())
     two_leaves.add_component("b", Double())
-    with pytest.raises(ComponentError, match="output_mapping=.*a_value"):
+    with pytest.raises(ComponentError, match=r"output_mapping=.*a_value"):
         SuperComponent(two_leaves)
     with pytest.raises(ComponentError, match="wraps a Pipeline"):
         SuperComponent(object())  # type: ignore[arg-type]
@@ -146,5 +146,5 @@ def test_breakpoints_and_failures_around_a_super_component() -> None:
     inner.add_component("fails", _Fails())
     failing = Pipeline()
     failing.add_component("wrapped", SuperComponent(inner))
-    with pytest.raises(Exception, match="Component 'wrapped' failed.*Component 'fails' failed.*bad value"):
+    with pytest.raises(Exception, match=r"Component 'wrapped' failed.*Component 'fails' failed.*bad value"):
         failing.run({"wrapped": {"value": 1}})
