@@ -115,3 +115,36 @@ def _wrapped(cause: BaseException) -> errors.PipelineRuntimeError:
 )
 def test_fault_of_reads_through_pipeline_runtime_errors(exc, fault):
     assert errors.fault_of(exc) == fault
+
+
+def test_a_missing_optional_package_names_the_extra_that_installs_it():
+    expected = r"pip install 'haybale\[pg\]'"
+    with (
+        pytest.raises(errors.MissingDependencyError, match=expected) as missing,
+        errors.optional_dependency("psycopg-two", extra="pg", feature="The store"),
+    ):
+        import haybale_no_such_module  # noqa: F401
+    assert "The store needs the 'psycopg-two' package" in str(missing.value)
+    assert isinstance(missing.value.__cause__, ModuleNotFoundError)
+    assert errors.fault_of(missing.value) == "runtime"
+    # other errors pass through untouched
+    with pytest.raises(KeyError), errors.optional_dependency("x", extra="y", feature="z"):
+        raise KeyError("k")
+
+
+def test_lazy_exports_load_on_first_use_and_are_listed():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, haybale.stores as s; assert 'haybale.stores.sqlite' not in sys.modules; "
+        "assert 'SQLiteDocumentStore' in dir(s); cls = s.SQLiteDocumentStore; "
+        "assert 'haybale.stores.sqlite' in sys.modules and vars(s)['SQLiteDocumentStore'] is cls; "
+        "import haybale.stores.sqlite as m; assert cls is m.SQLiteDocumentStore; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        import haybale.stores
+
+        _ = haybale.stores.Nope

@@ -44,6 +44,7 @@ __all__ = [
     "SettingsError",
     "UsageError",
     "fault_of",
+    "optional_dependency",
 ]
 
 
@@ -176,6 +177,33 @@ class MissingDependencyError(RuntimeFailure, ImportError):
             f"{feature} needs the '{package}' package, which is not installed. "
             f"Install it with: pip install 'haybale[{extra}]'"
         )
+
+
+class optional_dependency:
+    """Turn a failing import of an optional package into :class:`MissingDependencyError` naming the extra::
+
+        with optional_dependency("psycopg", extra="pg", feature="PgvectorDocumentStore"):
+            import psycopg
+
+    Args:
+        package: the PyPI name of the package.
+        extra: the haybale extra that installs it.
+        feature: what needs it (shown in the message).
+    """
+
+    __slots__ = ("extra", "feature", "package")
+
+    def __init__(self, package: str, *, extra: str, feature: str) -> None:
+        self.package = package
+        self.extra = extra
+        self.feature = feature
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
+        if isinstance(error, ImportError) and not isinstance(error, MissingDependencyError):
+            raise MissingDependencyError.for_extra(self.package, self.extra, self.feature) from error
 
 
 class EvaluationError(UsageError, ValueError):

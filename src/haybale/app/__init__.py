@@ -10,19 +10,20 @@ Importing this package imports neither pydantic nor any model; its names load on
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-_LAZY = {
-    "Application": "haybale.app.application",
-    "Settings": "haybale.app.settings",
-}
+from haybale._lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from haybale.app.application import Application
+    from haybale.app.settings import Settings
 
 __all__ = ["Application", "Settings"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'haybale.app' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Application": "haybale.app.application",
+        "Settings": "haybale.app.settings",
+    },
+)

@@ -119,7 +119,7 @@ class VisionIndex:
         from haybale.components.embedders import OpenAIDocumentImageEmbedder, OpenAIMultimodalTextEmbedder
         from haybale.core.secret import Secret
 
-        remote = {
+        remote: dict[str, Any] = {
             "api_key": Secret.from_env_var(self.settings.embedding_api_key_env, strict=False),
             "model": self.settings.vision_embeddings_model,
             "base_url": self.settings.vision_url,

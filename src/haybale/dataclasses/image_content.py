@@ -180,12 +180,11 @@ class ImageContent:
             MissingDependencyError: Pillow is not installed.
             ValueError: the bytes cannot be decoded.
         """
-        from haybale.errors import MissingDependencyError
 
-        try:
+        from haybale.errors import optional_dependency
+
+        with optional_dependency("pillow", extra="ocr", feature="ImageContent.size"):
             from PIL import Image, UnidentifiedImageError
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("pillow", "ocr", "ImageContent.size") from exc
         import io
 
         try:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from haybale.errors import MissingDependencyError
+from haybale.errors import MissingDependencyError, optional_dependency
 from haybale.evaluation.report import EvaluationReport
 
 __all__ = ["MIN_ROWS_TO_CLUSTER", "FailureCluster", "cluster_failures", "minilm_embedder"]
@@ -111,11 +111,9 @@ def _keywords(members: Sequence[str], everything: Sequence[str]) -> list[str]:
 
 
 def _labels(texts: list[str], embed: Embedder) -> list[int]:
-    try:
+    with optional_dependency("scikit-learn", extra="local-models", feature="Clustering failures"):
         import numpy as np
         from sklearn.cluster import HDBSCAN
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra("scikit-learn", "local-models", "Clustering failures") from exc
     vectors = np.asarray(embed(texts), dtype=float)
     size = max(2, min(8, len(texts) // 8))
     return [int(label) for label in HDBSCAN(min_cluster_size=size, copy=True).fit_predict(vectors)]

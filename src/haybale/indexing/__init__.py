@@ -5,16 +5,14 @@ Used by ``haybale index`` / ``haybale query`` and reusable by the service. See :
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-_LAZY = {
-    "Indexer": "haybale.indexing.indexer",
-    "IndexReport": "haybale.indexing.indexer",
-    "FileOutcome": "haybale.indexing.indexer",
-    "discover_files": "haybale.indexing.source_tracker",
-    "search_store": "haybale.indexing.search",
-}
+from haybale._lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from haybale.indexing.indexer import FileOutcome, Indexer, IndexReport
+    from haybale.indexing.search import search_store
+    from haybale.indexing.source_tracker import discover_files
 
 __all__ = [
     "FileOutcome",
@@ -24,9 +22,13 @@ __all__ = [
     "search_store",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'haybale.indexing' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Indexer": "haybale.indexing.indexer",
+        "IndexReport": "haybale.indexing.indexer",
+        "FileOutcome": "haybale.indexing.indexer",
+        "discover_files": "haybale.indexing.source_tracker",
+        "search_store": "haybale.indexing.search",
+    },
+)

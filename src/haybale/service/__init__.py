@@ -5,19 +5,20 @@ Importing this package imports neither FastAPI nor any model: :func:`create_app`
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-_LAZY = {
-    "create_app": "haybale.service.app",
-    "ServiceSettings": "haybale.service.settings",
-}
+from haybale._lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from haybale.service.app import create_app
+    from haybale.service.settings import ServiceSettings
 
 __all__ = ["ServiceSettings", "create_app"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'haybale.service' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "create_app": "haybale.service.app",
+        "ServiceSettings": "haybale.service.settings",
+    },
+)

@@ -72,23 +72,18 @@ class ServiceObservability:
             from haybale.tracing import JsonlSpanTracer
 
             return JsonlSpanTracer(self.settings.tracing_spans_file or "spans.jsonl")
-        from haybale.errors import MissingDependencyError
 
-        try:
+        from haybale.errors import optional_dependency
+
+        with optional_dependency("opentelemetry-sdk", extra="tracing", feature="Exporting traces"):
             from opentelemetry.sdk.resources import Resource
             from opentelemetry.sdk.trace import TracerProvider
             from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra(
-                "opentelemetry-sdk", "tracing", "Exporting traces"
-            ) from exc
         if kind == "otlp":
-            try:
+            with optional_dependency(
+                "opentelemetry-exporter-otlp-proto-http", extra="tracing", feature="The OTLP trace exporter"
+            ):
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-            except ImportError as exc:
-                raise MissingDependencyError.for_extra(
-                    "opentelemetry-exporter-otlp-proto-http", "tracing", "The OTLP trace exporter"
-                ) from exc
             span_exporter: Any = OTLPSpanExporter(endpoint=otlp_traces_url(self.settings.otlp_endpoint))
         else:
             span_exporter = ConsoleSpanExporter()

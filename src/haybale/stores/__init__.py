@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
+from haybale._lazy_exports import lazy_exports
 from haybale.stores.protocol import (
     BM25SearchStore,
     DocumentStore,
@@ -13,11 +13,10 @@ from haybale.stores.protocol import (
     HybridSearchStore,
 )
 
-_LAZY = {
-    "InMemoryDocumentStore": "haybale.stores.memory",
-    "SQLiteDocumentStore": "haybale.stores.sqlite",
-    "PgvectorDocumentStore": "haybale.stores.pgvector",
-}
+if TYPE_CHECKING:
+    from haybale.stores.memory import InMemoryDocumentStore
+    from haybale.stores.pgvector import PgvectorDocumentStore
+    from haybale.stores.sqlite import SQLiteDocumentStore
 
 __all__ = [
     "BM25SearchStore",
@@ -30,9 +29,11 @@ __all__ = [
     "SQLiteDocumentStore",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'haybale.stores' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "InMemoryDocumentStore": "haybale.stores.memory",
+        "SQLiteDocumentStore": "haybale.stores.sqlite",
+        "PgvectorDocumentStore": "haybale.stores.pgvector",
+    },
+)

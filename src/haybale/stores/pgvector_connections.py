@@ -19,7 +19,7 @@ from haybale.errors import (
     DocumentStoreError,
     DocumentStoreUnavailableError,
     DocumentStoreUsageError,
-    MissingDependencyError,
+    optional_dependency,
 )
 from haybale.stores.pgvector_runner import run_async, run_sync
 
@@ -92,10 +92,8 @@ class PgvectorConnections:
         Raises:
             DocumentStoreError: the server is unreachable or refused the DDL.
         """
-        try:
+        with optional_dependency("psycopg", extra="pg", feature="PgvectorDocumentStore"):
             import psycopg
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("psycopg", "pg", "PgvectorDocumentStore") from exc
         with self._lock:
             if self._schema_ready:
                 return
@@ -118,10 +116,8 @@ class PgvectorConnections:
 
     def sync_pool(self) -> ConnectionPool[Any]:
         """The sync pool, opened (and the schema prepared) on first use."""
-        try:
+        with optional_dependency("psycopg-pool", extra="pg", feature="PgvectorDocumentStore"):
             from psycopg_pool import ConnectionPool
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("psycopg-pool", "pg", "PgvectorDocumentStore") from exc
         self.ensure_schema()
         with self._lock:
             if self._pool is None:

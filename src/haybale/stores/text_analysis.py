@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from haybale.errors import MissingDependencyError
+from haybale.errors import optional_dependency
 
 __all__ = ["ENGLISH_STOP_WORDS", "TEXT_SEPARATOR", "Analyzer"]
 
@@ -120,10 +120,8 @@ class Analyzer:
     def _stemmer(self) -> Callable[[str], str]:
         with self._lock:
             if self._stem_word is None:
-                try:
+                with optional_dependency("PyStemmer", extra="all", feature="Snowball stemming"):
                     import Stemmer
-                except ImportError as exc:  # pragma: no cover - PyStemmer is a core dependency
-                    raise MissingDependencyError.for_extra("PyStemmer", "all", "Snowball stemming") from exc
                 try:
                     stemmer = Stemmer.Stemmer(self.language)
                 except KeyError as exc:

@@ -6,19 +6,22 @@ Importing this package never imports pytest; the conformance suite (which needs 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-_LAZY: dict[str, str] = {
-    "DocumentStoreConformance": "haybale.testing.document_store_conformance",
-    "FILTER_CASES": "haybale.testing.filter_cases",
-    "INVALID_FILTERS": "haybale.testing.filter_cases",
-    "filter_corpus": "haybale.testing.filter_cases",
-}
+from haybale._lazy_exports import lazy_exports
 
+if TYPE_CHECKING:
+    from haybale.testing.document_store_conformance import DocumentStoreConformance
+    from haybale.testing.filter_cases import FILTER_CASES, INVALID_FILTERS, filter_corpus
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'haybale.testing' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__all__ = ["FILTER_CASES", "INVALID_FILTERS", "DocumentStoreConformance", "filter_corpus"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "DocumentStoreConformance": "haybale.testing.document_store_conformance",
+        "FILTER_CASES": "haybale.testing.filter_cases",
+        "INVALID_FILTERS": "haybale.testing.filter_cases",
+        "filter_corpus": "haybale.testing.filter_cases",
+    },
+)

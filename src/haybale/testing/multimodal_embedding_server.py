@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from haybale.errors import MissingDependencyError
+from haybale.errors import optional_dependency
 from haybale.testing.openai_compatible_server import openai_error_response
 
 __all__ = ["MultimodalEmbeddingFunction", "create_multimodal_embedding_app", "ocr_word_embedder"]
@@ -81,11 +81,9 @@ def _parse_content(parts: list[Any]) -> tuple[bytes | None, str] | str:
 
 def create_multimodal_embedding_app(embed: MultimodalEmbeddingFunction) -> Any:
     """The FastAPI app serving ``POST /v1/embeddings`` (chat-style) with ``embed`` as the model."""
-    try:
+    with optional_dependency("fastapi", extra="service", feature="The multimodal test server"):
         from fastapi import FastAPI
         from fastapi.responses import JSONResponse
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra("fastapi", "service", "The multimodal test server") from exc
     app = FastAPI(title="haybale multimodal embedding test server")
     app.state.requests = []
 

@@ -33,7 +33,7 @@ from haybale.components.embedders.sentence_transformers_backend import (
     DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
     load_sentence_transformer,
 )
-from haybale.errors import MissingDependencyError
+from haybale.errors import optional_dependency
 
 __all__ = [
     "EmbeddingFunction",
@@ -232,12 +232,8 @@ def create_openai_compatible_app(
         chat_backend: serves ``POST /v1/chat/completions`` when given (a
             :data:`haybale.testing.openai_chat_server.ChatBackend`).
     """
-    try:
+    with optional_dependency("fastapi", extra="service", feature="The OpenAI-compatible test server"):
         from fastapi import FastAPI
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra(
-            "fastapi", "service", "The OpenAI-compatible test server"
-        ) from exc
     app = FastAPI(title="haybale OpenAI-compatible test server")
     names = list(model_names or ["all-MiniLM-L6-v2"])
 
@@ -301,12 +297,8 @@ class OpenAICompatibleServer:
         Raises:
             RuntimeError: the server did not start within ``startup_timeout_s``.
         """
-        try:
+        with optional_dependency("uvicorn", extra="service", feature="The OpenAI-compatible test server"):
             import uvicorn
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra(
-                "uvicorn", "service", "The OpenAI-compatible test server"
-            ) from exc
         # lifespan on: apps start and stop as under `haybale serve` (the service installs tracing there)
         config = uvicorn.Config(self.app, log_level="warning", lifespan="auto", access_log=False)
         self._server = uvicorn.Server(config)

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from haybale.core.tracing import Span
-from haybale.errors import MissingDependencyError
+from haybale.errors import optional_dependency
 from haybale.tracing.tag_values import coerce_tag_value
 
 __all__ = ["OpenTelemetrySpan", "OpenTelemetryTracer"]
@@ -49,12 +49,8 @@ class OpenTelemetryTracer:
     """
 
     def __init__(self, tracer: Any = None) -> None:
-        try:
+        with optional_dependency("opentelemetry-sdk", extra="tracing", feature="OpenTelemetryTracer"):
             from opentelemetry import trace
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra(
-                "opentelemetry-sdk", "tracing", "OpenTelemetryTracer"
-            ) from exc
         self._trace_api = trace
         self.tracer = tracer if tracer is not None else trace.get_tracer("haybale")
 

@@ -13,7 +13,7 @@ from haybale.components.converters.source_reading import convert_sources, requir
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
-from haybale.errors import MissingDependencyError
+from haybale.errors import optional_dependency
 
 
 @component
@@ -45,10 +45,8 @@ class DOCXToDocument:
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, DOCX_MIME_TYPE)
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
-        try:
+        with optional_dependency("python-docx", extra="converters", feature="DOCXToDocument"):
             from docx.table import Table
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("python-docx", "converters", "DOCXToDocument") from exc
         buffer = read_office_package(source, "Word document", ".docx")
         try:
             document, properties = _open_word_document(buffer)

@@ -10,7 +10,7 @@ from haybale.components.converters.text_decoding import decode_source
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
-from haybale.errors import MissingDependencyError
+from haybale.errors import optional_dependency
 
 #: Where the main content of a page usually lives, most specific first.
 MAIN_CONTENT_SELECTORS: tuple[str, ...] = ("main", "[role=main]", "article", "#content", ".content", "body")
@@ -51,10 +51,8 @@ class HTMLToDocument:
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, "text/html")
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
-        try:
+        with optional_dependency("selectolax", extra="converters", feature="HTMLToDocument"):
             from selectolax.lexbor import LexborHTMLParser
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("selectolax", "converters", "HTMLToDocument") from exc
         decoded = decode_source(source, self.encoding)
         tree = LexborHTMLParser(decoded.text)
         title_node = tree.css_first("title")

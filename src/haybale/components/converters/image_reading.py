@@ -13,7 +13,7 @@ from typing import Any
 
 from haybale.components.converters.source_reading import describe_source, read_source_bytes
 from haybale.dataclasses import Source
-from haybale.errors import ConversionError, MissingDependencyError
+from haybale.errors import ConversionError, optional_dependency
 
 __all__ = [
     "DEFAULT_MAX_PAGES",
@@ -32,10 +32,8 @@ DEFAULT_MAX_PAGES = 500
 
 def require_pillow(feature: str) -> Any:
     """The ``PIL.Image`` module, or MissingDependencyError naming the extra."""
-    try:
+    with optional_dependency("pillow", extra="ocr", feature=feature):
         from PIL import Image
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra("pillow", "ocr", feature) from exc
     return Image
 
 

@@ -11,7 +11,7 @@ from haybale.components.converters.text_decoding import decode_source
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
-from haybale.errors import MissingDependencyError
+from haybale.errors import optional_dependency
 
 
 @component
@@ -47,13 +47,9 @@ class MarkdownToDocument:
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, "text/markdown")
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
-        try:
+        with optional_dependency("markdown-it-py", extra="converters", feature="MarkdownToDocument"):
             import markdown_it  # noqa: F401  (checked here: the parser is built once, in _markdown_parser)
             from selectolax.lexbor import LexborHTMLParser
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra(
-                exc.name or "markdown-it-py", "converters", "MarkdownToDocument"
-            ) from exc
         decoded = decode_source(source, self.encoding)
         html = _markdown_parser().render(decoded.text)
         tree = LexborHTMLParser(html)

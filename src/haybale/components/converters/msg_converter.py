@@ -24,7 +24,7 @@ from haybale.components.converters.source_reading import (
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
-from haybale.errors import ConversionError, MissingDependencyError
+from haybale.errors import ConversionError, optional_dependency
 
 _HEADERS = {"subject": "0037", "from": "0C1A", "to": "0E04", "cc": "0E03"}
 _ATTACHMENT_PREFIX = "__attach_version1.0_#"
@@ -129,10 +129,8 @@ class MSGToDocument:
     def _convert_one(
         self, source: Source, meta: dict[str, Any]
     ) -> tuple[list[Document], list[dict[str, Any]]]:
-        try:
+        with optional_dependency("olefile", extra="converters", feature="MSGToDocument"):
             import olefile
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("olefile", "converters", "MSGToDocument") from exc
         name = describe_source(source)
         data = read_source_bytes(source)
         try:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from haybale.errors import ComponentError, MissingDependencyError, ModelUnavailableError
+from haybale.errors import ComponentError, MissingDependencyError, ModelUnavailableError, optional_dependency
 
 __all__ = ["OCR_MODELS", "OCREngine", "OCRLine", "OCRPage", "get_ocr_engine", "resolve_ocr_model"]
 
@@ -131,10 +131,8 @@ class OCREngine:
 
     def __init__(self, model: str | None = None) -> None:
         self.model = resolve_ocr_model(model)
-        try:
+        with optional_dependency("rapidocr-onnxruntime", extra="ocr", feature="OCR"):
             from rapidocr_onnxruntime import RapidOCR
-        except ImportError as exc:  # e.g. opencv missing
-            raise MissingDependencyError.for_extra("rapidocr-onnxruntime", "ocr", "OCR") from exc
         try:
             self._engine = RapidOCR(**_engine_arguments(self.model))
         except ModelUnavailableError:

@@ -17,7 +17,7 @@ from haybale.components.converters.source_reading import (
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
-from haybale.errors import ComponentError, ConversionError, MissingDependencyError
+from haybale.errors import ComponentError, ConversionError, optional_dependency
 
 if TYPE_CHECKING:
     from haybale.components.converters.ocr_engine import OCRPage
@@ -94,11 +94,9 @@ class PDFToDocument:
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, "application/pdf")
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
-        try:
+        with optional_dependency("pypdf", extra="converters", feature="PDFToDocument"):
             from pypdf import PdfReader
             from pypdf.errors import PyPdfError
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("pypdf", "converters", "PDFToDocument") from exc
         name = describe_source(source)
         data = read_source_bytes(source)
         if not data.lstrip()[:1024].startswith(b"%PDF"):

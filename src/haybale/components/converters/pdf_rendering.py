@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from haybale.errors import ConversionError, MissingDependencyError
+from haybale.errors import ConversionError, optional_dependency
 
 __all__ = ["DEFAULT_RENDER_MAX_PIXELS", "open_pdf", "render_page"]
 
@@ -30,10 +30,8 @@ def open_pdf(data: bytes, name: str, feature: str) -> Iterator[Any]:
         MissingDependencyError: pypdfium2 is not installed.
         ConversionError: the PDF is corrupt or needs a password.
     """
-    try:
+    with optional_dependency("pypdfium2", extra="ocr", feature=feature):
         import pypdfium2 as pdfium
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra("pypdfium2", "ocr", feature) from exc
     with _PDFIUM_LOCK:  # every PDFium call holds the lock; the document stays open between calls
         try:
             document = pdfium.PdfDocument(data)

@@ -13,7 +13,7 @@ from haybale.components.converters.source_reading import convert_sources, requir
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
-from haybale.errors import MissingDependencyError
+from haybale.errors import optional_dependency
 
 #: Separates slides; DocumentSplitter counts it to record ``page_number`` (the slide number).
 SLIDE_BREAK = "\f"
@@ -51,10 +51,8 @@ class PPTXToDocument:
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, PPTX_MIME_TYPE)
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
-        try:
+        with optional_dependency("python-pptx", extra="converters", feature="PPTXToDocument"):
             from pptx import Presentation
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("python-pptx", "converters", "PPTXToDocument") from exc
         buffer = read_office_package(source, "PowerPoint presentation", ".pptx")
         try:
             found = None if self.include_notes else _read_slides(buffer)

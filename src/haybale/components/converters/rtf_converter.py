@@ -14,7 +14,7 @@ from haybale.components.converters.source_reading import (
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
-from haybale.errors import ConversionError, MissingDependencyError
+from haybale.errors import ConversionError, optional_dependency
 
 
 @component
@@ -41,10 +41,8 @@ class RTFToDocument:
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, RTF_MIME_TYPE)
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
-        try:
+        with optional_dependency("striprtf", extra="converters", feature="RTFToDocument"):
             from striprtf.striprtf import rtf_to_text
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("striprtf", "converters", "RTFToDocument") from exc
         name = describe_source(source)
         data = read_source_bytes(source)
         if not data.lstrip().startswith(b"{\\rtf"):

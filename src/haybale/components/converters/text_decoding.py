@@ -14,7 +14,7 @@ from pathlib import Path
 
 from haybale.components.converters.source_reading import check_readable_file, describe_source
 from haybale.dataclasses import ByteStream, Source
-from haybale.errors import ConversionError, MissingDependencyError
+from haybale.errors import ConversionError, optional_dependency
 
 SAMPLE_SIZE = 64 * 1024
 CHUNK_SIZE = 1024 * 1024
@@ -87,12 +87,8 @@ def choose_encoding(sample: bytes, preferred: str | None, source_name: str) -> s
                 f"Unknown encoding '{preferred}' requested for '{source_name}'. Use a Python codec name such "
                 "as 'utf-8' or 'latin-1', or None to detect it."
             ) from None
-    try:
+    with optional_dependency("charset-normalizer", extra="converters", feature="Detecting text encodings"):
         from charset_normalizer import from_bytes
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra(
-            "charset-normalizer", "converters", "Detecting text encodings"
-        ) from exc
     matches = from_bytes(sample)
     best = matches.best()
     if best is None:

@@ -15,7 +15,7 @@ from haybale.components.converters.source_reading import (
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
-from haybale.errors import ConversionError, MissingDependencyError
+from haybale.errors import ConversionError, optional_dependency
 
 
 @component
@@ -43,10 +43,8 @@ class XLSToDocument:
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, XLS_MIME_TYPE)
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
-        try:
+        with optional_dependency("xlrd", extra="converters", feature="XLSToDocument"):
             import xlrd
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("xlrd", "converters", "XLSToDocument") from exc
         name = describe_source(source)
         data = read_source_bytes(source)
         try:

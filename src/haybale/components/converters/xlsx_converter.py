@@ -13,7 +13,7 @@ from haybale.components.converters.source_reading import convert_sources, descri
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
-from haybale.errors import ConversionError, MissingDependencyError
+from haybale.errors import ConversionError, optional_dependency
 
 
 @component
@@ -44,10 +44,8 @@ class XLSXToDocument:
         return convert_sources(type(self).__name__, sources, meta, self._convert_one, XLSX_MIME_TYPE)
 
     def _convert_one(self, source: Source, meta: dict[str, Any]) -> list[Document]:
-        try:
+        with optional_dependency("openpyxl", extra="converters", feature="XLSXToDocument"):
             from openpyxl import load_workbook
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("openpyxl", "converters", "XLSXToDocument") from exc
         buffer = read_office_package(source, "Excel workbook", ".xlsx")
         documents = []
         try:

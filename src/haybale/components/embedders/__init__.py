@@ -5,20 +5,24 @@ Classes load lazily so importing this package never imports torch or openai.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-_LAZY = {
-    "SentenceTransformersTextEmbedder": "haybale.components.embedders.sentence_transformers_text_embedder",
-    "SentenceTransformersDocumentEmbedder": (
-        "haybale.components.embedders.sentence_transformers_document_embedder"
-    ),
-    "OpenAITextEmbedder": "haybale.components.embedders.openai_text_embedder",
-    "OpenAIDocumentEmbedder": "haybale.components.embedders.openai_document_embedder",
-    "OpenAIDocumentImageEmbedder": "haybale.components.embedders.openai_multimodal_embedders",
-    "OpenAIMultimodalTextEmbedder": "haybale.components.embedders.openai_multimodal_embedders",
-    "EmbeddingEndpointError": "haybale.components.embedders.openai_embedding_client",
-}
+from haybale._lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from haybale.components.embedders.openai_document_embedder import OpenAIDocumentEmbedder
+    from haybale.components.embedders.openai_embedding_client import EmbeddingEndpointError
+    from haybale.components.embedders.openai_multimodal_embedders import (
+        OpenAIDocumentImageEmbedder,
+        OpenAIMultimodalTextEmbedder,
+    )
+    from haybale.components.embedders.openai_text_embedder import OpenAITextEmbedder
+    from haybale.components.embedders.sentence_transformers_document_embedder import (
+        SentenceTransformersDocumentEmbedder,
+    )
+    from haybale.components.embedders.sentence_transformers_text_embedder import (
+        SentenceTransformersTextEmbedder,
+    )
 
 __all__ = [
     "EmbeddingEndpointError",
@@ -30,13 +34,15 @@ __all__ = [
     "SentenceTransformersTextEmbedder",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'haybale.components.embedders' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "SentenceTransformersTextEmbedder": f"{__name__}.sentence_transformers_text_embedder",
+        "SentenceTransformersDocumentEmbedder": f"{__name__}.sentence_transformers_document_embedder",
+        "OpenAITextEmbedder": "haybale.components.embedders.openai_text_embedder",
+        "OpenAIDocumentEmbedder": "haybale.components.embedders.openai_document_embedder",
+        "OpenAIDocumentImageEmbedder": "haybale.components.embedders.openai_multimodal_embedders",
+        "OpenAIMultimodalTextEmbedder": "haybale.components.embedders.openai_multimodal_embedders",
+        "EmbeddingEndpointError": "haybale.components.embedders.openai_embedding_client",
+    },
+)

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from haybale.errors import ComponentError, MissingDependencyError, ModelUnavailableError
+from haybale.errors import ComponentError, ModelUnavailableError, optional_dependency
 
 __all__ = ["ONNX_BACKENDS", "OnnxSentenceEncoder", "onnx_model_path"]
 
@@ -65,15 +65,11 @@ def _exclusive(folder: Path) -> Iterator[None]:
 
 
 def _export(model_dir: Path, target: Path) -> None:
-    try:
+    with optional_dependency("torch", extra="local-models", feature="Exporting a model to ONNX"):
         import torch
         from transformers import AutoModel
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra("torch", "local-models", "Exporting a model to ONNX") from exc
-    try:
+    with optional_dependency("onnx", extra="local-models", feature="Exporting a model to ONNX"):
         import onnx  # noqa: F401 - torch's exporter needs it
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra("onnx", "local-models", "Exporting a model to ONNX") from exc
 
     model = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
     model.eval()
@@ -188,13 +184,9 @@ class OnnxSentenceEncoder:
     """
 
     def __init__(self, model_dir: str | Path, backend: str, threads: int = 0) -> None:
-        try:
+        with optional_dependency("onnxruntime", extra="local-models", feature=f"backend={backend!r}"):
             import onnxruntime
             from tokenizers import Tokenizer
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra(
-                "onnxruntime", "local-models", f"backend={backend!r}"
-            ) from exc
         folder = Path(model_dir)
         self.normalize, max_length = _pooling(folder)
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))

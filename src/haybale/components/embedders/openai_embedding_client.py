@@ -14,7 +14,12 @@ from typing import Any, ClassVar, TypeVar
 
 from haybale.core.secret import Secret, deserialize_secrets_inplace
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.errors import ComponentError, ExternalServiceError, HaybaleError, MissingDependencyError
+from haybale.errors import (
+    ComponentError,
+    ExternalServiceError,
+    HaybaleError,
+    optional_dependency,
+)
 
 __all__ = [
     "NO_API_KEY_PLACEHOLDER",
@@ -70,10 +75,8 @@ def build_clients(
         MissingDependencyError: the openai package is not installed.
         ComponentError: the API key secret is strict and unset; the message names the variable.
     """
-    try:
+    with optional_dependency("openai", extra="openai", feature="OpenAI-compatible embedders"):
         import openai
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra("openai", "openai", "OpenAI-compatible embedders") from exc
     try:
         key = api_key.resolve_value()
     except ValueError as exc:

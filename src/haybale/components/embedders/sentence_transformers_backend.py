@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from haybale.core.serialization import default_from_dict, default_to_dict
-from haybale.errors import ComponentError, MissingDependencyError, ModelUnavailableError
+from haybale.errors import ComponentError, MissingDependencyError, ModelUnavailableError, optional_dependency
 
 __all__ = [
     "DEFAULT_SENTENCE_TRANSFORMERS_MODEL",
@@ -114,12 +114,10 @@ def load_sentence_transformer(model: str, device: str | None = None, trust_remot
             return cached
         # Must be set before huggingface_hub is imported: it reads the variable once, at import time.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        try:
+        with optional_dependency(
+            "sentence-transformers", extra="local-models", feature="SentenceTransformers embedders"
+        ):
             from sentence_transformers import SentenceTransformer
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra(
-                "sentence-transformers", "local-models", "SentenceTransformers embedders"
-            ) from exc
         try:
             with _quiet_transformers_progress():
                 loaded = SentenceTransformer(
@@ -144,12 +142,10 @@ def load_cross_encoder(model: str, device: str | None = None) -> Any:
     """
     # Must be set before huggingface_hub is imported: it reads the variable once, at import time.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
+    with optional_dependency(
+        "sentence-transformers", extra="local-models", feature="SentenceTransformersSimilarityRanker"
+    ):
         from sentence_transformers import CrossEncoder
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra(
-            "sentence-transformers", "local-models", "SentenceTransformersSimilarityRanker"
-        ) from exc
     try:
         with _quiet_transformers_progress():
             return CrossEncoder(model, device=device, local_files_only=True)

@@ -18,7 +18,7 @@ from haybale.components.fetchers.http_fetching import (
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ByteStream
-from haybale.errors import ComponentError, MissingDependencyError
+from haybale.errors import ComponentError, MissingDependencyError, optional_dependency
 
 __all__ = ["DEFAULT_USER_AGENT", "LinkContentFetcher"]
 
@@ -166,10 +166,8 @@ class LinkContentFetcher:
         )
 
     def _client_options(self) -> dict[str, Any]:
-        try:
+        with optional_dependency("httpx", extra="fetchers", feature=_NAME):
             import httpx
-        except ImportError as error:
-            raise MissingDependencyError.for_extra("httpx", "fetchers", _NAME) from error
         if self.http2:
             try:
                 import h2  # noqa: F401 - only checks that HTTP/2 support is installed

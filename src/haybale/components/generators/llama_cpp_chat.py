@@ -27,7 +27,7 @@ from haybale.components.generators.openai_format import (
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ChatMessage
-from haybale.errors import ComponentError, MissingDependencyError
+from haybale.errors import ComponentError, MissingDependencyError, optional_dependency
 from haybale.tools import Tool, serialize_tools
 
 __all__ = ["LlamaCppChatGenerator", "default_gguf_model_path"]
@@ -134,13 +134,11 @@ class LlamaCppChatGenerator:
         with self._warm_lock:
             if self._llama is not None:
                 return
-            try:
+            with optional_dependency(
+                "llama-cpp-python", extra="local-models", feature="LlamaCppChatGenerator"
+            ):
                 import llama_cpp
                 from llama_cpp import llama_cpp as llama_lib
-            except ImportError as error:
-                raise MissingDependencyError.for_extra(
-                    "llama-cpp-python", "local-models", "LlamaCppChatGenerator"
-                ) from error
             path = self.model or default_gguf_model_path()
             if not Path(path).is_file():
                 raise ComponentError(

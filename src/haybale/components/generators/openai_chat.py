@@ -23,7 +23,7 @@ from haybale.core.component import component
 from haybale.core.secret import Secret, deserialize_secrets_inplace
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ChatMessage
-from haybale.errors import ComponentError, MissingDependencyError
+from haybale.errors import ComponentError, optional_dependency
 from haybale.tools import Tool, serialize_tools
 
 __all__ = ["OpenAIChatGenerator"]
@@ -302,8 +302,6 @@ class OpenAIChatGenerator:
 
 
 def _import_openai() -> Any:
-    try:
+    with optional_dependency("openai", extra="openai", feature="OpenAIChatGenerator"):
         import openai
-    except ImportError as error:
-        raise MissingDependencyError.for_extra("openai", "openai", "OpenAIChatGenerator") from error
     return openai

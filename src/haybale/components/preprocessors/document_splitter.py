@@ -26,7 +26,7 @@ from haybale.components.preprocessors.text_windows import (
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
-from haybale.errors import ComponentError, MissingDependencyError
+from haybale.errors import ComponentError, optional_dependency
 
 logger = logging.getLogger(__name__)
 
@@ -264,12 +264,10 @@ class DocumentSplitter:
     def _load_tokenizer(self) -> Any:
         with self._lock:
             if self._tokenizer is None:
-                try:
+                with optional_dependency(
+                    "transformers", extra="local-models", feature="DocumentSplitter(split_by='token')"
+                ):
                     from transformers import AutoTokenizer
-                except ImportError as exc:
-                    raise MissingDependencyError.for_extra(
-                        "transformers", "local-models", "DocumentSplitter(split_by='token')"
-                    ) from exc
                 source = self.tokenizer or default_tokenizer_path()
                 try:
                     self._tokenizer = AutoTokenizer.from_pretrained(source)

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from haybale.errors import ComponentError, MissingDependencyError
+from haybale.errors import ComponentError, optional_dependency
 
 #: One unit of each regex-describable kind, including its trailing separator.
 UNIT_PATTERNS: dict[str, str] = {
@@ -161,10 +161,8 @@ def _segmenter(language: str) -> Any:
     if cache is None:
         cache = _segmenters.cache = {}
     if language not in cache:
-        try:
+        with optional_dependency("pysbd", extra="converters", feature="Sentence splitting"):
             import pysbd
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("pysbd", "converters", "Sentence splitting") from exc
         try:
             cache[language] = pysbd.Segmenter(language=language, clean=False)
         except ValueError as exc:

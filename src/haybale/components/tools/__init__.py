@@ -1,8 +1,14 @@
 """Tools for chat models: :class:`Tool`, :func:`tool`, :class:`ComponentTool` and :class:`ToolInvoker`."""
 
+from typing import TYPE_CHECKING
+
+from haybale._lazy_exports import lazy_exports
 from haybale.components.tools.component_tool import ComponentTool
 from haybale.components.tools.tool_invoker import ToolInvoker, result_to_text
 from haybale.tools import Tool, create_tool_from_function, tool
+
+if TYPE_CHECKING:
+    from haybale.components.agents import Agent
 
 __all__ = [
     "Agent",
@@ -15,11 +21,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # DESIGN §7 lists Agent with the tools; it lives in haybale.components.agents (imported on demand, since
-    # the agent module itself imports ToolInvoker from here).
-    if name == "Agent":
-        from haybale.components.agents import Agent
-
-        return Agent
-    raise AttributeError(f"module 'haybale.components.tools' has no attribute {name!r}")
+# DESIGN §7 lists Agent with the tools; it lives in haybale.components.agents, which itself imports
+# ToolInvoker from here, so it loads on first use.
+__getattr__, __dir__ = lazy_exports(__name__, {"Agent": "haybale.components.agents"})
