@@ -174,6 +174,10 @@ class Settings(BaseSettings):
         eval_sample_rate: the fraction of pipeline runs scored in the background with the trace rubrics (0:
             none); scores join the trace as an EVALUATOR span and their rolling means are in ``/metrics``.
         eval_rubrics: which trace rubrics score sampled runs (default all).
+        mcp_pipelines: the pipelines ``haybale mcp`` offers as MCP tools (names in ``pipelines_dir``;
+            default all of them).
+        mcp_api_key: the API key a stdio ``haybale mcp`` server runs under (its tenant scopes every call);
+            required when API keys are configured. Over HTTP each request sends its own key.
     """
 
     model_config = SettingsConfigDict(
@@ -251,6 +255,10 @@ class Settings(BaseSettings):
     eval_rubrics: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias=_env("HAYBALE_EVAL_RUBRICS")
     )
+    mcp_pipelines: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias=_env("HAYBALE_MCP_PIPELINES")
+    )
+    mcp_api_key: str | None = Field(None, validation_alias=_env("HAYBALE_MCP_API_KEY"))
 
     @classmethod
     def settings_customise_sources(
@@ -303,6 +311,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(m.strip() for m in value.split(",") if m.strip())
         return value
+
+    @field_validator("mcp_pipelines", mode="before")
+    @classmethod
+    def _parse_pipeline_names(cls, value: Any) -> Any:
+        from haybale.service.pipeline_registry import PIPELINE_NAME_PATTERN
+
+        names = tuple(n.strip() for n in value.split(",") if n.strip()) if isinstance(value, str) else value
+        bad = [n for n in names or () if not isinstance(n, str) or not PIPELINE_NAME_PATTERN.match(n)]
+        if bad:
+            raise ValueError(
+                f"{bad} are not pipeline names: use the file names without .yaml (letters, digits, '_' "
+                "and '-'), comma-separated"
+            )
+        return names
 
     @field_validator("hybrid_weights", mode="before")
     @classmethod

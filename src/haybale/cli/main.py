@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "haybale.cli.query_cmd",
     "haybale.cli.ask_cmd",
     "haybale.cli.serve_cmd",
+    "haybale.cli.mcp_cmd",
     "haybale.cli.eval_cmd",
 )
 

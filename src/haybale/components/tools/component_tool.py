@@ -14,7 +14,7 @@ from haybale.errors import ComponentError, DeserializationError
 from haybale.tools.from_function import python_type_to_json_schema
 from haybale.tools.tool import Tool
 
-__all__ = ["ComponentTool"]
+__all__ = ["ComponentTool", "input_schema"]
 
 # Inputs a model should never fill: they configure the run, not the question.
 _HIDDEN_INPUTS = frozenset({"streaming_callback", "generation_kwargs", "tools"})
@@ -63,6 +63,38 @@ def _tool_inputs(target: Any, is_pipeline: bool) -> list[tuple[str, Any, bool]]:
             known_type, mandatory = merged.get(socket_name, (info["type"], False))
             merged[socket_name] = (known_type, mandatory or bool(info["is_mandatory"]))
     return [(name, tp, mandatory) for name, (tp, mandatory) in merged.items()]
+
+
+def input_schema(
+    target: Any, tool_name: str, hidden: set[str] | frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON schema of the inputs a caller gives a component or pipeline, and the Python type of each.
+
+    Each input becomes a property, typed from its socket (a pipeline's free inputs by name: one value reaches
+    every component input of that name); mandatory inputs are required. Inputs in ``hidden``, those that
+    configure a run (``streaming_callback``, ``generation_kwargs``, ``tools``) and optional inputs whose type
+    has no JSON form are left out.
+
+    Raises:
+        ComponentError: a mandatory input has a type without a JSON form.
+    """
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    annotations: dict[str, Any] = {}
+    for socket_name, socket_type, mandatory in _tool_inputs(target, _is_pipeline(target)):
+        if socket_name in hidden or socket_name in _HIDDEN_INPUTS or socket_name in properties:
+            continue
+        where = f"input {socket_name!r} of component tool {tool_name!r}"
+        try:
+            properties[socket_name] = python_type_to_json_schema(socket_type, where)
+        except ComponentError:
+            if mandatory:
+                raise
+            continue  # an optional input the model cannot express: leave it to its default
+        annotations[socket_name] = socket_type
+        if mandatory:
+            required.append(socket_name)
+    return {"type": "object", "properties": properties, "required": required}, annotations
 
 
 def _first_paragraph(doc: str | None) -> str:
@@ -114,23 +146,8 @@ class ComponentTool(Tool):
         else:
             tool_name = name or _snake_case(type(component).__name__)
             default_description = _first_paragraph(type(component).__doc__)
-        hidden = set((inputs_from_state or {}).values()) | _HIDDEN_INPUTS
-        properties: dict[str, Any] = {}
-        required: list[str] = []
-        annotations: dict[str, Any] = {}
-        for socket_name, socket_type, mandatory in _tool_inputs(component, is_pipeline):
-            if socket_name in hidden or socket_name in properties:
-                continue
-            where = f"input {socket_name!r} of component tool {tool_name!r}"
-            try:
-                properties[socket_name] = python_type_to_json_schema(socket_type, where)
-            except ComponentError:
-                if mandatory:
-                    raise
-                continue  # an optional input the model cannot express: leave it to its default
-            annotations[socket_name] = socket_type
-            if mandatory:
-                required.append(socket_name)
+        hidden = set((inputs_from_state or {}).values())
+        parameters, annotations = input_schema(component, tool_name, hidden)
         self._is_pipeline = is_pipeline
         self.component = component
         self._annotations = annotations
@@ -139,7 +156,7 @@ class ComponentTool(Tool):
         super().__init__(
             name=tool_name,
             description=description or default_description or tool_name,
-            parameters={"type": "object", "properties": properties, "required": required},
+            parameters=parameters,
             function=self._run_component,
             inputs_from_state=dict(inputs_from_state or {}),
             outputs_to_state=dict(outputs_to_state or {}),
