@@ -19,6 +19,7 @@ from haybale.tracing.genai_attributes import llm_request_tags, llm_response_tags
 __all__ = [
     "agent_step_span",
     "record_generation",
+    "record_tool_decisions",
     "record_tool_result",
     "tool_call_span",
     "traced_generation",
@@ -50,6 +51,26 @@ def record_tool_result(span: Span, message: Any) -> None:
         return
     span.set_tag(semconv.TOOL_ERROR, bool(result.error))
     span.set_content_tag(semconv.GEN_AI_TOOL_RESULT, result.result)
+
+
+def record_tool_decisions(decisions: Any) -> None:
+    """One ``haybale.tool.confirmation`` span per confirmation decision of an agent (a
+    :class:`~haybale.components.agents.ToolDecision`): the tool, the call id, the policy, whether the call may
+    run and who decided; the reason as a content tag. They sit beside the tool call spans of the same step."""
+    if tracer.actual_tracer is None:
+        return
+    for decision in decisions:
+        tags = {
+            semconv.SPAN_KIND: semconv.CHAIN,
+            semconv.GEN_AI_TOOL_NAME: decision.tool_name,
+            semconv.GEN_AI_TOOL_CALL_ID: decision.tool_call_id or "",
+            semconv.TOOL_CONFIRMATION_POLICY: decision.policy,
+            semconv.TOOL_CONFIRMATION_APPROVED: bool(decision.approved),
+            semconv.TOOL_CONFIRMATION_DECIDED_BY: decision.decided_by,
+        }
+        with tracer.trace(semconv.TOOL_CONFIRMATION, tags) as span:
+            if decision.reason:
+                span.set_content_tag(semconv.TOOL_CONFIRMATION_REASON, decision.reason)
 
 
 @contextlib.contextmanager

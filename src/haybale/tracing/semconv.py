@@ -41,6 +41,7 @@ KINDS = (CHAIN, EMBEDDING, RETRIEVER, RERANKER, LLM, TOOL, AGENT, EVALUATOR)
 
 # span names haybale opens besides the engine's pipeline and component spans
 TOOL_CALL = "haybale.tool.call"
+TOOL_CONFIRMATION = "haybale.tool.confirmation"
 AGENT_STEP = "haybale.agent.step"
 LLM_CALL = "haybale.llm.call"
 EVALUATION = "haybale.evaluation"
@@ -82,4 +83,8 @@ EMBEDDING_MODEL = "embedding.model_name"
 AGENT_STEP_INDEX = "haybale.agent.step"
 LLM_TOOL_CALLS = "haybale.llm.tool_calls"
 TOOL_ERROR = "haybale.tool.error"
+TOOL_CONFIRMATION_POLICY = "haybale.tool.confirmation.policy"
+TOOL_CONFIRMATION_APPROVED = "haybale.tool.confirmation.approved"
+TOOL_CONFIRMATION_DECIDED_BY = "haybale.tool.confirmation.decided_by"
+TOOL_CONFIRMATION_REASON = "haybale.tool.confirmation.reason"
 EVALUATION_PREFIX = "haybale.eval."

@@ -30,7 +30,12 @@ from haybale.dataclasses import ChatMessage, ChatRole, ToolCall
 from haybale.errors import ComponentError
 from haybale.tools import Tool, serialize_tools
 from haybale.tools.tool import deserialize_callable, serialize_callable
-from haybale.tracing.operation_spans import agent_step_span, traced_generation, traced_generation_async
+from haybale.tracing.operation_spans import (
+    agent_step_span,
+    record_tool_decisions,
+    traced_generation,
+    traced_generation_async,
+)
 
 __all__ = ["Agent"]
 
@@ -287,6 +292,7 @@ class Agent:
                 )
         decisions = [decided[i] for i in range(len(calls))]
         loop.decisions.extend(decisions)
+        record_tool_decisions(decisions)
         return decisions
 
     def _run_tools(
