@@ -4,10 +4,11 @@ Each chosen pipeline of the pipelines folder becomes one tool named after its fi
 by the service's :class:`~haybale.service.pipeline_registry.PipelineRegistry` (allow-listed types only,
 warmed up, every document store bound to the tenant scope). A tool's input schema is the pipeline's free
 inputs by name (as :class:`~haybale.components.tools.ComponentTool` offers a pipeline to a model); its
-description is the pipeline's ``metadata.description``. A call's arguments are routed exactly as the
-``/pipelines/{name}/run`` route routes a JSON body (documents and messages accepted as JSON, file inputs never
-given server paths), the run happens inside ``tenant_scope(caller.tenant)``, and the result is returned as
-JSON: as structured content and as text.
+description is the pipeline's ``metadata.description``. A call runs through the same function as the
+``/pipelines/{name}/run`` route (:func:`haybale.service.pipeline_runs.run_served_pipeline`: arguments
+routed like a JSON body, documents and messages accepted as JSON, file inputs never given server paths, the
+run inside ``tenant_scope(caller.tenant)``), and the result is returned as JSON: as structured content and as
+text.
 
 Who calls: over HTTP each request carries its API key, checked as the service checks it
 (:func:`haybale.service.auth.authenticate`); over stdio the key is given when the server starts. Failures come
@@ -112,22 +113,18 @@ class PipelineTools:
         from mcp import types
 
         from haybale.service.errors import log_failure, status_and_detail
-        from haybale.service.routes_pipelines import request_inputs, to_jsonable
-        from haybale.stores.tenant_scope import tenant_scope
+        from haybale.service.pipeline_runs import run_served_pipeline
 
         try:
             if name not in self.served():
                 raise UsageError(f"No tool named {name!r} is served. Available: {self.served() or 'none'}.")
             pipeline = await asyncio.to_thread(self.registry.get, name)
-            inputs = request_inputs(pipeline, dict(arguments), {})
-            with tenant_scope(caller.tenant):
-                result = await pipeline.run_async(inputs)
+            payload = await run_served_pipeline(pipeline, dict(arguments), {}, caller.tenant)
         except Exception as exc:
             status, detail = status_and_detail(exc)
             log_failure("MCP tools/call", name, status, exc)
             text = detail if isinstance(detail, str) else json.dumps(detail, default=str)
             return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
-        payload = to_jsonable(result)
         text = json.dumps(payload, ensure_ascii=False)
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=text)], structured_content=payload
