@@ -25,7 +25,7 @@ Repeated query terms count once per occurrence (as a Lucene boolean query would)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,7 +35,16 @@ from haybale.stores.text_analysis import TEXT_SEPARATOR, Analyzer
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["BM25_VARIANTS", "BM25Index"]
+__all__ = [
+    "BM25_VARIANTS",
+    "BM25Index",
+    "group_postings",
+    "idf",
+    "length_norm",
+    "term_contributions",
+    "token_ids",
+    "top_k_slots",
+]
 
 BM25_VARIANTS: tuple[str, ...] = ("okapi", "bm25l", "bm25+")
 _BATCH = 4096
@@ -149,16 +158,8 @@ class BM25Index:
         """
         # One str.split over all texts joined by a separator word that no text can produce ("\x00" is not a
         # word character): far fewer Python-level calls than splitting text by text.
-        if analyzed:
-            tokens = f" {_SEPARATOR} ".join(texts).split()
-            lookup = self._analyzed_ids.__getitem__
-        else:
-            tokens = self.analyzer.spaced_words_of_many(texts).split()
-            lookup = self._word_ids.__getitem__
-        ids = np.fromiter(map(lookup, tokens), dtype=np.int64, count=len(tokens))
-        owner = np.cumsum(ids == _SEPARATOR_ID)
-        keep = ids >= 0
-        return ids[keep], owner[keep]
+        lookup = self._analyzed_ids if analyzed else self._word_ids
+        return token_ids(self.analyzer, texts, lookup, analyzed)
 
     # ---- writes ------------------------------------------------------------------------------------------
 
@@ -211,10 +212,8 @@ class BM25Index:
         self._doc_len[slot_arr] = lengths
         self._indexed[slot_arr] = True
         self.total_length += float(lengths.sum())
-        span = int(slot_arr.max()) + 1
-        keys, tf = np.unique(ids * span + slot_arr[owner], return_counts=True)
-        term_of = keys // span
-        return term_of, (keys - term_of * span).astype(np.int32), tf.astype(np.float32)
+        term_of, position, tf = group_postings(ids, owner, len(texts))
+        return term_of, slot_arr[position].astype(np.int32), tf.astype(np.float32)
 
     def remove(self, slots: Sequence[int], texts: Sequence[str], *, analyzed: bool = False) -> None:
         """Remove the documents indexed under ``slots``; ``texts`` are the texts they were indexed with.
@@ -257,19 +256,10 @@ class BM25Index:
                 counts[term_id] = counts.get(term_id, 0) + 1
         return counts
 
-    def _idf(self, df: int) -> float:
-        n = self.doc_count
-        if self.variant == "okapi":
-            return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        if self.variant == "bm25l":
-            return math.log((n + 1.0) / (df + 0.5))
-        return math.log((n + 1.0) / df)
-
     def _length_norm(self) -> Any:
         """Per-slot ``1 - b + b * dl / avgdl`` (cached until the next write or delete)."""
         if self._norm_cache is None:
-            avgdl = self.total_length / self.doc_count if self.doc_count and self.total_length else 1.0
-            self._norm_cache = (1.0 - self.b) + self.b * (self._doc_len / avgdl)
+            self._norm_cache = length_norm(self._doc_len, self.b, self.doc_count, self.total_length)
         return self._norm_cache
 
     def _term_scores(self, term_id: int) -> tuple[Any, Any]:
@@ -279,16 +269,10 @@ class BM25Index:
             return cached
         slots, tfs = self._postings(term_id)
         norm = self._length_norm()[slots]
-        idf = self._idf(int(self._df[term_id]))
-        k1, delta = self.k1, self.delta
-        if self.variant == "bm25l":
-            c = tfs / norm
-            part = (k1 + 1.0) * (c + delta) / (k1 + c + delta)
-        else:
-            part = tfs * (k1 + 1.0) / (tfs + k1 * norm)
-            if self.variant == "bm25+":
-                part += delta
-        result = (slots, (idf * part).astype(np.float32))
+        scores = term_contributions(
+            tfs, norm, int(self._df[term_id]), self.doc_count, self.variant, self.k1, self.delta
+        )
+        result = (slots, scores)
         self._contrib[term_id] = result
         return result
 
@@ -328,3 +312,66 @@ def top_k_slots(slots: NDArray[Any], scores: NDArray[Any], top_k: int) -> tuple[
         slots, scores = slots[part], scores[part]
     order = np.lexsort((slots, -scores))
     return slots[order], scores[order]
+
+
+def token_ids(
+    analyzer: Analyzer, texts: Sequence[str], lookup: Mapping[str, int], analyzed: bool = False
+) -> tuple[Any, Any]:
+    """Analyse ``texts``: (term id per kept token, index of its text), stop words dropped.
+
+    ``lookup`` maps a token to its term id (-1 for a stop word) and must map :data:`TEXT_SEPARATOR` to
+    ``-2``; a ``dict`` subclass with ``__missing__`` registers new words as they come. With ``analyzed``,
+    each text is already its terms joined by spaces (the output of the analyzer).
+    """
+    # One str.split over all texts joined by a separator word that no text can produce ("\x00" is not a
+    # word character): far fewer Python-level calls than splitting text by text.
+    if analyzed:
+        tokens = f" {_SEPARATOR} ".join(texts).split()
+    else:
+        tokens = analyzer.spaced_words_of_many(texts).split()
+    # A list then one conversion: about a third faster than np.fromiter over the same map.
+    ids = np.array(list(map(lookup.__getitem__, tokens)), dtype=np.int64)
+    owner = np.cumsum(ids == _SEPARATOR_ID)
+    keep = ids >= 0
+    return ids[keep], owner[keep]
+
+
+def group_postings(ids: Any, owner: Any, n_texts: int) -> tuple[Any, Any, Any]:
+    """Postings of one analysed batch: (term id, text index, term frequency), sorted by term then text."""
+    span = max(n_texts, 1)
+    keys, tf = np.unique(ids * span + owner, return_counts=True)
+    term_of = keys // span
+    return term_of, keys - term_of * span, tf
+
+
+def idf(variant: str, df: int, doc_count: int) -> float:
+    """The inverse document frequency of a term found in ``df`` of ``doc_count`` documents."""
+    n = doc_count
+    if variant == "okapi":
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+    if variant == "bm25l":
+        return math.log((n + 1.0) / (df + 0.5))
+    return math.log((n + 1.0) / df)
+
+
+def length_norm(doc_lengths: Any, b: float, doc_count: int, total_length: float) -> Any:
+    """Per-document ``1 - b + b * dl / avgdl`` (float64)."""
+    avgdl = total_length / doc_count if doc_count and total_length else 1.0
+    return (1.0 - b) + b * (doc_lengths / avgdl)
+
+
+def term_contributions(
+    tfs: Any, norm: Any, df: int, doc_count: int, variant: str, k1: float, delta: float
+) -> Any:
+    """One term's BM25 score per posting (float32), from its term frequencies (float32) and the
+    :func:`length_norm` of the documents holding it. Every store scores through this one function, so
+    their scores agree to the bit."""
+    weight = idf(variant, df, doc_count)
+    if variant == "bm25l":
+        c = tfs / norm
+        part = (k1 + 1.0) * (c + delta) / (k1 + c + delta)
+    else:
+        part = tfs * (k1 + 1.0) / (tfs + k1 * norm)
+        if variant == "bm25+":
+            part += delta
+    return (weight * part).astype(np.float32)

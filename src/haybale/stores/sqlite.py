@@ -3,16 +3,15 @@
 * **Durable and atomic**: WAL journal, ``synchronous=FULL``; every write (``write_documents``, deletes,
   ``update_by_filter``, ``replace_documents``) is one ``BEGIN IMMEDIATE`` transaction, so a crash or a
   ``kill -9`` mid-batch leaves either the whole batch or none of it.
-* **BM25**: an FTS5 table durably holds the terms of the shared
-  :class:`~haybale.stores.text_analysis.Analyzer` (the same tokenisation as ``InMemoryDocumentStore``);
-  queries rank over an in-process inverted index loaded from those terms on the first ``bm25_search``
-  (:mod:`haybale.stores.sqlite_bm25`), with the same BM25 variant, parameters and idf as the in-memory store,
-  so scores agree with it exactly and a query costs about what it costs there. The first query of a process
-  pays the load (about a second per 100k documents); FTS5's own ``bm25()`` is not used for ranking because
-  its idf differs and cannot be configured. Only documents containing a query term are returned.
+* **BM25**: a persisted inverted index in the same database (:mod:`haybale.stores.sqlite_bm25`): posting
+  lists per term and segment, updated inside every write transaction, so a new process answers its first
+  query by reading just the query terms' postings -- nothing is rebuilt. Terms come from the shared
+  :class:`~haybale.stores.text_analysis.Analyzer` and scores from the same BM25 code and statistics as
+  ``InMemoryDocumentStore``, so they agree with it exactly. Only documents containing a query term are
+  returned.
 * **Dense search**: embeddings are float32 BLOBs; an in-process float32 matrix mirrors them
-  (:mod:`haybale.stores.sqlite_vectors`). Both in-process indexes are updated in place after each committed
-  write and reloaded when another process wrote (a ``version`` counter in the database, bumped by every
+  (:mod:`haybale.stores.sqlite_vectors`). It is updated in place after each committed write and reloaded
+  when another process wrote (a ``version`` counter in the database, bumped by every
   write). Filters select candidate rows in SQL *before* ranking.
 * **Filters** compile to parameterised SQL over the JSON ``meta`` column
   (:func:`haybale.filters.compile_sql`).
@@ -39,7 +38,7 @@ from haybale.filters import compile_sql, parse_filters
 from haybale.stores.memory_bm25 import BM25_VARIANTS
 from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.scoring import check_top_k, scale_bm25, scale_cosine, scale_dot_product
-from haybale.stores.sqlite_bm25 import SQLiteBM25Index
+from haybale.stores.sqlite_bm25 import SQLiteBM25
 from haybale.stores.sqlite_schema import (
     DOCUMENT_COLUMNS,
     connect,
@@ -120,7 +119,7 @@ class SQLiteDocumentStore:
         self.bm25_b = bm25_b
         self.bm25_delta = bm25_delta
         try:
-            self._bm25 = SQLiteBM25Index(analyzer, bm25_variant, bm25_k1, bm25_b, bm25_delta)
+            self._bm25 = SQLiteBM25(analyzer, bm25_variant, bm25_k1, bm25_b, bm25_delta)
         except ValueError as error:
             raise DocumentStoreUsageError(f"SQLiteDocumentStore: {error}") from error
         self._memory = self.path == ":memory:"
@@ -163,7 +162,7 @@ class SQLiteDocumentStore:
         connection = connect(self.path)
         if not self._schema_ready:
             try:
-                create_schema(connection, self.analyzer.to_dict())
+                create_schema(connection, self.analyzer)
             except BaseException:
                 connection.close()
                 raise
@@ -217,10 +216,8 @@ class SQLiteDocumentStore:
                 raise
 
     def _apply(self, delta: WriteDelta) -> None:
-        """Bring the in-process indexes to the committed state, or leave them stale (reloaded on next
-        search) when they did not reflect the state this write started from."""
-        if self._bm25.version == delta.version and delta.bm25_complete:
-            self._bm25.apply(delta.removed, delta.removed_terms, delta.added_terms, delta.version + 1)
+        """Bring the in-process vector index to the committed state, or leave it stale (reloaded on next
+        search) when it did not reflect the state this write started from."""
         if self._vectors.version != delta.version:
             return
         if delta.removed:
@@ -268,11 +265,10 @@ class SQLiteDocumentStore:
 
     # ------------------------------------------------------------------------------------------ writes
     def _prepare(self, documents: Any, operation: str) -> list[PreparedDocument]:
-        return prepare_documents(documents, operation, self.analyzer, self.embedding_dim)
+        return prepare_documents(documents, operation, self.embedding_dim)
 
     def _delete_seqs(self, connection: sqlite3.Connection, delta: WriteDelta, seqs: list[int]) -> None:
-        # The loaded BM25 index needs the deleted terms to update itself in place.
-        delete_seqs(connection, delta, seqs, collect_terms=self._bm25.loaded)
+        delete_seqs(connection, delta, seqs, self.analyzer)
 
     def write_documents(
         self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
@@ -308,7 +304,7 @@ class SQLiteDocumentStore:
                     prepared = [item for item in prepared if item.id not in existing]
                 else:
                     self._delete_seqs(connection, delta, list(existing.values()))
-            insert_prepared(connection, delta, prepared)
+            insert_prepared(connection, delta, prepared, self.analyzer)
         return len(prepared)
 
     def delete_documents(self, document_ids: list[str]) -> None:
@@ -373,7 +369,7 @@ class SQLiteDocumentStore:
             self._delete_seqs(connection, delta, seqs)
             survivors = existing_seqs(connection, [item.id for item in prepared])
             self._delete_seqs(connection, delta, list(survivors.values()))
-            insert_prepared(connection, delta, prepared)
+            insert_prepared(connection, delta, prepared, self.analyzer)
         return len(seqs), len(prepared)
 
     # ------------------------------------------------------------------------------------------ search
@@ -395,14 +391,12 @@ class SQLiteDocumentStore:
             return []
         with self._read_lock(), self._index_lock, self._reading() as connection:
             version = int(read_setting(connection, "version") or 0)
-            if self._bm25.version != version:
-                self._bm25.load(connection, version)
             candidates = None
             if filters:
                 candidates = [
                     row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)
                 ]
-            hits = self._bm25.search(query, top_k, candidates)
+            hits = self._bm25.search(connection, version, query, top_k, candidates)
             if not hits:
                 return []
             rows = connection.execute(

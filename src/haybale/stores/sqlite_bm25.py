@@ -1,59 +1,303 @@
-"""The in-process BM25 index of :class:`~haybale.stores.sqlite.SQLiteDocumentStore`.
+"""The persisted BM25 index of :class:`~haybale.stores.sqlite.SQLiteDocumentStore`: posting lists in SQLite.
 
-The FTS5 table ``documents_fts`` is the durable token store: it holds every document's terms from the shared
-:class:`~haybale.stores.text_analysis.Analyzer`. Ranking, however, runs in process over the same inverted
-index class as :class:`~haybale.stores.memory.InMemoryDocumentStore`
-(:class:`~haybale.stores.memory_bm25.BM25Index`), so
+A new process answers its first BM25 query by reading only the posting lists of the query's terms -- nothing
+is rebuilt or loaded up front -- and every write updates the index inside the same ``BEGIN IMMEDIATE``
+transaction as the documents, so the index is exactly as durable and crash-safe as the rows it describes.
 
-* scores are *identical* to the in-memory store's for the same analyzer, variant and parameters (FTS5's own
-  ``bm25()`` uses a different idf and cannot be configured), and
-* a query costs what it costs in memory (well under a millisecond at 100k documents) instead of the
-  tens of milliseconds FTS5 spends walking and ranking every matching row.
+Tables (created by :mod:`haybale.stores.sqlite_schema`):
 
-Life cycle, the same as the vector index (:mod:`haybale.stores.sqlite_vectors`):
+* ``bm25_segments`` -- ``segment`` (id, increasing with ``base``), ``base`` (first ``documents.seq`` it
+  covers), ``docs`` (documents with content it still holds) and ``lengths`` (uint32 per ``seq - base``: the
+  document's number of terms). A segment covers a contiguous run of seqs; segments never overlap.
+* ``bm25_postings`` -- one row per (``term``, ``segment``): ``offsets`` (uint32: the documents' ``seq - base``
+  in increasing order) and ``tfs`` (their term frequencies: uint8 when all are below 256, else uint32). A
+  unique index on ``(term, segment)`` makes a term's postings one index range; one on ``segment`` serves
+  merges. (A rowid table: SQLite inserts large blobs into it several times faster than into a
+  ``WITHOUT ROWID`` one.)
+* ``haybale_store`` keeps the corpus statistics ``bm25_docs`` (documents with content, including those whose
+  every word is a stop word: length 0, as in the in-memory store) and ``bm25_length`` (total terms).
 
-* **Loaded lazily** by the first ``bm25_search``, from the stored terms (no re-analysis of the content), at
-  the database write ``version`` read in the same read transaction. Documents with content but no term
-  (only stop words) are indexed with length 0, as the in-memory store does, so the document count ``N`` and
-  the average length agree.
-* **Updated in place** after every write committed by this process: the store hands over the terms of the
-  documents it inserted and (read from FTS5 inside the write transaction) of those it deleted.
-* **Reloaded** when the database ``version`` differs from the index's: another process (or another store
-  instance on the same file) wrote in between.
+Writes: each write transaction that adds documents with content adds one segment (the batch is analysed once,
+its postings grouped by term with numpy). Deletes re-analyse the deleted documents' content to find their
+terms (the analyzer is fixed per database) and rewrite only the affected (term, segment) rows; a segment whose
+documents are all gone is dropped whole. Like Lucene, small segments are merged in a size-tiered way
+(:data:`MERGE_FACTOR` segments of the same size class at the tail become one), so a term has a few dozen
+rows at most however the corpus was written.
 
-Documents are held in small integer *slots* (reused after deletes) mapped to the table's ``seq``; a fresh
-load assigns slots in ``seq`` order, so equal scores rank older documents first, as in memory.
+Scoring goes through :func:`haybale.stores.memory_bm25.term_contributions` with the same statistics as the
+in-memory store, so scores agree with it bit for bit. A process caches the scored postings of the terms it
+has seen until the database ``version`` changes (any write, from any process).
 """
 
 from __future__ import annotations
 
-import re
+import json
+import math
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from haybale.stores.memory_bm25 import BM25Index
-from haybale.stores.text_analysis import Analyzer
+from haybale.stores.memory_bm25 import (
+    group_postings,
+    length_norm,
+    term_contributions,
+    token_ids,
+    top_k_slots,
+)
+from haybale.stores.text_analysis import TEXT_SEPARATOR, Analyzer
 
-__all__ = ["SQLiteBM25Index", "decode_fts_terms"]
+__all__ = ["MERGE_FACTOR", "Analysis", "SQLiteBM25", "analyse", "delete_postings", "index_documents"]
 
-_LOAD_BATCH = 16384
-_UPPER = re.compile("\ue001(.)")
-
-
-def decode_fts_terms(text: str) -> str:
-    """Invert :func:`haybale.stores.sqlite_schema.fts_term` on a space-joined run of stored terms."""
-    if "\ue000" in text:
-        text = text.replace("\ue000", "_")
-    if "\ue001" in text:
-        text = _UPPER.sub(lambda match: match.group(1).upper(), text)
-    return text
+#: How many segments of one size class are merged into one.
+MERGE_FACTOR = 8
+#: Cached postings per process before the cache is cleared (bounds memory on huge vocabularies).
+_CACHE_POSTINGS = 8_000_000
+_SPAN_LIMIT = 2**32 - 1
+_ANALYSIS_BATCH = 4096
 
 
-class SQLiteBM25Index:
-    """BM25 over the documents of one SQLite database, keyed by ``documents.seq``.
+class _BatchTerms(dict[str, int]):
+    """Raw word -> batch-local term id (-1 for a stop word); ``terms`` lists the terms by id."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        super().__init__()
+        self.analyzer = analyzer
+        self.terms: list[str] = []
+        self._ids: dict[str, int] = {}
+        self[TEXT_SEPARATOR] = -2
+
+    def __missing__(self, word: str) -> int:
+        term = self.analyzer.normalize_word(word)
+        if term is None:
+            term_id = -1
+        else:
+            term_id = self._ids.setdefault(term, len(self.terms))
+            if term_id == len(self.terms):
+                self.terms.append(term)
+        self[word] = term_id
+        return term_id
+
+
+Analysis = tuple[list[str], Any, Any, Any, Any]
+
+
+def analyse(analyzer: Analyzer, texts: Sequence[str]) -> Analysis:
+    """A batch's postings: (terms by id, term id per posting, text index per posting, tf per posting, length per text), the
+    postings sorted by term then text."""
+    lookup = _BatchTerms(analyzer)
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    parts = []
+    # Batches keep the per-token Python strings of only a few thousand texts alive at once (much faster).
+    for start in range(0, len(texts), _ANALYSIS_BATCH):
+        ids, owner = token_ids(analyzer, texts[start : start + _ANALYSIS_BATCH], lookup)
+        chunk = min(_ANALYSIS_BATCH, len(texts) - start)
+        lengths[start : start + chunk] = np.bincount(owner, minlength=chunk)
+        term_of, text_of, tf = group_postings(ids, owner, chunk)
+        parts.append((term_of, text_of + start, tf))
+    term_of = np.concatenate([p[0] for p in parts])
+    text_of = np.concatenate([p[1] for p in parts])
+    tf = np.concatenate([p[2] for p in parts])
+    if len(parts) > 1:  # each part is sorted by term: a stable sort groups every term, texts in order
+        order = np.argsort(term_of, kind="stable")
+        term_of, text_of, tf = term_of[order], text_of[order], tf[order]
+    return lookup.terms, term_of, text_of, tf, lengths
+
+
+def _read_int(connection: sqlite3.Connection, key: str) -> int:
+    row = connection.execute("SELECT value FROM haybale_store WHERE key = ?", (key,)).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def _add_to_stats(connection: sqlite3.Connection, docs: int, length: int) -> None:
+    connection.executemany(
+        "INSERT INTO haybale_store (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)",
+        (("bm25_docs", str(docs)), ("bm25_length", str(length))),
+    )
+
+
+def _pack(offsets: Any, tfs: Any) -> tuple[bytes, bytes]:
+    tf_type = "u1" if not len(tfs) or int(tfs.max()) < 256 else "<u4"
+    return offsets.astype("<u4", copy=False).tobytes(), tfs.astype(tf_type, copy=False).tobytes()
+
+
+def _unpack(offsets: bytes, tfs: bytes) -> tuple[Any, Any]:
+    count = len(offsets) // 4
+    return (
+        np.frombuffer(offsets, dtype="<u4"),
+        np.frombuffer(tfs, dtype="u1" if len(tfs) == count else "<u4"),
+    )
+
+
+def index_documents(
+    connection: sqlite3.Connection,
+    analyzer: Analyzer,
+    seqs: Sequence[int],
+    texts: Sequence[str],
+    analysis: Analysis | None = None,
+) -> None:
+    """Index documents with content as one new segment, then merge segments when due.
+
+    Args:
+        connection: a connection inside a write transaction.
+        analyzer: the store's analyzer.
+        seqs: the documents' seqs, increasing and larger than every indexed seq.
+        texts: their (non-empty) contents.
+        analysis: ``analyse(analyzer, texts)`` when the caller already computed it.
+    """
+    if not seqs:
+        return
+    terms, term_of, text_of, tf, lengths = analysis if analysis is not None else analyse(analyzer, texts)
+    base = int(seqs[0])
+    offsets = np.asarray(seqs, dtype=np.int64) - base
+    span = int(offsets[-1]) + 1
+    segment_lengths = np.zeros(span, dtype="<u4")
+    segment_lengths[offsets] = lengths
+    row = connection.execute("SELECT COALESCE(MAX(segment), 0) + 1 FROM bm25_segments").fetchone()
+    segment = int(row[0])
+    connection.execute(
+        "INSERT INTO bm25_segments (segment, base, docs, lengths) VALUES (?, ?, ?, ?)",
+        (segment, base, len(seqs), segment_lengths.tobytes()),
+    )
+    posting_offsets = offsets[text_of]
+    bounds = np.flatnonzero(np.diff(term_of)) + 1
+    starts = [0, *bounds.tolist()] if len(term_of) else []
+    ends = [*bounds.tolist(), len(term_of)] if len(term_of) else []
+    first_terms = [terms[i] for i in term_of[starts].tolist()]
+    # In term order, so the index pages fill in sequence.
+    runs = sorted(zip(first_terms, starts, ends, strict=True))
+    connection.executemany(
+        "INSERT INTO bm25_postings (term, segment, offsets, tfs) VALUES (?, ?, ?, ?)",
+        ((term, segment, *_pack(posting_offsets[lo:hi], tf[lo:hi])) for term, lo, hi in runs),
+    )
+    _add_to_stats(connection, len(seqs), int(lengths.sum()))
+    _merge_tail(connection)
+
+
+def delete_postings(connection: sqlite3.Connection, analyzer: Analyzer, seqs: Iterable[int]) -> None:
+    """Remove the documents ``seqs`` from the index (call before their rows are deleted).
+
+    Their content is analysed again to find the terms whose postings hold them.
+    """
+    rows = connection.execute(
+        "SELECT seq, content FROM documents WHERE seq IN (SELECT value FROM json_each(?)) "
+        "AND content IS NOT NULL AND content <> '' ORDER BY seq",
+        (json.dumps(list(seqs)),),
+    ).fetchall()
+    if not rows:
+        return
+    doomed = np.asarray([row[0] for row in rows], dtype=np.int64)
+    terms, term_of, text_of, _tf, lengths = analyse(analyzer, [row[1] for row in rows])
+    _add_to_stats(connection, -len(rows), -int(lengths.sum()))
+    segments = connection.execute("SELECT segment, base, docs FROM bm25_segments ORDER BY segment").fetchall()
+    ids = np.asarray([s[0] for s in segments], dtype=np.int64)
+    bases = np.asarray([s[1] for s in segments], dtype=np.int64)
+    position = np.searchsorted(bases, doomed, side="right") - 1
+    emptied: set[int] = set()
+    for index, count in zip(*np.unique(position, return_counts=True), strict=True):
+        segment, _base, docs = segments[int(index)]
+        if docs <= count:
+            emptied.add(int(segment))
+            connection.execute("DELETE FROM bm25_postings WHERE segment = ?", (segment,))
+            connection.execute("DELETE FROM bm25_segments WHERE segment = ?", (segment,))
+        else:
+            connection.execute(
+                "UPDATE bm25_segments SET docs = ? WHERE segment = ?", (docs - int(count), segment)
+            )
+    # Every (term, segment) pair that holds a deleted document, in segments that survive.
+    pairs = np.unique(term_of * len(segments) + position[text_of])
+    for key in pairs.tolist():
+        term, index = terms[key // len(segments)], key % len(segments)
+        segment = int(ids[index])
+        if segment in emptied:
+            continue
+        found = connection.execute(
+            "SELECT offsets, tfs FROM bm25_postings WHERE term = ? AND segment = ?", (term, segment)
+        ).fetchone()
+        if found is None:
+            continue
+        offsets, tfs = _unpack(*found)
+        keep = ~np.isin(offsets.astype(np.int64) + bases[index], doomed)
+        if keep.all():
+            continue
+        if keep.any():
+            connection.execute(
+                "UPDATE bm25_postings SET offsets = ?, tfs = ? WHERE term = ? AND segment = ?",
+                (*_pack(offsets[keep], tfs[keep]), term, segment),
+            )
+        else:
+            connection.execute("DELETE FROM bm25_postings WHERE term = ? AND segment = ?", (term, segment))
+
+
+def _size_class(docs: int) -> int:
+    return int(math.log(max(docs, 1), MERGE_FACTOR))
+
+
+def _merge_tail(connection: sqlite3.Connection) -> None:
+    """Merge the newest segments while :data:`MERGE_FACTOR` of them share a size class."""
+    while True:
+        tail = connection.execute(
+            "SELECT segment, base, docs, length(lengths) / 4 FROM bm25_segments "
+            "ORDER BY segment DESC LIMIT ?",
+            (MERGE_FACTOR,),
+        ).fetchall()
+        if len(tail) < MERGE_FACTOR or len({_size_class(row[2]) for row in tail}) != 1:
+            return
+        tail.reverse()
+        first_base = tail[0][1]
+        if tail[-1][1] + tail[-1][3] - first_base > _SPAN_LIMIT:
+            return
+        _merge(connection, tail)
+
+
+def _merge(connection: sqlite3.Connection, run: list[tuple[int, int, int, int]]) -> None:
+    ids = [row[0] for row in run]
+    placeholders = json.dumps(ids)
+    base = run[0][1]
+    lengths = np.zeros(run[-1][1] + run[-1][3] - base, dtype="<u4")
+    shift = {}
+    for segment, seg_base, blob in connection.execute(
+        "SELECT segment, base, lengths FROM bm25_segments WHERE segment IN (SELECT value FROM json_each(?))",
+        (placeholders,),
+    ):
+        values = np.frombuffer(blob, dtype="<u4")
+        lengths[seg_base - base : seg_base - base + len(values)] = values
+        shift[segment] = seg_base - base
+    by_term: dict[str, list[tuple[int, bytes, bytes]]] = {}
+    for term, segment, offsets, tfs in connection.execute(
+        "SELECT term, segment, offsets, tfs FROM bm25_postings "
+        "WHERE segment IN (SELECT value FROM json_each(?))",
+        (placeholders,),
+    ):
+        by_term.setdefault(term, []).append((segment, offsets, tfs))
+    connection.execute(
+        "DELETE FROM bm25_postings WHERE segment IN (SELECT value FROM json_each(?))", (placeholders,)
+    )
+    connection.execute(
+        "DELETE FROM bm25_segments WHERE segment IN (SELECT value FROM json_each(?))", (placeholders,)
+    )
+    target = ids[0]
+    connection.execute(
+        "INSERT INTO bm25_segments (segment, base, docs, lengths) VALUES (?, ?, ?, ?)",
+        (target, base, sum(row[2] for row in run), lengths.tobytes()),
+    )
+
+    def merged(parts: list[tuple[int, bytes, bytes]]) -> tuple[bytes, bytes]:
+        parts.sort()
+        unpacked = [(segment, *_unpack(offsets, tfs)) for segment, offsets, tfs in parts]
+        offsets = np.concatenate([o.astype(np.int64) + shift[s] for s, o, _t in unpacked])
+        return _pack(offsets, np.concatenate([t.astype("<u4") for _s, _o, t in unpacked]))
+
+    connection.executemany(
+        "INSERT INTO bm25_postings (term, segment, offsets, tfs) VALUES (?, ?, ?, ?)",
+        ((term, target, *merged(by_term[term])) for term in sorted(by_term)),
+    )
+
+
+class SQLiteBM25:
+    """Query side of the persisted index: scores the query terms' postings, read straight from SQLite.
 
     Args:
         analyzer: the store's analyzer (query terms are produced with it).
@@ -64,96 +308,113 @@ class SQLiteBM25Index:
     """
 
     def __init__(self, analyzer: Analyzer, variant: str, k1: float, b: float, delta: float) -> None:
-        self._settings = (analyzer, k1, b, delta, variant)
-        self._index = BM25Index(analyzer, k1, b, delta, variant)  # validates the settings now
-        self.version = -1  # no database version loaded yet
-        self._slot_of: dict[int, int] = {}
-        self._seq_of_slot: Any = np.full(0, -1, dtype=np.int64)
-        self._free: list[int] = []
+        from haybale.stores.memory_bm25 import BM25_VARIANTS
 
-    @property
-    def loaded(self) -> bool:
-        """Whether the index reflects some committed database version (it may be stale)."""
-        return self.version >= 0
-
-    def __len__(self) -> int:
-        return len(self._slot_of)
+        if variant not in BM25_VARIANTS:
+            raise ValueError(f"Unknown BM25 variant {variant!r}; choose one of {list(BM25_VARIANTS)}.")
+        if not (k1 >= 0 and 0 <= b <= 1 and delta >= 0):
+            raise ValueError(
+                f"BM25 parameters out of range: k1={k1} (needs >= 0), b={b} (needs 0..1), delta={delta} "
+                "(needs >= 0)."
+            )
+        self.analyzer = analyzer
+        self.variant, self.k1, self.b, self.delta = variant, float(k1), float(b), float(delta)
+        self._version = -1
+        self._scored: dict[str, tuple[Any, Any]] = {}
+        self._segments: dict[int, tuple[int, Any]] = {}
+        self._cached = 0
 
     def score_details(self) -> dict[str, Any]:
         """The parameters scores are computed with (for ``score_details``)."""
-        return self._index.score_details()
+        return {"variant": self.variant, "k1": self.k1, "b": self.b, "delta": self.delta}
 
-    # ---------------------------------------------------------------------------------------- loading
-    def load(self, connection: sqlite3.Connection, version: int) -> None:
-        """Rebuild from the database (call inside a read transaction that read ``version``)."""
-        analyzer, k1, b, delta, variant = self._settings
-        self._index = BM25Index(analyzer, k1, b, delta, variant)
-        self._slot_of = {}
-        self._seq_of_slot = np.full(0, -1, dtype=np.int64)
-        self._free = []
-        # Every document with content is indexed (one with only stop words has no FTS row: length 0).
-        cursor = connection.execute(
-            "SELECT d.seq, f.terms FROM documents AS d LEFT JOIN documents_fts AS f ON f.rowid = d.seq "
-            "WHERE d.content IS NOT NULL AND d.content <> '' ORDER BY d.seq"
-        )
-        while True:
-            rows = cursor.fetchmany(_LOAD_BATCH)
-            if not rows:
-                break
-            self._add([row[0] for row in rows], [decode_fts_terms(row[1] or "") for row in rows])
-        self.version = version
+    def _query_terms(self, query: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for word in self.analyzer.split(query):
+            term = self.analyzer.normalize_word(word)
+            if term is not None:
+                counts[term] = counts.get(term, 0) + 1
+        return counts
 
-    # ---------------------------------------------------------------------------------------- updates
-    def apply(
+    def _segment(self, connection: sqlite3.Connection, segment: int) -> tuple[int, Any]:
+        cached = self._segments.get(segment)
+        if cached is None:
+            base, blob = connection.execute(
+                "SELECT base, lengths FROM bm25_segments WHERE segment = ?", (segment,)
+            ).fetchone()
+            cached = (int(base), np.frombuffer(blob, dtype="<u4"))
+            self._segments[segment] = cached
+        return cached
+
+    def _term_scores(
+        self, connection: sqlite3.Connection, term: str, docs: int, length: int
+    ) -> tuple[Any, Any] | None:
+        cached = self._scored.get(term)
+        if cached is not None:
+            return cached
+        rows = connection.execute(
+            "SELECT segment, offsets, tfs FROM bm25_postings WHERE term = ? ORDER BY segment", (term,)
+        ).fetchall()
+        if not rows:
+            return None
+        seq_parts, tf_parts, length_parts = [], [], []
+        for segment, offset_blob, tf_blob in rows:
+            base, lengths = self._segment(connection, segment)
+            offsets, tfs = _unpack(offset_blob, tf_blob)
+            seq_parts.append(offsets.astype(np.int64) + base)
+            tf_parts.append(tfs.astype(np.float32))
+            length_parts.append(lengths[offsets])
+        seqs = np.concatenate(seq_parts)
+        tfs = np.concatenate(tf_parts)
+        norm = length_norm(np.concatenate(length_parts).astype(np.float64), self.b, docs, float(length))
+        scores = term_contributions(tfs, norm, len(seqs), docs, self.variant, self.k1, self.delta)
+        if self._cached + len(seqs) > _CACHE_POSTINGS:
+            self._scored.clear()
+            self._cached = 0
+        self._scored[term] = (seqs, scores)
+        self._cached += len(seqs)
+        return seqs, scores
+
+    def search(
         self,
-        removed: Iterable[int],
-        removed_terms: Mapping[int, str],
-        added: list[tuple[int, str]],
+        connection: sqlite3.Connection,
         version: int,
-    ) -> None:
-        """Apply one committed write: forget ``removed`` seqs (their stored terms in ``removed_terms``,
-        missing for a document without terms), index ``added`` ``(seq, terms joined by spaces)``, and record
-        the database ``version`` reached."""
-        slots: list[int] = []
-        texts: list[str] = []
-        for seq in removed:
-            slot = self._slot_of.pop(seq, None)
-            if slot is not None:
-                slots.append(slot)
-                texts.append(decode_fts_terms(removed_terms.get(seq, "")))
-        if slots:
-            self._index.remove(slots, texts, analyzed=True)
-            self._seq_of_slot[slots] = -1
-            self._free.extend(sorted(slots, reverse=True))
-        if added:
-            self._add([seq for seq, _ in added], [terms for _, terms in added])
-        self.version = version
-
-    def _add(self, seqs: list[int], texts: list[str]) -> None:
-        slots = []
-        for seq in seqs:
-            slot = self._free.pop() if self._free else len(self._slot_of) + len(self._free)
-            self._slot_of[seq] = slot
-            slots.append(slot)
-        top = max(slots) + 1
-        if top > len(self._seq_of_slot):
-            grown = np.full(max(top, 2 * len(self._seq_of_slot), 1024), -1, dtype=np.int64)
-            grown[: len(self._seq_of_slot)] = self._seq_of_slot
-            self._seq_of_slot = grown
-        self._seq_of_slot[slots] = seqs
-        self._index.add(slots, texts, analyzed=True)
-
-    # ----------------------------------------------------------------------------------------- search
-    def search(self, query: str, top_k: int, candidates: list[int] | None = None) -> list[tuple[int, float]]:
+        query: str,
+        top_k: int,
+        candidates: list[int] | None = None,
+    ) -> list[tuple[int, float]]:
         """Up to ``top_k`` ``(seq, score)`` pairs, best first (equal scores: lower seq first), among the
-        documents whose seq is in ``candidates`` (all when None) that contain a term of ``query``."""
-        mask = None
+        documents whose seq is in ``candidates`` (all when None) that contain a term of ``query``.
+
+        Call inside a read transaction that read ``version``; the caller serialises calls.
+        """
+        if version != self._version:
+            self._scored.clear()
+            self._segments.clear()
+            self._cached = 0
+            self._version = version
+        terms = self._query_terms(query)
+        if not terms or top_k <= 0 or (candidates is not None and not candidates):
+            return []
+        docs = _read_int(connection, "bm25_docs")
+        length = _read_int(connection, "bm25_length")
+        found = []
+        for term, count in terms.items():
+            scored = self._term_scores(connection, term, docs, length)
+            if scored is not None:
+                found.append((scored, count))
+        if not found:
+            return []
+        unique, inverse = np.unique(np.concatenate([s[0] for s, _c in found]), return_inverse=True)
+        acc = np.zeros(len(unique), dtype=np.float32)
+        start = 0
+        for (seqs, contribution), count in found:
+            np.add.at(
+                acc, inverse[start : start + len(seqs)], contribution if count == 1 else count * contribution
+            )
+            start += len(seqs)
         if candidates is not None:
-            if not candidates:
-                return []
-            mask = np.isin(self._seq_of_slot, np.asarray(candidates, dtype=np.int64))
-        slots, scores = self._index.search(query, top_k, mask)
-        seqs = self._seq_of_slot[slots].tolist()
-        hits = list(zip(seqs, scores.tolist(), strict=True))
-        hits.sort(key=lambda hit: (-hit[1], hit[0]))  # slots are reused: restore the seq tie-break
-        return hits
+            acc *= np.isin(unique, np.asarray(candidates, dtype=np.int64))
+        hits = np.flatnonzero(acc)
+        seqs, scores = top_k_slots(unique[hits], acc[hits].astype(np.float64), top_k)
+        return list(zip(seqs.tolist(), scores.tolist(), strict=True))

@@ -5,16 +5,13 @@ Tables:
 * ``documents`` -- ``seq`` (INTEGER PRIMARY KEY, never reused), ``id`` (UNIQUE), ``content``, ``meta`` (JSON
   TEXT written with ``ensure_ascii=False`` so SQLite JSON paths match unicode keys), ``embedding`` (float32
   BLOB), ``sparse_embedding`` (JSON), ``blob`` / ``blob_mime_type`` / ``blob_meta``.
-* ``documents_fts`` -- FTS5 table whose only column holds the document's terms from the shared
-  :class:`~haybale.stores.text_analysis.Analyzer`, joined by spaces; its rowid is ``documents.seq``. It is the
-  durable token store the in-process BM25 index (:mod:`haybale.stores.sqlite_bm25`) loads from.
+* ``bm25_segments`` / ``bm25_postings`` -- the persisted BM25 index (:mod:`haybale.stores.sqlite_bm25`).
 * ``haybale_store`` -- key/value settings: schema version, analyzer settings, embedding dimension, the next
   ``seq`` and a write ``version`` bumped by every committed write (it keeps the in-process vector and BM25
   indexes in step with the table, even when another process writes).
 
-FTS5's ``ascii`` tokenizer splits only on ASCII punctuation and folds only ASCII case, so the analyzer's terms
-are stored verbatim after :func:`fts_term` maps the two things it would change (``_`` and ASCII capitals) to
-private-use characters that analyzed words never contain.
+Schema version 1 (before the persisted BM25 index) kept the analyzed terms in an FTS5 table and rebuilt an
+in-process index from them in every process; opening such a file migrates it once, in one transaction.
 """
 
 from __future__ import annotations
@@ -26,8 +23,10 @@ from typing import Any
 
 from haybale.dataclasses import ByteStream, Document, SparseEmbedding
 from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError
+from haybale.stores.text_analysis import Analyzer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_MIGRATION_BATCH = 50_000
 DOCUMENT_COLUMNS = "seq, id, content, meta, embedding, sparse_embedding, blob, blob_mime_type, blob_meta"
 
 _SCHEMA = (
@@ -43,15 +42,21 @@ _SCHEMA = (
         blob_mime_type TEXT,
         blob_meta TEXT
     )""",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(terms, tokenize = 'ascii')",
+    """CREATE TABLE IF NOT EXISTS bm25_segments (
+        segment INTEGER PRIMARY KEY,
+        base INTEGER NOT NULL,
+        docs INTEGER NOT NULL,
+        lengths BLOB NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS bm25_postings (
+        term TEXT NOT NULL,
+        segment INTEGER NOT NULL,
+        offsets BLOB NOT NULL,
+        tfs BLOB NOT NULL
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS bm25_postings_by_term ON bm25_postings (term, segment)",
+    "CREATE INDEX IF NOT EXISTS bm25_postings_by_segment ON bm25_postings (segment)",
 )
-
-_FTS_ESCAPES = {ord("_"): "\ue000", **{ord(c): "\ue001" + c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}}
-
-
-def fts_term(term: str) -> str:
-    """Encode an analyzer term so FTS5's ``ascii`` tokenizer keeps it as exactly one, unchanged token."""
-    return term.translate(_FTS_ESCAPES)
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -76,18 +81,20 @@ def connect(path: str) -> sqlite3.Connection:
     return connection
 
 
-def create_schema(connection: sqlite3.Connection, analyzer_settings: dict[str, Any]) -> None:
-    """Create the tables if missing and check the database was indexed with the same analyzer settings."""
+def create_schema(connection: sqlite3.Connection, analyzer: Analyzer) -> None:
+    """Create the tables if missing, migrate an older schema, and check the database was indexed with the
+    same analyzer settings."""
+    analyzer_settings = analyzer.to_dict()
     connection.execute("BEGIN IMMEDIATE")
     try:
         for statement in _SCHEMA:
             connection.execute(statement)
         settings = dict(connection.execute("SELECT key, value FROM haybale_store").fetchall())
         version = settings.get("schema_version")
-        if version is not None and int(version) != SCHEMA_VERSION:
+        if version is not None and int(version) not in (1, SCHEMA_VERSION):
             raise DocumentStoreUsageError(
-                f"The SQLite database has schema version {version}; this haybale reads version "
-                f"{SCHEMA_VERSION}. Re-index into a new file."
+                f"The SQLite database has schema version {version}; this haybale reads versions 1 and "
+                f"{SCHEMA_VERSION}. Re-index into a new file, or use the haybale that wrote it."
             )
         wanted = json.dumps(analyzer_settings, sort_keys=True)
         stored = settings.get("analyzer")
@@ -106,10 +113,28 @@ def create_schema(connection: sqlite3.Connection, analyzer_settings: dict[str, A
         connection.executemany(
             "INSERT OR IGNORE INTO haybale_store (key, value) VALUES (?, ?)", list(defaults.items())
         )
+        if version is not None and int(version) == 1:
+            _migrate_from_version_1(connection, analyzer)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+
+
+def _migrate_from_version_1(connection: sqlite3.Connection, analyzer: Analyzer) -> None:
+    """Build the persisted BM25 index of a version-1 database from its documents and drop the FTS5 table."""
+    from haybale.stores.sqlite_bm25 import index_documents
+
+    cursor = connection.execute(
+        "SELECT seq, content FROM documents WHERE content IS NOT NULL AND content <> '' ORDER BY seq"
+    )
+    while rows := cursor.fetchmany(_MIGRATION_BATCH):
+        index_documents(connection, analyzer, [row[0] for row in rows], [row[1] for row in rows])
+    connection.execute("DROP TABLE IF EXISTS documents_fts")
+    connection.execute(
+        "UPDATE haybale_store SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+    )
+    connection.execute("UPDATE haybale_store SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
 
 
 def read_setting(connection: sqlite3.Connection, key: str) -> str | None:
@@ -123,9 +148,15 @@ def write_setting(connection: sqlite3.Connection, key: str, value: str) -> None:
     connection.execute("INSERT OR REPLACE INTO haybale_store (key, value) VALUES (?, ?)", (key, value))
 
 
+#: One encoder for every row: ``json.dumps`` with options builds a new encoder per call.
+_ENCODE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
 def _json(value: Any, what: str, document_id: str) -> str:
+    if type(value) is dict and not value:
+        return "{}"
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return _ENCODE_JSON(value)
     except (TypeError, ValueError) as error:
         raise DocumentStoreUsageError(
             f"Document {document_id!r}: {what} is not JSON-serializable ({error}). Store only strings, "

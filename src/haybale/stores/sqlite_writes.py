@@ -2,14 +2,16 @@
 ids, and the row-level inserts and deletes one write transaction is made of.
 
 Everything here runs inside the store's ``BEGIN IMMEDIATE`` transaction (or before it, for validation) and
-records what it changed in a :class:`WriteDelta`, which the store applies to its in-process BM25 and vector
-indexes only after ``COMMIT``.
+updates the persisted BM25 index (:mod:`haybale.stores.sqlite_bm25`) in the same transaction. It records what
+it changed in a :class:`WriteDelta`, which the store applies to its in-process vector index only after
+``COMMIT``.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +21,10 @@ from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.sqlite_schema import (
     DOCUMENT_COLUMNS,
     encode_document,
-    fts_term,
     read_setting,
     write_setting,
 )
+from haybale.stores.sqlite_bm25 import analyse, delete_postings, index_documents
 from haybale.stores.text_analysis import Analyzer
 
 __all__ = [
@@ -35,17 +37,18 @@ __all__ = [
     "prepare_documents",
 ]
 
+#: Batches at least this large are analysed for BM25 in a worker thread, overlapping the row inserts.
+_OVERLAP_MIN_TEXTS = 2048
+
 
 @dataclass
 class PreparedDocument:
-    """A validated document ready to insert: row (without seq), terms (plain and FTS-encoded), embedding."""
+    """A validated document ready to insert: row (without seq), content, embedding."""
 
     id: str
     row: tuple[Any, ...]
-    plain_terms: str
-    terms: str
+    content: str | None
     embedding: Any  # numpy float32 vector or None
-    has_content: bool
 
 
 @dataclass
@@ -57,15 +60,9 @@ class WriteDelta:
     removed: list[int] = field(default_factory=list)
     added_keys: list[int] = field(default_factory=list)
     added_vectors: list[Any] = field(default_factory=list)
-    #: FTS terms of removed rows, collected only while the BM25 index is loaded (else it is reloaded).
-    removed_terms: dict[int, str] = field(default_factory=dict)
-    bm25_complete: bool = True
-    added_terms: list[tuple[int, str]] = field(default_factory=list)
 
 
-def prepare_documents(
-    documents: Any, operation: str, analyzer: Analyzer, embedding_dim: int | None
-) -> list[PreparedDocument]:
+def prepare_documents(documents: Any, operation: str, embedding_dim: int | None) -> list[PreparedDocument]:
     """Validate and encode a whole batch before anything is written.
 
     Raises:
@@ -95,12 +92,8 @@ def prepare_documents(
                     "non-empty list of finite numbers). Nothing was written."
                 )
             dims.add(len(vector))
-        # One translate over the joined terms (fts_term leaves spaces alone): same as mapping each term.
-        plain = " ".join(analyzer.tokenize(document.content or ""))
         row = encode_document(document, vector.tobytes() if vector is not None else None)
-        prepared.append(
-            PreparedDocument(document.id, row, plain, fts_term(plain), vector, bool(document.content))
-        )
+        prepared.append(PreparedDocument(document.id, row, document.content, vector))
     expected = {embedding_dim} if embedding_dim is not None else set()
     if len(dims | expected) > 1:
         raise DocumentStoreUsageError(
@@ -143,34 +136,22 @@ def existing_seqs(connection: sqlite3.Connection, ids: list[str]) -> dict[str, i
 
 
 def delete_seqs(
-    connection: sqlite3.Connection, delta: WriteDelta, seqs: list[int], collect_terms: bool
+    connection: sqlite3.Connection, delta: WriteDelta, seqs: list[int], analyzer: Analyzer
 ) -> None:
-    """Delete the rows ``seqs`` (documents and their FTS terms) and record them in ``delta``.
-
-    ``collect_terms`` (true while the in-process BM25 index is loaded) keeps the deleted terms so the index
-    can update itself in place; otherwise the delta is marked incomplete and the index reloads on next use.
-    """
+    """Delete the rows ``seqs`` (documents and their BM25 postings) and record them in ``delta``."""
     if not seqs:
         return
-    payload = (json.dumps(seqs),)
-    if collect_terms:
-        delta.removed_terms.update(
-            connection.execute(
-                "SELECT rowid, terms FROM documents_fts WHERE rowid IN (SELECT value FROM json_each(?))",
-                payload,
-            ).fetchall()
-        )
-    else:
-        delta.bm25_complete = False
-    connection.execute("DELETE FROM documents_fts WHERE rowid IN (SELECT value FROM json_each(?))", payload)
-    connection.execute("DELETE FROM documents WHERE seq IN (SELECT value FROM json_each(?))", payload)
+    delete_postings(connection, analyzer, seqs)
+    connection.execute(
+        "DELETE FROM documents WHERE seq IN (SELECT value FROM json_each(?))", (json.dumps(seqs),)
+    )
     delta.removed.extend(seqs)
 
 
 def insert_prepared(
-    connection: sqlite3.Connection, delta: WriteDelta, prepared: list[PreparedDocument]
+    connection: sqlite3.Connection, delta: WriteDelta, prepared: list[PreparedDocument], analyzer: Analyzer
 ) -> None:
-    """Insert ``prepared`` with fresh seqs and record them in ``delta``.
+    """Insert ``prepared`` with fresh seqs, index their content for BM25, and record them in ``delta``.
 
     Raises:
         DocumentStoreError: the embeddings' size differs from the one the database already holds.
@@ -190,18 +171,24 @@ def insert_prepared(
             )
     first = delta.next_seq
     seqs = range(first, first + len(prepared))
-    connection.executemany(
-        f"INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((seq, *item.row) for seq, item in zip(seqs, prepared, strict=True)),
-    )
-    connection.executemany(
-        "INSERT INTO documents_fts (rowid, terms) VALUES (?, ?)",
-        ((seq, item.terms) for seq, item in zip(seqs, prepared, strict=True) if item.terms),
-    )
+    with_content = [(seq, item.content) for seq, item in zip(seqs, prepared, strict=True) if item.content]
+    texts = [text for _, text in with_content]
+    # Large batches are analysed in a worker thread while SQLite inserts the rows (it releases the GIL
+    # while it works), so the two overlap on a second core.
+    worker = ThreadPoolExecutor(max_workers=1) if len(texts) >= _OVERLAP_MIN_TEXTS else None
+    try:
+        pending = worker.submit(analyse, analyzer, texts) if worker is not None else None
+        connection.executemany(
+            f"INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((seq, *item.row) for seq, item in zip(seqs, prepared, strict=True)),
+        )
+        analysis = pending.result() if pending is not None else None
+    finally:
+        if worker is not None:
+            worker.shutdown(wait=True)
     delta.next_seq = first + len(prepared)
+    index_documents(connection, analyzer, [seq for seq, _ in with_content], texts, analysis)
     for seq, item in zip(seqs, prepared, strict=True):
         if item.embedding is not None:
             delta.added_keys.append(seq)
             delta.added_vectors.append(item.embedding)
-        if item.has_content:
-            delta.added_terms.append((seq, item.plain_terms))
