@@ -270,7 +270,13 @@ class BM25Index:
         slots, tfs = self._postings(term_id)
         norm = self._length_norm()[slots]
         scores = term_contributions(
-            tfs, norm, int(self._df[term_id]), self.doc_count, self.variant, self.k1, self.delta
+            tfs,
+            norm,
+            int(self._df[term_id]),
+            self.doc_count,
+            variant=self.variant,
+            k1=self.k1,
+            delta=self.delta,
         )
         result = (slots, scores)
         self._contrib[term_id] = result
@@ -361,7 +367,7 @@ def length_norm(doc_lengths: Any, b: float, doc_count: int, total_length: float)
 
 
 def term_contributions(
-    tfs: Any, norm: Any, df: int, doc_count: int, variant: str, k1: float, delta: float
+    tfs: Any, norm: Any, df: int, doc_count: int, *, variant: str, k1: float, delta: float
 ) -> Any:
     """One term's BM25 score per posting (float32), from its term frequencies (float32) and the
     :func:`length_norm` of the documents holding it. Every store scores through this one function, so

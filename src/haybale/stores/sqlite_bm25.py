@@ -84,8 +84,8 @@ Analysis = tuple[list[str], Any, Any, Any, Any]
 
 
 def analyse(analyzer: Analyzer, texts: Sequence[str]) -> Analysis:
-    """A batch's postings: (terms by id, term id per posting, text index per posting, tf per posting, length per text), the
-    postings sorted by term then text."""
+    """A batch's postings: (terms by id, then per posting its term id, text index and term frequency, sorted
+    by term then text; and the number of terms of each text)."""
     lookup = _BatchTerms(analyzer)
     lengths = np.zeros(len(texts), dtype=np.int64)
     parts = []
@@ -367,7 +367,9 @@ class SQLiteBM25:
         seqs = np.concatenate(seq_parts)
         tfs = np.concatenate(tf_parts)
         norm = length_norm(np.concatenate(length_parts).astype(np.float64), self.b, docs, float(length))
-        scores = term_contributions(tfs, norm, len(seqs), docs, self.variant, self.k1, self.delta)
+        scores = term_contributions(
+            tfs, norm, len(seqs), docs, variant=self.variant, k1=self.k1, delta=self.delta
+        )
         if self._cached + len(seqs) > _CACHE_POSTINGS:
             self._scored.clear()
             self._cached = 0

@@ -18,13 +18,13 @@ from typing import Any
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
 from haybale.stores.protocol import DuplicatePolicy
+from haybale.stores.sqlite_bm25 import analyse, delete_postings, index_documents
 from haybale.stores.sqlite_schema import (
     DOCUMENT_COLUMNS,
     encode_document,
     read_setting,
     write_setting,
 )
-from haybale.stores.sqlite_bm25 import analyse, delete_postings, index_documents
 from haybale.stores.text_analysis import Analyzer
 
 __all__ = [
