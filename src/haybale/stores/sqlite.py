@@ -9,10 +9,11 @@
   :class:`~haybale.stores.text_analysis.Analyzer` and scores from the same BM25 code and statistics as
   ``InMemoryDocumentStore``, so they agree with it exactly. Only documents containing a query term are
   returned.
-* **Dense search**: embeddings are float32 BLOBs; an in-process float32 matrix mirrors them
-  (:mod:`haybale.stores.sqlite_vectors`). It is updated in place after each committed write and reloaded
-  when another process wrote (a ``version`` counter in the database, bumped by every
-  write). Filters select candidate rows in SQL *before* ranking.
+* **Dense search**: embeddings are float32 BLOBs, and also rows of one contiguous float32 file beside the
+  database that every process memory-maps (:mod:`haybale.stores.sqlite_vectors`): the file is written and
+  flushed inside the write transaction, before its commit, so a new process searches without loading a
+  vector through Python. Filters select candidate rows in SQL *before* ranking. A ``version`` counter in
+  the database, bumped by every write, tells a process when its cached view is stale.
 * **Filters** compile to parameterised SQL over the JSON ``meta`` column
   (:func:`haybale.filters.compile_sql`).
 * **Writes**: validation, duplicate handling and the row-level inserts and deletes of a write transaction
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
+from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
 from haybale.stores.memory_bm25 import BM25_VARIANTS
 from haybale.stores.protocol import DuplicatePolicy
@@ -47,7 +48,7 @@ from haybale.stores.sqlite_schema import (
     read_setting,
     write_setting,
 )
-from haybale.stores.sqlite_vectors import SIMILARITIES, VectorIndex
+from haybale.stores.sqlite_vectors import SIMILARITIES, MappedVectors, VectorFile, ensure_file
 from haybale.stores.sqlite_writes import (
     PreparedDocument,
     WriteDelta,
@@ -129,7 +130,8 @@ class SQLiteDocumentStore:
         self._shared: sqlite3.Connection | None = None
         self._write_lock = threading.RLock()
         self._index_lock = threading.RLock()
-        self._vectors = VectorIndex(embedding_similarity_function)
+        self._vector_file = VectorFile(self.path)
+        self._vectors = MappedVectors(embedding_similarity_function, self._vector_file)
         self._schema_ready = False
 
     def __repr__(self) -> str:
@@ -162,7 +164,7 @@ class SQLiteDocumentStore:
         connection = connect(self.path)
         if not self._schema_ready:
             try:
-                create_schema(connection, self.analyzer)
+                create_schema(connection, self.analyzer, self._vector_file)
             except BaseException:
                 connection.close()
                 raise
@@ -207,26 +209,13 @@ class SQLiteDocumentStore:
                 yield connection, delta
                 write_setting(connection, "version", str(delta.version + 1))
                 write_setting(connection, "next_seq", str(delta.next_seq))
-                with self._index_lock:
-                    connection.execute("COMMIT")
-                    self._apply(delta)
+                connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
-
-    def _apply(self, delta: WriteDelta) -> None:
-        """Bring the in-process vector index to the committed state, or leave it stale (reloaded on next
-        search) when it did not reflect the state this write started from."""
-        if self._vectors.version != delta.version:
-            return
-        if delta.removed:
-            self._vectors.remove(delta.removed)
-        if delta.added_keys:
-            import numpy as np
-
-            self._vectors.add(delta.added_keys, np.stack(delta.added_vectors))
-        self._vectors.version = delta.version + 1
+        for generation in delta.obsolete_vector_files:
+            self._vector_file.remove(generation)
 
     def _where(self, filters: Any, prefix: str = "") -> tuple[str, list[Any]]:
         return compile_sql(
@@ -268,7 +257,7 @@ class SQLiteDocumentStore:
         return prepare_documents(documents, operation, self.embedding_dim)
 
     def _delete_seqs(self, connection: sqlite3.Connection, delta: WriteDelta, seqs: list[int]) -> None:
-        delete_seqs(connection, delta, seqs, self.analyzer)
+        delete_seqs(connection, delta, seqs, self.analyzer, self._vector_file)
 
     def write_documents(
         self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
@@ -304,7 +293,7 @@ class SQLiteDocumentStore:
                     prepared = [item for item in prepared if item.id not in existing]
                 else:
                     self._delete_seqs(connection, delta, list(existing.values()))
-            insert_prepared(connection, delta, prepared, self.analyzer)
+            insert_prepared(connection, delta, prepared, self.analyzer, self._vector_file)
         return len(prepared)
 
     def delete_documents(self, document_ids: list[str]) -> None:
@@ -369,7 +358,7 @@ class SQLiteDocumentStore:
             self._delete_seqs(connection, delta, seqs)
             survivors = existing_seqs(connection, [item.id for item in prepared])
             self._delete_seqs(connection, delta, list(survivors.values()))
-            insert_prepared(connection, delta, prepared, self.analyzer)
+            insert_prepared(connection, delta, prepared, self.analyzer, self._vector_file)
         return len(seqs), len(prepared)
 
     # ------------------------------------------------------------------------------------------ search
@@ -426,48 +415,61 @@ class SQLiteDocumentStore:
             FilterError: the filter is malformed.
         """
         check_top_k(top_k)
-        where, params = self._where(filters)
+        self._where(filters)  # a malformed filter fails before the database is touched
         query = [float(value) for value in query_embedding]
         if not query or not all(math.isfinite(value) for value in query):
             raise DocumentStoreUsageError(
                 "embedding_search: the query embedding must be a non-empty list of finite numbers."
             )
-        with self._read_lock(), self._index_lock, self._reading() as connection:
-            stored_dim = read_setting(connection, "embedding_dim")
-            dim = int(stored_dim) if stored_dim is not None else self.embedding_dim
-            if dim is not None and len(query) != dim:
-                raise DocumentStoreUsageError(
-                    f"embedding_search: the query embedding has {len(query)} dimensions but the store holds "
-                    f"{dim}-dimensional embeddings. Embed the query with the model used for the documents."
-                )
-            if top_k == 0 or stored_dim is None:
-                return []
-            version = int(read_setting(connection, "version") or 0)
-            if self._vectors.version != version:
-                self._vectors.load(
-                    connection.execute(
-                        "SELECT seq, embedding FROM documents WHERE embedding IS NOT NULL ORDER BY seq"
-                    ),
-                    dim,
-                    version,
-                )
-            candidates = None
-            if filters:
-                candidates = [
-                    row[0]
-                    for row in connection.execute(
-                        f"SELECT seq FROM documents WHERE embedding IS NOT NULL AND {where}", params
+        for attempt in range(2):
+            with self._read_lock(), self._index_lock, self._reading() as connection:
+                stored_dim = read_setting(connection, "embedding_dim")
+                dim = int(stored_dim) if stored_dim is not None else self.embedding_dim
+                if dim is not None and len(query) != dim:
+                    raise DocumentStoreUsageError(
+                        f"embedding_search: the query embedding has {len(query)} dimensions but the store "
+                        f"holds {dim}-dimensional embeddings. Embed the query with the model used for the "
+                        "documents."
                     )
-                ]
-            hits = self._vectors.search(query, top_k, candidates)
-            rows = connection.execute(
-                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE seq IN (SELECT value FROM json_each(?))",
-                (json.dumps([seq for seq, _score in hits]),),
-            ).fetchall()
+                if top_k == 0 or stored_dim is None or dim is None:
+                    return []
+                version = int(read_setting(connection, "version") or 0)
+                if self._vectors.version == version or self._vectors.load(connection, version, dim):
+                    rows, hits = self._dense_hits(connection, query, top_k, filters)
+                    break
+            if attempt:
+                raise DocumentStoreUnavailableError(
+                    f"The vector file of {self.path!r} cannot be read even after rebuilding it from the "
+                    "database; check the folder's permissions and free space."
+                )
+            # The vector file is missing or short (e.g. the database was copied without it): rebuild it.
+            with self._writing() as (connection, delta):
+                obsolete = ensure_file(connection, self._vector_file, dim)
+                if obsolete is not None:
+                    delta.obsolete_vector_files.append(obsolete)
         by_seq = {row[0]: row for row in rows}
         return [
             decode_document(by_seq[seq], self._scale(score) if scale_score else score) for seq, score in hits
         ]
+
+    def _dense_hits(
+        self, connection: sqlite3.Connection, query: list[float], top_k: int, filters: Any
+    ) -> tuple[list[Any], list[tuple[int, float]]]:
+        candidates = None
+        if filters:
+            where, params = self._where(filters)
+            candidates = [
+                row[0]
+                for row in connection.execute(
+                    f"SELECT seq FROM documents WHERE embedding IS NOT NULL AND {where}", params
+                )
+            ]
+        hits = self._vectors.search(query, top_k, candidates)
+        rows = connection.execute(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE seq IN (SELECT value FROM json_each(?))",
+            (json.dumps([seq for seq, _score in hits]),),
+        ).fetchall()
+        return rows, hits
 
     def _scale(self, score: float) -> float:
         if self.embedding_similarity_function == "cosine":

@@ -6,6 +6,8 @@ Tables:
   TEXT written with ``ensure_ascii=False`` so SQLite JSON paths match unicode keys), ``embedding`` (float32
   BLOB), ``sparse_embedding`` (JSON), ``blob`` / ``blob_mime_type`` / ``blob_meta``.
 * ``bm25_segments`` / ``bm25_postings`` -- the persisted BM25 index (:mod:`haybale.stores.sqlite_bm25`).
+* ``vector_segments`` -- which rows of the memory-mapped vector file hold which document
+  (:mod:`haybale.stores.sqlite_vectors`).
 * ``haybale_store`` -- key/value settings: schema version, analyzer settings, embedding dimension, the next
   ``seq`` and a write ``version`` bumped by every committed write (it keeps the in-process vector and BM25
   indexes in step with the table, even when another process writes).
@@ -56,6 +58,14 @@ _SCHEMA = (
     )""",
     "CREATE UNIQUE INDEX IF NOT EXISTS bm25_postings_by_term ON bm25_postings (term, segment)",
     "CREATE INDEX IF NOT EXISTS bm25_postings_by_segment ON bm25_postings (segment)",
+    """CREATE TABLE IF NOT EXISTS vector_segments (
+        segment INTEGER PRIMARY KEY,
+        first_row INTEGER NOT NULL,
+        min_seq INTEGER NOT NULL,
+        max_seq INTEGER NOT NULL,
+        seqs BLOB NOT NULL,
+        inv_norms BLOB NOT NULL
+    )""",
 )
 
 
@@ -81,7 +91,7 @@ def connect(path: str) -> sqlite3.Connection:
     return connection
 
 
-def create_schema(connection: sqlite3.Connection, analyzer: Analyzer) -> None:
+def create_schema(connection: sqlite3.Connection, analyzer: Analyzer, vector_file: Any) -> None:
     """Create the tables if missing, migrate an older schema, and check the database was indexed with the
     same analyzer settings."""
     analyzer_settings = analyzer.to_dict()
@@ -109,21 +119,24 @@ def create_schema(connection: sqlite3.Connection, analyzer: Analyzer) -> None:
             "analyzer": wanted,
             "next_seq": "1",
             "version": "0",
+            "vector_rows": "0",
+            "vector_generation": "0",
         }
         connection.executemany(
             "INSERT OR IGNORE INTO haybale_store (key, value) VALUES (?, ?)", list(defaults.items())
         )
         if version is not None and int(version) == 1:
-            _migrate_from_version_1(connection, analyzer)
+            _migrate_from_version_1(connection, analyzer, vector_file)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
 
 
-def _migrate_from_version_1(connection: sqlite3.Connection, analyzer: Analyzer) -> None:
-    """Build the persisted BM25 index of a version-1 database from its documents and drop the FTS5 table."""
+def _migrate_from_version_1(connection: sqlite3.Connection, analyzer: Analyzer, vector_file: Any) -> None:
+    """Build the persisted BM25 index and the vector file of a version-1 database; drop its FTS5 table."""
     from haybale.stores.sqlite_bm25 import index_documents
+    from haybale.stores.sqlite_vectors import rebuild_file
 
     cursor = connection.execute(
         "SELECT seq, content FROM documents WHERE content IS NOT NULL AND content <> '' ORDER BY seq"
@@ -131,6 +144,7 @@ def _migrate_from_version_1(connection: sqlite3.Connection, analyzer: Analyzer) 
     while rows := cursor.fetchmany(_MIGRATION_BATCH):
         index_documents(connection, analyzer, [row[0] for row in rows], [row[1] for row in rows])
     connection.execute("DROP TABLE IF EXISTS documents_fts")
+    rebuild_file(connection, vector_file)
     connection.execute(
         "UPDATE haybale_store SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
     )

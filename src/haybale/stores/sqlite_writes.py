@@ -25,6 +25,7 @@ from haybale.stores.sqlite_schema import (
     read_setting,
     write_setting,
 )
+from haybale.stores.sqlite_vectors import VectorFile, append_vectors, delete_vectors
 from haybale.stores.text_analysis import Analyzer
 
 __all__ = [
@@ -53,13 +54,12 @@ class PreparedDocument:
 
 @dataclass
 class WriteDelta:
-    """What one write transaction changed, applied to the in-process indexes after COMMIT."""
+    """What one write transaction needs to carry over: the seq counter, and vector files to remove once it
+    committed."""
 
     version: int
     next_seq: int
-    removed: list[int] = field(default_factory=list)
-    added_keys: list[int] = field(default_factory=list)
-    added_vectors: list[Any] = field(default_factory=list)
+    obsolete_vector_files: list[int] = field(default_factory=list)
 
 
 def prepare_documents(documents: Any, operation: str, embedding_dim: int | None) -> list[PreparedDocument]:
@@ -136,20 +136,38 @@ def existing_seqs(connection: sqlite3.Connection, ids: list[str]) -> dict[str, i
 
 
 def delete_seqs(
-    connection: sqlite3.Connection, delta: WriteDelta, seqs: list[int], analyzer: Analyzer
+    connection: sqlite3.Connection,
+    delta: WriteDelta,
+    seqs: list[int],
+    analyzer: Analyzer,
+    vector_file: VectorFile,
 ) -> None:
-    """Delete the rows ``seqs`` (documents and their BM25 postings) and record them in ``delta``."""
+    """Delete the rows ``seqs`` (documents, their BM25 postings and vector rows)."""
     if not seqs:
         return
     delete_postings(connection, analyzer, seqs)
+    with_vectors = [
+        row[0]
+        for row in connection.execute(
+            "SELECT seq FROM documents "
+            "WHERE seq IN (SELECT value FROM json_each(?)) AND embedding IS NOT NULL",
+            (json.dumps(seqs),),
+        )
+    ]
+    obsolete = delete_vectors(connection, vector_file, with_vectors)
+    if obsolete is not None:
+        delta.obsolete_vector_files.append(obsolete)
     connection.execute(
         "DELETE FROM documents WHERE seq IN (SELECT value FROM json_each(?))", (json.dumps(seqs),)
     )
-    delta.removed.extend(seqs)
 
 
 def insert_prepared(
-    connection: sqlite3.Connection, delta: WriteDelta, prepared: list[PreparedDocument], analyzer: Analyzer
+    connection: sqlite3.Connection,
+    delta: WriteDelta,
+    prepared: list[PreparedDocument],
+    analyzer: Analyzer,
+    vector_file: VectorFile,
 ) -> None:
     """Insert ``prepared`` with fresh seqs, index their content for BM25, and record them in ``delta``.
 
@@ -188,7 +206,11 @@ def insert_prepared(
             worker.shutdown(wait=True)
     delta.next_seq = first + len(prepared)
     index_documents(connection, analyzer, [seq for seq, _ in with_content], texts, analysis)
-    for seq, item in zip(seqs, prepared, strict=True):
-        if item.embedding is not None:
-            delta.added_keys.append(seq)
-            delta.added_vectors.append(item.embedding)
+    embedded = [
+        (seq, item.embedding) for seq, item in zip(seqs, prepared, strict=True) if item.embedding is not None
+    ]
+    obsolete = append_vectors(
+        connection, vector_file, [seq for seq, _ in embedded], [vector for _, vector in embedded]
+    )
+    if obsolete is not None:
+        delta.obsolete_vector_files.append(obsolete)
