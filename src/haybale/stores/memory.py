@@ -21,6 +21,7 @@ import numpy as np
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError, FilterError
+from haybale.stores.bulk import embedding_matrix, paused_gc
 from haybale.stores.memory_bm25 import BM25_VARIANTS, BM25Index
 from haybale.stores.memory_dense import SIMILARITY_FUNCTIONS, DenseMatrix
 from haybale.stores.protocol import DuplicatePolicy
@@ -372,7 +373,7 @@ class InMemoryDocumentStore:
         if not vectors:
             return plan, None
         try:
-            wide = np.asarray(vectors, dtype=np.float64)
+            wide = embedding_matrix(vectors, np.float64)
             matrix = self._dense.check(wide)
         except (ValueError, TypeError) as exc:
             raise DocumentStoreUsageError(
@@ -431,7 +432,7 @@ class InMemoryDocumentStore:
         self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
     ) -> int:
         """Write ``documents`` all-or-nothing; returns how many were written (skipped duplicates excluded)."""
-        with self._lock:
+        with self._lock, paused_gc(len(documents) if isinstance(documents, list | tuple) else 0):
             plan, vectors = self._plan_writes(documents, policy)
             self._apply_writes(plan, vectors)
             return len(plan)
@@ -467,7 +468,7 @@ class InMemoryDocumentStore:
         The new documents are validated before anything is deleted (an id twice in the new set raises
         DuplicateDocumentError); a document whose id already exists outside the filter is overwritten.
         """
-        with self._lock:
+        with self._lock, paused_gc(len(documents) if isinstance(documents, list | tuple) else 0):
             doomed = [self._docs[s].id for s in self._matching_slots(filters)]  # type: ignore[union-attr]
             plan, vectors = self._plan_writes(documents, DuplicatePolicy.OVERWRITE)
             if len(plan) != len(documents):

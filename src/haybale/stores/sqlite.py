@@ -36,6 +36,7 @@ from typing import Any
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
+from haybale.stores.bulk import paused_gc
 from haybale.stores.memory_bm25 import BM25_VARIANTS
 from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.scoring import check_top_k, scale_bm25, scale_cosine, scale_dot_product
@@ -278,6 +279,10 @@ class SQLiteDocumentStore:
             DocumentStoreError: an item is not a Document, metadata is not JSON, or embeddings differ in size.
         """
         policy = DuplicatePolicy(policy)
+        with paused_gc(len(documents) if isinstance(documents, list | tuple) else 0):
+            return self._write(documents, policy)
+
+    def _write(self, documents: list[Document], policy: DuplicatePolicy) -> int:
         prepared = dedupe(self._prepare(documents, "write_documents"), policy)
         if not prepared:
             return 0

@@ -178,7 +178,7 @@ def _json(value: Any, what: str, document_id: str) -> str:
         ) from error
 
 
-def encode_document(document: Any, embedding_bytes: bytes | None) -> tuple[Any, ...]:
+def encode_document(document: Any, embedding_bytes: bytes | memoryview | None) -> tuple[Any, ...]:
     """The ``documents`` row of ``document`` without ``seq`` (id, content, meta, embedding, sparse, blob)."""
     sparse = document.sparse_embedding
     blob = document.blob

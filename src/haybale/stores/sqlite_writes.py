@@ -17,6 +17,7 @@ from typing import Any
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
+from haybale.stores.bulk import embedding_matrix
 from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.sqlite_bm25 import analyse, delete_postings, index_documents
 from haybale.stores.sqlite_schema import (
@@ -69,38 +70,67 @@ def prepare_documents(documents: Any, operation: str, embedding_dim: int | None)
         DocumentStoreError: ``documents`` is not a list, an item is not a Document, an embedding is invalid,
             or embeddings differ in size (from each other or from ``embedding_dim``).
     """
-    import numpy as np
-
     if not isinstance(documents, list | tuple):
         raise DocumentStoreUsageError(
             f"{operation}: expected a list of Documents, got {type(documents).__name__}."
         )
-    prepared: list[PreparedDocument] = []
-    dims: set[int] = set()
+    embedded: list[int] = []
     for position, document in enumerate(documents):
         if not isinstance(document, Document):
             raise DocumentStoreUsageError(
                 f"{operation}: item {position} is a {type(document).__name__}, not a Document. "
                 "Nothing was written; wrap your data as Document(content=..., meta=...)."
             )
-        vector = None
         if document.embedding is not None:
-            vector = np.asarray(document.embedding, dtype=np.float32)
-            if vector.ndim != 1 or not len(vector) or not np.isfinite(vector).all():
-                raise DocumentStoreUsageError(
-                    f"{operation}: document {document.id!r} has an invalid embedding (it must be a "
-                    "non-empty list of finite numbers). Nothing was written."
-                )
-            dims.add(len(vector))
-        row = encode_document(document, vector.tobytes() if vector is not None else None)
+            embedded.append(position)
+    vectors = _embedding_rows(documents, embedded, operation, embedding_dim)
+    prepared: list[PreparedDocument] = []
+    next_vector = 0
+    for position, document in enumerate(documents):
+        vector = None
+        if next_vector < len(embedded) and embedded[next_vector] == position:
+            vector = vectors[next_vector]
+            next_vector += 1
+        # A row of the batch matrix is contiguous: SQLite stores it through the buffer protocol, no copy.
+        row = encode_document(document, memoryview(vector) if vector is not None else None)
         prepared.append(PreparedDocument(document.id, row, document.content, vector))
-    expected = {embedding_dim} if embedding_dim is not None else set()
-    if len(dims | expected) > 1:
-        raise DocumentStoreUsageError(
-            f"{operation}: embeddings of sizes {sorted(dims | expected)} in one store; every embedding "
-            "must have the same size (embedding_dim). Nothing was written."
-        )
     return prepared
+
+
+def _embedding_rows(documents: Any, embedded: list[int], operation: str, embedding_dim: int | None) -> Any:
+    """The float32 matrix of the embeddings of ``documents[embedded]``, validated."""
+    import numpy as np
+
+    try:
+        matrix = embedding_matrix([documents[i].embedding for i in embedded], np.float32)
+    except ValueError as exc:
+        raise DocumentStoreUsageError(
+            f"{operation}: {exc} (document {_document_named(exc, documents, embedded)}); every embedding "
+            "must be a non-empty list of finite numbers, all of the same size. Nothing was written."
+        ) from exc
+    if not len(embedded):
+        return matrix
+    finite = np.isfinite(matrix).all(axis=1)
+    if not finite.all():
+        bad = documents[embedded[int(np.argmin(finite))]].id
+        raise DocumentStoreUsageError(
+            f"{operation}: document {bad!r} has an invalid embedding (it must be a non-empty list of finite "
+            "numbers). Nothing was written."
+        )
+    if embedding_dim is not None and matrix.shape[1] != embedding_dim:
+        raise DocumentStoreUsageError(
+            f"{operation}: embeddings of sizes {sorted({embedding_dim, matrix.shape[1]})} in one store; "
+            "every embedding must have the same size (embedding_dim). Nothing was written."
+        )
+    return matrix
+
+
+def _document_named(error: ValueError, documents: Any, embedded: list[int]) -> str:
+    """The id of the document an :func:`embedding_matrix` error points at ("embedding <n> is invalid")."""
+    words = str(error).split()
+    if len(words) > 1 and words[1].isdigit() and int(words[1]) < len(embedded):
+        return repr(documents[embedded[int(words[1])]].id)
+    return "?"
 
 
 def dedupe(prepared: list[PreparedDocument], policy: DuplicatePolicy) -> list[PreparedDocument]:
