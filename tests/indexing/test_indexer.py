@@ -293,3 +293,68 @@ def test_unchanged_sources_are_skipped_and_empty_ones_change_nothing() -> None:
     empty = indexer.index_sources([_upload("doc-1", b"   \n  ", "a.txt")]).outcomes[0]
     assert empty.status == "failed" and "no extractable text" in (empty.error or "")
     assert store.inner.count_documents({"document_id": "doc-1"}) > 0  # the old version stays
+
+
+class RecordingEmbedder:
+    """The real MiniLM document embedder, recording how many chunks each run was asked to embed."""
+
+    def __init__(self, **settings: Any) -> None:
+        from haybale.components.embedders import SentenceTransformersDocumentEmbedder
+
+        self.inner = SentenceTransformersDocumentEmbedder(progress_bar=False, **settings)
+        self.calls: list[int] = []
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.inner.to_dict()
+
+    def run(self, documents: list[Any]) -> dict[str, Any]:
+        self.calls.append(len(documents))
+        return self.inner.run(documents=documents)
+
+
+def _paragraphs(count: int, edited: int | None = None) -> str:
+    """``count`` paragraphs of 44 words each (one chunk each at split_length 44); ``edited`` one reworded."""
+    return "\n\n".join(
+        f"Paragraph {n} {'about glaciers' if n == edited else 'about rivers'}: " + "water " * 40
+        for n in range(count)
+    )
+
+
+@pytest.mark.slow
+def test_editing_one_paragraph_re_embeds_only_the_changed_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text(_paragraphs(30))
+    store = InMemoryDocumentStore()
+    embedder = RecordingEmbedder()
+    pipeline = build_indexing_pipeline(split_by="word", split_length=44, split_overlap=0)
+    first = Indexer(store, pipeline, embedder=embedder).index([path])
+    assert embedder.calls == [first.chunks_written] == [30]
+    before = {d.content: d.embedding for d in store.filter_documents()}
+
+    path.write_text(_paragraphs(30, edited=7))
+    second = Indexer(store, pipeline, embedder=embedder).index([path])
+    assert second.count("indexed") == 1
+    assert embedder.calls[-1] == 1  # only the chunk holding paragraph 7
+    after = store.filter_documents()
+    assert len(after) == first.chunks_written
+    for chunk in after:
+        if chunk.content in before:  # unchanged text keeps exactly its vector
+            assert chunk.embedding == before[chunk.content]
+    assert sum(chunk.content not in before for chunk in after) == 1
+    assert all(len(chunk.meta["_embedding_key"]) == 32 for chunk in after)
+
+
+@pytest.mark.slow
+def test_a_different_embedder_setting_re_embeds_everything(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text(_paragraphs(6))
+    store = InMemoryDocumentStore()
+    pipeline = build_indexing_pipeline(split_by="word", split_length=44, split_overlap=0)
+    Indexer(store, pipeline, embedder=RecordingEmbedder()).index([path])
+    path.write_text(_paragraphs(6, edited=2))
+    prefixed = RecordingEmbedder(prefix="passage: ")
+    report = Indexer(store, pipeline, embedder=prefixed).index([path])
+    assert prefixed.calls == [report.chunks_written]

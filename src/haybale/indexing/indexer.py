@@ -8,13 +8,19 @@ How a run works:
    written, so a second run over the same folder writes nothing.
 3. Changed and new files go, in batches, through the conversion pipeline
    ``MultiFileConverter -> DocumentCleaner -> DocumentSplitter``, then the chunks through the document
-   embedder. The embedder runs outside the pipeline so that its model is only loaded when there are chunks
-   to embed: a re-run that finds nothing new (or only files that fail to convert) never loads it.
+   embedder. The embedder runs outside the pipeline so that its model is only loaded when there is work: a
+   re-run that finds nothing new never loads it.
 4. The new chunks of a batch's sources replace their old ones in **one atomic**
    ``store.replace_documents({"field": "meta.source", "operator": "in", "value": [sources]}, chunks)``. A
    process killed at any moment leaves every source either fully old or fully new; the next run re-processes
    what is stale and converges to the same index (chunk ids are content-addressed).
 5. With ``prune``, sources under the given folders whose files are gone are deleted.
+
+Speed: the next batch converts in a worker thread while the current one embeds, and the model loads while
+the first batch converts. A changed file's chunks whose text is unchanged keep their vectors: each chunk
+carries a private ``_embedding_key`` (a hash of the embedder's settings and the text it embeds), and before
+embedding a batch the chunks it replaces are read back and matching keys reuse their vectors -- editing one
+paragraph re-embeds only the chunks that paragraph touches.
 
 A file that fails (unreadable, corrupt, unknown type) is reported and skipped; its previously indexed chunks
 stay untouched.
@@ -22,9 +28,12 @@ stay untouched.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -190,6 +199,33 @@ def _numbered(item: SourceInput, chunks: list[Document]) -> list[Document]:
     return numbered
 
 
+#: Meta key holding a chunk's embedding key (private: keys starting with "_" never enter document ids).
+EMBEDDING_KEY = "_embedding_key"
+
+
+def embedder_fingerprint(embedder: Any) -> str | None:
+    """A hash of everything that decides an embedder's vectors (its type and serialized settings: model,
+    backend, prefix, ...), or None when it cannot be serialized (then nothing is reused)."""
+    try:
+        settings = embedder.to_dict()
+        text = json.dumps(settings, sort_keys=True, default=str)
+    except Exception:  # e.g. a Secret.from_token refuses to serialize: no cache rather than a wrong one
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def embedding_key(fingerprint: str, chunk: Document, meta_fields: list[str]) -> str:
+    """The cache key of ``chunk``'s embedding: the embedder's fingerprint, the content and the metadata the
+    embedder embeds with it."""
+    embedded = json.dumps([chunk.content, [chunk.meta.get(name) for name in meta_fields]], default=str)
+    return hashlib.sha256(f"{fingerprint}\0{embedded}".encode()).hexdigest()[:32]
+
+
+def _with_meta(chunk: Document, extra: dict[str, Any]) -> Document:
+    """A copy of ``chunk`` with ``extra`` merged into its metadata and the same id."""
+    return replace(chunk, meta={**chunk.meta, **extra})
+
+
 def _ocr_pages(chunks: list[Document]) -> tuple[int, ...]:
     """The page numbers of the chunks whose text came from OCR."""
     pages = {c.meta.get("page_number") for c in chunks if c.meta.get("ocr")}
@@ -342,8 +378,34 @@ class Indexer:
         return report
 
     def _index_pending(self, pending: list[SourceInput]) -> Iterator[FileOutcome]:
-        for start in range(0, len(pending), self.batch_files):
-            yield from self._index_batch(pending[start : start + self.batch_files])
+        """Index ``pending`` batch by batch; the next batch converts in a worker thread while this one
+        embeds (the model releases the GIL while it computes), and the model loads while the first batch
+        converts."""
+        batches = [
+            pending[start : start + self.batch_files] for start in range(0, len(pending), self.batch_files)
+        ]
+        if not batches:
+            return
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="haybale-index") as pool:
+            warm = getattr(self.embedder, "warm_up", None)
+            loading = pool.submit(warm) if callable(warm) else None
+            converting = pool.submit(self._try_convert, batches[0])
+            for position, batch in enumerate(batches):
+                converted = converting.result()
+                if position + 1 < len(batches):
+                    converting = pool.submit(self._try_convert, batches[position + 1])
+                if loading is not None:
+                    loading.result()  # a model that fails to load fails here, as it would in run()
+                    loading = None
+                yield from self._index_batch(batch, converted)
+
+    def _try_convert(
+        self, batch: list[SourceInput]
+    ) -> tuple[dict[str, str], dict[str, list[Document]]] | Exception:
+        try:
+            return self._convert(batch)
+        except Exception as exc:  # handled (retried source by source) by _index_batch
+            return exc
 
     def _convert(self, batch: list[SourceInput]) -> tuple[dict[str, str], dict[str, list[Document]]]:
         """Run the conversion pipeline: per-source failures, and per-source chunks in reading order."""
@@ -381,14 +443,14 @@ class Indexer:
                 by_source[key].append(chunk)
         return failures, by_source
 
-    def _index_batch(self, batch: list[SourceInput]) -> list[FileOutcome]:
-        try:
-            failures, by_source = self._convert(batch)
-        except Exception as exc:  # one bad batch must not end the run: it is retried source by source
+    def _index_batch(self, batch: list[SourceInput], converted_batch: Any = None) -> list[FileOutcome]:
+        result = converted_batch if converted_batch is not None else self._try_convert(batch)
+        if isinstance(result, Exception):  # one bad batch must not end the run: retried source by source
             if len(batch) > 1:
                 return [outcome for item in batch for outcome in self._index_batch([item])]
-            cause = exc.__cause__ or exc
+            cause = result.__cause__ or result
             return [FileOutcome(batch[0].key, "failed", error=f"{type(cause).__name__}: {cause}")]
+        failures, by_source = result
         outcomes: list[FileOutcome] = []
         converted: list[SourceInput] = []
         for item in batch:
@@ -402,16 +464,17 @@ class Indexer:
         if not converted:
             return outcomes
         chunks = {item.key: _numbered(item, by_source[item.key]) for item in converted}
+        replacing = self.document_store.count_documents(_any_of(converted)) > 0  # one query when all are new
         if self.embedder is not None:
             flat = [chunk for item in converted for chunk in chunks[item.key]]
             try:
-                embedded = iter(self.embedder.run(documents=flat)["documents"])
+                embedded = iter(self._embed(flat, _any_of(converted) if replacing else None))
             except Exception as exc:  # the batch's sources stay as they were; each is reported
                 reason = f"embedding failed: {type(exc).__name__}: {exc}"
                 return [*outcomes, *(FileOutcome(item.key, "failed", error=reason) for item in converted)]
             chunks = {item.key: [next(embedded) for _ in chunks[item.key]] for item in converted}
         old_counts = dict.fromkeys((item.key for item in converted), 0)
-        if self.document_store.count_documents(_any_of(converted)) > 0:  # one query when all are new
+        if replacing:
             old_counts = {
                 item.key: self.document_store.count_documents(item.replace_filter) for item in converted
             }
@@ -433,6 +496,31 @@ class Indexer:
             for item in converted
         )
         return outcomes
+
+    def _embed(self, chunks: list[Document], previous: dict[str, Any] | None) -> list[Document]:
+        """Embed ``chunks``, reusing the vectors of the chunks ``previous`` selects (the sources' chunks being
+        replaced) whose embedding key matches: editing one paragraph re-embeds only the chunks it changed."""
+        fingerprint = embedder_fingerprint(self.embedder)
+        if fingerprint is None:
+            return list(self.embedder.run(documents=chunks)["documents"])
+        fields = list(getattr(self.embedder, "meta_fields_to_embed", None) or [])
+        keyed = [
+            _with_meta(chunk, {EMBEDDING_KEY: embedding_key(fingerprint, chunk, fields)}) for chunk in chunks
+        ]
+        cached: dict[str, list[float]] = {}
+        if previous is not None:
+            for old in self.document_store.filter_documents(previous):
+                key = old.meta.get(EMBEDDING_KEY)
+                if isinstance(key, str) and old.embedding is not None:
+                    cached[key] = old.embedding
+        missing = [chunk for chunk in keyed if chunk.meta[EMBEDDING_KEY] not in cached]
+        fresh = iter(self.embedder.run(documents=missing)["documents"] if missing else [])
+        return [
+            replace(chunk, embedding=list(cached[chunk.meta[EMBEDDING_KEY]]))
+            if chunk.meta[EMBEDDING_KEY] in cached
+            else next(fresh)
+            for chunk in keyed
+        ]
 
     def _prune(self, paths: list[str | Path]) -> list[FileOutcome]:
         roots = [source_key(Path(p).expanduser()) for p in paths if Path(p).expanduser().exists()]
