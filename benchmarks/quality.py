@@ -45,7 +45,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-DATA = ROOT.parent / "shared" / "bench-data" / "nfcorpus"
+# NFCORPUS_DIR overrides where the data lives (a worktree outside the usual layout).
+DATA = Path(os.environ.get("NFCORPUS_DIR") or ROOT.parent / "shared" / "bench-data" / "nfcorpus")
 CACHE = HERE / ".cache"
 PEER_SCRIPT = HERE / "peers" / "quality_peer.py"
 PEER_PYTHON = ROOT / ".venv-peers" / "bin" / "python"

