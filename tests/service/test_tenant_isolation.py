@@ -68,6 +68,21 @@ components:
       cache_field: meta.document_id
 connections: []
 """,
+    "tools": """
+components:
+  invoker:
+    type: haybale.components.tools.tool_invoker.ToolInvoker
+    init_parameters:
+      tools:
+      - type: haybale.components.tools.component_tool.ComponentTool
+        data:
+          name: search
+          description: Search the notes
+          component:
+            type: haybale.components.retrievers.bm25.BM25Retriever
+            init_parameters:{tool_store}
+connections: []
+""",
     "ingest": """
 components:
   converter:
@@ -94,7 +109,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
     pipelines.mkdir()
     for name, text in PIPELINES.items():
         (pipelines / f"{name}.yaml").write_text(
-            text.format(store=STORE.format(db=db), text_embedder=EMBEDDER)
+            text.format(
+                store=STORE.format(db=db),
+                tool_store=STORE.format(db=db).replace("\n      ", "\n                "),
+                text_embedder=EMBEDDER,
+            )
         )
     keys = folder / "keys.txt"
     keys.write_text("key-a:tenant-a\nkey-b:tenant-b\n", encoding="utf-8")
@@ -153,6 +172,20 @@ def test_retrievers_only_see_the_callers_documents(service: RunningService) -> N
     query = {"query": "weather rain forecast", "filters": {"document_id": ["secret-doc"]}}
     assert service.client.post("/query", json=query, headers=B).json()["results"] == []
     assert service.client.post("/query", json=query, headers=A).json()["results"]
+
+
+def test_a_retriever_inside_a_tool_only_sees_the_callers_documents(service: RunningService) -> None:
+    call = {"tool_call": {"tool_name": "search", "arguments": {"query": "weather rain forecast"}, "id": "c1"}}
+    body = {"messages": [{"role": "assistant", "content": [call], "name": None, "meta": {}}]}
+
+    def found(headers: dict[str, str]) -> str:
+        response = _run(service, "tools", body, headers)
+        assert response.status_code == 200, response.text
+        (message,) = response.json()["result"]["invoker"]["tool_messages"]
+        return json.dumps(message)
+
+    assert "secret-doc" in found(A)
+    assert "secret-doc" not in found(B)
 
 
 def test_the_cache_checker_never_hits_another_tenants_documents(service: RunningService) -> None:
@@ -256,3 +289,21 @@ def test_a_pipeline_whose_stores_cannot_be_scoped_is_refused() -> None:
     accepted.add_component("reader", PlainReader())
     assert scope_pipeline_stores(accepted, "accepted") == ["accepted.reader.document_store"]
     assert isinstance(accepted.get_component("reader").document_store, TenantScopedStore)
+
+
+def test_stores_nested_too_deep_to_check_are_refused_not_skipped() -> None:
+    from haybale.components.retrievers.bm25 import BM25Retriever
+    from haybale.core.pipeline import Pipeline
+    from haybale.core.super_component import SuperComponent
+    from haybale.service.pipeline_scoping import UnscopablePipelineError, scope_pipeline_stores
+    from haybale.stores import InMemoryDocumentStore
+
+    innermost = Pipeline()
+    innermost.add_component("retriever", BM25Retriever(document_store=InMemoryDocumentStore()))
+    pipeline = innermost
+    for level in range(8):
+        outer = Pipeline()
+        outer.add_component(f"level{level}", SuperComponent(pipeline))
+        pipeline = outer
+    with pytest.raises(UnscopablePipelineError, match="levels deep"):
+        scope_pipeline_stores(pipeline, "deep")

@@ -1,7 +1,8 @@
 """Binding a served pipeline to the tenant scope, or refusing it when that cannot be guaranteed.
 
 When a YAML pipeline is loaded for ``/pipelines/{name}/run``, every document store any component holds —
-directly, or inside a nested component or pipeline — is replaced by a
+directly, or inside a nested component, pipeline or tool (an agent's or a tool invoker's ``ComponentTool``
+wrapping a retriever, say) — is replaced by a
 :class:`~haybale.stores.tenant_scope.TenantScopedStore` over it. Whatever the component (retriever, writer,
 cache checker, a custom component from an allow-listed module), its store calls then only see and change the
 calling tenant's documents.
@@ -13,6 +14,7 @@ list, dict or other container) or an object offers part of the store interface w
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from haybale.errors import DeserializationError
@@ -29,7 +31,7 @@ _STORE_METHODS = (
     "embedding_search",
     "delete_by_filter",
 )
-_MAX_DEPTH = 6
+_MAX_DEPTH = 12
 
 
 class UnscopablePipelineError(DeserializationError):
@@ -63,9 +65,38 @@ def _is_component(value: Any) -> bool:
     return not isinstance(value, type) and (is_component(value) or callable(getattr(value, "run", None)))
 
 
+def _is_tool(value: Any) -> bool:
+    from haybale.tools import Tool
+
+    return isinstance(value, Tool)
+
+
+def _walkable(value: Any) -> bool:
+    """Objects whose attributes may hold stores: components, pipelines, tools, methods bound to them."""
+    if inspect.ismethod(value):
+        return _walkable(value.__self__)
+    return _is_pipeline(value) or _is_component(value) or _is_tool(value)
+
+
+def _members(value: Any) -> list[Any]:
+    """The items of a container attribute (a list of tools, a dict of components...)."""
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    return []
+
+
 def _scope_object(obj: Any, where: str, depth: int, seen: set[int], bound: list[str]) -> None:
-    if id(obj) in seen or depth > _MAX_DEPTH:
+    if inspect.ismethod(obj):
+        obj = obj.__self__
+    if id(obj) in seen:
         return
+    if depth > _MAX_DEPTH:
+        raise UnscopablePipelineError(
+            f"{where} is nested more than {_MAX_DEPTH} levels deep (components, pipelines and tools inside "
+            "each other), too deep to check for document stores. Flatten the pipeline."
+        )
     seen.add(id(obj))
     if _is_pipeline(obj):
         for name, component in obj.walk():
@@ -77,25 +108,35 @@ def _scope_object(obj: Any, where: str, depth: int, seen: set[int], bound: list[
     for attribute, value in list(attributes.items()):
         if attribute.startswith("__haybale_"):  # the engine's own bookkeeping (captured init parameters)
             continue
-        place = f"{where}.{attribute}"
-        if isinstance(value, TenantScopedStore):
-            continue
-        if _is_store(value):
-            setattr(obj, attribute, TenantScopedStore(value))
-            bound.append(place)
-        elif _looks_like_store(value):
-            raise UnscopablePipelineError(
-                f"{place} holds a {type(value).__name__}, which offers part of the document store interface "
-                "but not all of it, so the tenant scope cannot be applied to it. Serve this pipeline only "
-                "without API keys, or give the component a complete document store."
-            )
-        elif _contains_store(value):
-            raise UnscopablePipelineError(
-                f"{place} holds document stores inside a {type(value).__name__}, where the tenant scope "
-                "cannot be applied. Give the component its store(s) as plain attributes."
-            )
-        elif _is_pipeline(value) or _is_component(value):
-            _scope_object(value, place, depth + 1, seen, bound)
+        _scope_attribute(obj, attribute, value, f"{where}.{attribute}", (depth, seen, bound))
+
+
+def _scope_attribute(
+    obj: Any, attribute: str, value: Any, place: str, walk: tuple[int, set[int], list[str]]
+) -> None:
+    depth, seen, bound = walk
+    if isinstance(value, TenantScopedStore):
+        return
+    if _is_store(value):
+        setattr(obj, attribute, TenantScopedStore(value))
+        bound.append(place)
+    elif _looks_like_store(value):
+        raise UnscopablePipelineError(
+            f"{place} holds a {type(value).__name__}, which offers part of the document store interface "
+            "but not all of it, so the tenant scope cannot be applied to it. Serve this pipeline only "
+            "without API keys, or give the component a complete document store."
+        )
+    elif _contains_store(value):
+        raise UnscopablePipelineError(
+            f"{place} holds document stores inside a {type(value).__name__}, where the tenant scope "
+            "cannot be applied. Give the component its store(s) as plain attributes."
+        )
+    elif _walkable(value):
+        _scope_object(value, place, depth + 1, seen, bound)
+    else:
+        for index, member in enumerate(_members(value)):
+            if _walkable(member):
+                _scope_object(member, f"{place}[{index}]", depth + 1, seen, bound)
 
 
 def scope_pipeline_stores(pipeline: Any, name: str) -> list[str]:
