@@ -10,6 +10,7 @@ that says what to fix; they never change what is stored.
 import asyncio
 from typing import Any
 
+from haybale.indexing.indexer import EMBEDDING_KEY
 from haybale.service.auth import TENANT_META_KEY, check_tenant_claim
 from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
@@ -129,7 +130,7 @@ def build_documents_router() -> Any:
             results=[
                 QueryResult(
                     content=d.content,
-                    metadata=dict(d.meta),
+                    metadata={k: v for k, v in d.meta.items() if k != EMBEDDING_KEY},
                     score=d.score,
                     id=d.id,
                     chunk_id=d.meta.get("chunk_id"),
