@@ -105,3 +105,43 @@ def test_testing_helpers_import_without_pytest() -> None:
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert completed.stdout.strip() == "ok", completed.stderr
+
+
+def test_every_public_module_declares_what_it_exports() -> None:
+    """Each module whose name does not start with '_' lists its public names in ``__all__``, and each listed
+    name is defined or imported there (read from the source, so optional extras need not be installed)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(haybale.__file__).parent
+    missing, unknown = [], []
+    for path in sorted(root.rglob("*.py")):
+        if path.name.startswith("_") and path.name != "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        declared = None
+        defined: set[str] = set()
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id == "__all__":
+                    declared = ast.literal_eval(node.value) if node.value is not None else None
+                elif isinstance(target, ast.Name):
+                    defined.add(target.id)
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                defined.add(node.name)
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                defined.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+            if isinstance(node, ast.If):  # TYPE_CHECKING imports behind lazy exports
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.ImportFrom):
+                        defined.update(alias.asname or alias.name for alias in inner.names)
+        relative = path.relative_to(root.parent)
+        if declared is None:
+            missing.append(str(relative))
+        else:
+            unknown += [f"{relative}: {name}" for name in declared if name not in defined]
+    assert missing == [], "modules without __all__"
+    assert unknown == [], "__all__ names nothing defined or imported there"

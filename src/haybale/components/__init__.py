@@ -1,1 +1,3 @@
 """Shipped components, one sub-package per role: ``from haybale.components.<role> import <Name>``."""
+
+__all__: list[str] = []

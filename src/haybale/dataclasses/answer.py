@@ -7,6 +7,8 @@ from typing import Any
 
 from haybale.dataclasses.document import Document
 
+__all__ = ["GeneratedAnswer"]
+
 
 @dataclass
 class GeneratedAnswer:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+__all__ = ["ByteStream"]
+
 
 @dataclass
 class ByteStream:

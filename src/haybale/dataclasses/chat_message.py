@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+__all__ = ["ChatMessage", "ChatRole", "ContentPart", "TextContent", "ToolCall", "ToolCallResult"]
+
 
 class ChatRole(str, Enum):
     """Who authored a chat message."""

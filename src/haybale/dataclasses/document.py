@@ -10,6 +10,8 @@ from typing import Any
 from haybale.dataclasses.byte_stream import ByteStream
 from haybale.dataclasses.sparse_embedding import SparseEmbedding
 
+__all__ = ["VOLATILE_META_KEYS", "Document", "compute_document_id"]
+
 #: Metadata keys that describe *when* or *where from* a file was read rather than *what* it holds. They do not
 #: enter the content-addressed id, so re-ingesting the same file (from a new temporary upload path, at a later
 #: time) yields the same ids. Keys starting with an underscore are treated as volatile too.

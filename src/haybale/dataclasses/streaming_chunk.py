@@ -7,6 +7,8 @@ from typing import Any
 
 from haybale.dataclasses.chat_message import ToolCall
 
+__all__ = ["StreamingChunk"]
+
 
 @dataclass
 class StreamingChunk:

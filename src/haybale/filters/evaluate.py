@@ -14,6 +14,15 @@ from typing import Any
 from haybale.dataclasses import Document
 from haybale.filters.tree import Condition, FilterNode, LogicalCondition, parse_filters
 
+__all__ = [
+    "Predicate",
+    "compile_predicate",
+    "document_matches",
+    "filter_documents",
+    "like_to_regex",
+    "scalar_equals",
+]
+
 Predicate = Callable[[Document], bool]
 _MISSING: Any = object()
 

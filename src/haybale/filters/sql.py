@@ -23,6 +23,8 @@ from typing import Any, Literal
 from haybale.errors import FilterError
 from haybale.filters.tree import Condition, FilterNode, LogicalCondition, parse_filters
 
+__all__ = ["Dialect", "compile_sql", "like_to_glob", "sqlite_json_path"]
+
 Dialect = Literal["sqlite", "postgres"]
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 _ORDERING = (">", ">=", "<", "<=")

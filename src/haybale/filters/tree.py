@@ -13,6 +13,24 @@ from typing import Any, Literal, TypeAlias
 
 from haybale.errors import FilterError
 
+__all__ = [
+    "COMPARISON_OPERATORS",
+    "DOCUMENT_FIELDS",
+    "LOGICAL_OPERATORS",
+    "MAX_FILTER_CONDITIONS",
+    "MAX_FILTER_DEPTH",
+    "UNFILTERABLE_FIELDS",
+    "ComparisonOperator",
+    "Condition",
+    "FilterNode",
+    "LogicalCondition",
+    "LogicalOperator",
+    "filter_to_dict",
+    "normalize_field",
+    "parse_filters",
+    "validate_filters",
+]
+
 ComparisonOperator = Literal[
     "==", "!=", ">", ">=", "<", "<=", "in", "not in", "like", "not like", "exists", "contains"
 ]

@@ -11,6 +11,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from haybale.dataclasses import Document
 
+__all__ = ["BM25SearchStore", "DocumentStore", "DuplicatePolicy", "EmbeddingSearchStore", "HybridSearchStore"]
+
 
 class DuplicatePolicy(str, Enum):
     """What ``write_documents`` does when a document id already exists.

@@ -27,6 +27,17 @@ from haybale.dataclasses import ByteStream, Document, SparseEmbedding
 from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError
 from haybale.stores.text_analysis import Analyzer
 
+__all__ = [
+    "DOCUMENT_COLUMNS",
+    "SCHEMA_VERSION",
+    "connect",
+    "create_schema",
+    "decode_document",
+    "encode_document",
+    "read_setting",
+    "write_setting",
+]
+
 SCHEMA_VERSION = 2
 _MIGRATION_BATCH = 50_000
 DOCUMENT_COLUMNS = "seq, id, content, meta, embedding, sparse_embedding, blob, blob_mime_type, blob_meta"

@@ -45,6 +45,8 @@ from haybale.errors import DocumentStoreError, DuplicateDocumentError, FilterErr
 from haybale.stores.protocol import BM25SearchStore, DocumentStore, DuplicatePolicy, EmbeddingSearchStore
 from haybale.testing.filter_cases import FILTER_CASES, INVALID_FILTERS, LONG_IN_CASES, filter_corpus
 
+__all__ = ["DocumentStoreConformance"]
+
 _BAD_ARGUMENT = (ValueError, DocumentStoreError)
 _BAD_DOCUMENT = (TypeError, ValueError, DocumentStoreError)
 

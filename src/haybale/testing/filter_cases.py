@@ -10,6 +10,8 @@ from typing import Any, NamedTuple
 
 from haybale.dataclasses import Document
 
+__all__ = ["ALL_IDS", "FILTER_CASES", "INVALID_FILTERS", "LONG_IN_CASES", "FilterCase", "filter_corpus"]
+
 ALL_IDS = frozenset({"d1", "d2", "d3", "d4", "d5", "d6"})
 
 

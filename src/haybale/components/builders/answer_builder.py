@@ -10,6 +10,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ChatMessage, Document, GeneratedAnswer
 from haybale.errors import ComponentError
 
+__all__ = ["DEFAULT_REFERENCE_PATTERN", "AnswerBuilder"]
+
 DEFAULT_REFERENCE_PATTERN = r"\[(\d+)\]"
 
 

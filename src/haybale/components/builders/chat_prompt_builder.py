@@ -17,6 +17,8 @@ from haybale.core.serialization import default_to_dict
 from haybale.dataclasses import ChatMessage, ChatRole, TextContent
 from haybale.errors import ComponentError, DeserializationError
 
+__all__ = ["ChatPromptBuilder"]
+
 _WHERE = "ChatPromptBuilder"
 
 

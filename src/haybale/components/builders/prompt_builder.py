@@ -9,6 +9,8 @@ from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.errors import ComponentError
 
+__all__ = ["RESERVED_INPUTS", "PromptBuilder", "check_required", "declare_template_inputs"]
+
 RESERVED_INPUTS = ("template", "template_variables")
 
 

@@ -13,6 +13,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import ComponentError, ConversionError
 
+__all__ = ["CONVERSION_MODES", "CSVToDocument"]
+
 CONVERSION_MODES = ("file", "row")
 
 

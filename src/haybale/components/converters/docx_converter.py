@@ -15,6 +15,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import optional_dependency
 
+__all__ = ["DOCXToDocument"]
+
 
 @component
 class DOCXToDocument:

@@ -20,6 +20,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import ConversionError
 
+__all__ = ["EPUBToDocument"]
+
 _CONTAINER = "urn:oasis:names:tc:opendocument:xmlns:container"
 _OPF = "http://www.idpf.org/2007/opf"
 _DC = "http://purl.org/dc/elements/1.1/"

@@ -15,6 +15,26 @@ from typing import Any
 from haybale.dataclasses import ByteStream, Source
 from haybale.dataclasses.image_content import IMAGE_MIME_TYPES, image_mime_type
 
+__all__ = [
+    "DOCX_MIME_TYPE",
+    "EML_MIME_TYPE",
+    "EPUB_MIME_TYPE",
+    "KNOWN_EXTENSIONS",
+    "MIME_ALIASES",
+    "MSG_MIME_TYPE",
+    "ODS_MIME_TYPE",
+    "ODT_MIME_TYPE",
+    "OLE_MIME_TYPE",
+    "PPTX_MIME_TYPE",
+    "RTF_MIME_TYPE",
+    "XLSX_MIME_TYPE",
+    "XLS_MIME_TYPE",
+    "ZIP_MIME_TYPE",
+    "detect_mime_type",
+    "mime_type_from_name",
+    "normalize_mime_type",
+]
+
 DOCX_MIME_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PPTX_MIME_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 XLSX_MIME_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

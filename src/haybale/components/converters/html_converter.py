@@ -12,6 +12,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import optional_dependency
 
+__all__ = ["MAIN_CONTENT_SELECTORS", "HTMLToDocument"]
+
 #: Where the main content of a page usually lives, most specific first.
 MAIN_CONTENT_SELECTORS: tuple[str, ...] = ("main", "[role=main]", "article", "#content", ".content", "body")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+__all__ = ["BOILERPLATE_TAGS", "NON_CONTENT_TAGS", "html_to_text", "node_to_text", "normalize_text_layout"]
+
 #: Elements whose text is never content.
 NON_CONTENT_TAGS: tuple[str, ...] = tuple(
     ["script", "style", "noscript", "template", "svg", "canvas", "iframe", "head"]

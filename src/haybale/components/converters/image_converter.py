@@ -17,6 +17,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import ComponentError, ConversionError
 
+__all__ = ["ImageToDocument"]
+
 
 def _check_limits(max_pixels: int, max_pages: int) -> None:
     for name, value in (("max_pixels", max_pixels), ("max_pages", max_pages)):

@@ -12,6 +12,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import ConversionError
 
+__all__ = ["JSONToDocument"]
+
 _SCALARS = (str, int, float, bool, type(None))
 
 

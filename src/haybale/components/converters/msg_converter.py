@@ -26,6 +26,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import ConversionError, optional_dependency
 
+__all__ = ["MSGToDocument"]
+
 _HEADERS = {"subject": "0037", "from": "0C1A", "to": "0E04", "cc": "0E03"}
 _ATTACHMENT_PREFIX = "__attach_version1.0_#"
 

@@ -49,6 +49,8 @@ from haybale.dataclasses import ByteStream, Document, Source
 from haybale.dataclasses.image_content import IMAGE_MIME_TYPES
 from haybale.errors import ConversionError
 
+__all__ = ["MultiFileConverter"]
+
 logger = logging.getLogger(__name__)
 
 

@@ -9,6 +9,8 @@ from haybale.components.converters.source_reading import describe_source, read_s
 from haybale.dataclasses import Source
 from haybale.errors import ConversionError
 
+__all__ = ["corrupt_package_error", "read_office_package"]
+
 
 def read_office_package(source: Source, kind: str, extension: str) -> io.BytesIO:
     """Return the bytes of an Office package, checked to be a ZIP archive.

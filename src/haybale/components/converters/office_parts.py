@@ -14,6 +14,8 @@ import posixpath
 import zipfile
 from typing import Any
 
+__all__ = ["PACKAGE_URI", "OfficePackageParts"]
+
 _CONTENT_TYPES_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _RELATIONSHIPS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 

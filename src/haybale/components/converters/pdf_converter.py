@@ -19,6 +19,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import ComponentError, ConversionError, optional_dependency
 
+__all__ = ["PAGE_BREAK", "PDFToDocument"]
+
 if TYPE_CHECKING:
     from haybale.components.converters.ocr_engine import OCRPage
 

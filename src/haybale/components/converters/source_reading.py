@@ -25,6 +25,17 @@ from typing import Any
 from haybale.dataclasses import ByteStream, Document, Source
 from haybale.errors import ComponentError, ConversionError, MissingDependencyError
 
+__all__ = [
+    "ConvertOne",
+    "base_meta",
+    "check_readable_file",
+    "convert_sources",
+    "describe_source",
+    "expand_meta",
+    "read_source_bytes",
+    "require_text",
+]
+
 logger = logging.getLogger(__name__)
 
 

@@ -10,6 +10,8 @@ from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 
+__all__ = ["TextFileToDocument"]
+
 
 @component
 class TextFileToDocument:

@@ -16,6 +16,16 @@ from haybale.components.converters.source_reading import check_readable_file, de
 from haybale.dataclasses import ByteStream, Source
 from haybale.errors import ConversionError, optional_dependency
 
+__all__ = [
+    "BINARY_CONTROL_RATIO",
+    "BINARY_NUL_RATIO",
+    "CHUNK_SIZE",
+    "SAMPLE_SIZE",
+    "DecodedText",
+    "choose_encoding",
+    "decode_source",
+]
+
 SAMPLE_SIZE = 64 * 1024
 CHUNK_SIZE = 1024 * 1024
 #: Share of control bytes (other than NUL, tab, newline, carriage return, form feed, escape) above which a

@@ -17,6 +17,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import ConversionError, optional_dependency
 
+__all__ = ["XLSToDocument"]
+
 
 @component
 class XLSToDocument:

@@ -22,6 +22,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source
 from haybale.errors import ComponentError, ConversionError
 
+__all__ = ["ZIPToDocument"]
+
 _MIB = 1024 * 1024
 
 

@@ -12,6 +12,8 @@ from haybale.dataclasses import GeneratedAnswer
 from haybale.errors import ComponentError
 from haybale.stores.scoring import check_top_k
 
+__all__ = ["ANSWER_JOIN_MODES", "AnswerJoiner"]
+
 ANSWER_JOIN_MODES = ("concatenate",)
 
 

@@ -10,6 +10,8 @@ from haybale.core.sockets import GreedyVariadic
 from haybale.core.type_names import type_from_string, type_to_string
 from haybale.errors import ComponentError, DeserializationError
 
+__all__ = ["BranchJoiner"]
+
 
 @component
 class BranchJoiner:

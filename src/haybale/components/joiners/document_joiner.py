@@ -12,6 +12,8 @@ from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 from haybale.stores.scoring import check_top_k
 
+__all__ = ["DocumentJoiner"]
+
 
 def _list_name(documents: list[Document]) -> str | None:
     """The retriever name an input list declares through its documents' ``score_details``.

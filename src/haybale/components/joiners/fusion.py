@@ -22,6 +22,8 @@ from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 from haybale.stores.scoring import check_top_k
 
+__all__ = ["JOIN_MODES", "RRF_K", "fuse_documents", "normalize_weights", "validate_join_mode"]
+
 JOIN_MODES = ("concatenate", "merge", "reciprocal_rank_fusion", "distribution_based_rank_fusion")
 
 #: The RRF constant from Cormack et al. (2009); 60 is the value used by most engines.

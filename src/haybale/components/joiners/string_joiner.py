@@ -8,6 +8,8 @@ from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.core.sockets import Variadic
 
+__all__ = ["StringJoiner"]
+
 
 @component
 class StringJoiner:

@@ -13,6 +13,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 
+__all__ = ["EDGE_LINES", "PAGE_BREAK", "UNICODE_FORMS", "DocumentCleaner"]
+
 logger = logging.getLogger(__name__)
 
 UNICODE_FORMS = ("NFC", "NFKC", "NFD", "NFKD")

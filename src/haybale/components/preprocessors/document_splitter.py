@@ -28,6 +28,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError, optional_dependency
 
+__all__ = ["PAGE_BREAK", "SPLIT_UNITS", "DocumentSplitter", "default_tokenizer_path"]
+
 logger = logging.getLogger(__name__)
 
 SPLIT_UNITS = ("word", "sentence", "passage", "page", "line", "character", "token")

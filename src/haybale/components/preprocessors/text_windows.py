@@ -22,6 +22,19 @@ from typing import Any
 
 from haybale.errors import ComponentError, optional_dependency
 
+__all__ = [
+    "UNIT_PATTERNS",
+    "Window",
+    "character_windows",
+    "check_language",
+    "count_units",
+    "offset_windows",
+    "regex_windows",
+    "sentence_packed_windows",
+    "sentence_starts",
+    "word_character_windows",
+]
+
 #: One unit of each regex-describable kind, including its trailing separator.
 UNIT_PATTERNS: dict[str, str] = {
     "word": r"\s*\S+\s*",

@@ -10,6 +10,8 @@ from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 from haybale.stores.scoring import check_top_k
 
+__all__ = ["LostInTheMiddleRanker"]
+
 
 def _check_positive(value: int | None, name: str) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):

@@ -12,6 +12,8 @@ from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 from haybale.stores.scoring import check_top_k
 
+__all__ = ["META_VALUE_TYPES", "MISSING_META", "RANKING_MODES", "SORT_ORDERS", "MetaFieldRanker"]
+
 RANKING_MODES = ("reciprocal_rank_fusion", "linear_score")
 SORT_ORDERS = ("ascending", "descending")
 MISSING_META = ("bottom", "top", "drop")

@@ -14,6 +14,8 @@ from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 from haybale.stores.scoring import check_top_k
 
+__all__ = ["DEFAULT_MODEL", "SentenceTransformersSimilarityRanker"]
+
 DEFAULT_MODEL = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 _NAME = "SentenceTransformersSimilarityRanker"
 

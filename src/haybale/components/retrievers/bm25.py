@@ -9,6 +9,8 @@ from haybale.components.retrievers.store_search import StoreSearchRetriever
 from haybale.core.component import component
 from haybale.dataclasses import Document
 
+__all__ = ["BM25Retriever"]
+
 
 @component
 class BM25Retriever(StoreSearchRetriever):

@@ -17,6 +17,8 @@ from haybale.errors import ComponentError, DeserializationError
 from haybale.stores.protocol import BM25SearchStore, EmbeddingSearchStore, HybridSearchStore
 from haybale.stores.scoring import check_top_k
 
+__all__ = ["HYBRID_JOIN_MODES", "WEIGHTED_SCORE", "HybridRetriever", "weighted_score_fusion"]
+
 _WHERE = "HybridRetriever"
 #: The fusion the store protocol's ``hybrid_search`` guarantees; other join modes fuse in Python.
 _NATIVE_FUSION = "reciprocal_rank_fusion"

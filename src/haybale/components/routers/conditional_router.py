@@ -25,6 +25,8 @@ from haybale.core.type_names import type_from_string, type_to_string
 from haybale.errors import ComponentError, DeserializationError, SerializationError
 from haybale.tools.tool import deserialize_callable
 
+__all__ = ["ConditionalRouter", "NoRouteSelectedError"]
+
 _WHERE = "ConditionalRouter"
 _ROUTE_KEYS = ("condition", "output", "output_name", "output_type")
 

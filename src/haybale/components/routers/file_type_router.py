@@ -14,6 +14,8 @@ from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ByteStream, Source
 from haybale.errors import ComponentError
 
+__all__ = ["FileTypeRouter"]
+
 logger = logging.getLogger(__name__)
 
 

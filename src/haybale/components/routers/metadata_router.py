@@ -11,6 +11,8 @@ from haybale.dataclasses import Document
 from haybale.errors import ComponentError, FilterError
 from haybale.filters import compile_predicate
 
+__all__ = ["UNMATCHED", "MetadataRouter"]
+
 _WHERE = "MetadataRouter"
 UNMATCHED = "unmatched"
 

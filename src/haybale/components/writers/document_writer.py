@@ -13,6 +13,8 @@ from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 from haybale.stores.protocol import DuplicatePolicy
 
+__all__ = ["DocumentWriter"]
+
 _NAME = "DocumentWriter"
 
 
