@@ -20,7 +20,7 @@ from typing import Any
 from haybale.dataclasses import ByteStream
 from haybale.service.errors import ServiceError
 
-__all__ = ["request_inputs", "run_served_pipeline", "to_jsonable"]
+__all__ = ["request_inputs", "run_for_tenant", "run_served_pipeline", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -120,6 +120,23 @@ def request_inputs(pipeline: Any, data: dict[str, Any], files: dict[str, list[By
     return nested
 
 
+async def run_for_tenant(
+    pipeline: Any, inputs: dict[str, Any], tenant: str | None, include_outputs_from: set[str] | None = None
+) -> dict[str, Any]:
+    """Run a served pipeline on routed ``inputs`` (see :func:`request_inputs`) inside the caller's tenant
+    scope; returns the raw result.
+
+    Raises:
+        PipelineValidationError: wrong input types.
+        PipelineRuntimeError: a component failed.
+    """
+    from haybale.stores.tenant_scope import tenant_scope
+
+    with tenant_scope(tenant):
+        result = await pipeline.run_async(inputs, include_outputs_from=include_outputs_from)
+    return typing.cast("dict[str, Any]", result)
+
+
 async def run_served_pipeline(
     pipeline: Any, data: dict[str, Any], files: dict[str, list[ByteStream]], tenant: str | None
 ) -> dict[str, Any]:
@@ -130,9 +147,5 @@ async def run_served_pipeline(
         ServiceError: 422 for a path string given to a file input, or a malformed document/message.
         PipelineRuntimeError: a component failed.
     """
-    from haybale.stores.tenant_scope import tenant_scope
-
-    inputs = request_inputs(pipeline, data, files)
-    with tenant_scope(tenant):
-        result = await pipeline.run_async(inputs)
+    result = await run_for_tenant(pipeline, request_inputs(pipeline, data, files), tenant)
     return typing.cast("dict[str, Any]", to_jsonable(result))
