@@ -14,7 +14,9 @@ then ``--clients`` keep-alive connections send the 323 NFCorpus test queries rou
 ``--seconds``. The client is a minimal asyncio HTTP/1.1 client, so it costs the shared 2 cores as little as
 possible. Reported per configuration: requests/s, latency p50/p95/p99 (ms) and errors, medians over
 ``--repeats`` interleaved rounds. The side-by-side peer is the same server with query micro-batching turned
-off (``HAYBALE_QUERY_BATCH_SIZE=1``), i.e. one model call per request as before.
+off (``HAYBALE_QUERY_BATCH_SIZE=1``), i.e. one model call per request as before. A third configuration
+encodes queries with the ONNX Runtime int8 export of the same model (``HAYBALE_EMBEDDING_BACKEND=onnx-int8``;
+the index keeps its torch embeddings); ``--no-onnx`` skips it.
 """
 
 from __future__ import annotations
@@ -102,13 +104,14 @@ def _free_port() -> int:
 class Server:
     """``haybale serve`` as a subprocess."""
 
-    def __init__(self, store_url: str, batch_size: int) -> None:
+    def __init__(self, store_url: str, batch_size: int, backend: str = "torch") -> None:
         self.port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HAYBALE_")}
         env.update(
             {
                 "HAYBALE_STORE_URL": store_url,
                 "HAYBALE_QUERY_BATCH_SIZE": str(batch_size),
+                "HAYBALE_EMBEDDING_BACKEND": backend,
                 "HAYBALE_LOG_LEVEL": "WARNING",
                 "HF_HUB_OFFLINE": "1",
             }
@@ -196,9 +199,15 @@ async def _drive(port: int, clients: int, seconds: float, queries: list[str]) ->
 
 
 def measure(
-    store_url: str, batch_size: int, clients: int, seconds: float, queries: list[str]
+    store_url: str,
+    batch_size: int,
+    clients: int,
+    seconds: float,
+    queries: list[str],
+    *,
+    backend: str = "torch",
 ) -> dict[str, float]:
-    server = Server(store_url, batch_size)
+    server = Server(store_url, batch_size, backend)
     try:
         server.wait_ready()
         asyncio.run(_drive(server.port, 4, 3.0, queries))  # load the model, fill caches
@@ -230,7 +239,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument(
+        "--no-onnx", action="store_true", help="skip the configuration with the onnx-int8 query encoder"
+    )
     args = parser.parse_args()
+    configurations = [
+        ("micro-batched (32)", 32, "torch"),
+        ("one model call per request", 1, "torch"),
+    ]
+    if not args.no_onnx:
+        configurations.append(("micro-batched (32), onnx-int8", 32, "onnx-int8"))
 
     queries = _queries()
     index = build_index(args.docs)
@@ -248,11 +266,11 @@ def main() -> None:
     try:
         for round_number in range(args.repeats):
             for store_name, url in stores.items():
-                for label, batch in (("micro-batched (32)", 32), ("one model call per request", 1)):
-                    result = measure(url, batch, args.clients, args.seconds, queries)
+                for label, batch, backend in configurations:
+                    result = measure(url, batch, args.clients, args.seconds, queries, backend=backend)
                     results.setdefault((store_name, label), []).append(result)
                     print(
-                        f"  round {round_number + 1} {store_name:8s} {label:28s} {result['rps']:6.1f} req/s  "
+                        f"  round {round_number + 1} {store_name:8s} {label:40s} {result['rps']:6.1f} req/s  "
                         f"p50 {result['p50']:6.1f} ms  p99 {result['p99']:6.1f} ms  "
                         f"errors {result['errors']:.0f}"
                     )
