@@ -46,8 +46,8 @@ if sys.argv[2] == "torch":
     from sentence_transformers import SentenceTransformer
     SentenceTransformer(sys.argv[3], device="cpu", local_files_only=True).encode(texts, batch_size=32)
 else:
-    from haybale.components.embedders.onnx_backend import load_onnx_encoder
-    load_onnx_encoder(sys.argv[3]).encode(texts, batch_size=32)
+    from haybale.components.embedders.onnx_encoder import OnnxSentenceEncoder
+    OnnxSentenceEncoder(sys.argv[3], "onnx-int8").encode(texts, batch_size=32)
 """
 
 
@@ -109,7 +109,7 @@ def _edit_one_paragraph(folder: Path) -> Path:
 
 
 def main() -> None:
-    from haybale.components.embedders.onnx_backend import load_onnx_encoder
+    from haybale.components.embedders.onnx_encoder import OnnxSentenceEncoder
     from haybale.components.embedders.sentence_transformers_backend import resolve_model_path
 
     parser = argparse.ArgumentParser(
@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--skip-peer", action="store_true")
     args = parser.parse_args()
     model_dir = resolve_model_path("all-MiniLM-L6-v2")
-    load_onnx_encoder(model_dir)  # the one-time export, outside every clock
+    OnnxSentenceEncoder(model_dir, "onnx-int8")  # the one-time export, outside every clock
     samples: dict[str, list[float]] = {}
     before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="haybale-index-bench-") as tmp:
