@@ -86,6 +86,15 @@ def test_context_relevance_delta_of_the_top_k() -> None:
         ranked_documents=[_docs("hay", "opera"), _docs("opera", "hay"), _docs("hay", "opera")],
     )
     assert result["context_relevance_deltas"] == [1.0, 0.0, None]  # "the of" has no content word
+    # within the top k, order counts: the on-topic document moving from rank 2 to 1 is a gain
+    within = RankerUpliftEvaluator(top_k=2).run(
+        questions=[question, question],
+        ground_truth_documents=[_docs("hay")] * 2,
+        source_documents=[_docs("opera", "hay"), _docs("hay", "opera")],
+        ranked_documents=[_docs("hay", "opera"), _docs("opera", "hay")],
+    )
+    gain, loss = within["context_relevance_deltas"]
+    assert gain > 0.2 and loss == pytest.approx(-gain)
 
 
 def test_graded_ground_truth_and_id_comparison() -> None:

@@ -51,10 +51,14 @@ def _moves(truths: list[Document], before: list[Document], after: list[Document]
 
 
 def _relevance(question_terms: list[str], documents: list[Document]) -> float:
-    """Mean share of the question's content words each document contains (0.0 without documents)."""
-    if not documents:
+    """How on-topic a ranked list is: the share of the question's content words each document contains,
+    averaged with the weights nDCG gives ranks (1 / log2(rank + 1)), so order counts as well as membership
+    (0.0 without documents)."""
+    weights = [1.0 / math.log2(rank + 1) for rank in range(1, len(documents) + 1)]
+    if not weights:
         return 0.0
-    return sum(support(question_terms, set(terms(d.content or ""))) for d in documents) / len(documents)
+    shares = (support(question_terms, set(terms(d.content or ""))) for d in documents)
+    return sum(w * share for w, share in zip(weights, shares, strict=True)) / sum(weights)
 
 
 @component
@@ -71,9 +75,10 @@ class RankerUpliftEvaluator:
     - ``recall_before`` / ``recall_after``: recall@``top_k`` (the share of the relevant documents in the
       first ``top_k``), and ``recall_preserved``: whether the ranker kept at least as many of them there.
     - ``context_relevance_deltas`` (with ``questions``): how much more on-topic the first ``top_k``
-      documents are after the ranker than before, each document scored by the share of the question's
-      content words (stems) it contains, the same lexical support the other deterministic rubrics use;
-      None for a row without a question.
+      documents are after the ranker than before (-1 to 1). Each document is scored by the share of the
+      question's content words (stems) it contains, the lexical support the other deterministic rubrics
+      use, and the scores are averaged with rank weights (1 / log2(rank + 1)), so moving the on-topic
+      document up within the top k counts too. None for a row without a question.
     - ``individual_scores``: 0.0 when the ranker hurt (uplift -1, or recall@``top_k`` lost), 0.5 when it
       changed nothing for the relevant documents, 1.0 when it helped; NaN when none of the relevant
       documents reached the ranker (there was nothing it could move, so nothing to judge). ``score`` is the
