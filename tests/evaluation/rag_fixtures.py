@@ -60,13 +60,19 @@ def store(facts: dict[str, str], path: Path | None = None) -> Any:
 
 
 def rag_pipeline(
-    base_url: str, *, broken_retriever: bool = False, broken_template: bool = False, db: Path | None = None
+    base_url: str,
+    *,
+    broken_retriever: bool = False,
+    broken_template: bool = False,
+    db: Path | None = None,
+    ranker: Any = None,
+    top_k: int = 2,
 ) -> Pipeline:
-    """retriever -> prompt_builder -> llm -> answer_builder, healthy or broken as asked (``db``: a SQLite
-    file for the store)."""
+    """retriever -> [ranker ->] prompt_builder -> llm -> answer_builder, healthy or broken as asked (``db``: a
+    SQLite file for the store; ``ranker``: a component inserted after the retriever)."""
     pipeline = Pipeline()
     documents = store(NOISE if broken_retriever else {**FACTS, **NOISE}, db)
-    pipeline.add_component("retriever", BM25Retriever(documents, top_k=2))
+    pipeline.add_component("retriever", BM25Retriever(documents, top_k=top_k))
     template = BROKEN_TEMPLATE if broken_template else TEMPLATE
     builder = ChatPromptBuilder(
         template=template, variables=["query", "documents"], required_variables=["query"]
@@ -77,8 +83,13 @@ def rag_pipeline(
     )
     pipeline.add_component("llm", generator)
     pipeline.add_component("answer_builder", AnswerBuilder())
-    pipeline.connect("retriever.documents", "prompt_builder.documents")
+    context = "retriever"
+    if ranker is not None:
+        pipeline.add_component("ranker", ranker)
+        pipeline.connect("retriever.documents", "ranker.documents")
+        context = "ranker"
+    pipeline.connect(f"{context}.documents", "prompt_builder.documents")
     pipeline.connect("prompt_builder.prompt", "llm.messages")
     pipeline.connect("llm.replies", "answer_builder.replies")
-    pipeline.connect("retriever.documents", "answer_builder.documents")
+    pipeline.connect(f"{context}.documents", "answer_builder.documents")
     return pipeline

@@ -54,13 +54,18 @@ def test_default_rubrics_follow_component_roles(llm_url: str) -> None:
             "refusal",
             "context_adherence",
             "completeness",
+            "factual_accuracy",
             "chunk_attribution",
             "chunk_utilization",
         ],
     }
     llm = {s.metric: s for s in default_rubrics(pipeline, DATASET)["llm"]}
     assert llm["chunk_attribution"].inputs == {"contexts": "@retriever.documents"}
-    assert not llm["completeness"].blame  # no expected answers in the rows: reported, never blamed
+    # no expected answers in the rows: reported, never blamed
+    assert not llm["completeness"].blame and not llm["factual_accuracy"].blame
+    answered = [{**row, "ground_truth_answer": "dried grass"} for row in DATASET]
+    llm = {s.metric: s for s in default_rubrics(pipeline, answered)["llm"]}
+    assert llm["completeness"].blame and llm["factual_accuracy"].blame
     assert default_rubrics(pipeline, [{"inputs": {"query": "q"}}]).get("retriever") is None
 
 

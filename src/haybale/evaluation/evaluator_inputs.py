@@ -2,7 +2,8 @@
 
 From the scored component's output:
 
-- ``retrieved_documents`` / ``contexts``: the output as documents / their texts;
+- ``retrieved_documents`` / ``contexts``: the output as documents / their texts; ``ranked_documents``: the
+  output as documents (a ranker's result, compared with its ``source_documents``);
 - ``predicted_answers``: the output as text (the first ``GeneratedAnswer.data``, reply text or string);
 - ``tool_calls``: the output as it is (messages or tool calls);
 - ``messages``: the conversation: a generator's input messages plus its replies, or an agent's ``messages``.
@@ -11,7 +12,7 @@ From what the scored component received (rebuilt by :mod:`haybale.evaluation.com
 
 - ``prompts``: the rendered prompt: the output itself when scoring a prompt builder's ``prompt``, else the
   component's ``messages`` or ``prompt`` input;
-- ``source_documents``: the component's ``documents`` input (what a prompt builder was handed).
+- ``source_documents``: the component's ``documents`` input (what a prompt builder or a ranker was handed).
 
 From the dataset row:
 
@@ -19,7 +20,8 @@ From the dataset row:
   the evaluator compares by ``"id"`` and as contents otherwise) or ``ground_truth_document_ids``;
 - ``ground_truth_answers``: ``ground_truth_answer`` (one string) or ``ground_truth_answers`` (the first);
   an optional socket gets "" for rows without one;
-- ``questions``: ``question`` or ``query``, else the ``query``/``question`` in the run inputs;
+- ``questions``: ``question`` or ``query``, else the ``query``/``question`` in the run inputs (an optional
+  socket too);
 - ``expected_tool_calls``: ``expected_tool_calls``.
 
 ``EvaluatorSpec.inputs`` overrides any socket: a row key, or ``"@component.output"`` for another component's
@@ -101,7 +103,7 @@ def _as_socket_value(socket: str, value: Any) -> Any:
     """A referenced output shaped for the socket it fills."""
     if socket == "predicted_answers":
         return output_as_text(value)
-    if socket in ("retrieved_documents", "source_documents"):
+    if socket in ("retrieved_documents", "ranked_documents", "source_documents"):
         return output_as_documents(value)
     if socket == "contexts":
         return [d.content or "" for d in output_as_documents(value)]
@@ -142,13 +144,14 @@ def _conversation(context: RowContext) -> Any:
 
 
 def _question(context: RowContext, socket: str, optional: bool) -> Any:
-    if any(key in context.row for key in _QUESTION_KEYS) or not optional:
-        data = context.row.get("inputs") or {}
-        for key in _QUESTION_KEYS:
-            if key not in context.row and isinstance(data.get(key), str):
-                return data[key]
-        return _row_value(context, _QUESTION_KEYS, socket)[1]
-    return MISSING
+    data = context.row.get("inputs") or {}
+    if optional and not any(key in context.row for key in _QUESTION_KEYS):
+        asked = [data[key] for key in _QUESTION_KEYS if isinstance(data.get(key), str)]
+        return asked[0] if asked else MISSING
+    for key in _QUESTION_KEYS:
+        if key not in context.row and isinstance(data.get(key), str):
+            return data[key]
+    return _row_value(context, _QUESTION_KEYS, socket)[1]
 
 
 def _answer(context: RowContext, socket: str, optional: bool) -> Any:
@@ -191,6 +194,7 @@ def evaluator_input(  # noqa: PLR0911 - one return per socket kind reads best
     output = context.output
     simple: dict[str, Callable[[], Any]] = {
         "retrieved_documents": lambda: output_as_documents(output),
+        "ranked_documents": lambda: output_as_documents(output),
         "contexts": lambda: [d.content or "" for d in output_as_documents(output)],
         "predicted_answers": lambda: output_as_text(output),
         "tool_calls": lambda: output if isinstance(output, list) else [output],
@@ -224,7 +228,8 @@ def _unfillable(spec: EvaluatorSpec, socket: str, context: RowContext) -> str:
     hints = {
         "prompts": "score a prompt builder's 'prompt' output, or a generator whose 'messages'/'prompt' input "
         "is connected",
-        "source_documents": "score a component with a connected 'documents' input (a prompt builder)",
+        "source_documents": "score a component with a connected 'documents' input (a prompt builder, a "
+        "ranker)",
         "messages": "score a chat generator's 'replies' or an agent's 'messages'",
     }
     return (

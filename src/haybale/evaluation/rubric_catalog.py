@@ -1,17 +1,20 @@
 """Rubrics by name, and the default rubric set of a pipeline, chosen per component by its role.
 
-Names (``haybale eval --rubric component=name,name``): ``recall``, ``precision``, ``mrr``, ``ndcg``, ``map``
-(need ground-truth documents), ``prompt_coverage``, ``groundedness``, ``context_adherence``, ``refusal``,
-``completeness``, ``chunk_attribution``, ``chunk_utilization``, ``exact_match`` and ``sas`` (need ground-truth
-answers), ``task_completion``, ``tool_call_correctness`` (needs ``expected_tool_calls``), ``faithfulness``
-and ``context_relevance`` (judge only).
+Names (``haybale eval --rubric component=name,name``): ``recall``, ``precision``, ``mrr``, ``ndcg``, ``map``,
+``ranker_uplift`` (need ground-truth documents), ``prompt_coverage``, ``groundedness``, ``context_adherence``,
+``refusal``, ``completeness``, ``factual_accuracy``, ``chunk_attribution``, ``chunk_utilization``,
+``exact_match`` and ``sas`` (need ground-truth answers), ``task_completion``, ``tool_call_correctness``
+(needs ``expected_tool_calls``), ``faithfulness`` and ``context_relevance`` (judge only).
 
 The default set follows the component's span kind (:func:`haybale.tracing.detect_span_kind`): retrievers and
-rankers get recall (the pass/fail criterion), precision, MRR and nDCG when rows carry ground-truth documents;
-a prompt builder with a ``documents`` input gets prompt coverage; a chat generator gets groundedness, answer
-refusal and context adherence against its rendered prompt, completeness, and chunk attribution and
-utilization against the documents upstream of it; an agent gets task completion (and tool-call correctness
-when rows carry ``expected_tool_calls``). Descriptive metrics are reported but do not take the blame.
+rankers get recall (the pass/fail criterion), precision, MRR and nDCG when rows carry ground-truth documents,
+and a ranker that ranks by relevance to a query (a ``documents`` and a ``query`` input) also gets ranker
+uplift (what it did to the relevant documents it was handed); a prompt builder with a ``documents`` input
+gets prompt coverage; a chat generator gets groundedness, answer refusal and context adherence against its
+rendered prompt, completeness and factual accuracy, and chunk attribution and utilization against the
+documents upstream of it; an agent gets task completion (and tool-call correctness when rows carry
+``expected_tool_calls``). Descriptive metrics are reported but do not take the blame; completeness and
+factual accuracy are descriptive unless rows carry expected answers.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from haybale.evaluation.spec import EvaluatorSpec
 
 __all__ = ["RUBRIC_NAMES", "build_rubric", "default_rubrics", "rubric_evaluator", "upstream_documents"]
 
-_LLM_RUBRICS = ("groundedness", "refusal", "context_adherence", "completeness")
+_LLM_RUBRICS = ("groundedness", "refusal", "context_adherence", "completeness", "factual_accuracy")
+#: weak signals without an expected answer: reported, not blamed, when rows carry none
+_NEED_ANSWERS_TO_BLAME = {"completeness", "factual_accuracy"}
 _CHUNK_RUBRICS = ("chunk_attribution", "chunk_utilization")
 #: reported, but no pass/fail criterion for blame
 _DESCRIPTIVE = {"precision", "mrr", "ndcg", "map", "context_adherence", *_CHUNK_RUBRICS}
@@ -53,11 +58,13 @@ def _factories(judge: Any, escalate_below: float, field: str) -> dict[str, Calla
         "mrr": lambda: ev.DocumentMRREvaluator(document_comparison_field=field),
         "ndcg": lambda: ev.DocumentNDCGEvaluator(document_comparison_field=field),
         "map": lambda: ev.DocumentMAPEvaluator(document_comparison_field=field),
+        "ranker_uplift": lambda: ev.RankerUpliftEvaluator(document_comparison_field=field),
         "prompt_coverage": ev.PromptCoverageEvaluator,
         "groundedness": lambda: ev.GroundednessEvaluator(**cascade),
         "context_adherence": lambda: ev.ContextAdherenceEvaluator(**cascade),
         "refusal": lambda: ev.AnswerRefusalEvaluator(**cascade),
         "completeness": lambda: ev.CompletenessEvaluator(**cascade),
+        "factual_accuracy": lambda: ev.FactualAccuracyEvaluator(**cascade),
         "chunk_attribution": lambda: ev.ChunkAttributionEvaluator(**cascade),
         "chunk_utilization": lambda: ev.ChunkUtilizationEvaluator(**cascade),
         "task_completion": lambda: ev.TaskCompletionEvaluator(**cascade),
@@ -144,10 +151,15 @@ def build_rubric(
 
 
 def _names_for(kind: str, instance: Any, rows: Sequence[Mapping[str, Any]], has_docs: bool) -> list[str]:
-    outputs = get_output_sockets(instance)
+    outputs, inputs = get_output_sockets(instance), get_input_sockets(instance)
     if kind in ("RETRIEVER", "RERANKER") and "documents" in outputs:
-        return ["recall", "precision", "mrr", "ndcg"] if _document_field(rows) else []
-    if kind == "CHAIN" and "prompt" in outputs and "documents" in get_input_sockets(instance):
+        if not _document_field(rows):
+            return []
+        # uplift asks "more relevant to the query?": a ranker without a query input (LostInTheMiddleRanker,
+        # MetaFieldRanker) reorders by something else on purpose
+        by_relevance = kind == "RERANKER" and {"documents", "query"} <= set(inputs)
+        return ["recall", "precision", "mrr", "ndcg", *(["ranker_uplift"] if by_relevance else [])]
+    if kind == "CHAIN" and "prompt" in outputs and "documents" in inputs:
         return ["prompt_coverage"]
     if kind == "LLM":
         return [*_LLM_RUBRICS, *(_CHUNK_RUBRICS if has_docs else ())]
@@ -172,12 +184,13 @@ def default_rubrics(
             build_rubric(n, pipeline, name, rows, judge=judge, escalate_below=escalate_below) for n in names
         ]
         if kind == "LLM" and not _has_answers(rows):
-            specs = [_descriptive(s) if s.name == "completeness" else s for s in specs]
+            specs = [_descriptive(s) if s.name in _NEED_ANSWERS_TO_BLAME else s for s in specs]
         if specs:
             chosen[name] = specs
     return chosen
 
 
 def _descriptive(spec: EvaluatorSpec) -> EvaluatorSpec:
-    """Without expected answers completeness is a weak signal: report it, do not blame on it."""
+    """Without expected answers completeness and factual accuracy are weak signals: report them, do not blame
+    on them."""
     return EvaluatorSpec(spec.evaluator, name=spec.name, inputs=spec.inputs, blame=False)

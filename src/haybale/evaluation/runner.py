@@ -26,12 +26,20 @@ __all__ = [
 #: ``progress(stage, done, total)``: stage "run" (rows through the pipeline) or "score" (metrics computed)
 Progress = Callable[[str, int, int], None]
 
-#: per-row outputs of rubric evaluators kept in the report
-_DETAIL_KEYS = {"reasons": "reason", "escalated": "escalated", "confidences": "confidence"}
+#: per-row outputs of rubric evaluators (and the ranker-uplift evaluator) kept in the report
+_DETAIL_KEYS = {
+    "reasons": "reason",
+    "escalated": "escalated",
+    "confidences": "confidence",
+    "uplifts": "uplift",
+    "recall_preserved": "recall_preserved",
+    "context_relevance_deltas": "context_relevance_delta",
+}
 
 
 def row_details(result: Mapping[str, Any], count: int) -> list[dict[str, Any]]:
-    """Per-row ``{"reason", "escalated", "confidence"}`` from an evaluator result (what it provides)."""
+    """Per-row ``{"reason", "escalated", "confidence"}`` (and a ranker's ``uplift``, ``recall_preserved``,
+    ``context_relevance_delta``) from an evaluator result (what it provides)."""
     details: list[dict[str, Any]] = [{} for _ in range(count)]
     for output, name in _DETAIL_KEYS.items():
         values = result.get(output)

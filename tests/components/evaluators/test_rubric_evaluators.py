@@ -16,6 +16,7 @@ from haybale.components.evaluators import (
     CompletenessEvaluator,
     ContextAdherenceEvaluator,
     DocumentPrecisionEvaluator,
+    FactualAccuracyEvaluator,
     GroundednessEvaluator,
     PromptCoverageEvaluator,
     TaskCompletionEvaluator,
@@ -77,6 +78,66 @@ def test_completeness_against_the_expected_answer_and_the_question() -> None:
     assert result["individual_scores"][:2] == [1.0, 0.5]
     assert "mosell" in result["reasons"][1]
     assert result["individual_scores"][2] == 1.0 and result["confidences"][2] <= 0.3  # question only: unsure
+
+
+EIFFEL = "When was the Eiffel Tower completed?"
+KOBLENZ = "Which rivers meet in Koblenz?"
+
+
+def test_factual_accuracy_against_the_expected_answer() -> None:
+    result = FactualAccuracyEvaluator().run(
+        questions=[
+            EIFFEL,
+            EIFFEL,
+            KOBLENZ,
+            KOBLENZ,
+            "How many legs does a spider have?",
+            "Capital of France?",
+        ],
+        predicted_answers=[
+            "It was completed in 1889.",
+            "It was completed in 1901.",
+            "The Rhine and the Moselle meet there.",
+            "The Danube and the Elbe.",
+            "Spiders have eight legs.",
+            "Lyon.",
+        ],
+        ground_truth_answers=[
+            "In 1889.",
+            "1889",
+            "Rhine and Moselle",
+            "The Rhine and the Moselle.",
+            "8",
+            "Paris",
+        ],
+    )
+    assert result["individual_scores"] == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    assert all(confidence >= 0.9 for confidence in result["confidences"])  # clear-cut: no judge needed
+    assert result["reasons"][0] == "agrees with the expected answer on 1889"
+    assert result["reasons"][1] == "contradicts the expected answer: says 1901 where it says 1889"
+    assert result["reasons"][3] == (
+        "contradicts the expected answer: says Danube, Elbe where it says Rhine, Moselle"
+    )
+
+
+def test_factual_accuracy_leaves_what_it_cannot_check_to_the_judge() -> None:
+    result = FactualAccuracyEvaluator().run(
+        questions=[EIFFEL, EIFFEL, KOBLENZ, EIFFEL],
+        predicted_answers=[
+            "It was completed in 1889; Napoleon opened it.",  # padded with trivia the reference cannot check
+            "It was completed in 1889.",  # no reference at all
+            "The Rhine and the Danube.",  # half right
+            "",
+        ],
+        ground_truth_answers=["1889", "", "Rhine and Moselle", "1889"],
+    )
+    padded, unreferenced, half, empty = zip(
+        result["individual_scores"], result["confidences"], result["reasons"], strict=True
+    )
+    assert padded[0] == 1.0 and padded[1] < 0.5 and "adds Napoleon" in padded[2]
+    assert unreferenced[:2] == (1.0, 0.0) and "no expected answer" in unreferenced[2]
+    assert half[0] == 0.5 and half[1] < 0.5 and "says Danube where it says Moselle" in half[2]
+    assert empty[:3] == (0.0, 1.0, "the answer states nothing")
 
 
 def test_answer_refusal_tells_answers_from_refusals() -> None:
@@ -207,6 +268,12 @@ def test_task_completion_structural_checks_and_expected_answers() -> None:
         (GroundednessEvaluator(), {"prompts": ["p"], "predicted_answers": [3]}, "must be a string"),
         (ChunkAttributionEvaluator(), {"contexts": ["x"], "predicted_answers": ["a"]}, "list of strings"),
         (CompletenessEvaluator(), {"questions": [], "predicted_answers": []}, "nothing to evaluate"),
+        (
+            FactualAccuracyEvaluator(),
+            {"questions": ["q"], "predicted_answers": ["a"], "ground_truth_answers": [None]},
+            "'ground_truth_answers' must hold strings",
+        ),
+        (FactualAccuracyEvaluator(), {"questions": ["q", "r"], "predicted_answers": ["a"]}, "same length"),
         (TaskCompletionEvaluator(), {"messages": [["hi"]]}, "list of ChatMessages"),
         (PromptCoverageEvaluator(), {"source_documents": [["x"]], "prompts": ["p"]}, "must be a Document"),
     ],
@@ -274,6 +341,21 @@ def test_cascade_judge_overrides_the_cheap_score(judge: Any) -> None:
     assert never.run(questions=["what is hay?"], predicted_answers=["Dried grass."])["escalated"] == [False]
 
 
+def test_factual_accuracy_judge_checks_world_knowledge_without_a_reference(judge: Any) -> None:
+    backend, generator = judge([_json_reply(score=0.0, reason="the tower was completed in 1889, not 1901")])
+    evaluator = FactualAccuracyEvaluator(chat_generator=generator)
+    result = evaluator.run(
+        questions=[EIFFEL, EIFFEL],
+        predicted_answers=["It was completed in 1901.", "It was completed in 1889."],
+        ground_truth_answers=["", "1889"],
+    )
+    assert result["escalated"] == [True, False] and len(backend.requests) == 1
+    judged = backend.requests[0]["messages"][-1].text
+    assert EIFFEL in judged and "It was completed in 1901." in judged
+    assert result["individual_scores"] == [0.0, 1.0]
+    assert result["reasons"][0] == "judge: the tower was completed in 1889, not 1901"
+
+
 def test_cascade_unusable_judge_reply_keeps_the_cheap_score_or_raises(judge: Any) -> None:
     _, generator = judge([_json_reply(score=7, reason="out of range")])
     lenient = TaskCompletionEvaluator(chat_generator=generator, raise_on_failure=False)
@@ -292,6 +374,7 @@ def test_cascade_unusable_judge_reply_keeps_the_cheap_score_or_raises(judge: Any
         GroundednessEvaluator(support_threshold=0.7, escalation_threshold=0.3),
         ContextAdherenceEvaluator(pass_mark=0.8),
         CompletenessEvaluator(),
+        FactualAccuracyEvaluator(escalation_threshold=0.8, raise_on_failure=False),
         AnswerRefusalEvaluator(),
         ChunkAttributionEvaluator(),
         ChunkUtilizationEvaluator(pass_mark=0.2),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.evaluators.parallel_inputs import check_parallel_lists, check_string_list
+from haybale.components.evaluators.parallel_inputs import question_answer_rows
 from haybale.components.evaluators.rubric import (
     RUBRIC_OUTPUTS,
     RubricEvaluator,
@@ -13,7 +13,6 @@ from haybale.components.evaluators.rubric import (
 )
 from haybale.components.evaluators.text_support import terms
 from haybale.core.component import component
-from haybale.errors import ComponentError
 
 __all__ = ["CompletenessEvaluator"]
 
@@ -109,16 +108,5 @@ class CompletenessEvaluator(RubricEvaluator):
             ComponentError: empty, mismatched or mistyped inputs; an unusable judge reply when
                 ``raise_on_failure``.
         """
-        expected = ground_truth_answers if ground_truth_answers is not None else [""] * len(questions)
-        check_parallel_lists(
-            _NAME, questions=questions, predicted_answers=predicted_answers, ground_truth_answers=expected
-        )
-        for name, values in (("questions", questions), ("predicted_answers", predicted_answers)):
-            check_string_list(_NAME, name, values)
-        if not all(isinstance(value, str) for value in expected):
-            raise ComponentError(f"{_NAME}: 'ground_truth_answers' must hold strings ('' for none).")
-        rows = [
-            {"question": q, "expected_answer": e, "answer": a}
-            for q, e, a in zip(questions, expected, predicted_answers, strict=True)
-        ]
+        rows = question_answer_rows(_NAME, questions, predicted_answers, ground_truth_answers)
         return self._evaluate(rows)

@@ -13,7 +13,13 @@ from typing import Any
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 
-__all__ = ["check_document_lists", "check_parallel_lists", "check_string_list", "mean_score"]
+__all__ = [
+    "check_document_lists",
+    "check_parallel_lists",
+    "check_string_list",
+    "mean_score",
+    "question_answer_rows",
+]
 
 
 def check_parallel_lists(component_name: str, **inputs: Any) -> int:
@@ -74,6 +80,35 @@ def check_string_list(component_name: str, name: str, value: list[Any]) -> None:
             raise ComponentError(
                 f"{component_name}: '{name}[{index}]' must be a string, got {type(item).__name__} ({item!r})."
             )
+
+
+def question_answer_rows(
+    component_name: str,
+    questions: list[Any],
+    predicted_answers: list[Any],
+    ground_truth_answers: list[Any] | None,
+) -> list[dict[str, str]]:
+    """Check the inputs of an answer rubric and pair them up as rows ``{"question", "expected_answer",
+    "answer"}`` (``expected_answer`` is "" where there is none).
+
+    Raises:
+        ComponentError: empty or mismatched lists, or an entry that is not a string.
+    """
+    expected = ground_truth_answers if ground_truth_answers is not None else [""] * len(questions)
+    check_parallel_lists(
+        component_name,
+        questions=questions,
+        predicted_answers=predicted_answers,
+        ground_truth_answers=expected,
+    )
+    for name, values in (("questions", questions), ("predicted_answers", predicted_answers)):
+        check_string_list(component_name, name, values)
+    if not all(isinstance(value, str) for value in expected):
+        raise ComponentError(f"{component_name}: 'ground_truth_answers' must hold strings ('' for none).")
+    return [
+        {"question": q, "expected_answer": e, "answer": a}
+        for q, e, a in zip(questions, expected, predicted_answers, strict=True)
+    ]
 
 
 def mean_score(scores: list[float]) -> float:
