@@ -20,14 +20,23 @@ from haybale.core.plan import GREEDY, JOIN, PLAIN, NodePlan, PipelinePlan
 from haybale.core.sockets import describe_type
 from haybale.errors import PipelineComponentsBlockedError, PipelineMaxComponentRuns, PipelineRuntimeError
 
-__all__ = ["RunState"]
+__all__ = [
+    "BLOCKED",
+    "DEFER",
+    "GREEDY_READY",
+    "READY",
+    "RunState",
+    "build_kwargs",
+    "node_status",
+    "route_outputs",
+]
 
 LOGGER_NAME: Final = "haybale.pipeline"
 
-_GREEDY_READY: Final = 0
-_READY: Final = 1
-_DEFER: Final = 2
-_BLOCKED: Final = 3
+GREEDY_READY: Final = 0
+READY: Final = 1
+DEFER: Final = 2
+BLOCKED: Final = 3
 
 
 class RunState:
@@ -146,46 +155,16 @@ class RunState:
         if not self.heap and not self.deferred:
             raise PipelineComponentsBlockedError(self._blocked_message())
 
-    def _status(self, node: NodePlan) -> int:  # noqa: PLR0911, PLR0912 - hot path, kept flat on purpose
-        received = self.received.get(node.name)
-        user = self.user.get(node.name)
-        if node.simple:
-            for socket in node.mandatory:
-                if (received is None or socket not in received) and (user is None or socket not in user):
-                    return _BLOCKED
-            return _READY
-        kinds = node.kinds
-        for socket in node.mandatory:
-            if (
-                received is not None
-                and socket in received
-                and (kinds[socket] in (PLAIN, JOIN) or received[socket])
-            ):
-                continue
-            if user is not None and socket in user:
-                continue
-            return _BLOCKED
-        if received is not None:
-            for socket in node.greedy:
-                if received.get(socket):
-                    return _GREEDY_READY
-        arrived = self.arrived.get(node.name)
-        for socket, n_senders in node.waitable_counts:
-            if n_senders == 0:  # a plain optional input: waits for its one sender's value
-                if received is None or socket not in received:
-                    return _DEFER
-            else:
-                got = arrived.get(socket) if arrived is not None else None
-                if got is None or len(got) < n_senders:
-                    return _DEFER
-        return _READY
+    def _status(self, node: NodePlan) -> int:
+        name = node.name
+        return node_status(node, self.received.get(name), self.user.get(name), self.arrived.get(name))
 
     def _evaluate(self, node: NodePlan) -> None:
         status = self._status(node)
         name = node.name
-        if status == _BLOCKED:
+        if status == BLOCKED:
             return
-        if status == _DEFER:
+        if status == DEFER:
             self.deferred.add(name)
             return
         self.deferred.discard(name)
@@ -241,7 +220,7 @@ class RunState:
         return ordered[0]
 
     # ---------------------------------------------------------------- inputs and outputs
-    def take_inputs(self, node: NodePlan) -> tuple[dict[str, Any], int]:  # noqa: PLR0912 - hot path
+    def take_inputs(self, node: NodePlan) -> tuple[dict[str, Any], int]:
         """Consume the values waiting for ``node`` and build its ``run`` kwargs (defaults filled in).
 
         Raises:
@@ -269,132 +248,49 @@ class RunState:
                     copier = copiers[socket]
                     mine = value if copier is None else copier(value)
                     received[socket] = [*mine, *received[socket]]
-        if node.simple and user is None and received is not None and not node.defaults:
-            return received, visit  # the slots dict is this run's own: hand it over as the kwargs
-        kwargs = node.defaults.copy() if node.defaults else {}
         if node.simple:
-            if user is not None:
-                copiers = node.user_copiers
-                for socket, value in user.items():
-                    copier = copiers[socket]
-                    kwargs[socket] = value if copier is None else copier(value)
-            if received is not None:
-                kwargs.update(received)
-            return kwargs, visit
-        self.arrived.pop(name, None)
-        kinds = node.kinds
-        from_user: set[str] = set()
-        if user is not None:
-            copiers = node.user_copiers
-            for socket, value in user.items():
-                copier = copiers[socket]
-                copied = value if copier is None else copier(value)
-                kind = kinds[socket]
-                kwargs[socket] = copied if kind in (PLAIN, JOIN) else [copied]
-                from_user.add(socket)
-            for socket in node.greedy:
-                user.pop(socket, None)
-        if received is not None:
-            for socket, value in received.items():
-                if kinds[socket] != PLAIN and socket in from_user:
-                    combined = list(kwargs[socket])
-                    combined.extend(value)
-                    kwargs[socket] = combined
-                else:
-                    kwargs[socket] = value
-        return kwargs, visit
+            if user is None and received is not None and not node.defaults:
+                return received, visit  # the slots dict is this run's own: hand it over as the kwargs
+        else:
+            self.arrived.pop(name, None)
+        return build_kwargs(node, user, received), visit
 
-    def deliver(self, node: NodePlan, outputs: dict[str, Any]) -> None:  # noqa: PLR0912, PLR0915 - hot path, inlined
-        """Route one run's outputs to receivers and results (copying only values that are shared)."""
-        name = node.name
-        targets = node.targets
-        keep_full = name in self.include
+    def deliver(self, node: NodePlan, outputs: dict[str, Any]) -> None:
+        """Route one run's outputs to receivers and results (see :func:`route_outputs`) and queue the
+        receivers that became ready."""
+        touched = route_outputs(
+            node, outputs, node.name in self.include, self.received, self.arrived, self.leaf, self.full
+        )
+        if not touched:
+            return
+        nodes = self.nodes
+        pending = self.pending
+        queued = self.queued
+        users = self.user
+        deferred = self.deferred
         received = self.received
-        # receiver -> True while every delivery to it only added to a lazy input that still waits for senders
-        touched: dict[str, bool] = {}
-        leaf: dict[str, Any] | None = None
-        for key, value in outputs.items():
-            receivers = targets.get(key)
-            if receivers is None:
-                if leaf is None:
-                    leaf = {}
-                leaf[key] = value
+        for receiver, still_waiting in touched.items():
+            pending.add(receiver)
+            target = nodes[receiver]
+            if not target.simple:
+                # a deferred node that only got more values for an incomplete lazy input stays deferred
+                if not (still_waiting and receiver in deferred):
+                    self._evaluate(target)
                 continue
-            # the last receiver takes the original unless the caller also gets it back
-            last = len(receivers) if keep_full else len(receivers) - 1
-            copier = None if type(value) in ATOM_TYPES else node.out_copiers.get(key, copy_value)
-            for index, (receiver, socket, kind, conversion, n_senders) in enumerate(receivers):
-                item = value if copier is None or index == last else copier(value)
-                if conversion is not None:
-                    item = conversion(item)
-                slots = received.get(receiver)
-                if slots is None:
-                    slots = received[receiver] = {}
-                still_waiting = False
-                if kind == PLAIN:
-                    slots[socket] = item
-                else:
-                    values = slots.get(socket)
-                    if values is None:
-                        values = slots[socket] = []
-                    if kind == JOIN:
-                        values.extend(item)
-                    else:
-                        values.append(item)
-                    if kind != GREEDY:
-                        per_node = self.arrived.get(receiver)
-                        if per_node is None:
-                            self.arrived[receiver] = {socket: {name}}
-                            still_waiting = n_senders > 1
-                        else:
-                            got = per_node.get(socket)
-                            if got is None:
-                                per_node[socket] = {name}
-                                still_waiting = n_senders > 1
-                            else:
-                                got.add(name)
-                                still_waiting = len(got) < n_senders
-                previous = touched.get(receiver)
-                touched[receiver] = still_waiting if previous is None else previous and still_waiting
-        if keep_full and outputs:
-            self.full[name] = outputs
-        if leaf is not None:
-            existing = self.leaf.get(name)
-            if existing is None:
-                self.leaf[name] = leaf
+            # inlined readiness of a simple node (only plain inputs, nothing optional to wait for)
+            slots = received[receiver]
+            user = users.get(receiver)
+            for socket in target.mandatory:
+                if socket not in slots and (user is None or socket not in user):
+                    break
             else:
-                existing.update(leaf)
-        if touched:
-            nodes = self.nodes
-            pending = self.pending
-            queued = self.queued
-            users = self.user
-            deferred = self.deferred
-            for receiver, still_waiting in touched.items():
-                pending.add(receiver)
-                target = nodes[receiver]
-                if not target.simple:
-                    # a deferred node that only got more values for an incomplete lazy input stays deferred
-                    if not (still_waiting and receiver in deferred):
-                        self._evaluate(target)
-                    continue
-                # inlined readiness of a simple node (only plain inputs, nothing optional to wait for)
-                slots = received[receiver]
-                user = users.get(receiver)
-                for socket in target.mandatory:
-                    if socket not in slots and (user is None or socket not in user):
-                        break
-                else:
-                    if queued.get(receiver) != _READY:
-                        queued[receiver] = _READY
-                        heapq.heappush(self.heap, (_READY, target.rank, receiver))
+                if queued.get(receiver) != READY:
+                    queued[receiver] = READY
+                    heapq.heappush(self.heap, (READY, target.rank, receiver))
 
     def result(self) -> dict[str, dict[str, Any]]:
         """The result: leaf outputs plus full outputs of ``include_outputs_from`` (last visit wins)."""
-        result = self.leaf
-        for name, outputs in self.full.items():
-            result[name] = {**result.get(name, {}), **outputs}
-        return result
+        return merge_result(self.leaf, self.full)
 
     # ---------------------------------------------------------------- diagnostics
     def _missing(self, node: NodePlan) -> list[str]:
@@ -468,6 +364,181 @@ class RunState:
                     name,
                     ", ".join(missing),
                 )
+
+
+def route_outputs(  # noqa: PLR0912, PLR0915, PLR0917 - hot path, inlined
+    node: NodePlan,
+    outputs: dict[str, Any],
+    keep_full: bool,
+    received: dict[str, dict[str, Any]],
+    arrived: dict[str, dict[str, set[str]]],
+    leaf: dict[str, dict[str, Any]],
+    full: dict[str, dict[str, Any]],
+) -> dict[str, bool]:
+    """Route one visit's outputs into the run's containers, copying only values that are shared.
+
+    Connected outputs go to their receivers' slots in ``received`` (variadic and joined inputs collect them
+    in arrival order, and ``arrived`` records which senders delivered); unconnected keys go to ``leaf``; with
+    ``keep_full`` the whole ``outputs`` dict is kept in ``full`` (for ``include_outputs_from``). A value with
+    several receivers is copied for all but the last, which takes the original unless the caller also gets
+    it back (then every receiver gets a copy).
+
+    Returns:
+        receiver -> True while every delivery to it only added to a lazy input that still waits for senders.
+    """
+    name = node.name
+    targets = node.targets
+    touched: dict[str, bool] = {}
+    own_leaf: dict[str, Any] | None = None
+    for key, value in outputs.items():
+        receivers = targets.get(key)
+        if receivers is None:
+            if own_leaf is None:
+                own_leaf = {}
+            own_leaf[key] = value
+            continue
+        # the last receiver takes the original unless the caller also gets it back
+        last = len(receivers) if keep_full else len(receivers) - 1
+        copier = None if type(value) in ATOM_TYPES else node.out_copiers.get(key, copy_value)
+        for index, (receiver, socket, kind, conversion, n_senders) in enumerate(receivers):
+            item = value if copier is None or index == last else copier(value)
+            if conversion is not None:
+                item = conversion(item)
+            slots = received.get(receiver)
+            if slots is None:
+                slots = received[receiver] = {}
+            still_waiting = False
+            if kind == PLAIN:
+                slots[socket] = item
+            else:
+                values = slots.get(socket)
+                if values is None:
+                    values = slots[socket] = []
+                if kind == JOIN:
+                    values.extend(item)
+                else:
+                    values.append(item)
+                if kind != GREEDY:
+                    per_node = arrived.get(receiver)
+                    if per_node is None:
+                        arrived[receiver] = {socket: {name}}
+                        still_waiting = n_senders > 1
+                    else:
+                        got = per_node.get(socket)
+                        if got is None:
+                            per_node[socket] = {name}
+                            still_waiting = n_senders > 1
+                        else:
+                            got.add(name)
+                            still_waiting = len(got) < n_senders
+            previous = touched.get(receiver)
+            touched[receiver] = still_waiting if previous is None else previous and still_waiting
+    if keep_full and outputs:
+        full[name] = outputs
+    if own_leaf is not None:
+        existing = leaf.get(name)
+        if existing is None:
+            leaf[name] = own_leaf
+        else:
+            existing.update(own_leaf)
+    return touched
+
+
+def merge_result(
+    leaf: dict[str, dict[str, Any]], full: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The run's result: ``leaf`` outputs plus the ``full`` outputs of ``include_outputs_from`` (last visit
+    wins); ``leaf`` is taken over, not copied."""
+    result = leaf
+    for name, outputs in full.items():
+        result[name] = {**result.get(name, {}), **outputs}
+    return result
+
+
+def build_kwargs(
+    node: NodePlan, user: dict[str, Any] | None, received: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The ``run`` kwargs of one visit of ``node``: its defaults, then copies of the caller's values (wrapped
+    in a list for variadic inputs), then the senders' values (appended to the caller's on variadic inputs).
+
+    ``received`` is the visit's own (already taken from the run state); values on greedy inputs are removed
+    from ``user``, which the caller gives only once.
+    """
+    if node.simple and user is None and received is not None and not node.defaults:
+        return received  # the slots dict is this visit's own: hand it over as the kwargs
+    kwargs = node.defaults.copy() if node.defaults else {}
+    if node.simple:
+        if user is not None:
+            copiers = node.user_copiers
+            for socket, value in user.items():
+                copier = copiers[socket]
+                kwargs[socket] = value if copier is None else copier(value)
+        if received is not None:
+            kwargs.update(received)
+        return kwargs
+    kinds = node.kinds
+    from_user: set[str] = set()
+    if user is not None:
+        copiers = node.user_copiers
+        for socket, value in user.items():
+            copier = copiers[socket]
+            copied = value if copier is None else copier(value)
+            kind = kinds[socket]
+            kwargs[socket] = copied if kind in (PLAIN, JOIN) else [copied]
+            from_user.add(socket)
+        for socket in node.greedy:
+            user.pop(socket, None)
+    if received is not None:
+        for socket, value in received.items():
+            if kinds[socket] != PLAIN and socket in from_user:
+                combined = list(kwargs[socket])
+                combined.extend(value)
+                kwargs[socket] = combined
+            else:
+                kwargs[socket] = value
+    return kwargs
+
+
+def node_status(  # noqa: PLR0911, PLR0912 - hot path, kept flat on purpose
+    node: NodePlan,
+    received: dict[str, Any] | None,
+    user: dict[str, Any] | None,
+    arrived: dict[str, set[str]] | None,
+) -> int:
+    """How ready ``node`` is, given the values waiting for it (``received``), the caller's inputs for it
+    (``user``) and which senders already delivered to its variadic and joined inputs (``arrived``).
+
+    Returns one of the priorities of the module docstring, or ``BLOCKED`` when a mandatory input is missing.
+    """
+    if node.simple:
+        for socket in node.mandatory:
+            if (received is None or socket not in received) and (user is None or socket not in user):
+                return BLOCKED
+        return READY
+    kinds = node.kinds
+    for socket in node.mandatory:
+        if (
+            received is not None
+            and socket in received
+            and (kinds[socket] in (PLAIN, JOIN) or received[socket])
+        ):
+            continue
+        if user is not None and socket in user:
+            continue
+        return BLOCKED
+    if received is not None:
+        for socket in node.greedy:
+            if received.get(socket):
+                return GREEDY_READY
+    for socket, n_senders in node.waitable_counts:
+        if n_senders == 0:  # a plain optional input: waits for its one sender's value
+            if received is None or socket not in received:
+                return DEFER
+        else:
+            got = arrived.get(socket) if arrived is not None else None
+            if got is None or len(got) < n_senders:
+                return DEFER
+    return READY
 
 
 def _ordinal(number: int) -> str:
