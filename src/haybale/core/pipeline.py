@@ -19,6 +19,7 @@ from haybale.core.connect import parse_address, resolve_connection
 from haybale.core.plan import Edge, NodePlan, PipelinePlan, compile_plan
 from haybale.core.scheduler import LOGGER_NAME, RunState
 from haybale.core.sockets import describe_type
+from haybale.core.static_run import run_static
 from haybale.errors import HaybaleError, PipelineValidationError, SerializationError
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ class Pipeline:
         metadata: free-form data stored with the pipeline (serialized as-is).
         max_runs_per_component: how often one component may run within a single ``run()``.
     """
+
+    #: plain runs of static graphs follow the precompiled order (``haybale.core.static_run``); the tests set
+    #: this to False on an instance to compare with the general scheduler
+    _use_static_schedule: bool = True
 
     def __init__(self, metadata: dict[str, Any] | None = None, max_runs_per_component: int = 100) -> None:
         if not isinstance(max_runs_per_component, int) or max_runs_per_component < 1:
@@ -268,10 +273,11 @@ class Pipeline:
         return _normalize_inputs(self._compiled_plan(), data)
 
     # ------------------------------------------------------------------ running
-    def _prepare(
+    def _checked_inputs(
         self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None
-    ) -> RunState | None:
-        """The run's state, or None for a pipeline without components (it has nothing to run)."""
+    ) -> tuple[PipelinePlan, dict[str, dict[str, Any]], frozenset[str]] | None:
+        """The plan, the normalized run inputs and ``include_outputs_from`` as a set; None for a pipeline
+        without components (it has nothing to run)."""
         plan = self._plan if self._warmed and self._plan is not None else self._get_plan()
         if not plan.nodes:
             logging.getLogger(LOGGER_NAME).warning(
@@ -287,7 +293,17 @@ class Pipeline:
                 f"include_outputs_from names unknown components {sorted(unknown)}. Components: "
                 f"{sorted(plan.nodes)}."
             )
-        state = RunState(plan, _normalize_inputs(plan, data), include, self.max_runs_per_component)
+        return plan, _normalize_inputs(plan, data), include
+
+    def _prepare(
+        self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None
+    ) -> RunState | None:
+        """The run's state, or None for a pipeline without components (it has nothing to run)."""
+        checked = self._checked_inputs(data, include_outputs_from)
+        if checked is None:
+            return None
+        plan, user, include = checked
+        state = RunState(plan, user, include, self.max_runs_per_component)
         state.start()
         return state
 
@@ -400,9 +416,22 @@ class Pipeline:
     def _run(
         self, data: Mapping[str, Any], include_outputs_from: Iterable[str] | None, traced: bool
     ) -> dict[str, dict[str, Any]]:
-        state = self._prepare(data, include_outputs_from)
-        if state is None:
+        checked = self._checked_inputs(data, include_outputs_from)
+        if checked is None:
             return {}
+        plan, user, include = checked
+        if plan.static is not None and not traced and self._use_static_schedule:
+            outcome = run_static(self, plan, plan.static, user, include)
+            if not isinstance(outcome, RunState):
+                return outcome
+            state = outcome  # the static order ends here: the scheduler continues from the same state
+        else:
+            state = RunState(plan, user, include, self.max_runs_per_component)
+            state.start()
+        return self._drive(state, traced)
+
+    def _drive(self, state: RunState, traced: bool) -> dict[str, dict[str, Any]]:
+        """The general run loop: run what the scheduler says until nothing can run; return the result."""
         next_component = state.next_component
         take_inputs = state.take_inputs
         deliver = state.deliver

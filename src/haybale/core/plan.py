@@ -14,7 +14,19 @@ from haybale.core.isolation import Copier, copier_for_type
 from haybale.core.sockets import InputSocket, OutputSocket
 from haybale.core.types import value_checker
 
-__all__ = ["GREEDY", "JOIN", "LAZY", "PLAIN", "Edge", "NodePlan", "PipelinePlan", "compile_plan"]
+__all__ = [
+    "GREEDY",
+    "JOIN",
+    "LAZY",
+    "PLAIN",
+    "Edge",
+    "NodePlan",
+    "PipelinePlan",
+    "StaticRoute",
+    "StaticSchedule",
+    "StaticStep",
+    "compile_plan",
+]
 
 #: How an input socket collects values: one value, lazy variadic, greedy variadic, or joined lists.
 PLAIN: Final = 0
@@ -64,6 +76,42 @@ class NodePlan:
     connected_lists: frozenset[str] = frozenset()
 
 
+#: Where one output goes in a static run: ``(receiver, input, lazy)`` (a lazy-variadic input when ``lazy``).
+StaticRoute = tuple[str, str, bool]
+
+#: One component of a static schedule: ``(name, plan, run, simple, mandatory inputs, hand-over, single routes,
+#: fan-out routes)``. ``hand-over``: a simple component without defaults, whose waiting values can become its
+#: kwargs as they are. The routes (output -> one route, output -> several) are given only when every
+#: connection of the component goes to a plain or lazy-variadic input without conversion, else both are None.
+StaticStep = tuple[
+    str,
+    NodePlan,
+    Callable[..., Any],
+    bool,
+    tuple[str, ...],
+    bool,
+    dict[str, StaticRoute] | None,
+    dict[str, tuple[StaticRoute, ...]] | None,
+]
+
+
+@dataclass(frozen=True)
+class StaticSchedule:
+    """The precompiled order of a graph without loops and without greedy inputs (see ``static_run``).
+
+    In such a graph every component runs at most once per run and, as long as no component has to wait for a
+    sender that will not deliver, in topological order: a plain run can walk this order instead of keeping a
+    priority queue.
+    """
+
+    #: every component, by topological rank
+    steps: tuple[StaticStep, ...]
+    #: components without connected inputs (triggered on the first visit without any value)
+    sources: frozenset[str]
+    #: components with ``list[...]`` inputs that also have senders, and those inputs
+    list_inputs: tuple[tuple[str, frozenset[str]], ...]
+
+
 @dataclass(frozen=True)
 class PipelinePlan:
     """All node plans plus the lookup tables used to validate run inputs."""
@@ -74,6 +122,8 @@ class PipelinePlan:
     #: connected variadic inputs by name: where a flat input goes when no unconnected input has its name
     #: (the entry of a loop, as in Haystack)
     flat_variadic: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: the precompiled order plain runs follow; None when the graph has a loop or a greedy input
+    static: StaticSchedule | None = None
 
 
 def _ranks(names: list[str], successors: Mapping[str, set[str]]) -> dict[str, int]:
@@ -195,4 +245,48 @@ def compile_plan(
         sources=sources,
         flat_inputs={k: tuple(v) for k, v in flat.items()},
         flat_variadic={k: tuple(v) for k, v in flat_variadic.items()},
+        static=_static_schedule(nodes, sources),
     )
+
+
+def _static_schedule(nodes: dict[str, NodePlan], sources: tuple[str, ...]) -> StaticSchedule | None:
+    """The static schedule of an acyclic graph without greedy inputs; None for any other graph."""
+    if any(node.greedy or name in node.reach for name, node in nodes.items()):
+        return None
+    steps = tuple(
+        (
+            node.name,
+            node,
+            node.run,
+            node.simple,
+            node.mandatory,
+            node.simple and not node.defaults,
+            *_static_routes(node),
+        )
+        for node in sorted(nodes.values(), key=lambda node: node.rank)
+    )
+    return StaticSchedule(
+        steps=steps,
+        sources=frozenset(sources),
+        list_inputs=tuple(
+            (name, node.connected_lists) for name, node in nodes.items() if node.connected_lists
+        ),
+    )
+
+
+def _static_routes(
+    node: NodePlan,
+) -> tuple[dict[str, StaticRoute], dict[str, tuple[StaticRoute, ...]]] | tuple[None, None]:
+    single: dict[str, StaticRoute] = {}
+    several: dict[str, tuple[StaticRoute, ...]] = {}
+    for output, receivers in node.targets.items():
+        if any(
+            kind not in (PLAIN, LAZY) or conversion is not None for _, _, kind, conversion, _ in receivers
+        ):
+            return None, None
+        routes = tuple((receiver, socket, kind == LAZY) for receiver, socket, kind, _, _ in receivers)
+        if len(routes) == 1:
+            single[output] = routes[0]
+        else:
+            several[output] = routes
+    return single, several

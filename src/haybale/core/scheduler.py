@@ -132,6 +132,42 @@ class RunState:
         state.full = exported["full"]
         return state
 
+    @classmethod
+    def after_static_prefix(
+        cls,
+        plan: PipelinePlan,
+        user_inputs: dict[str, dict[str, Any]],
+        include_outputs_from: frozenset[str],
+        max_runs: int,
+        *,
+        received: dict[str, dict[str, Any]],
+        arrived: dict[str, dict[str, set[str]]],
+        visited: list[str],
+        leaf: dict[str, dict[str, Any]],
+        full: dict[str, dict[str, Any]],
+    ) -> RunState:
+        """The state this scheduler holds after the components in ``visited`` ran once each in rank order.
+
+        A static run (``haybale.core.static_run``) follows exactly this scheduler's choices up to that point
+        without keeping a queue; this rebuilds the queue from the values waiting for each component, so the
+        run can continue here (or be snapshot on a failure). The containers are taken over, not copied.
+        """
+        state = cls(plan, user_inputs, include_outputs_from, max_runs)
+        state.received = received
+        state.arrived = arrived
+        state.visits = dict.fromkeys(visited, 1)
+        state.leaf = leaf
+        state.full = full
+        nodes = plan.nodes
+        pending = {n for n in (*plan.sources, *user_inputs) if n not in state.visits}
+        pending.update(received)
+        state.pending = pending
+        # a component's readiness depends only on its own slots, so evaluating it now gives what the scheduler
+        # computed when its last value arrived
+        for name in sorted(pending, key=lambda n: nodes[n].rank):
+            state._evaluate(nodes[name])
+        return state
+
     def node(self, name: str) -> NodePlan:
         """The plan of component ``name``."""
         return self.nodes[name]
