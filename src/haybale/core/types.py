@@ -124,7 +124,8 @@ def _class_check(cls: type) -> Callable[[Any], bool] | None:
         import numbers
 
         abc = getattr(numbers, _NUMBER_ABCS[cls])
-        return lambda value: isinstance(value, abc)
+        # the exact type first: an ABC's isinstance is slow, and these checks run on every run() input
+        return lambda value: type(value) is cls or isinstance(value, abc)
     if cls in _SEQUENCE_ORIGINS:
         # lenient on purpose: tuples, numpy arrays and other sequences are accepted; a bare string is not
         return lambda value: (
