@@ -200,7 +200,7 @@ class Fragile:
         return {"value": value - 1}
 
 
-_KINDS = (Split, Combine, Gather, Extend, Fragile, Split, Combine)
+_KINDS = (Split, Combine, Gather, Extend, Fragile, Split, Combine, Extend)
 
 
 def _random_pipeline(seed: int) -> tuple[Pipeline, dict[str, Any], set[str] | None]:
@@ -338,18 +338,65 @@ def test_a_failure_in_a_static_run_carries_the_schedulers_snapshot_and_resumes()
     assert [name for name, _ in calls] == ["c3"]
 
 
-def test_include_outputs_from_and_fan_out_copies_match() -> None:
+@pytest.mark.parametrize("include", [None, {"y"}, {"make", "y"}])
+def test_fan_out_copies_and_include_outputs_from_match(include: set[str] | None) -> None:
     def build() -> tuple[Pipeline, dict[str, Any], set[str] | None]:
         pipeline = Pipeline()
         pipeline.add_component("make", Combine())
         for name in ("x", "y", "z"):
             pipeline.add_component(name, Extend())
             pipeline.connect("make.items", f"{name}.items")
-        return pipeline, {"make": {"a": 1, "b": 2}}, {"make", "y"}
+        return pipeline, {"make": {"a": 1, "b": 2}}, include
 
     static, general = _both_ways(build)
     _assert_same(static, general)
-    # every receiver mutated its own copy; the caller gets the untouched original
+    # every receiver mutated its own list; the caller gets the untouched original
     assert static.result is not None
-    assert static.result["make"]["items"] == [1, 2]
     assert [static.result[n]["items"] for n in ("x", "y", "z")] == [[1, 2, 2]] * 3
+    assert [kwargs for _, kwargs in static.calls[1:]] == [{"items": [1, 2], "step": None}] * 3
+    if include and "make" in include:
+        assert static.result["make"]["items"] == [1, 2]
+
+
+@component
+class Emit:
+    """Keeps a reference to the list it emits, to see which receiver was handed the original."""
+
+    def __init__(self) -> None:
+        self.emitted: list[Any] = []
+
+    @component.output_types(items=list[Any])
+    def run(self, value: int) -> dict[str, Any]:
+        self.emitted = [value]
+        return {"items": self.emitted}
+
+
+@component
+class Mark:
+    """Appends its own mark to the list it receives."""
+
+    def __init__(self, mark: str) -> None:
+        self.mark = mark
+
+    @component.output_types(count=int)
+    def run(self, items: list[Any]) -> dict[str, Any]:
+        items.append(self.mark)
+        return {"count": len(items)}
+
+
+def test_the_last_receiver_of_a_fan_out_is_handed_the_original() -> None:
+    emitted = {}
+    for static in (True, False):
+        pipeline = Pipeline()
+        pipeline.add_component("emit", Emit())
+        for mark in ("a", "b", "c"):
+            pipeline.add_component(mark, Mark(mark))
+            pipeline.connect("emit.items", f"{mark}.items")
+        pipeline._use_static_schedule = static
+        assert pipeline.run({"emit": {"value": 1}}) == {
+            "a": {"count": 2},
+            "b": {"count": 2},
+            "c": {"count": 2},
+        }
+        emitted[static] = pipeline.get_component("emit").emitted
+    assert emitted[True] == emitted[False] == [1, "c"]

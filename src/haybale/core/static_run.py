@@ -89,8 +89,6 @@ def run_static(  # noqa: PLR0912, PLR0915 - the hot loop, kept flat on purpose
             if status == BLOCKED:
                 continue  # all its senders have had their turn: it never runs (stuck if it got values)
             # it waits for a sender that will not deliver: the scheduler takes over from here
-            if not visited:
-                return _general(plan, user, include, max_runs)
             return _state(plan, user, include, max_runs, received, arrived, visited, leaf, full)
         if slots is not None:
             del received[name]
