@@ -5,19 +5,23 @@ Cases: (a) 10 trivial int components in a line; (b) a 20-component fan-out/fan-i
 input to a 1-component pipeline (cost of protecting the caller's data); (e) 80 trivial components in a line
 (does per-component cost stay flat?). Plus `import haybale` vs `import haystack` time in a fresh process.
 
-Run: .venv/bin/python benchmarks/pipeline_overhead.py [--budget SECONDS_PER_CASE]
-The peer side runs in .venv-peers (make bench-peers) through benchmarks/pipeline_overhead_peer.py.
+Run: .venv/bin/python benchmarks/pipeline_overhead.py [--budget SECONDS_PER_CASE] [--rounds N]
+The peer side runs in .venv-peers (make bench-peers) through benchmarks/pipeline_overhead_peer.py. The two
+sides alternate for N rounds (ours, peer, ours, peer, ...); the table shows the median of the rounds, and the
+speed-up is the median of each round's ratio, so a load change between rounds skews no ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -51,7 +55,7 @@ def _import_time(python: str, module: str, repeats: int = 5) -> float:
     return statistics.median(samples)
 
 
-def _run_peer(budget: float) -> dict[str, object] | None:
+def _run_peer(budget: float) -> dict[str, Any] | None:
     if not PEER_PYTHON.exists():
         print(f"(peer venv {PEER_PYTHON} missing: run `make bench-peers`; showing haybale only)")
         return None
@@ -72,26 +76,41 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=float, default=2.0, help="seconds of sampling per case and framework"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of ours and the peer")
     args = parser.parse_args()
 
     from haybale import Document, Pipeline, Variadic, component
     from pipeline_overhead_cases import build_cases, measure_all
 
-    ours = measure_all(build_cases(component, Pipeline, Document, Variadic), args.budget)
-    peer = _run_peer(args.budget)
-    theirs: dict[str, float] = peer["cases"] if peer else {}  # type: ignore[assignment,index]
+    load_before = os.getloadavg()
+    cases = build_cases(component, Pipeline, Document, Variadic)
+    rounds: list[tuple[dict[str, float], dict[str, float]]] = []
+    version = "n/a"
+    for _ in range(max(1, args.rounds)):
+        ours_round = measure_all(cases, args.budget)
+        peer = _run_peer(args.budget)
+        rounds.append((ours_round, peer["cases"] if peer else {}))
+        version = peer["version"] if peer else "n/a"
+    ours = {case: statistics.median(r[0][case] for r in rounds) for case in LABELS}
+    theirs = {case: statistics.median(r[1][case] for r in rounds) for case in LABELS if rounds[0][1]}
+    ratios = {case: [r[1][case] / r[0][case] for r in rounds] for case in theirs}
     ours_import = _import_time(sys.executable, "haybale")
-    theirs_import = _import_time(str(PEER_PYTHON), "haystack") if peer else float("nan")
+    theirs_import = _import_time(str(PEER_PYTHON), "haystack") if theirs else float("nan")
+    load_after = os.getloadavg()
 
-    version = peer["version"] if peer else "n/a"
-    print(f"\nPipeline overhead, median per run (haystack-ai {version}); {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"{'case':<40} {'haybale':>12} {'haystack-ai':>12} {'speed-up':>9} {'target':>8}")
+    print(
+        f"\nPipeline overhead, median of {len(rounds)} alternating rounds (haystack-ai {version}); "
+        f"{time.strftime('%Y-%m-%d %H:%M')}; load {load_before[0]:.2f} -> {load_after[0]:.2f}"
+    )
+    print(f"{'case':<40} {'haybale':>12} {'haystack-ai':>12} {'speed-up':>9} {'rounds':>12} {'target':>8}")
     for case, label in LABELS.items():
         mine = ours[case]
         other = theirs.get(case)
-        ratio = f"{other / mine:.0f}x" if other else "n/a"
+        ratio = f"{statistics.median(ratios[case]):.0f}x" if other else "n/a"
+        spread = f"{min(ratios[case]):.0f}-{max(ratios[case]):.0f}x" if other else ""
         target = f">={TARGETS[case]:.0f}x" if case in TARGETS else ""
-        print(f"{label:<40} {_fmt(mine):>12} {(_fmt(other) if other else 'n/a'):>12} {ratio:>9} {target:>8}")
+        shown = _fmt(other) if other else "n/a"
+        print(f"{label:<40} {_fmt(mine):>12} {shown:>12} {ratio:>9} {spread:>12} {target:>8}")
     per_a, per_e = ours["a"] / 10, ours["e"] / 80
     print(
         f"{'per component: (a) vs (e)':<40} {_fmt(per_a)} -> {_fmt(per_e)} "
