@@ -46,7 +46,7 @@ if sys.argv[2] == "torch":
     from sentence_transformers import SentenceTransformer
     SentenceTransformer(sys.argv[3], device="cpu", local_files_only=True).encode(texts, batch_size=32)
 else:
-    from haybale.components.embedders.onnx_encoder import OnnxSentenceEncoder
+    from haybale.components.embedders._onnx_encoder import OnnxSentenceEncoder
     OnnxSentenceEncoder(sys.argv[3], "onnx-int8").encode(texts, batch_size=32)
 """
 
@@ -109,7 +109,7 @@ def _edit_one_paragraph(folder: Path) -> Path:
 
 
 def main() -> None:
-    from haybale.components.embedders.onnx_encoder import OnnxSentenceEncoder
+    from haybale.components.embedders._onnx_encoder import OnnxSentenceEncoder
     from haybale.components.embedders.sentence_transformers_backend import resolve_model_path
 
     parser = argparse.ArgumentParser(

@@ -68,7 +68,7 @@ def _random_docs(count: int, seed: int) -> list[Document]:
 def _reference_bm25(
     docs: list[Document], query: str, variant: str, *, k1: float, b: float, delta: float
 ) -> dict[str, float]:
-    """BM25 computed the slow, obvious way from the formulas in haybale.stores.memory_bm25."""
+    """BM25 computed the slow, obvious way from the formulas in haybale.stores._memory_bm25."""
     analyzer = Analyzer()
     tokens = {d.id: analyzer.tokenize(d.content or "") for d in docs}
     n = len(docs)

@@ -60,15 +60,15 @@ def _assert_same_results(sqlite_store, memory_store) -> None:
 _FRESH_PROCESS = textwrap.dedent(
     """
     import json, random, sys
-    from haybale.stores import sqlite_bm25, sqlite_vectors
+    from haybale.stores import _sqlite_bm25, _sqlite_vectors
     from haybale.stores.sqlite import SQLiteDocumentStore
 
     def refuse(*args, **kwargs):
         raise AssertionError("a fresh process must not rebuild an index")
 
     # Analysing documents or rebuilding the vector file would mean an index is being rebuilt.
-    sqlite_bm25.analyse = sqlite_bm25.index_documents = refuse
-    sqlite_vectors.rebuild_file = refuse
+    _sqlite_bm25.analyse = _sqlite_bm25.index_documents = refuse
+    _sqlite_vectors.rebuild_file = refuse
     store = SQLiteDocumentStore(sys.argv[1])
     statements = []
     store._connection().set_trace_callback(statements.append)

@@ -2,7 +2,7 @@
 over one float32 matrix, filters evaluated in Python before ranking, and an optional atomic snapshot to disk.
 
 Documents live in slots (small integers reused after deletes). The BM25 index
-(:mod:`haybale.stores.memory_bm25`) and the vector matrix (:mod:`haybale.stores.memory_dense`) are keyed by
+(:mod:`haybale.stores._memory_bm25`) and the vector matrix (:mod:`haybale.stores._memory_dense`) are keyed by
 the same slots, so a filter becomes a boolean mask over slots that both searches apply before ranking.
 
 Every mutation runs under one re-entrant lock and is validated completely before anything changes, so a bad
@@ -21,9 +21,9 @@ import numpy as np
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError, FilterError
-from haybale.stores.bulk import embedding_matrix, paused_gc
-from haybale.stores.memory_bm25 import BM25_VARIANTS, BM25Index
-from haybale.stores.memory_dense import SIMILARITY_FUNCTIONS, DenseMatrix
+from haybale.stores._bulk import embedding_matrix, paused_gc
+from haybale.stores._memory_bm25 import BM25_VARIANTS, BM25Index
+from haybale.stores._memory_dense import SIMILARITY_FUNCTIONS, DenseMatrix
 from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.scoring import (
     BM25_SCALING_FACTOR,
@@ -157,7 +157,7 @@ class InMemoryDocumentStore:
 
     def save(self, path: str) -> None:
         """Write an atomic snapshot of every document (with embeddings) to ``path``; see :meth:`load`."""
-        from haybale.stores.memory_snapshot import write_snapshot
+        from haybale.stores._memory_snapshot import write_snapshot
 
         with self._lock:
             write_snapshot(path, self.to_dict(), self._all_documents())
@@ -168,7 +168,7 @@ class InMemoryDocumentStore:
         The documents are re-indexed with this store's own settings (analyzer, BM25, similarity). Raises
         DocumentStoreError when the file is missing or corrupt; the store is then left unchanged.
         """
-        from haybale.stores.memory_snapshot import read_snapshot
+        from haybale.stores._memory_snapshot import read_snapshot
 
         documents = read_snapshot(path)
         fresh = InMemoryDocumentStore.from_dict(self.to_dict())

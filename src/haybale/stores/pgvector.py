@@ -2,19 +2,19 @@
 
 The server store for production: many service replicas can share one PostgreSQL database. Design notes:
 
-* **Connections** (:mod:`haybale.stores.pgvector_connections`): a ``psycopg_pool.ConnectionPool`` and one
+* **Connections** (:mod:`haybale.stores._pgvector_connections`): a ``psycopg_pool.ConnectionPool`` and one
   ``AsyncConnectionPool`` per event loop; connections are checked before use, so after a server restart the
   next call reconnects. Each sets ``hnsw.ef_search``, ``hnsw.iterative_scan = relaxed_order`` and
   ``hnsw.max_scan_tuples`` once.
-* **Schema** (:mod:`haybale.stores.pgvector_schema`): created and migrated idempotently on first use, under an
-  advisory lock, with applied versions recorded in ``<table>_migrations``.
-* **BM25** (:mod:`haybale.stores.pgvector_bm25`): postings and corpus statistics maintained in the same
+* **Schema** (:mod:`haybale.stores._pgvector_schema`): created and migrated idempotently on first use, under
+  an advisory lock, with applied versions recorded in ``<table>_migrations``.
+* **BM25** (:mod:`haybale.stores._pgvector_bm25`): postings and corpus statistics maintained in the same
   transaction as the documents; scores computed by one SQL statement; same analyzer and formula as
   :class:`~haybale.stores.InMemoryDocumentStore`, so scores agree.
-* **Writes** (:mod:`haybale.stores.pgvector_writes`): binary ``COPY``; every method is one transaction
+* **Writes** (:mod:`haybale.stores._pgvector_writes`): binary ``COPY``; every method is one transaction
   under the
   store's advisory lock; delete and update by filter are single statements.
-* **Dense and hybrid search** (:mod:`haybale.stores.pgvector_search`): HNSW with iterative scans and an exact
+* **Dense and hybrid search** (:mod:`haybale.stores._pgvector_search`): HNSW with iterative scans and an exact
   fallback for filtered queries; hybrid search fuses BM25 and dense rankings in one statement.
 
 See docs/pgvector.md for the full design and its trade-offs.
@@ -29,15 +29,15 @@ from typing import TYPE_CHECKING, Any
 from haybale.core.secret import Secret, deserialize_secrets_inplace
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError
-from haybale.stores.pgvector_bm25 import BM25Parameters
-from haybale.stores.pgvector_bulk import (
+from haybale.stores._pgvector_bm25 import BM25Parameters
+from haybale.stores._pgvector_bulk import (
     check_memory_setting,
     drop_indexes_operation,
     rebuild_indexes_operation,
     vacuum_postings_operation,
 )
-from haybale.stores.pgvector_connections import PgvectorConnections
-from haybale.stores.pgvector_queries import (
+from haybale.stores._pgvector_connections import PgvectorConnections
+from haybale.stores._pgvector_queries import (
     SearchSettings,
     bm25_operation,
     count_operation,
@@ -46,8 +46,8 @@ from haybale.stores.pgvector_queries import (
     hybrid_operation,
     where_clause,
 )
-from haybale.stores.pgvector_schema import VECTOR_FUNCTIONS, TableNames, ensure_schema
-from haybale.stores.pgvector_writes import (
+from haybale.stores._pgvector_schema import VECTOR_FUNCTIONS, TableNames, ensure_schema
+from haybale.stores._pgvector_writes import (
     Operation,
     delete_operation,
     prepare_documents,

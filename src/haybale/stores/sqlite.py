@@ -3,21 +3,21 @@
 * **Durable and atomic**: WAL journal, ``synchronous=FULL``; every write (``write_documents``, deletes,
   ``update_by_filter``, ``replace_documents``) is one ``BEGIN IMMEDIATE`` transaction, so a crash or a
   ``kill -9`` mid-batch leaves either the whole batch or none of it.
-* **BM25**: a persisted inverted index in the same database (:mod:`haybale.stores.sqlite_bm25`): posting
+* **BM25**: a persisted inverted index in the same database (:mod:`haybale.stores._sqlite_bm25`): posting
   lists per term and segment, updated inside every write transaction, so a new process answers its first
   query by reading just the query terms' postings -- nothing is rebuilt. Terms come from the shared
   :class:`~haybale.stores.text_analysis.Analyzer` and scores from the same BM25 code and statistics as
   ``InMemoryDocumentStore``, so they agree with it exactly. Only documents containing a query term are
   returned.
 * **Dense search**: embeddings are float32 BLOBs, and also rows of one contiguous float32 file beside the
-  database that every process memory-maps (:mod:`haybale.stores.sqlite_vectors`): the file is written and
+  database that every process memory-maps (:mod:`haybale.stores._sqlite_vectors`): the file is written and
   flushed inside the write transaction, before its commit, so a new process searches without loading a
   vector through Python. Filters select candidate rows in SQL *before* ranking. A ``version`` counter in
   the database, bumped by every write, tells a process when its cached view is stale.
 * **Filters** compile to parameterised SQL over the JSON ``meta`` column
   (:func:`haybale.filters.compile_sql`).
 * **Writes**: validation, duplicate handling and the row-level inserts and deletes of a write transaction
-  live in :mod:`haybale.stores.sqlite_writes`; this class owns the transactions and the indexes.
+  live in :mod:`haybale.stores._sqlite_writes`; this class owns the transactions and the indexes.
 * **Threads**: one connection per thread for file databases (readers never block writers under WAL; writers
   are serialised); ``":memory:"`` uses one connection guarded by a lock.
 """
@@ -36,12 +36,10 @@ from typing import Any
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
-from haybale.stores.bulk import paused_gc
-from haybale.stores.memory_bm25 import BM25_VARIANTS
-from haybale.stores.protocol import DuplicatePolicy
-from haybale.stores.scoring import check_top_k, scale_bm25, scale_cosine, scale_dot_product
-from haybale.stores.sqlite_bm25 import SQLiteBM25
-from haybale.stores.sqlite_schema import (
+from haybale.stores._bulk import paused_gc
+from haybale.stores._memory_bm25 import BM25_VARIANTS
+from haybale.stores._sqlite_bm25 import SQLiteBM25
+from haybale.stores._sqlite_schema import (
     DOCUMENT_COLUMNS,
     connect,
     create_schema,
@@ -49,8 +47,8 @@ from haybale.stores.sqlite_schema import (
     read_setting,
     write_setting,
 )
-from haybale.stores.sqlite_vectors import SIMILARITIES, MappedVectors, VectorFile, ensure_file
-from haybale.stores.sqlite_writes import (
+from haybale.stores._sqlite_vectors import SIMILARITIES, MappedVectors, VectorFile, ensure_file
+from haybale.stores._sqlite_writes import (
     PreparedDocument,
     WriteDelta,
     dedupe,
@@ -59,6 +57,8 @@ from haybale.stores.sqlite_writes import (
     insert_prepared,
     prepare_documents,
 )
+from haybale.stores.protocol import DuplicatePolicy
+from haybale.stores.scoring import check_top_k, scale_bm25, scale_cosine, scale_dot_product
 from haybale.stores.text_analysis import Analyzer
 
 __all__ = ["SQLiteDocumentStore"]

@@ -12,7 +12,7 @@ from haybale.components.embedders import (
     SentenceTransformersDocumentEmbedder,
     SentenceTransformersTextEmbedder,
 )
-from haybale.components.embedders.onnx_encoder import ONNX_BACKENDS, onnx_model_path
+from haybale.components.embedders._onnx_encoder import ONNX_BACKENDS, onnx_model_path
 from haybale.components.embedders.sentence_transformers_backend import clear_model_cache, resolve_model_path
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError, ModelUnavailableError

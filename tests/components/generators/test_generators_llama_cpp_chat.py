@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from haybale.components.generators import LlamaCppChatGenerator, default_gguf_model_path
-from haybale.components.generators.context_window import fit_messages_to_context
+from haybale.components.generators._context_window import fit_messages_to_context
 from haybale.dataclasses import ChatMessage, StreamingChunk
 from haybale.errors import ComponentError
 

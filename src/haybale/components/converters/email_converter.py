@@ -7,10 +7,10 @@ import email.policy
 from email.message import EmailMessage
 from typing import Any
 
-from haybale.components.converters.archive_expansion import ExpansionLimits, current_budget, expansion_budget
-from haybale.components.converters.container_members import convert_members
+from haybale.components.converters._archive_expansion import ExpansionLimits, current_budget, expansion_budget
+from haybale.components.converters._container_members import convert_members
+from haybale.components.converters._html_text import html_to_text
 from haybale.components.converters.file_types import EML_MIME_TYPE
-from haybale.components.converters.html_text import html_to_text
 from haybale.components.converters.source_reading import (
     convert_sources,
     describe_source,

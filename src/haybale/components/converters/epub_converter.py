@@ -7,8 +7,8 @@ import posixpath
 import zipfile
 from typing import Any
 
+from haybale.components.converters._html_text import html_to_text
 from haybale.components.converters.file_types import EPUB_MIME_TYPE
-from haybale.components.converters.html_text import html_to_text
 from haybale.components.converters.source_reading import (
     convert_sources,
     describe_source,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.converters.image_reading import (
+from haybale.components.converters._image_reading import (
     DEFAULT_MAX_PAGES,
     DEFAULT_MAX_PIXELS,
     image_pages,

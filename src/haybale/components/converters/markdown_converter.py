@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from haybale.components.converters.html_text import node_to_text
+from haybale.components.converters._html_text import node_to_text
+from haybale.components.converters._text_decoding import decode_source
 from haybale.components.converters.source_reading import convert_sources, require_text
-from haybale.components.converters.text_decoding import decode_source
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source

@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from haybale.components.converters.archive_expansion import ExpansionLimits, current_budget, expansion_budget
-from haybale.components.converters.container_members import convert_members
+from haybale.components.converters._archive_expansion import ExpansionLimits, current_budget, expansion_budget
+from haybale.components.converters._container_members import convert_members
+from haybale.components.converters._html_text import html_to_text
 from haybale.components.converters.email_converter import mail_document
 from haybale.components.converters.file_types import MSG_MIME_TYPE
-from haybale.components.converters.html_text import html_to_text
 from haybale.components.converters.source_reading import (
     convert_sources,
     describe_source,

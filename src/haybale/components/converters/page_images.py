@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.converters.image_reading import (
+from haybale.components.converters._image_reading import (
     DEFAULT_MAX_PAGES,
     DEFAULT_MAX_PIXELS,
     encode_image,
     image_pages,
     open_image,
 )
-from haybale.components.converters.pdf_rendering import DEFAULT_RENDER_MAX_PIXELS, open_pdf, render_page
+from haybale.components.converters._pdf_rendering import DEFAULT_RENDER_MAX_PIXELS, open_pdf, render_page
 from haybale.components.converters.source_reading import (
     convert_sources,
     describe_source,

@@ -145,12 +145,12 @@ class PDFToDocument:
         """OCR the pages at ``indexes``; an empty dict when OCR is not installed."""
         if importlib.util.find_spec("rapidocr_onnxruntime") is None:
             return {}
-        from haybale.components.converters.ocr_engine import get_ocr_engine
-        from haybale.components.converters.pdf_rendering import (
+        from haybale.components.converters._pdf_rendering import (
             DEFAULT_RENDER_MAX_PIXELS,
             open_pdf,
             render_page,
         )
+        from haybale.components.converters.ocr_engine import get_ocr_engine
 
         engine = get_ocr_engine(self.ocr_model)
         recognized: dict[int, OCRPage] = {}

@@ -6,9 +6,9 @@ import io
 import zipfile
 from typing import Any
 
+from haybale.components.converters._office_package import corrupt_package_error, read_office_package
+from haybale.components.converters._office_parts import PACKAGE_URI, OfficePackageParts
 from haybale.components.converters.file_types import PPTX_MIME_TYPE
-from haybale.components.converters.office_package import corrupt_package_error, read_office_package
-from haybale.components.converters.office_parts import PACKAGE_URI, OfficePackageParts
 from haybale.components.converters.source_reading import convert_sources, require_text
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict

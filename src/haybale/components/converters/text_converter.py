@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from haybale.components.converters._text_decoding import decode_source
 from haybale.components.converters.source_reading import convert_sources, require_text
-from haybale.components.converters.text_decoding import decode_source
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document, Source

@@ -7,8 +7,8 @@ import datetime as dt
 import io
 from typing import Any
 
+from haybale.components.converters._office_package import corrupt_package_error, read_office_package
 from haybale.components.converters.file_types import XLSX_MIME_TYPE
-from haybale.components.converters.office_package import corrupt_package_error, read_office_package
 from haybale.components.converters.source_reading import convert_sources, describe_source
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.converters.archive_expansion import (
+from haybale.components.converters._archive_expansion import (
     ExpansionLimits,
     current_budget,
     expansion_budget,
     read_zip_members,
 )
-from haybale.components.converters.container_members import convert_members
+from haybale.components.converters._container_members import convert_members
 from haybale.components.converters.file_types import ZIP_MIME_TYPE
 from haybale.components.converters.source_reading import (
     convert_sources,
@@ -33,7 +33,7 @@ class ZIPToDocument:
 
     Members keep the archive's metadata (its ``source`` among it) plus their own ``file_name`` and
     ``container_path`` (``archive.zip/folder/file.pdf``). Nested archives are opened up to ``max_depth``
-    levels. Protections (see :mod:`~haybale.components.converters.archive_expansion`): decompressed bytes are
+    levels. Protections (see :mod:`~haybale.components.converters._archive_expansion`): decompressed bytes are
     counted as they come, and an archive that expands past ``max_total_mb`` or more than ``max_ratio`` times
     per member is refused as a whole, as a likely zip bomb; so is one with more than ``max_members`` files.
     Encrypted members, symbolic links and members whose path is absolute or climbs out with ``..`` are

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from haybale._lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
+    from haybale.components.embedders._openai_embedding_client import EmbeddingEndpointError
     from haybale.components.embedders.openai_document_embedder import OpenAIDocumentEmbedder
-    from haybale.components.embedders.openai_embedding_client import EmbeddingEndpointError
     from haybale.components.embedders.openai_multimodal_embedders import (
         OpenAIDocumentImageEmbedder,
         OpenAIMultimodalTextEmbedder,
@@ -43,6 +43,6 @@ __getattr__, __dir__ = lazy_exports(
         "OpenAIDocumentEmbedder": "haybale.components.embedders.openai_document_embedder",
         "OpenAIDocumentImageEmbedder": "haybale.components.embedders.openai_multimodal_embedders",
         "OpenAIMultimodalTextEmbedder": "haybale.components.embedders.openai_multimodal_embedders",
-        "EmbeddingEndpointError": "haybale.components.embedders.openai_embedding_client",
+        "EmbeddingEndpointError": "haybale.components.embedders._openai_embedding_client",
     },
 )

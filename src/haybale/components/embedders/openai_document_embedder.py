@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.embedders.embedding_inputs import (
+from haybale.components.embedders._embedding_inputs import (
     check_documents_input,
     texts_to_embed,
     with_embeddings,
 )
-from haybale.components.embedders.openai_embedding_client import (
+from haybale.components.embedders._openai_embedding_client import (
     OpenAIEndpointClient,
     check_dimensions,
     check_endpoint_settings,

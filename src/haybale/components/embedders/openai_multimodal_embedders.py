@@ -8,7 +8,7 @@ this image?", and a text query as ``"Query: <text>"`` together with a blank 56x5
 model needs an image in every input). Both are the defaults here.
 
 The HTTP client, retries, UNIX-socket transport, Matryoshka truncation and error messages are the ones of the
-text embedders (:mod:`~haybale.components.embedders.openai_embedding_client`).
+text embedders (:mod:`~haybale.components.embedders._openai_embedding_client`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import functools
 import io
 from typing import Any
 
-from haybale.components.embedders.embedding_inputs import check_documents_input, check_text_input
-from haybale.components.embedders.openai_embedding_client import (
+from haybale.components.embedders._embedding_inputs import check_documents_input, check_text_input
+from haybale.components.embedders._openai_embedding_client import (
     OpenAIEndpointClient,
     check_dimensions,
     check_endpoint_settings,

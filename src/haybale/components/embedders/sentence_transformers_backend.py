@@ -158,7 +158,7 @@ def load_cross_encoder(model: str, device: str | None = None) -> Any:
 
 def _load_onnx_encoder(model: str, backend: str, threads: int) -> Any:
     """The ONNX encoder for ``(model, backend, threads)``, built once per process."""
-    from haybale.components.embedders.onnx_encoder import OnnxSentenceEncoder
+    from haybale.components.embedders._onnx_encoder import OnnxSentenceEncoder
 
     key = (resolve_model_path(model), backend, threads)
     with _cache_lock:
@@ -176,7 +176,7 @@ def clear_model_cache() -> None:
         _onnx_cache.clear()
 
 
-#: Ways to run a model: torch (sentence-transformers) or ONNX Runtime (see :mod:`.onnx_encoder`).
+#: Ways to run a model: torch (sentence-transformers) or ONNX Runtime (see :mod:`._onnx_encoder`).
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
@@ -185,7 +185,7 @@ class SentenceTransformersEncoder:
     and serialization of the init parameters listed in ``_init_parameter_names`` (in that order).
 
     ``backend`` picks torch (sentence-transformers) or ONNX Runtime (``"onnx"``, ``"onnx-int8"``: the model
-    exported offline once, see :mod:`haybale.components.embedders.onnx_encoder`). ``model_threads`` (not
+    exported offline once, see :mod:`haybale.components.embedders._onnx_encoder`). ``model_threads`` (not
     serialized; set by the application) limits the CPU threads of one encoding call.
     """
 

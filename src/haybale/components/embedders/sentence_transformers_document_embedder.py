@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from haybale.components.embedders.embedding_inputs import (
+from haybale.components.embedders._embedding_inputs import (
     check_documents_input,
     texts_to_embed,
     with_embeddings,

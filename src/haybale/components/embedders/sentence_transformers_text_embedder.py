@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from haybale.components.embedders.embedding_inputs import check_text_input
+from haybale.components.embedders._embedding_inputs import check_text_input
 from haybale.components.embedders.sentence_transformers_backend import (
     DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
     SentenceTransformersEncoder,

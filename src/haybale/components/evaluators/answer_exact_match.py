@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.evaluators.parallel_inputs import (
+from haybale.components.evaluators._parallel_inputs import (
     check_parallel_lists,
     check_string_list,
     mean_score,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from haybale.components.evaluators._parallel_inputs import check_parallel_lists, check_string_list
+from haybale.components.evaluators._refusal_detection import detect_refusal
+from haybale.components.evaluators._text_support import prompt_text
 from haybale.components.evaluators.groundedness import quote
-from haybale.components.evaluators.parallel_inputs import check_parallel_lists, check_string_list
-from haybale.components.evaluators.refusal_detection import detect_refusal
 from haybale.components.evaluators.rubric import RUBRIC_OUTPUTS, RubricEvaluator, RubricScore
-from haybale.components.evaluators.text_support import prompt_text
 from haybale.core.component import component
 
 __all__ = ["AnswerRefusalEvaluator"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.evaluators.parallel_inputs import question_answer_rows
+from haybale.components.evaluators._parallel_inputs import question_answer_rows
+from haybale.components.evaluators._text_support import terms
 from haybale.components.evaluators.rubric import (
     RUBRIC_OUTPUTS,
     RubricEvaluator,
     RubricScore,
     margin_confidence,
 )
-from haybale.components.evaluators.text_support import terms
 from haybale.core.component import component
 
 __all__ = ["CompletenessEvaluator"]

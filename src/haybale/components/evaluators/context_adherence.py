@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from haybale.components.evaluators._parallel_inputs import check_parallel_lists, check_string_list
+from haybale.components.evaluators._text_support import prompt_text, terms
 from haybale.components.evaluators.groundedness import check_support_threshold
-from haybale.components.evaluators.parallel_inputs import check_parallel_lists, check_string_list
 from haybale.components.evaluators.rubric import (
     RUBRIC_OUTPUTS,
     RubricEvaluator,
     RubricScore,
     margin_confidence,
 )
-from haybale.components.evaluators.text_support import prompt_text, terms
 from haybale.core.component import component
 
 __all__ = ["ContextAdherenceEvaluator"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from haybale.components.evaluators.document_matching import RankingEvaluator
+from haybale.components.evaluators._document_matching import RankingEvaluator
 from haybale.core.component import component
 from haybale.dataclasses import Document
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from haybale.components.evaluators.document_matching import check_comparison_field, evaluate_rankings
+from haybale.components.evaluators._document_matching import check_comparison_field, evaluate_rankings
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.evaluators.llm_json_protocol import InvalidReplyError
-from haybale.components.evaluators.llm_row_scores import (
+from haybale.components.evaluators._llm_json_protocol import InvalidReplyError
+from haybale.components.evaluators._llm_row_scores import (
     LLMRowScoreEvaluator,
     check_contexts,
     require_string_list,
 )
-from haybale.components.evaluators.parallel_inputs import check_parallel_lists, check_string_list
+from haybale.components.evaluators._parallel_inputs import check_parallel_lists, check_string_list
 from haybale.core.component import component
 
 __all__ = ["FaithfulnessEvaluator"]

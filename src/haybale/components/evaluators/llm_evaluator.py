@@ -6,12 +6,12 @@ import asyncio
 import inspect
 from typing import Any, get_origin
 
-from haybale.components.evaluators.llm_json_protocol import (
+from haybale.components.evaluators._llm_json_protocol import (
     InvalidReplyError,
     build_evaluation_prompt,
     parse_json_reply,
 )
-from haybale.components.evaluators.parallel_inputs import check_parallel_lists
+from haybale.components.evaluators._parallel_inputs import check_parallel_lists
 from haybale.core.component import component
 from haybale.core.serialization import default_to_dict, deserialize_object
 from haybale.dataclasses import ChatMessage

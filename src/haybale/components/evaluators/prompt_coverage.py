@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from haybale.components.evaluators.parallel_inputs import (
+from haybale.components.evaluators._parallel_inputs import (
     check_document_lists,
     check_parallel_lists,
     mean_score,
 )
-from haybale.components.evaluators.text_support import prompt_text, terms
+from haybale.components.evaluators._text_support import prompt_text, terms
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document

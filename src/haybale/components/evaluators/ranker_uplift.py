@@ -6,16 +6,16 @@ import math
 from collections.abc import Hashable
 from typing import Any
 
-from haybale.components.evaluators.document_matching import check_comparison_field, comparison_key
-from haybale.components.evaluators.document_ndcg import DocumentNDCGEvaluator
-from haybale.components.evaluators.document_recall import DocumentRecallEvaluator
-from haybale.components.evaluators.parallel_inputs import (
+from haybale.components.evaluators._document_matching import check_comparison_field, comparison_key
+from haybale.components.evaluators._parallel_inputs import (
     check_document_lists,
     check_parallel_lists,
     check_string_list,
     mean_score,
 )
-from haybale.components.evaluators.text_support import support, terms
+from haybale.components.evaluators._text_support import support, terms
+from haybale.components.evaluators.document_ndcg import DocumentNDCGEvaluator
+from haybale.components.evaluators.document_recall import DocumentRecallEvaluator
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import Document

@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from haybale.components.evaluators._llm_json_protocol import InvalidReplyError
+from haybale.components.evaluators._parallel_inputs import mean_score
 from haybale.components.evaluators.llm_evaluator import LLMEvaluator, deserialize_chat_generator
-from haybale.components.evaluators.llm_json_protocol import InvalidReplyError
-from haybale.components.evaluators.parallel_inputs import mean_score
 from haybale.core.serialization import default_to_dict
 from haybale.errors import ComponentError, DeserializationError
 

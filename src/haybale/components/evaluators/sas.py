@@ -10,7 +10,7 @@ from haybale.components.embedders.sentence_transformers_backend import (
     DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
     load_sentence_transformer,
 )
-from haybale.components.evaluators.parallel_inputs import (
+from haybale.components.evaluators._parallel_inputs import (
     check_parallel_lists,
     check_string_list,
     mean_score,

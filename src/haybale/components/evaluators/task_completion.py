@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from haybale.components.evaluators._parallel_inputs import check_parallel_lists
+from haybale.components.evaluators._refusal_detection import detect_refusal
+from haybale.components.evaluators._text_support import terms
 from haybale.components.evaluators.groundedness import quote
-from haybale.components.evaluators.parallel_inputs import check_parallel_lists
-from haybale.components.evaluators.refusal_detection import detect_refusal
 from haybale.components.evaluators.rubric import (
     RUBRIC_OUTPUTS,
     RubricEvaluator,
     RubricScore,
     margin_confidence,
 )
-from haybale.components.evaluators.text_support import terms
 from haybale.core.component import component
 from haybale.dataclasses import ChatMessage, ChatRole
 from haybale.errors import ComponentError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from haybale.components.evaluators.parallel_inputs import check_parallel_lists, mean_score
+from haybale.components.evaluators._parallel_inputs import check_parallel_lists, mean_score
 from haybale.core.component import component
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ChatMessage, ToolCall

@@ -7,8 +7,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from haybale.components.fetchers.address_guard import AddressGuard
-from haybale.components.fetchers.http_fetching import (
+from haybale.components.fetchers._address_guard import AddressGuard
+from haybale.components.fetchers._http_fetching import (
     FetchFailure,
     FetchPolicy,
     check_url,

@@ -10,11 +10,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from haybale.components.generators._context_window import fit_messages_to_context
 from haybale.components.generators.chat_serialization import (
     deserialize_callback_and_tools,
     serialize_streaming_callback,
 )
-from haybale.components.generators.context_window import fit_messages_to_context
 from haybale.components.generators.openai_format import (
     ChatStreamAssembler,
     StreamingCallback,

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from haybale.components.preprocessors.text_windows import (
+from haybale.components.preprocessors._text_windows import (
     Window,
     character_windows,
     check_language,

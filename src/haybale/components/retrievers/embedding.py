@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from haybale.components.retrievers._store_search import StoreSearchRetriever
 from haybale.components.retrievers.filter_policy import FilterPolicy
-from haybale.components.retrievers.store_search import StoreSearchRetriever
 from haybale.core.component import component
 from haybale.dataclasses import Document
 

@@ -5,9 +5,9 @@ Tables:
 * ``documents`` -- ``seq`` (INTEGER PRIMARY KEY, never reused), ``id`` (UNIQUE), ``content``, ``meta`` (JSON
   TEXT written with ``ensure_ascii=False`` so SQLite JSON paths match unicode keys), ``embedding`` (float32
   BLOB), ``sparse_embedding`` (JSON), ``blob`` / ``blob_mime_type`` / ``blob_meta``.
-* ``bm25_segments`` / ``bm25_postings`` -- the persisted BM25 index (:mod:`haybale.stores.sqlite_bm25`).
+* ``bm25_segments`` / ``bm25_postings`` -- the persisted BM25 index (:mod:`haybale.stores._sqlite_bm25`).
 * ``vector_segments`` -- which rows of the memory-mapped vector file hold which document
-  (:mod:`haybale.stores.sqlite_vectors`).
+  (:mod:`haybale.stores._sqlite_vectors`).
 * ``haybale_store`` -- key/value settings: schema version, analyzer settings, embedding dimension, the next
   ``seq`` and a write ``version`` bumped by every committed write (it keeps the in-process vector and BM25
   indexes in step with the table, even when another process writes).
@@ -146,8 +146,8 @@ def create_schema(connection: sqlite3.Connection, analyzer: Analyzer, vector_fil
 
 def _migrate_from_version_1(connection: sqlite3.Connection, analyzer: Analyzer, vector_file: Any) -> None:
     """Build the persisted BM25 index and the vector file of a version-1 database; drop its FTS5 table."""
-    from haybale.stores.sqlite_bm25 import index_documents
-    from haybale.stores.sqlite_vectors import rebuild_file
+    from haybale.stores._sqlite_bm25 import index_documents
+    from haybale.stores._sqlite_vectors import rebuild_file
 
     cursor = connection.execute(
         "SELECT seq, content FROM documents WHERE content IS NOT NULL AND content <> '' ORDER BY seq"

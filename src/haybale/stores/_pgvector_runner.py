@@ -1,6 +1,6 @@
-"""Drive the step generators of :mod:`haybale.stores.pgvector_writes` on sync or async psycopg connections.
+"""Drive the step generators of :mod:`haybale.stores._pgvector_writes` on sync or async psycopg connections.
 
-A step generator yields :class:`~haybale.stores.pgvector_writes.Execute` / ``CopyRows`` steps and receives
+A step generator yields :class:`~haybale.stores._pgvector_writes.Execute` / ``CopyRows`` steps and receives
 each step's rows; the runners here execute the steps, optionally inside one transaction, and turn
 PostgreSQL errors into :class:`haybale.errors.DocumentStoreError` with the server's message. Errors haybale
 raised on purpose (duplicates, bad input) pass through unchanged; in both cases the transaction is rolled
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from haybale.errors import DocumentStoreError, DocumentStoreUnavailableError, DocumentStoreUsageError
-from haybale.stores.pgvector_writes import CopyRows, Execute, Operation
+from haybale.stores._pgvector_writes import CopyRows, Execute, Operation
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, Connection

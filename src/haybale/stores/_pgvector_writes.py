@@ -2,7 +2,7 @@
 
 Each operation is a generator that yields database steps (:class:`Execute`, :class:`CopyRows`) and receives
 their results, so one definition drives both the sync (``psycopg.Connection``) and the async
-(``psycopg.AsyncConnection``) runners in :mod:`haybale.stores.pgvector_runner`. Every operation runs in one
+(``psycopg.AsyncConnection``) runners in :mod:`haybale.stores._pgvector_runner`. Every operation runs in one
 transaction that first takes the store's advisory lock: writers are serialised per store, which keeps the
 BM25 statistics exact and makes duplicate checks race-free; readers are never blocked.
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
-from haybale.stores.pgvector_bm25 import (
+from haybale.stores._pgvector_bm25 import (
     DocumentPostings,
     build_postings,
     delete_with_stats_sql,
@@ -27,13 +27,13 @@ from haybale.stores.pgvector_bm25 import (
     update_stats_params,
     update_stats_sql,
 )
-from haybale.stores.pgvector_schema import advisory_lock_key
+from haybale.stores._pgvector_schema import advisory_lock_key
 from haybale.stores.protocol import DuplicatePolicy
 
 if TYPE_CHECKING:
     from psycopg.sql import SQL, Composable, Composed
 
-    from haybale.stores.pgvector_schema import TableNames
+    from haybale.stores._pgvector_schema import TableNames
     from haybale.stores.text_analysis import Analyzer
 
 __all__ = [

@@ -12,9 +12,9 @@ import math
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
+from haybale.components.evaluators._llm_json_protocol import InvalidReplyError
+from haybale.components.evaluators._parallel_inputs import check_string_list, mean_score
 from haybale.components.evaluators.llm_evaluator import LLMEvaluator, deserialize_chat_generator
-from haybale.components.evaluators.llm_json_protocol import InvalidReplyError
-from haybale.components.evaluators.parallel_inputs import check_string_list, mean_score
 from haybale.core.serialization import default_to_dict
 from haybale.errors import ComponentError, DeserializationError
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from haybale.components.evaluators.text_support import sentences, terms
+from haybale.components.evaluators._text_support import sentences, terms
 
 __all__ = ["NAME", "NUMBER", "Fact", "facts", "mentions", "numbers"]
 

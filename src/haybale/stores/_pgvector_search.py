@@ -10,7 +10,7 @@ rows, the store repeats it as an exact scan (:func:`dense_sql` with ``exact=True
 when the filter is selective. An exact scan is written with ``OFFSET 0`` in a subquery, which keeps the
 planner from using the index.
 
-Hybrid search is one statement: the BM25 CTEs of :mod:`haybale.stores.pgvector_bm25`, a dense CTE, and a
+Hybrid search is one statement: the BM25 CTEs of :mod:`haybale.stores._pgvector_bm25`, a dense CTE, and a
 ``FULL OUTER JOIN`` that fuses them by reciprocal rank fusion or by a weighted sum of min-max
 normalised scores.
 """
@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from haybale.dataclasses import ByteStream, Document, SparseEmbedding
-from haybale.stores.pgvector_bm25 import BM25Parameters, bm25_ranked_cte
-from haybale.stores.pgvector_schema import OPERATOR_CLASSES
+from haybale.stores._pgvector_bm25 import BM25Parameters, bm25_ranked_cte
+from haybale.stores._pgvector_schema import OPERATOR_CLASSES
 from haybale.stores.scoring import (
     DOT_PRODUCT_SCALING_FACTOR,
     scale_bm25,
@@ -33,7 +33,7 @@ from haybale.stores.scoring import (
 if TYPE_CHECKING:
     from psycopg.sql import Composable, Composed
 
-    from haybale.stores.pgvector_schema import TableNames
+    from haybale.stores._pgvector_schema import TableNames
 
 __all__ = [
     "DOCUMENT_COLUMNS",

@@ -17,7 +17,7 @@ Consistency with the database, inside each write transaction:
 * a file that is missing or shorter than ``vector_rows`` (copied without it, restored from a backup) is
   rebuilt from the BLOBs, under the write lock.
 
-Scores are computed like :class:`~haybale.stores.memory_dense.DenseMatrix` (raw rows times the query, times
+Scores are computed like :class:`~haybale.stores._memory_dense.DenseMatrix` (raw rows times the query, times
 the stored inverse row norm for cosine), so both stores rank and score alike. Segments are merged
 size-tiered like the BM25 segments, so a fresh process reads a few dozen small rows of metadata.
 """

@@ -1,6 +1,6 @@
 """Read operations of the Pgvector store: count, filter, BM25, dense, hybrid.
 
-Like the writes, each read is a step generator (see :mod:`haybale.stores.pgvector_writes`) so the sync
+Like the writes, each read is a step generator (see :mod:`haybale.stores._pgvector_writes`) so the sync
 and async APIs share one definition. Filters are compiled by :func:`haybale.filters.compile_sql` into
 parameterised SQL over the JSONB ``meta`` column: values and metadata keys are always bound parameters,
 never SQL text.
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError
-from haybale.stores.pgvector_bm25 import BM25Parameters, query_terms
-from haybale.stores.pgvector_search import (
+from haybale.stores._pgvector_bm25 import BM25Parameters, query_terms
+from haybale.stores._pgvector_search import (
     DOCUMENT_COLUMNS,
     FUSION_METHODS,
     RRF_K,
@@ -27,13 +27,13 @@ from haybale.stores.pgvector_search import (
     scale_bm25,
     scale_dense,
 )
-from haybale.stores.pgvector_writes import Execute, Operation
+from haybale.stores._pgvector_writes import Execute, Operation
 from haybale.stores.scoring import check_top_k
 
 if TYPE_CHECKING:
     from psycopg.sql import Composable
 
-    from haybale.stores.pgvector_schema import TableNames
+    from haybale.stores._pgvector_schema import TableNames
     from haybale.stores.text_analysis import Analyzer
 
 __all__ = [

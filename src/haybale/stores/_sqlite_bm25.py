@@ -4,7 +4,7 @@ A new process answers its first BM25 query by reading only the posting lists of 
 is rebuilt or loaded up front -- and every write updates the index inside the same ``BEGIN IMMEDIATE``
 transaction as the documents, so the index is exactly as durable and crash-safe as the rows it describes.
 
-Tables (created by :mod:`haybale.stores.sqlite_schema`):
+Tables (created by :mod:`haybale.stores._sqlite_schema`):
 
 * ``bm25_segments`` -- ``segment`` (id, increasing with ``base``), ``base`` (first ``documents.seq`` it
   covers), ``docs`` (documents with content it still holds) and ``lengths`` (uint32 per ``seq - base``: the
@@ -24,7 +24,7 @@ documents are all gone is dropped whole. Like Lucene, small segments are merged 
 (:data:`MERGE_FACTOR` segments of the same size class at the tail become one), so a term has a few dozen
 rows at most however the corpus was written.
 
-Scoring goes through :func:`haybale.stores.memory_bm25.term_contributions` with the same statistics as the
+Scoring goes through :func:`haybale.stores._memory_bm25.term_contributions` with the same statistics as the
 in-memory store, so scores agree with it bit for bit. A process caches the scored postings of the terms it
 has seen until the database ``version`` changes (any write, from any process).
 """
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from haybale.stores.memory_bm25 import (
+from haybale.stores._memory_bm25 import (
     group_postings,
     length_norm,
     term_contributions,
@@ -301,14 +301,14 @@ class SQLiteBM25:
 
     Args:
         analyzer: the store's analyzer (query terms are produced with it).
-        variant, k1, b, delta: BM25 settings, as for :class:`~haybale.stores.memory_bm25.BM25Index`.
+        variant, k1, b, delta: BM25 settings, as for :class:`~haybale.stores._memory_bm25.BM25Index`.
 
     Raises:
         ValueError: unknown variant or parameters out of range.
     """
 
     def __init__(self, analyzer: Analyzer, variant: str, k1: float, b: float, delta: float) -> None:
-        from haybale.stores.memory_bm25 import BM25_VARIANTS
+        from haybale.stores._memory_bm25 import BM25_VARIANTS
 
         if variant not in BM25_VARIANTS:
             raise ValueError(f"Unknown BM25 variant {variant!r}; choose one of {list(BM25_VARIANTS)}.")

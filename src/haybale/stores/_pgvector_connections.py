@@ -21,14 +21,14 @@ from haybale.errors import (
     DocumentStoreUsageError,
     optional_dependency,
 )
-from haybale.stores.pgvector_runner import run_async, run_sync
+from haybale.stores._pgvector_runner import run_async, run_sync
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, Connection
     from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
     from haybale.core.secret import Secret
-    from haybale.stores.pgvector_writes import Operation
+    from haybale.stores._pgvector_writes import Operation
 
 __all__ = ["PgvectorConnections"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from haybale.components.fetchers.address_guard import AddressGuard, SSRFRefusedError
+from haybale.components.fetchers._address_guard import AddressGuard, SSRFRefusedError
 from haybale.dataclasses import ByteStream
 from haybale.errors import ComponentError, ExternalServiceError
 

@@ -2,7 +2,7 @@
 ids, and the row-level inserts and deletes one write transaction is made of.
 
 Everything here runs inside the store's ``BEGIN IMMEDIATE`` transaction (or before it, for validation) and
-updates the persisted BM25 index (:mod:`haybale.stores.sqlite_bm25`) in the same transaction. It records what
+updates the persisted BM25 index (:mod:`haybale.stores._sqlite_bm25`) in the same transaction. It records what
 it changed in a :class:`WriteDelta`, which the store applies to its in-process vector index only after
 ``COMMIT``.
 """
@@ -17,16 +17,16 @@ from typing import Any
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
-from haybale.stores.bulk import embedding_matrix
-from haybale.stores.protocol import DuplicatePolicy
-from haybale.stores.sqlite_bm25 import analyse, delete_postings, index_documents
-from haybale.stores.sqlite_schema import (
+from haybale.stores._bulk import embedding_matrix
+from haybale.stores._sqlite_bm25 import analyse, delete_postings, index_documents
+from haybale.stores._sqlite_schema import (
     DOCUMENT_COLUMNS,
     encode_document,
     read_setting,
     write_setting,
 )
-from haybale.stores.sqlite_vectors import VectorFile, append_vectors, delete_vectors
+from haybale.stores._sqlite_vectors import VectorFile, append_vectors, delete_vectors
+from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.text_analysis import Analyzer
 
 __all__ = [

@@ -19,16 +19,16 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from haybale.errors import DocumentStoreUsageError
-from haybale.stores.pgvector_schema import (
+from haybale.stores._pgvector_schema import (
     hnsw_index_name,
     hnsw_index_sql,
     postings_index_name,
     postings_index_sql,
 )
-from haybale.stores.pgvector_writes import Execute, Operation, lock_step
+from haybale.stores._pgvector_writes import Execute, Operation, lock_step
 
 if TYPE_CHECKING:
-    from haybale.stores.pgvector_schema import TableNames
+    from haybale.stores._pgvector_schema import TableNames
 
 __all__ = [
     "check_memory_setting",

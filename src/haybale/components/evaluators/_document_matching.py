@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar, TypeVar
 
-from haybale.components.evaluators.parallel_inputs import (
+from haybale.components.evaluators._parallel_inputs import (
     check_document_lists,
     check_parallel_lists,
     mean_score,

@@ -33,7 +33,7 @@ from haybale.errors import DocumentStoreUsageError
 if TYPE_CHECKING:
     from psycopg.sql import Composable, Composed
 
-    from haybale.stores.pgvector_schema import TableNames
+    from haybale.stores._pgvector_schema import TableNames
 
 __all__ = [
     "BM25Parameters",
