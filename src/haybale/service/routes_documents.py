@@ -18,7 +18,6 @@ from haybale.service.schemas import (
     DeleteRequest,
     DeleteResponse,
     ExtractResponse,
-    ProcessedDocument,
     ProcessResponse,
     QueryRequest,
     QueryResponse,
@@ -62,42 +61,11 @@ def _checked_filters(filters: dict[str, Any] | None) -> dict[str, Any] | None:
     return filters or None
 
 
-def _process_response(outcomes: list[Any]) -> ProcessResponse:
-    documents = [
-        ProcessedDocument(
-            filename=o.file_name,
-            document_id=o.document_id,
-            status=o.status,
-            chunks=o.chunks,
-            replaced=o.replaced,
-            error=o.error,
-            ocr_pages=list(o.ocr_pages),
-        )
-        for o in outcomes
-    ]
-    succeeded = [d for d in documents if d.status != "failed"]
-    if not succeeded:
-        errors = "; ".join(d.error or d.filename for d in documents)
-        raise ServiceError(422, f"Nothing was indexed: {errors}. Nothing stored was changed.")
-    chunks = sum(d.chunks for d in succeeded)
-    parts = [f"'{d.filename}' ({d.status}, {d.chunks} chunks)" for d in documents]
-    return ProcessResponse(
-        status="success" if len(succeeded) == len(documents) else "partial",
-        indexed_count=chunks,
-        document_id=documents[0].document_id,
-        chunks=chunks,
-        documents_processed=len(succeeded),
-        chunks_indexed=sum(d.chunks for d in succeeded if d.status == "indexed"),
-        message="Processed " + ", ".join(parts) + ".",
-        documents=documents,
-    )
-
-
 def build_documents_router() -> Any:
     """The APIRouter serving the document routes."""
     from fastapi import APIRouter, Request
 
-    from haybale.service.ingestion import extract_text, index_uploads
+    from haybale.service.ingestion import extract_text, index_uploads, process_response
     from haybale.service.uploads import read_uploads
     from haybale.stores.tenant_scope import tenant_scope
 
@@ -114,7 +82,7 @@ def build_documents_router() -> Any:
             upload.metadata.pop(TENANT_META_KEY, None)
         with tenant_scope(caller.tenant):
             outcomes = await asyncio.to_thread(index_uploads, state.app, uploads)
-        response = _process_response(outcomes)
+        response = process_response(outcomes)
         state.metrics.count_documents(indexed=response.chunks_indexed, processed=response.documents_processed)
         return response
 
