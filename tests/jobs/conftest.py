@@ -6,7 +6,6 @@ to.
 from __future__ import annotations
 
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,35 +13,13 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from haybale.jobs.embedded_redis import EmbeddedRedis
-from haybale.jobs.local_workers import LocalWorkers
-
 #: Worker settings that make redelivery quick enough to test (production keeps the 15-minute default).
 FAST_REDELIVERY = {"HAYBALE_JOBS_VISIBILITY_TIMEOUT": "3", "HAYBALE_JOBS_RETRY_BACKOFF": "0.2"}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def redis_server() -> Iterator[EmbeddedRedis]:
-    """A Redis server of its own for one test (TCP, append-only file in a temporary folder)."""
-    folder = Path(tempfile.mkdtemp(prefix="hb-redis-"))
-    server = EmbeddedRedis(folder, port=free_port()).start()
-    try:
-        yield server
-    finally:
-        server.remove()
 
 
 def write_corpus(root: Path, files: int) -> Path:
@@ -78,33 +55,6 @@ def run_index_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProce
     """``haybale index ARGS`` as a real process."""
     command = [sys.executable, "-m", "haybale.cli.main", "index", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-@contextmanager
-def workers(count: int, broker_url: str, store_url: str, log_dir: Path, **env: str) -> Iterator[LocalWorkers]:
-    """``count`` real ``haybale worker`` processes, ready (consuming) when the block starts."""
-    pool = LocalWorkers(count, broker_url, store_url, "haybale", log_dir=log_dir, extra_env=env)
-    with pool:
-        wait_for(lambda: _consumers(broker_url) >= count, 60, lambda: logs(log_dir))
-        yield pool
-
-
-def _consumers(broker_url: str) -> int:
-    """Workers consuming the default queue (each holds a BRPOP connection on it)."""
-    import redis
-
-    client = redis.Redis.from_url(broker_url)
-    try:
-        return sum(1 for c in client.client_list() if c.get("cmd") == "brpop")
-    except redis.RedisError:
-        return 0
-    finally:
-        client.close()
-
-
-def logs(log_dir: Path) -> str:
-    """The workers' logs, for assertion messages."""
-    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(log_dir.glob("*.log")))
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, explain: Callable[[], str] = str) -> None:

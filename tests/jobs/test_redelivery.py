@@ -19,15 +19,14 @@ from pathlib import Path
 import pytest
 
 from haybale.jobs.embedded_redis import EmbeddedRedis
+from haybale.testing.workers import running_workers, worker_logs
 
 from .conftest import (
     FAST_REDELIVERY,
     SQLiteWriteLock,
-    logs,
     single_process_index,
     stored_chunks,
     wait_for,
-    workers,
     write_corpus,
 )
 
@@ -86,15 +85,21 @@ def test_a_worker_killed_mid_task_loses_nothing_and_duplicates_nothing(
     index = _queued(docs, db, redis_server)
     lock = SQLiteWriteLock(db)
     try:
-        with workers(2, redis_server.url, f"sqlite:///{db}", scratch / "logs", **FAST_REDELIVERY) as pool:
+        with running_workers(
+            2, redis_server.url, f"sqlite:///{db}", scratch / "logs", **FAST_REDELIVERY
+        ) as pool:
             # Each worker has taken a shard (unacknowledged) and waits on the store inside the task.
-            wait_for(lambda: _count(redis_server, "HLEN", "unacked") == 2, 60, lambda: logs(scratch / "logs"))
+            wait_for(
+                lambda: _count(redis_server, "HLEN", "unacked") == 2,
+                60,
+                lambda: worker_logs(scratch / "logs"),
+            )
             victim = pool.processes.pop(0)  # w1
             victim.send_signal(signal.SIGKILL)
             victim.wait(timeout=10)
             lock.release()
             out, err = index.communicate(timeout=120)
-            assert index.returncode == 0, out + err + logs(scratch / "logs")
+            assert index.returncode == 0, out + err + worker_logs(scratch / "logs")
     finally:
         lock.release()
         if index.poll() is None:
@@ -112,14 +117,18 @@ def test_workers_reconnect_after_a_broker_restart_and_finish(
     index = _queued(docs, db, redis_server)
     lock = SQLiteWriteLock(db)
     try:
-        with workers(2, redis_server.url, f"sqlite:///{db}", scratch / "logs", **FAST_REDELIVERY):
-            wait_for(lambda: _count(redis_server, "HLEN", "unacked") == 2, 60, lambda: logs(scratch / "logs"))
+        with running_workers(2, redis_server.url, f"sqlite:///{db}", scratch / "logs", **FAST_REDELIVERY):
+            wait_for(
+                lambda: _count(redis_server, "HLEN", "unacked") == 2,
+                60,
+                lambda: worker_logs(scratch / "logs"),
+            )
             redis_server.stop()  # graceful: waiting and unacknowledged tasks are in its append-only file
             lock.release()  # the workers finish their writes while the broker is away
             time.sleep(2)
             redis_server.start()
             out, err = index.communicate(timeout=180)
-            assert index.returncode == 0, out + err + logs(scratch / "logs")
+            assert index.returncode == 0, out + err + worker_logs(scratch / "logs")
     finally:
         lock.release()
         if index.poll() is None:
