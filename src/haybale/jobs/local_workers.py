@@ -1,5 +1,5 @@
 """``haybale worker`` processes started on this machine by a command that owns them (``haybale index
---workers N``, ``haybale serve --workers N``), and stopped with it.
+--workers N``, and the tests), and stopped with it.
 
 Each gets the broker and the (shared) store through its environment, a name (``w1``, ``w2``, ...) and, unless
 ``HAYBALE_MODEL_THREADS`` is set, an equal share of the cores for its model, so N workers do not fight over

@@ -4,7 +4,7 @@ A job is one Celery task whose id is the job id, plus a :class:`~haybale.jobs.re
 before the task is sent. Reading a job combines the two: the record says whose it is (a job of another
 tenant is "unknown"), Celery's result backend says where it is (queued, running, success, failed, cancelled)
 and holds its result or error. Nothing lives in the submitting process, so any process with the same
-settings — a restarted service, another replica, ``haybale job show`` — sees the same jobs.
+settings — a restarted service, another replica — sees the same jobs.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@
   :meth:`Indexer.index_sources <haybale.indexing.indexer.Indexer.index_sources>`;
 * ``haybale.process_uploads`` — an asynchronous ``POST /process``: the uploads through
   :func:`~haybale.service.ingestion.index_uploads`, answered with the same body as the synchronous route;
-* ``haybale.run_pipeline`` — a served pipeline (by name, from the worker's ``HAYBALE_PIPELINES_DIR``, with the
-  request-input rules of ``/pipelines/{name}/run``) or a YAML pipeline submitted from the command line.
+* ``haybale.run_pipeline`` — an asynchronous ``POST /pipelines/{name}/run``: a served pipeline (by name, from
+  the worker's ``HAYBALE_PIPELINES_DIR``) through :func:`~haybale.service.pipeline_runs.run_served_pipeline`,
+  the one code path of served pipeline runs (input routing, file-input refusal, tenant scope, JSON result).
 
 Every task runs inside ``tenant_scope(job tenant)`` over the worker's tenant-scoped store, so a job only ever
 sees its own tenant's documents. A task whose cancellation was asked for before it started is dropped. A task
@@ -15,14 +16,15 @@ exponential backoff; other failures are final and reported with their message.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from haybale.app.settings import Settings
 from haybale.errors import fault_of
@@ -46,6 +48,7 @@ PROGRESS_STATE = "PROGRESS"
 _PROGRESS_EVERY_S = 0.5
 
 logger = logging.getLogger("haybale.jobs")
+T = TypeVar("T")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -67,7 +70,7 @@ def retry_delay(retries: int, base_s: float, max_s: float) -> float:
 
 class WorkerRuntime:
     """What a worker process builds once and reuses across tasks: applications (store, models, indexer) per
-    set of indexing options, and the served pipelines.
+    set of indexing options, the served pipelines, and the event loop served pipelines run on.
 
     Args:
         settings: the worker's settings (store, credentials, model servers, pipelines folder).
@@ -77,6 +80,7 @@ class WorkerRuntime:
         self.settings = settings
         self._applications: dict[IndexingOptions, Any] = {}
         self._pipelines: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     def application(self, options: IndexingOptions) -> Any:
@@ -104,12 +108,27 @@ class WorkerRuntime:
                 self._pipelines = PipelineRegistry(self.settings.pipelines_dir, self.settings.allowed_modules)
             return self._pipelines
 
+    def run_coroutine(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` to completion on this worker's event loop.
+
+        One loop serves every task of the worker (created on first use), so async clients that components
+        keep between runs stay bound to a loop that is still open.
+        """
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            loop = self._loop
+        return loop.run_until_complete(coroutine)
+
     def close(self) -> None:
-        """Release the stores' connections."""
+        """Release the stores' connections and close the event loop."""
         with self._lock:
             for application in self._applications.values():
                 application.close()
             self._applications.clear()
+            if self._loop is not None:
+                self._loop.close()
+                self._loop = None
 
 
 # ------------------------------------------------------------------------------------------ task bodies
@@ -177,33 +196,24 @@ def process_uploads(task: Any, runtime: WorkerRuntime, payload: dict[str, Any]) 
 
 
 def run_pipeline(task: Any, runtime: WorkerRuntime, payload: dict[str, Any]) -> dict[str, Any]:
-    """Run a served pipeline (``payload["pipeline"]``) or a YAML one (``payload["yaml"]``, tenant-less jobs
-    from the command line); the result is ``{"result": <outputs as JSON>}``."""
+    """Run a served pipeline (``payload["pipeline"]``, from the worker's ``HAYBALE_PIPELINES_DIR``) through
+    :func:`~haybale.service.pipeline_runs.run_served_pipeline`, the code path of
+    ``POST /pipelines/{name}/run`` (input routing, file inputs, tenant scope); the result is that route's
+    body, ``{"result": ...}``."""
     from haybale.jobs.payloads import decode_streams
-    from haybale.service.routes_pipelines import request_inputs, to_jsonable
-    from haybale.stores.tenant_scope import tenant_scope
+    from haybale.service.pipeline_runs import run_served_pipeline
 
-    tenant = _tenant_of(payload)
+    name = payload.get("pipeline")
     data = payload.get("inputs") or {}
-    if not isinstance(data, dict):
-        raise JobPayloadError("A pipeline job's inputs must be an object.")
-    if isinstance(payload.get("pipeline"), str):
-        pipeline = runtime.pipelines().get(payload["pipeline"])
-        inputs = request_inputs(pipeline, data, decode_streams(payload.get("files") or {}))
-    elif isinstance(payload.get("yaml"), str) and tenant is None:
-        from haybale.core.pipeline import Pipeline
-
-        pipeline = Pipeline.loads(payload["yaml"], allowed_modules=runtime.settings.allowed_modules)
-        inputs = data
-    else:
+    if not isinstance(name, str) or not isinstance(data, dict):
         raise JobPayloadError(
-            "A pipeline job names a served pipeline ('pipeline'), or carries YAML ('yaml', only without a "
-            "tenant)."
+            "A pipeline job must carry 'pipeline' (the name of a served pipeline) and 'inputs' (an object)."
         )
+    pipeline = runtime.pipelines().get(name)
+    files = decode_streams(payload.get("files") or {})
     _progress_reporter(task, total=1, done=0)(None)
-    with tenant_scope(tenant):
-        result = pipeline.run(inputs)
-    return {"result": to_jsonable(result)}
+    result = runtime.run_coroutine(run_served_pipeline(pipeline, data, files, _tenant_of(payload)))
+    return {"result": result}
 
 
 def _progress_reporter(task: Any, total: int, done: int) -> Callable[[Any], None]:

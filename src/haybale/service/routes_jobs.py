@@ -13,7 +13,6 @@ A service started without a broker (``HAYBALE_BROKER_URL``) has no jobs: an asyn
 with 400 saying how to enable them, and job ids are unknown (404).
 """
 
-
 import asyncio
 from typing import Any
 

@@ -108,9 +108,10 @@ def build_pipelines_router() -> Any:
         pipeline = await asyncio.to_thread(state.pipelines.get, name)
         data, files = await _read_request(request, state.settings.max_upload_bytes)
         if wants_async(request):
-            request_inputs(pipeline, data, files)  # refuse bad inputs now (422), not in a failed job
             from haybale.jobs.payloads import encode_streams
             from haybale.jobs.tasks import RUN_PIPELINE_TASK
+
+            request_inputs(pipeline, data, files)  # bad inputs are refused now (4xx), not in a failed job
 
             payload = {"pipeline": name, "inputs": data, "files": encode_streams(files)}
             return await submit_job(
