@@ -68,6 +68,10 @@ def test_jobs_are_tenant_scoped_survive_a_restart_and_match_the_synchronous_answ
         deleted = service.client.delete(f"/jobs/{dropped['job_id']}", headers=A)
         assert deleted.status_code == 202 and deleted.json()["status"] == "cancelled", deleted.text
 
+        # Inputs the pipeline cannot take are refused at once, as the synchronous route refuses them: no job.
+        bad = service.client.post("/pipelines/search/run?async=true", json={"no_such_input": 1}, headers=A)
+        assert bad.status_code == 422 and "no_such_input" in bad.text, bad.text
+
         # Tenant b sees none of tenant a's jobs, whatever it asks.
         for method in ("GET", "DELETE"):
             assert service.client.request(method, f"/jobs/{job['job_id']}", headers=B).status_code == 404
