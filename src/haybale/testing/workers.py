@@ -22,10 +22,14 @@ class WorkersNotReadyError(RuntimeFailure):
 
 
 def consuming_workers(broker_url: str) -> int:
-    """How many workers wait on the broker's queues right now (each holds a ``BRPOP`` on Redis)."""
+    """How many workers wait on the broker's queues right now (each holds a ``BRPOP`` on Redis).
+
+    ``broker_url`` is a Celery Redis URL: ``redis://``, ``rediss://`` or ``redis+socket://`` (a UNIX socket,
+    where the embedded broker listens).
+    """
     import redis
 
-    client = redis.Redis.from_url(broker_url)
+    client = redis.Redis.from_url(broker_url.replace("redis+socket://", "unix://", 1))
     try:
         return sum(1 for c in client.client_list() if c.get("cmd") == "brpop")
     except redis.RedisError:
