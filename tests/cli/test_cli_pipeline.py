@@ -31,8 +31,8 @@ def test_every_command_module_registers_its_command() -> None:
     listed = result.output.split("Commands", 1)[1]
     # the first word of each row of the Commands table
     names = {match.group(1) for match in re.finditer(r"^\W*([a-z]+)  ", listed, flags=re.MULTILINE)}
-    assert len(COMMAND_MODULES) == 7
-    assert names == {"pipeline", "index", "query", "ask", "serve", "mcp", "eval"}
+    assert len(COMMAND_MODULES) == 8
+    assert names == {"pipeline", "index", "query", "ask", "serve", "mcp", "worker", "eval"}
 
 
 def test_pipeline_commands_are_registered() -> None:

@@ -53,6 +53,9 @@ def _glossary_of(tenant: str) -> dict[str, object]:
         ("POST", "/v1/chat/completions"),
         ("GET", "/pipelines"),
         ("POST", "/pipelines/search/run"),
+        ("GET", "/jobs"),
+        ("GET", "/jobs/" + "0" * 32),
+        ("DELETE", "/jobs/" + "0" * 32),
     ],
 )
 def test_every_route_but_health_needs_a_key(service: RunningService, method: str, route: str) -> None:

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
 from haybale.components.embedders.sentence_transformers_backend import DEFAULT_SENTENCE_TRANSFORMERS_MODEL
@@ -27,10 +27,12 @@ from haybale.errors import SettingsError
 from haybale.stores.url import DEFAULT_STORE_URL
 
 __all__ = [
+    "BROKER_SCHEMES",
     "DEFAULT_LOCAL_EMBEDDING_MODEL",
     "DEFAULT_MAX_UPLOAD_BYTES",
     "DEFAULT_REMOTE_EMBEDDING_MODEL",
     "LOG_FORMATS",
+    "RESULT_BACKEND_SCHEMES",
     "SPLIT_UNITS",
     "TRACING_EXPORTERS",
     "Settings",
@@ -45,6 +47,9 @@ DEFAULT_REMOTE_EMBEDDING_MODEL = "MrLight/dse-qwen2-2b-mrl-v1"
 SPLIT_UNITS = ("character", "word", "sentence", "passage", "page", "line", "token")
 LOG_FORMATS = ("text", "json")
 TRACING_EXPORTERS = ("none", "otlp", "console", "jsonl")
+#: URL schemes of the job brokers and result backends Celery is used with.
+BROKER_SCHEMES = ("redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp")
+RESULT_BACKEND_SCHEMES = ("redis", "rediss", "redis+socket")
 
 
 #: The mapping :meth:`Settings.load` reads variables from while it builds (None: ``os.environ``).
@@ -178,6 +183,18 @@ class Settings(BaseSettings):
             default all of them).
         mcp_api_key: the API key a stdio ``haybale mcp`` server runs under (its tenant scopes every call);
             required when API keys are configured. Over HTTP each request sends its own key.
+        broker_url: the job queue's broker (``redis://``, ``rediss://``, ``redis+socket://``, ``amqp://``);
+            None: no job queue (``haybale index --workers N`` then starts an embedded one for its own run).
+            See docs/scaling.md.
+        result_backend: where job states, results and job records live: a Redis URL; default the broker
+            URL when that is Redis (an AMQP broker needs one).
+        jobs_queue: the queue name jobs are sent to and workers consume.
+        jobs_visibility_timeout: seconds after which a job task taken by a worker that vanished (killed,
+            machine lost) is handed to another worker; keep it above the longest task.
+        jobs_max_retries / jobs_retry_backoff / jobs_retry_backoff_max: a task failing for a transient
+            reason (store or broker unreachable) is retried up to this many times, after backoff delays
+            doubling from ``jobs_retry_backoff`` seconds up to ``jobs_retry_backoff_max``.
+        jobs_ttl: seconds job records and results are kept after submission.
     """
 
     model_config = SettingsConfigDict(
@@ -259,6 +276,23 @@ class Settings(BaseSettings):
         (), validation_alias=_env("HAYBALE_MCP_PIPELINES")
     )
     mcp_api_key: str | None = Field(None, validation_alias=_env("HAYBALE_MCP_API_KEY"))
+    # ------------------------------------------------------------------------------ jobs (Celery workers)
+    broker_url: str | None = Field(None, validation_alias=_env("HAYBALE_BROKER_URL", "CELERY_BROKER_URL"))
+    result_backend: str | None = Field(
+        None, validation_alias=_env("HAYBALE_RESULT_BACKEND", "CELERY_RESULT_BACKEND")
+    )
+    jobs_queue: str = Field(
+        "haybale", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$", validation_alias=_env("HAYBALE_JOBS_QUEUE")
+    )
+    jobs_visibility_timeout: float = Field(
+        900.0, gt=0, validation_alias=_env("HAYBALE_JOBS_VISIBILITY_TIMEOUT")
+    )
+    jobs_max_retries: int = Field(5, ge=0, validation_alias=_env("HAYBALE_JOBS_MAX_RETRIES"))
+    jobs_retry_backoff: float = Field(2.0, gt=0, validation_alias=_env("HAYBALE_JOBS_RETRY_BACKOFF"))
+    jobs_retry_backoff_max: float = Field(
+        120.0, gt=0, validation_alias=_env("HAYBALE_JOBS_RETRY_BACKOFF_MAX")
+    )
+    jobs_ttl: int = Field(7 * 24 * 3600, ge=60, validation_alias=_env("HAYBALE_JOBS_TTL"))
 
     @classmethod
     def settings_customise_sources(
@@ -348,6 +382,22 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {list(BACKENDS)}, got {value!r}")
         return value
 
+    @field_validator("broker_url", "result_backend", mode="before")
+    @classmethod
+    def _check_queue_url(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if value is None:
+            return None
+        schemes = BROKER_SCHEMES if info.field_name == "broker_url" else RESULT_BACKEND_SCHEMES
+        scheme = str(value).split("://", 1)[0].lower() if "://" in str(value) else ""
+        if scheme not in schemes:
+            raise ValueError(
+                f"must be a URL starting with one of {[s + '://' for s in schemes]} (for example "
+                "redis://localhost:6379/0)"
+            )
+        return str(value).strip()
+
     @field_validator("split_by")
     @classmethod
     def _check_split_by(cls, value: str) -> str:
@@ -375,6 +425,11 @@ class Settings(BaseSettings):
             raise ValueError(f"hybrid_weights must be two non-negative numbers, not both 0, got {weights}")
         if self.api_keys_file is not None:
             self.api_keys = {**self._keys_from_file(self.api_keys_file), **self.api_keys}
+        if self.broker_url and self.result_backend is None and not self.broker_url.startswith("redis"):
+            raise ValueError(
+                "an AMQP broker (HAYBALE_BROKER_URL) needs a Redis result backend for job states and "
+                "records: set HAYBALE_RESULT_BACKEND=redis://host:6379/0"
+            )
         if self.tracing_exporter == "jsonl" and self.tracing_spans_file is None:
             raise ValueError(
                 "the 'jsonl' tracing exporter (HAYBALE_TRACING_EXPORTER) needs a file: set "

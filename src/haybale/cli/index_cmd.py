@@ -10,6 +10,7 @@ import contextlib
 import enum
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -78,6 +79,53 @@ def _summary_table(report: Any, show_unchanged: bool) -> Any:
     return table
 
 
+def _progress(console: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=console,
+        transient=True,
+    )
+
+
+def _index_on_workers(
+    application: Any, paths: list[Path], *, workers: int | None, queue: str | None, **run_options: Any
+) -> Any:
+    """Index through Celery workers: ``workers`` started here, on ``queue``'s broker or an embedded one."""
+    import tempfile
+
+    from haybale.jobs.embedded_redis import EmbeddedRedis
+    from haybale.jobs.local_workers import LocalWorkers
+    from haybale.jobs.queue import JobQueue
+    from haybale.jobs.sharded_index import index_with_workers
+    from haybale.stores.url import shared_store_url
+
+    settings = application.settings
+    store_url = shared_store_url(settings.store_url)  # refuses a store the workers cannot share
+    with contextlib.ExitStack() as stack:
+        broker_url = queue
+        scratch = Path(tempfile.mkdtemp(prefix="haybale-index-"))
+        stack.callback(shutil.rmtree, scratch, True)
+        if broker_url is None:
+            broker_url = stack.enter_context(EmbeddedRedis(scratch / "broker")).url
+        local = None
+        if workers:
+            local = LocalWorkers(
+                workers, broker_url, store_url, settings.jobs_queue, log_dir=scratch / "logs"
+            )
+            stack.enter_context(local)
+        jobs = JobQueue(settings, broker_url=broker_url)
+        stack.callback(jobs.close)
+        return index_with_workers(
+            application, jobs, paths, workers_alive=local.alive if local else None, **run_options
+        )
+
+
 def index_command(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to index (folders recursively).")],
     *,
@@ -110,15 +158,31 @@ def index_command(
     ] = None,
     batch_files: Annotated[int, typer.Option(min=1, help="Files processed and written together.")] = 32,
     show_unchanged: Annotated[bool, typer.Option(help="List unchanged files in the summary too.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Index on N worker processes started here (with an embedded broker unless --queue is "
+            "given), in shards of --batch-files files.",
+        ),
+    ] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            help="Send the shards to the workers of this broker (redis://… or amqp://…); they must share the "
+            "store and see the files at the same paths."
+        ),
+    ] = None,
 ) -> None:
     """Index files into a document store, incrementally and exactly once.
 
     Unchanged files (same path and sha256) are skipped; a changed file's chunks are replaced atomically; a run
-    that is interrupted can simply be re-run. Settings not given as options come from the environment, as
-    for `haybale serve`. Exit code 1 when any file failed, 2 for bad options.
+    that is interrupted can simply be re-run. With --workers or --queue the files are indexed in shards by
+    Celery workers (see docs/scaling.md), with the same result as a single-process run. Settings not given as
+    options come from the environment, as for `haybale serve`. Exit code 1 when any file failed, 2 for bad
+    options.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from haybale.app import Application, Settings
     from haybale.errors import HaybaleError
@@ -139,16 +203,7 @@ def index_command(
         err.print(f"[red]Error:[/red] {exc}")
         raise typer.Exit(2) from None
     opened = application.opened_store
-    indexer = application.indexer(batch_files=batch_files)
-    progress = Progress(
-        TextColumn("[bold]indexing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[current]}"),
-        console=err,
-        transient=True,
-    )
+    progress = _progress(err)
     task = progress.add_task("index", total=None, current="scanning…")
 
     def on_plan(found: int, to_process: int) -> None:
@@ -157,10 +212,26 @@ def index_command(
     def on_outcome(outcome: Any) -> None:
         progress.update(task, advance=1, current=_display(outcome.source)[-60:])
 
+    by_worker: dict[str, int] = {}
     try:
         # Failures are shown in the summary table; the converters' log lines would only repeat them.
         with progress, _quiet_haybale_warnings():
-            report = indexer.index(paths, prune=prune, on_outcome=on_outcome, on_plan=on_plan)
+            if workers is None and queue is None:
+                indexer = application.indexer(batch_files=batch_files)
+                report = indexer.index(paths, prune=prune, on_outcome=on_outcome, on_plan=on_plan)
+            else:
+                run = _index_on_workers(
+                    application,
+                    paths,
+                    workers=workers,
+                    queue=queue,
+                    prune=prune,
+                    batch_files=batch_files,
+                    on_plan=on_plan,
+                    on_outcome=on_outcome,
+                    on_wait=lambda line: progress.update(task, current=line),
+                )
+                report, by_worker = run.report, dict(run.files_by_worker)
     except HaybaleError as exc:
         err.print(f"[red]Error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -173,6 +244,10 @@ def index_command(
         f"{report.count('failed')} failed in "
         f"{report.seconds:.2f} s -> {opened.url}"
     )
+    if by_worker:
+        out.print(
+            "workers: " + ", ".join(f"{name} {count} files" for name, count in sorted(by_worker.items()))
+        )
     if report.failed:
         raise typer.Exit(1)
 

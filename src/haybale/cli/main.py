@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "haybale.cli.ask_cmd",
     "haybale.cli.serve_cmd",
     "haybale.cli.mcp_cmd",
+    "haybale.cli.worker_cmd",
     "haybale.cli.eval_cmd",
 )
 

@@ -522,6 +522,11 @@ class Indexer:
             for chunk in keyed
         ]
 
+    def prune(self, paths: Iterable[str | Path]) -> list[FileOutcome]:
+        """Delete the indexed sources under ``paths`` whose files are gone (the last step of ``index(...,
+        prune=True)``; sharded runs call it once every shard is done)."""
+        return self._prune(list(paths))
+
     def _prune(self, paths: list[str | Path]) -> list[FileOutcome]:
         roots = [source_key(Path(p).expanduser()) for p in paths if Path(p).expanduser().exists()]
         outcomes = []

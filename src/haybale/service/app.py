@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
     from haybale import __version__
     from haybale.service.dependencies import current_caller
     from haybale.service.routes_documents import build_documents_router
+    from haybale.service.routes_jobs import build_jobs_router
     from haybale.service.routes_openai import build_openai_router
     from haybale.service.routes_pipelines import build_pipelines_router
     from haybale.service.routes_vision import build_vision_router
@@ -164,7 +165,7 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
             yield
         finally:
             state.observability.stop()
-            state.app.close()  # release database connections when the server stops
+            state.close()  # release database and broker connections when the server stops
 
     app = FastAPI(
         lifespan=lifespan,
@@ -192,5 +193,6 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
     app.include_router(build_documents_router())
     app.include_router(build_vision_router())
     app.include_router(build_pipelines_router())
+    app.include_router(build_jobs_router())
     app.include_router(build_openai_router())
     return app

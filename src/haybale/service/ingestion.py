@@ -24,9 +24,17 @@ from haybale.app.application import Application
 from haybale.dataclasses import ByteStream
 from haybale.indexing.indexer import FileOutcome, SourceInput
 from haybale.service.errors import ServiceError
+from haybale.service.schemas import ProcessedDocument, ProcessResponse
 from haybale.service.uploads import UploadedFile
 
-__all__ = ["IngestionError", "UploadOutcome", "extract_text", "index_uploads", "upload_sources"]
+__all__ = [
+    "IngestionError",
+    "UploadOutcome",
+    "extract_text",
+    "index_uploads",
+    "process_response",
+    "upload_sources",
+]
 
 
 class IngestionError(ServiceError):
@@ -166,6 +174,42 @@ def index_uploads(application: Application, uploads: list[UploadedFile]) -> list
             )
         )
     return results
+
+
+def process_response(outcomes: list[UploadOutcome]) -> ProcessResponse:
+    """The ``/process`` answer for ``outcomes`` (also the result of an asynchronous process job).
+
+    Raises:
+        ServiceError: 422 when no file was indexed (nothing stored was changed).
+    """
+    documents = [
+        ProcessedDocument(
+            filename=o.file_name,
+            document_id=o.document_id,
+            status=o.status,
+            chunks=o.chunks,
+            replaced=o.replaced,
+            error=o.error,
+            ocr_pages=list(o.ocr_pages),
+        )
+        for o in outcomes
+    ]
+    succeeded = [d for d in documents if d.status != "failed"]
+    if not succeeded:
+        errors = "; ".join(d.error or d.filename for d in documents)
+        raise ServiceError(422, f"Nothing was indexed: {errors}. Nothing stored was changed.")
+    chunks = sum(d.chunks for d in succeeded)
+    parts = [f"'{d.filename}' ({d.status}, {d.chunks} chunks)" for d in documents]
+    return ProcessResponse(
+        status="success" if len(succeeded) == len(documents) else "partial",
+        indexed_count=chunks,
+        document_id=documents[0].document_id,
+        chunks=chunks,
+        documents_processed=len(succeeded),
+        chunks_indexed=sum(d.chunks for d in succeeded if d.status == "indexed"),
+        message="Processed " + ", ".join(parts) + ".",
+        documents=documents,
+    )
 
 
 def extract_text(application: Application, upload: UploadedFile) -> str:

@@ -14,11 +14,11 @@ from haybale.indexing.indexer import EMBEDDING_KEY
 from haybale.service.auth import TENANT_META_KEY, check_tenant_claim
 from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
+from haybale.service.routes_jobs import ASYNC_PARAMETER, submit_job, wants_async
 from haybale.service.schemas import (
     DeleteRequest,
     DeleteResponse,
     ExtractResponse,
-    ProcessedDocument,
     ProcessResponse,
     QueryRequest,
     QueryResponse,
@@ -28,7 +28,7 @@ from haybale.service.schemas import (
 __all__ = ["MULTIPART_FILE_BODY", "build_documents_router"]
 
 
-def _multipart_body(with_metadata: bool) -> dict[str, Any]:
+def _multipart_body(with_metadata: bool, with_async: bool = False) -> dict[str, Any]:
     """The OpenAPI request body of an upload route (the route parses the stream itself, with limits)."""
     properties: dict[str, Any] = {
         "file": {"type": "string", "format": "binary", "description": "The file (repeat for several)."}
@@ -40,7 +40,12 @@ def _multipart_body(with_metadata: bool) -> dict[str, Any]:
             '{"data_entity_id": "kb-1", "document_id": "doc-1", "source": "guide.pdf", "tags": ["a"]}.',
         }
     schema = {"type": "object", "properties": properties, "required": ["file"]}
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+    body: dict[str, Any] = {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
+    if with_async:
+        body["parameters"] = [ASYNC_PARAMETER]
+    return body
 
 
 MULTIPART_FILE_BODY = _multipart_body(with_metadata=True)
@@ -62,34 +67,26 @@ def _checked_filters(filters: dict[str, Any] | None) -> dict[str, Any] | None:
     return filters or None
 
 
-def _process_response(outcomes: list[Any]) -> ProcessResponse:
+async def _submit_process_job(state: Any, tenant: str | None, uploads: list[Any]) -> Any:
+    """Queue the uploads as a process job (ids and metadata checked now, so mistakes are still 4xx)."""
+    from haybale.jobs.options import IndexingOptions
+    from haybale.jobs.payloads import encode_uploads
+    from haybale.jobs.tasks import PROCESS_UPLOADS_TASK
+    from haybale.service.ingestion import upload_sources
+
+    sources = upload_sources(state.app, uploads)
     documents = [
-        ProcessedDocument(
-            filename=o.file_name,
-            document_id=o.document_id,
-            status=o.status,
-            chunks=o.chunks,
-            replaced=o.replaced,
-            error=o.error,
-            ocr_pages=list(o.ocr_pages),
-        )
-        for o in outcomes
+        {"filename": upload.file_name, "document_id": source.key}
+        for upload, source in zip(uploads, sources, strict=True)
     ]
-    succeeded = [d for d in documents if d.status != "failed"]
-    if not succeeded:
-        errors = "; ".join(d.error or d.filename for d in documents)
-        raise ServiceError(422, f"Nothing was indexed: {errors}. Nothing stored was changed.")
-    chunks = sum(d.chunks for d in succeeded)
-    parts = [f"'{d.filename}' ({d.status}, {d.chunks} chunks)" for d in documents]
-    return ProcessResponse(
-        status="success" if len(succeeded) == len(documents) else "partial",
-        indexed_count=chunks,
-        document_id=documents[0].document_id,
-        chunks=chunks,
-        documents_processed=len(succeeded),
-        chunks_indexed=sum(d.chunks for d in succeeded if d.status == "indexed"),
-        message="Processed " + ", ".join(parts) + ".",
-        documents=documents,
+    payload = {
+        "options": IndexingOptions.from_settings(state.settings).to_dict(),
+        "uploads": encode_uploads(uploads),
+    }
+    detail = {"document_id": documents[0]["document_id"], "documents": documents}
+    label = ", ".join(u.file_name for u in uploads)[:200]
+    return await submit_job(
+        state, PROCESS_UPLOADS_TASK, payload, kind="process", tenant=tenant, label=label, detail=detail
     )
 
 
@@ -97,24 +94,32 @@ def build_documents_router() -> Any:
     """The APIRouter serving the document routes."""
     from fastapi import APIRouter, Request
 
-    from haybale.service.ingestion import extract_text, index_uploads
+    from haybale.service.ingestion import extract_text, index_uploads, process_response
     from haybale.service.uploads import read_uploads
     from haybale.stores.tenant_scope import tenant_scope
 
     router = APIRouter(tags=["documents"])
 
-    @router.post("/process", response_model=ProcessResponse, openapi_extra=MULTIPART_FILE_BODY)
-    async def process(request: Request, caller: CallerDep) -> ProcessResponse:
+    @router.post(
+        "/process",
+        response_model=ProcessResponse,
+        openapi_extra=_multipart_body(with_metadata=True, with_async=True),
+        responses={202: {"description": "Accepted as a job (with ?async=true): job_id, status_url."}},
+    )
+    async def process(request: Request, caller: CallerDep) -> Any:
         """Index uploaded files (multipart ``file``, optional ``metadata`` JSON); re-uploading a document
-        (same ``document_id`` in the same ``data_entity_id``) replaces its chunks atomically."""
+        (same ``document_id`` in the same ``data_entity_id``) replaces its chunks atomically. With
+        ``?async=true``: 202 and a job id; the job's result is this route's answer."""
         state = state_of(request)
         uploads = await read_uploads(request, state.settings.max_upload_bytes)
         for upload in uploads:
             check_tenant_claim(caller, upload.metadata.get(TENANT_META_KEY), "the upload's metadata")
             upload.metadata.pop(TENANT_META_KEY, None)
+        if wants_async(request):
+            return await _submit_process_job(state, caller.tenant, uploads)
         with tenant_scope(caller.tenant):
             outcomes = await asyncio.to_thread(index_uploads, state.app, uploads)
-        response = _process_response(outcomes)
+        response = process_response(outcomes)
         state.metrics.count_documents(indexed=response.chunks_indexed, processed=response.documents_processed)
         return response
 

@@ -19,6 +19,7 @@ from haybale.dataclasses import ByteStream
 from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
 from haybale.service.pipeline_runs import request_inputs, run_served_pipeline, to_jsonable
+from haybale.service.routes_jobs import ASYNC_PARAMETER, submit_job, wants_async
 
 __all__ = ["build_pipelines_router", "request_inputs", "to_jsonable"]
 
@@ -57,6 +58,7 @@ async def _read_request(request: Any, max_bytes: int) -> tuple[dict[str, Any], d
 
 
 _RUN_BODY = {
+    "parameters": [ASYNC_PARAMETER],
     "requestBody": {
         "required": False,
         "content": {
@@ -81,7 +83,7 @@ _RUN_BODY = {
                 }
             },
         },
-    }
+    },
 }
 
 
@@ -97,13 +99,30 @@ def build_pipelines_router() -> Any:
         return {"pipelines": state_of(request).pipelines.names()}
 
     @router.post("/pipelines/{name}/run", openapi_extra=_RUN_BODY)
-    async def run_pipeline(name: str, request: Request, caller: CallerDep) -> dict[str, Any]:
-        """Run pipeline ``name`` with the request's inputs; returns ``{"result": ...}``."""
+    async def run_pipeline(name: str, request: Request, caller: CallerDep) -> Any:
+        """Run pipeline ``name`` with the request's inputs; returns ``{"result": ...}``. With ``?async=true``:
+        202 and a job id; a worker runs it and ``GET /jobs/{job_id}`` returns the same ``{"result": ...}``."""
         import asyncio
 
         state = state_of(request)
         pipeline = await asyncio.to_thread(state.pipelines.get, name)
         data, files = await _read_request(request, state.settings.max_upload_bytes)
+        if wants_async(request):
+            from haybale.jobs.payloads import encode_streams
+            from haybale.jobs.tasks import RUN_PIPELINE_TASK
+
+            request_inputs(pipeline, data, files)  # bad inputs are refused now (4xx), not in a failed job
+
+            payload = {"pipeline": name, "inputs": data, "files": encode_streams(files)}
+            return await submit_job(
+                state,
+                RUN_PIPELINE_TASK,
+                payload,
+                kind="pipeline",
+                tenant=caller.tenant,
+                label=name,
+                detail={"pipeline": name},
+            )
         return {"result": await run_served_pipeline(pipeline, data, files, caller.tenant)}
 
     return router

@@ -8,6 +8,7 @@ validation answer at once after start-up.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from haybale.app.application import Application
@@ -34,6 +35,28 @@ class ServiceState:
         self.metrics = ServiceMetrics()
         self.pipelines = PipelineRegistry(settings.pipelines_dir, settings.allowed_modules)
         self.observability = ServiceObservability(settings)
+        self._jobs: Any = None
+        self._jobs_lock = threading.Lock()
+
+    @property
+    def jobs(self) -> Any:
+        """The :class:`~haybale.jobs.queue.JobQueue` (built on first use), or None when no broker is set."""
+        if self.settings.broker_url is None:
+            return None
+        with self._jobs_lock:
+            if self._jobs is None:
+                from haybale.jobs.queue import JobQueue
+
+                self._jobs = JobQueue(self.settings)
+            return self._jobs
+
+    def close(self) -> None:
+        """Release the store's and the job queue's connections."""
+        self.app.close()
+        with self._jobs_lock:
+            if self._jobs is not None:
+                self._jobs.close()
+                self._jobs = None
 
     @property
     def store(self) -> Any:

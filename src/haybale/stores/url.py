@@ -24,7 +24,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from haybale.errors import DocumentStoreUsageError
 
-__all__ = ["DEFAULT_STORE_URL", "OpenedStore", "open_store_url", "store_from_url"]
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "OpenedStore",
+    "open_store_url",
+    "shared_store_url",
+    "store_from_url",
+    "store_identity",
+]
 
 #: Where ``haybale index`` and ``haybale query`` keep their index unless told otherwise.
 DEFAULT_STORE_URL = "sqlite:///.haybale/index.db"
@@ -181,3 +188,37 @@ def open_store_url(url: str, must_exist: bool = False, embedding_dimension: int 
 def store_from_url(url: str) -> Any:
     """The document store a URL names (shortcut for ``open_store_url(url).store``)."""
     return open_store_url(url).store
+
+
+def shared_store_url(url: str) -> str:
+    """``url`` as other processes must see it to open the same store: a SQLite path made absolute.
+
+    Used to hand the store to worker processes (``haybale index --workers N``).
+
+    Raises:
+        DocumentStoreUsageError: the URL names a store only its own process can see (``memory``, an in-memory
+            snapshot), or is not a store URL.
+    """
+    url = url.strip()
+    if url.startswith("sqlite:"):
+        return f"sqlite:///{_path_after_scheme(url, 'sqlite').absolute()}"
+    if "://" not in url and url.lower().endswith(_SQLITE_SUFFIXES):
+        return f"sqlite:///{Path(os.path.expanduser(url)).absolute()}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return url
+    if url == "memory" or url.startswith("memory:"):
+        raise DocumentStoreUsageError(
+            f"The store {url!r} lives inside one process, so several workers cannot share it. Use a SQLite "
+            "file (sqlite:///path.db, workers on one machine) or PostgreSQL (postgresql://..., workers on "
+            "any machine)."
+        )
+    raise DocumentStoreUsageError(f"Unknown store URL {_mask_password(url)!r}. Accepted forms: {_URL_FORMS}.")
+
+
+def store_identity(url: str) -> str:
+    """What identifies the store ``url`` names, safe to send around (password masked, SQLite path absolute).
+
+    Raises:
+        DocumentStoreUsageError: see :func:`shared_store_url`.
+    """
+    return _mask_password(shared_store_url(url))
