@@ -14,8 +14,9 @@ count -- what a user waits for. Per round, alternating:
 * haystack-ai's indexing pipeline over the same files (benchmarks/peers/indexing_peer.py under
   .venv-peers: converters, cleaner, splitter, SentenceTransformersDocumentEmbedder, writer).
 
-Then one paragraph of one indexed file is edited and `haybale index` runs again: the table shows how many
-chunks that run embedded (the per-chunk embedding cache re-embeds only changed chunks).
+Then a long text file (about 100 chunks) is indexed into the last torch store, one paragraph in its middle is
+edited and `haybale index` runs again on it: the table shows how many chunks that run embedded (the per-chunk
+embedding cache re-embeds only changed chunks).
 The generated files come from benchmarks/indexing.py's generator (txt, md, html, docx, pptx, pdf).
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sqlite3
 import statistics
 import subprocess
@@ -37,7 +39,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 PEER_PYTHON = ROOT / ".venv-peers" / "bin" / "python"
 
-from indexing import generate_corpus  # noqa: E402
+from indexing import _paragraphs, generate_corpus, write_file  # noqa: E402
 
 _RAW_ENCODE = """
 import json, sys
@@ -100,12 +102,18 @@ def _embedding_keys(database: Path, source: Path) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _edit_one_paragraph(folder: Path) -> Path:
-    target = sorted(folder.rglob("*.txt"))[0]
+def _long_file(folder: Path) -> Path:
+    """A text file of about 100 chunks at the CLI's 500-character chunks (~45,000 characters)."""
+    target = folder / "long" / "long-document.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_file(target, "txt", _paragraphs(random.Random(7), 7_200), "A long document")
+    return target
+
+
+def _edit_one_paragraph(target: Path) -> None:
     paragraphs = target.read_text().split("\n\n")
     paragraphs[len(paragraphs) // 2] = "An edited paragraph about glaciers and copper harbors, rewritten."
     target.write_text("\n\n".join(paragraphs))
-    return target
 
 
 def main() -> None:
@@ -149,9 +157,10 @@ def main() -> None:
                 flush=True,
             )
         database = Path(tmp) / f"index-torch-{args.rounds - 1}.db"
-        edited = sorted(folder.rglob("*.txt"))[0]
+        edited = _long_file(Path(tmp) / "extra")
+        _haybale_index(edited, database, "torch")
         keys_before = _embedding_keys(database, edited)
-        _edit_one_paragraph(folder)
+        _edit_one_paragraph(edited)
         env = {**os.environ, "HAYBALE_EMBEDDING_BACKEND": "torch", "HF_HUB_OFFLINE": "1"}
         done = subprocess.run(
             [
