@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BM25_VARIANTS",
     "BM25Index",
+    "check_bm25_parameters",
     "group_postings",
     "idf",
     "length_norm",
@@ -52,6 +53,21 @@ _SEPARATOR = TEXT_SEPARATOR
 _SEPARATOR_ID = -2
 _EMPTY_SLOTS: Any = np.empty(0, dtype=np.int32)
 _EMPTY_TFS: Any = np.empty(0, dtype=np.float32)
+
+
+def check_bm25_parameters(variant: str, k1: float, b: float, delta: float) -> None:
+    """Refuse an unknown BM25 variant or parameters out of range (shared by every BM25 index).
+
+    Raises:
+        ValueError: naming the bad value and its valid range.
+    """
+    if variant not in BM25_VARIANTS:
+        raise ValueError(f"Unknown BM25 variant {variant!r}; choose one of {list(BM25_VARIANTS)}.")
+    if not (k1 >= 0 and 0 <= b <= 1 and delta >= 0):
+        raise ValueError(
+            f"BM25 parameters out of range: k1={k1} (needs >= 0), b={b} (needs 0..1), delta={delta} "
+            "(needs >= 0)."
+        )
 
 
 class _TermIds(dict[str, int]):
@@ -97,13 +113,7 @@ class BM25Index:
     def __init__(
         self, analyzer: Analyzer, k1: float = 1.5, b: float = 0.75, delta: float = 0.5, variant: str = "okapi"
     ) -> None:
-        if variant not in BM25_VARIANTS:
-            raise ValueError(f"Unknown BM25 variant {variant!r}; choose one of {list(BM25_VARIANTS)}.")
-        if not (k1 >= 0 and 0 <= b <= 1 and delta >= 0):
-            raise ValueError(
-                f"BM25 parameters out of range: k1={k1} (needs >= 0), b={b} (needs 0..1), delta={delta} "
-                "(needs >= 0)."
-            )
+        check_bm25_parameters(variant, k1, b, delta)
         self.analyzer = analyzer
         self.k1, self.b, self.delta, self.variant = float(k1), float(b), float(delta), variant
         self._word_ids = _TermIds(self)

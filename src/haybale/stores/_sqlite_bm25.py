@@ -308,15 +308,9 @@ class SQLiteBM25:
     """
 
     def __init__(self, analyzer: Analyzer, variant: str, k1: float, b: float, delta: float) -> None:
-        from haybale.stores._memory_bm25 import BM25_VARIANTS
+        from haybale.stores._memory_bm25 import check_bm25_parameters
 
-        if variant not in BM25_VARIANTS:
-            raise ValueError(f"Unknown BM25 variant {variant!r}; choose one of {list(BM25_VARIANTS)}.")
-        if not (k1 >= 0 and 0 <= b <= 1 and delta >= 0):
-            raise ValueError(
-                f"BM25 parameters out of range: k1={k1} (needs >= 0), b={b} (needs 0..1), delta={delta} "
-                "(needs >= 0)."
-            )
+        check_bm25_parameters(variant, k1, b, delta)
         self.analyzer = analyzer
         self.variant, self.k1, self.b, self.delta = variant, float(k1), float(b), float(delta)
         self._version = -1
