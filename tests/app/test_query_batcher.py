@@ -68,3 +68,26 @@ async def test_a_failing_model_fails_every_query_of_the_batch_and_the_next_batch
 def test_batch_size_must_be_positive() -> None:
     with pytest.raises(ComponentError, match="max_batch"):
         QueryEmbeddingBatcher(CountingEmbedder(), max_batch=0)
+
+
+async def test_warming_up_beside_queries_serializes_on_the_model_lock() -> None:
+    class SlowToLoad(CountingEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loads = 0
+
+        def warm_up(self) -> None:
+            import time
+
+            time.sleep(0.1)
+            self.loads += 1
+
+    embedder = SlowToLoad()
+    batcher = QueryEmbeddingBatcher(embedder, max_batch=8, max_wait_s=0.001)
+    warming = threading.Thread(target=batcher.warm_up)
+    warming.start()  # as the service does at start-up for ONNX backends
+    vectors = await asyncio.gather(*(batcher.embed(t) for t in ("a", "bb")))
+    warming.join()
+    assert vectors == [[1.0], [2.0]]
+    assert embedder.loads >= 1
+    assert all(batch >= 1 for batch in embedder.batches)

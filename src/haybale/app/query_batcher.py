@@ -83,11 +83,15 @@ class QueryEmbeddingBatcher:
         if self._pending:  # what arrived while the model was busy goes at once, as the next batch
             self._launch(loop)
 
-    def _embed_batch(self, texts: list[str]) -> list[list[float]]:
+    def warm_up(self) -> None:
+        """Load the model now (thread-safe; batches wait for it). Called by the first batch otherwise."""
         with self._warm_lock:
             warm_up = getattr(self.embedder, "warm_up", None)
             if callable(warm_up):
                 warm_up()
+
+    def _embed_batch(self, texts: list[str]) -> list[list[float]]:
+        self.warm_up()
         documents = self.embedder.run(documents=[Document(content=text) for text in texts])["documents"]
         vectors = [list(doc.embedding) for doc in documents if doc.embedding is not None]
         if len(vectors) != len(texts):

@@ -8,6 +8,7 @@ half-written, and the service keeps serving.
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -122,6 +123,13 @@ class _ErrorMiddleware:
             await response(scope, receive, send)
 
 
+def _warm_query_model(state: Any) -> None:
+    try:
+        state.app.query_batcher().warm_up()
+    except Exception:  # the first query reports the failure with its proper status
+        logging.getLogger(__name__).warning("Warming up the query embedder failed", exc_info=True)
+
+
 def create_app(settings: Settings | None = None, *, chat_generator: Any = None) -> "FastAPI":
     """Build the haybale service app.
 
@@ -161,6 +169,11 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         state.observability.start()  # pipeline metrics, trace export and live scoring, as the settings say
+        if settings.embedding_backend != "torch":
+            # ONNX backends export the bundled model on first use (seconds, once per machine): start it now,
+            # in the background, so the first query does not pay it. Requests meanwhile wait for the model.
+            warm = threading.Thread(target=_warm_query_model, args=(state,), name="haybale-warm", daemon=True)
+            warm.start()
         try:
             yield
         finally:
