@@ -12,7 +12,7 @@ import pytest
 from haybale.dataclasses import ChatMessage
 from haybale.service import ServiceSettings
 
-from .conftest import CORPUS, RunningService, running_service, upload
+from .conftest import BM25_PIPELINE, CORPUS, RunningService, running_service, upload
 
 A = {"Authorization": "Bearer key-a"}
 B = {"Authorization": "Bearer key-b"}
@@ -34,17 +34,7 @@ components:
       base_url: {chat_url}
 connections: []
 """,
-    "notes": """
-components:
-  retriever:
-    type: haybale.components.retrievers.bm25.BM25Retriever
-    init_parameters:
-      document_store:
-        type: haybale.stores.sqlite.SQLiteDocumentStore
-        init_parameters: {{path: "{db}"}}
-      top_k: 3
-connections: []
-""",
+    "notes": BM25_PIPELINE.replace("{path}", "{db}"),
     "writer": """
 components:
   writer:

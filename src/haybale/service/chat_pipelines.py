@@ -24,7 +24,7 @@ from typing import Any
 from haybale.dataclasses import ChatMessage
 from haybale.service.errors import ServiceError
 
-__all__ = ["QUESTION_INPUTS", "chat_run_data", "conversation_messages", "reply_of", "sources_of"]
+__all__ = ["QUESTION_INPUTS", "can_chat", "chat_run_data", "conversation_messages", "reply_of", "sources_of"]
 
 #: Free text inputs that receive the last user message.
 QUESTION_INPUTS = frozenset({"query", "question", "prompt", "text", "user_message", "message"})
@@ -64,6 +64,34 @@ def _takes_text(annotation: Any) -> bool:
     return annotation is Any or _mentions(annotation, str)
 
 
+def _chat_sockets(pipeline: Any) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The free inputs a conversation fills, as ``(component, socket, kind)`` with kind ``messages``,
+    ``question`` or ``generation_kwargs``, and the mandatory inputs it cannot fill."""
+    fed: list[tuple[str, str, str]] = []
+    unfilled: list[str] = []
+    for component, sockets in pipeline.inputs().items():
+        for socket, info in sockets.items():
+            annotation = info.get("type", Any)
+            if _takes_messages(annotation):
+                fed.append((component, socket, "messages"))
+            elif socket in QUESTION_INPUTS and _takes_text(annotation):
+                fed.append((component, socket, "question"))
+            elif socket == "generation_kwargs" and not info.get("is_mandatory"):
+                fed.append((component, socket, "generation_kwargs"))
+            elif info.get("is_mandatory"):
+                unfilled.append(f"{component}.{socket}")
+    return fed, unfilled
+
+
+def _feeds(fed: list[tuple[str, str, str]], unfilled: list[str]) -> bool:
+    return not unfilled and any(kind != "generation_kwargs" for _, _, kind in fed)
+
+
+def can_chat(pipeline: Any) -> bool:
+    """Whether a conversation fills every input ``pipeline`` requires (and feeds it something)."""
+    return _feeds(*_chat_sockets(pipeline))
+
+
 def chat_run_data(
     pipeline: Any, name: str, messages: list[ChatMessage], generation_kwargs: dict[str, Any]
 ) -> dict[str, Any]:
@@ -73,21 +101,8 @@ def chat_run_data(
         ServiceError: 422 when the pipeline requires inputs a conversation cannot fill (named in the
             message).
     """
-    question = next((m.text or "" for m in reversed(messages) if m.role.value == "user"), "")
-    data: dict[str, dict[str, Any]] = {}
-    unfilled = []
-    for component, sockets in pipeline.inputs().items():
-        for socket, info in sockets.items():
-            annotation = info.get("type", Any)
-            if _takes_messages(annotation):
-                data.setdefault(component, {})[socket] = list(messages)
-            elif socket in QUESTION_INPUTS and _takes_text(annotation):
-                data.setdefault(component, {})[socket] = question
-            elif socket == "generation_kwargs" and generation_kwargs:
-                data.setdefault(component, {})[socket] = dict(generation_kwargs)
-            elif info.get("is_mandatory"):
-                unfilled.append(f"{component}.{socket}")
-    if unfilled or not data:
+    fed, unfilled = _chat_sockets(pipeline)
+    if not _feeds(fed, unfilled):
         needs = f"it requires {', '.join(unfilled)}" if unfilled else "it takes no question or messages"
         raise ServiceError(
             422,
@@ -96,6 +111,15 @@ def chat_run_data(
             f"{sorted(QUESTION_INPUTS)}. "
             f"Run it with POST /pipelines/{name}/run instead.",
         )
+    question = next((m.text or "" for m in reversed(messages) if m.role.value == "user"), "")
+    data: dict[str, dict[str, Any]] = {}
+    for component, socket, kind in fed:
+        if kind == "messages":
+            data.setdefault(component, {})[socket] = list(messages)
+        elif kind == "question":
+            data.setdefault(component, {})[socket] = question
+        elif generation_kwargs:
+            data.setdefault(component, {})[socket] = dict(generation_kwargs)
     return data
 
 

@@ -47,12 +47,7 @@ def _looks_like_store(value: Any) -> bool:
 
 
 def _contains_store(value: Any) -> bool:
-    items: list[Any] = []
-    if isinstance(value, dict):
-        items = list(value.values())
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = list(value)
-    return any(_looks_like_store(item) or _contains_store(item) for item in items)
+    return any(_looks_like_store(item) or _contains_store(item) for item in _members(value))
 
 
 def _is_pipeline(value: Any) -> bool:

@@ -155,19 +155,21 @@ def _completion(model: str, text: str, reply: Any, documents: list[Any]) -> dict
 
 
 def _chat_models(state: Any) -> list[str]:
-    """The served pipelines a conversation can feed (a pipeline that fails to load is left out)."""
-    from haybale.dataclasses import ChatMessage
-    from haybale.service.chat_pipelines import chat_run_data
+    """The served pipelines a conversation can feed (a pipeline that fails to load is left out: its own
+    route, ``/pipelines/{name}/run``, reports why)."""
+    from haybale.errors import HaybaleError
+    from haybale.service.chat_pipelines import can_chat
 
     names = []
     for name in state.pipelines.names():
         if name == RAG_MODEL_NAME:
             continue
         try:
-            chat_run_data(state.pipelines.get(name), name, [ChatMessage.from_user("?")], {})
-        except Exception:  # not chat-capable, or broken: /pipelines/{name}/run reports why
+            pipeline = state.pipelines.get(name)
+        except HaybaleError:
             continue
-        names.append(name)
+        if can_chat(pipeline):
+            names.append(name)
     return names
 
 
