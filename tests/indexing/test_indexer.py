@@ -59,6 +59,19 @@ def test_indexes_a_folder_with_source_and_hash_on_every_chunk(tmp_path: Path) ->
     assert all(len(c.meta["source_hash"]) == 64 for c in chunks)
 
 
+def test_other_chunking_settings_reindex_instead_of_keeping_old_chunks(tmp_path: Path) -> None:
+    docs = _corpus(tmp_path)
+    store = InMemoryDocumentStore()
+    _indexer(store).index([docs])
+    old_lengths = {len(d.content.split()) for d in store.filter_documents()}
+    finer = Indexer(store, build_indexing_pipeline(split_by="word", split_length=20, split_overlap=2))
+    report = finer.index([docs])
+    assert report.count("indexed") == 2 and report.count("unchanged") == 0
+    new_lengths = {len(d.content.split()) for d in store.filter_documents()}
+    assert max(new_lengths) <= 20 < max(old_lengths)
+    assert finer.index([docs]).count("unchanged") == 2  # and the new settings are then current
+
+
 def test_second_run_writes_nothing(tmp_path: Path) -> None:
     docs = _corpus(tmp_path)
     store = CountingStore()

@@ -5,7 +5,8 @@ How a run works:
 1. :func:`~haybale.indexing.source_tracker.discover_files` lists the files (hidden entries skipped, symlink
    loops reported). Each file is keyed by its absolute real path and hashed (sha256 of its bytes).
 2. A file whose key and hash the store already holds is *unchanged* and skipped: nothing is converted or
-   written, so a second run over the same folder writes nothing.
+   written, so a second run over the same folder writes nothing. The stored hash also covers the indexer's
+   settings (conversion, chunking, embedder), so a run with another chunk size or model re-indexes.
 3. Changed and new files go, in batches, through the conversion pipeline
    ``MultiFileConverter -> DocumentCleaner -> DocumentSplitter``, then the chunks through the document
    embedder. The embedder runs outside the pipeline so that its model is only loaded when there is work: a
@@ -154,8 +155,9 @@ class SourceInput:
         key: what identifies the source in outcomes (a file's real path; an upload's document id).
         content: the file's path, or a :class:`ByteStream` (its ``meta["file_name"]`` picks the converter).
         meta: metadata copied onto every chunk of the source.
-        sha256: a fingerprint of what was indexed (the file's bytes; for uploads, bytes and metadata). Stored
-            as ``meta.source_hash``: a source whose scope already holds chunks with it is unchanged.
+        sha256: a fingerprint of what was indexed (the file's bytes; for uploads, bytes and metadata).
+            Combined with the indexer's settings it is stored as ``meta.source_hash``: a source whose scope
+            already holds chunks with it is unchanged.
         scope: the filter selecting the source's previous chunks, which its new chunks replace atomically;
             default ``meta.source == key``.
     """
@@ -261,6 +263,30 @@ class Indexer:
         self.embedder = embedder
         self.batch_files = batch_files
         self.on_store_written = on_store_written
+        self._settings_digest: str | None = None
+
+    @property
+    def settings_digest(self) -> str:
+        """A hash of what turns a source into chunks and vectors: the conversion pipeline's settings
+        (converters, cleaning, chunking) and the embedder's. It enters every stored ``source_hash``, so a
+        source indexed with other settings is not "unchanged": changing the chunk size or the embedding model
+        re-indexes on the next run instead of silently keeping the old chunks or mixing vector spaces."""
+        if self._settings_digest is None:
+            try:
+                pipeline_settings = json.dumps(self.pipeline.to_dict(), sort_keys=True, default=str)
+            except Exception:  # a custom pipeline that cannot be serialized: compare by type only
+                pipeline_settings = type(self.pipeline).__qualname__
+            embedder = ""
+            if self.embedder is not None:  # unserializable settings: the type is all that is stable
+                embedder = embedder_fingerprint(self.embedder) or type(self.embedder).__qualname__
+            digest = hashlib.sha256(f"{pipeline_settings}\0{embedder}".encode())
+            self._settings_digest = digest.hexdigest()
+        return self._settings_digest
+
+    def stored_hash(self, item: SourceInput) -> str:
+        """The ``meta.source_hash`` written on ``item``'s chunks: its content fingerprint combined with
+        :attr:`settings_digest`."""
+        return hashlib.sha256(f"{item.sha256}\0{self.settings_digest}".encode()).hexdigest()
 
     def plan(self, paths: Iterable[str | Path]) -> tuple[list[SourceInput], list[FileOutcome]]:
         """Find the files under ``paths``; return those needing work, and outcomes for the rest."""
@@ -304,7 +330,7 @@ class Indexer:
             "operator": "AND",
             "conditions": [
                 item.replace_filter,
-                {"field": "meta.source_hash", "operator": "==", "value": item.sha256},
+                {"field": "meta.source_hash", "operator": "==", "value": self.stored_hash(item)},
             ],
         }
         return bool(self.document_store.count_documents(current) > 0)
@@ -428,7 +454,7 @@ class Indexer:
                 name = str(item.content)
                 contents.append(name)
             names[name] = item.key
-            metas.append({**item.meta, "source_hash": item.sha256, _KEY_META: item.key})
+            metas.append({**item.meta, "source_hash": self.stored_hash(item), _KEY_META: item.key})
         result = self.pipeline.run(
             {"converter": {"sources": contents, "meta": metas}}, include_outputs_from={"converter"}
         )

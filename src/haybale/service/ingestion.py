@@ -84,10 +84,10 @@ def _scope(document_id: str, data_entity_id: str | None) -> dict[str, Any]:
     }
 
 
-def _fingerprint(upload: UploadedFile, meta: dict[str, Any], chunking: str) -> str:
+def _fingerprint(upload: UploadedFile, meta: dict[str, Any]) -> str:
+    """The upload's bytes and metadata (the indexer adds its own settings: chunking, embedder)."""
     digest = hashlib.sha256(upload.data)
     digest.update(json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str).encode())
-    digest.update(chunking.encode())
     return digest.hexdigest()
 
 
@@ -102,9 +102,6 @@ def upload_sources(application: Application, uploads: list[UploadedFile]) -> lis
     Raises:
         IngestionError: an identifier is malformed, or one ``document_id`` names several files.
     """
-    settings = application.settings
-    chunking = f"{settings.split_by}:{settings.chunk_size}:{settings.chunk_overlap}"
-    chunking += f":{settings.resolved_embedding_model}:{settings.embed}"
     resolved = []
     for upload in uploads:
         meta = dict(upload.metadata)
@@ -140,7 +137,7 @@ def upload_sources(application: Application, uploads: list[UploadedFile]) -> lis
                 key=document_id,
                 content=stream,
                 meta=meta,
-                sha256=_fingerprint(upload, meta, chunking),
+                sha256=_fingerprint(upload, meta),
                 scope=_scope(document_id, data_entity_id),
             )
         )
