@@ -106,6 +106,22 @@ def test_invalid_values_name_the_variable(env: dict[str, str], message: str) -> 
     assert message in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("env", "secret", "shown"),
+    [
+        ({"HAYBALE_BROKER_URL": "rediz://user:s3cret-pw@host:6379/0"}, "s3cret-pw", "rediz://user:***@host"),
+        ({"HAYBALE_RESULT_BACKEND": "amqp://:s3cret-pw@mq/"}, "s3cret-pw", "amqp://:***@mq/"),
+        ({"HAYBALE_API_KEYS": "s3cret-pw"}, "s3cret-pw", "HAYBALE_API_KEYS: entry 1"),
+        ({"HAYBALE_API_KEYS": "ok:t, s3cret-pw:"}, "s3cret-pw", "entry 2"),
+    ],
+)
+def test_settings_errors_never_show_secrets(env: dict[str, str], secret: str, shown: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.load(env)
+    assert secret not in str(info.value)
+    assert shown in str(info.value)
+
+
 def test_api_keys_from_variable_and_file_merge(tmp_path: Path) -> None:
     keys = tmp_path / "keys.txt"
     keys.write_text("# operators\nfile-key:acme\n", encoding="utf-8")

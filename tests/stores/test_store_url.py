@@ -62,6 +62,12 @@ def test_postgres_url_options_are_checked_and_password_masked() -> None:
     assert "s3cret" not in str(info.value) and "***" in str(info.value)
 
 
+def test_postgres_url_too_malformed_to_parse_is_a_usage_error_without_the_password() -> None:
+    with pytest.raises(DocumentStoreError, match="Invalid PostgreSQL URI") as info:
+        open_store_url("postgresql://user:s3cret@[::1/db")
+    assert "s3cret" not in str(info.value) and "user:***@" in str(info.value)
+
+
 def test_sqlite_url_creates_parent_folder(tmp_path: Path) -> None:
     opened = open_store_url(f"sqlite:///{tmp_path}/deep/dir/index.db")
     opened.store.write_documents([Document(content="x")])

@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, Setting
 
 from haybale.components.embedders.sentence_transformers_backend import DEFAULT_SENTENCE_TRANSFORMERS_MODEL
 from haybale.errors import SettingsError
-from haybale.stores.url import DEFAULT_STORE_URL
+from haybale.stores.url import DEFAULT_STORE_URL, mask_password
 
 __all__ = [
     "BROKER_SCHEMES",
@@ -532,6 +532,17 @@ def _field_of(location: str) -> tuple[str, list[str]]:
     return location, []
 
 
+#: Settings whose values are secrets: an error names them but never shows what was given.
+_SECRET_SETTINGS = frozenset({"api_keys", "mcp_api_key"})
+
+
+def _shown_value(name: str, value: Any) -> str:
+    """How a bad value appears in a settings error: repr'd, URL passwords masked, secrets not at all."""
+    if name in _SECRET_SETTINGS or isinstance(value, dict):
+        return ""
+    return "=" + mask_password(repr(value))
+
+
 def _describe(exc: ValidationError) -> str:
     """A settings error message naming each bad variable, its value and the rule it broke."""
     problems = []
@@ -543,7 +554,8 @@ def _describe(exc: ValidationError) -> str:
             problems.append(message)
             continue
         where = " / ".join(names) if names else name
-        value = error.get("input")
-        shown = f"={value!r}" if not isinstance(value, dict) else ""
-        problems.append(f"{where}{shown}: {message}")
-    return "Invalid settings: " + "; ".join(problems) + "."
+        if any(message.startswith(f"{n}:") or message.startswith(f"{n} (") for n in [name, *names]):
+            problems.append(message)  # the message already says which setting (e.g. the API-key parser)
+        else:
+            problems.append(f"{where}{_shown_value(name, error.get('input'))}: {message}")
+    return "Invalid settings: " + "; ".join(p.rstrip(".") for p in problems) + "."

@@ -17,6 +17,7 @@ Accepted URLs:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from haybale.errors import DocumentStoreUsageError
 __all__ = [
     "DEFAULT_STORE_URL",
     "OpenedStore",
+    "mask_password",
     "open_store_url",
     "shared_store_url",
     "store_from_url",
@@ -80,12 +82,14 @@ def _path_after_scheme(url: str, scheme: str) -> Path:
     return Path(rest[3:]).expanduser()
 
 
-def _mask_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+#: ``scheme://user:password@`` in any text, even a URL too malformed for ``urlsplit``.
+_CREDENTIALS = re.compile(r"(?P<prefix>[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*):[^@\s]*@")
+
+
+def mask_password(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` URL in it replaced by ``***``: safe to
+    print in an error or a log line, malformed URLs included."""
+    return _CREDENTIALS.sub(r"\g<prefix>:***@", text)
 
 
 def _check_exists(path: Path, url: str, must_exist: bool) -> None:
@@ -127,7 +131,7 @@ def _check_libpq_uri(dsn: str, url: str) -> None:
         conninfo_to_dict(dsn)
     except Exception as exc:  # psycopg.ProgrammingError; message from libpq
         raise DocumentStoreUsageError(
-            f"Invalid PostgreSQL URI {_mask_password(url)!r}: {exc}. Query parameters are libpq's "
+            f"Invalid PostgreSQL URI {mask_password(url)!r}: {exc}. Query parameters are libpq's "
             "(host, port, sslmode, connect_timeout, ...) plus haybale's table and schema."
         ) from None
 
@@ -136,7 +140,13 @@ def _open_postgres(url: str, embedding_dimension: int | None) -> OpenedStore:
     from haybale.core.secret import Secret
     from haybale.stores import PgvectorDocumentStore
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for an unclosed "["
+        raise DocumentStoreUsageError(
+            f"Invalid PostgreSQL URI {mask_password(url)!r}: {exc}. Write it as "
+            "postgresql://user:password@host:port/dbname (an IPv6 host in brackets: [::1])."
+        ) from None
     # Keep libpq's parameters (host=/socket, sslmode, ...) in the DSN; take out only haybale's own.
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     options = {key: value for key, value in pairs if key in _HAYBALE_OPTIONS}
@@ -152,7 +162,7 @@ def _open_postgres(url: str, embedding_dimension: int | None) -> OpenedStore:
         schema_name=options.get("schema") or "public",
         **extra,
     )
-    return OpenedStore(store=store, url=_mask_password(url))
+    return OpenedStore(store=store, url=mask_password(url))
 
 
 def open_store_url(url: str, must_exist: bool = False, embedding_dimension: int | None = None) -> OpenedStore:
@@ -182,7 +192,7 @@ def open_store_url(url: str, must_exist: bool = False, embedding_dimension: int 
         return _open_postgres(url, embedding_dimension)
     if "://" not in url and url.lower().endswith(_SQLITE_SUFFIXES):
         return _open_sqlite(Path(os.path.expanduser(url)), url, must_exist)
-    raise DocumentStoreUsageError(f"Unknown store URL {_mask_password(url)!r}. Accepted forms: {_URL_FORMS}.")
+    raise DocumentStoreUsageError(f"Unknown store URL {mask_password(url)!r}. Accepted forms: {_URL_FORMS}.")
 
 
 def store_from_url(url: str) -> Any:
@@ -212,7 +222,7 @@ def shared_store_url(url: str) -> str:
             "file (sqlite:///path.db, workers on one machine) or PostgreSQL (postgresql://..., workers on "
             "any machine)."
         )
-    raise DocumentStoreUsageError(f"Unknown store URL {_mask_password(url)!r}. Accepted forms: {_URL_FORMS}.")
+    raise DocumentStoreUsageError(f"Unknown store URL {mask_password(url)!r}. Accepted forms: {_URL_FORMS}.")
 
 
 def store_identity(url: str) -> str:
@@ -221,4 +231,4 @@ def store_identity(url: str) -> str:
     Raises:
         DocumentStoreUsageError: see :func:`shared_store_url`.
     """
-    return _mask_password(shared_store_url(url))
+    return mask_password(shared_store_url(url))
