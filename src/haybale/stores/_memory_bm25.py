@@ -129,6 +129,7 @@ class BM25Index:
         self.total_length = 0.0
         self._norm_cache: Any = None
         self._contrib: dict[int, tuple[Any, Any]] = {}  # term id -> (slots, scores); cleared by any change
+        self._unindexed: dict[int, str] = {}  # slot -> raw text added but not indexed yet (see add)
 
     # ---- bookkeeping -------------------------------------------------------------------------------------
 
@@ -174,17 +175,41 @@ class BM25Index:
     # ---- writes ------------------------------------------------------------------------------------------
 
     def add(self, slots: Sequence[int], texts: Sequence[str], *, analyzed: bool = False) -> None:
-        """Index ``texts`` under ``slots`` (slots must not be indexed already).
+        """Add ``texts`` under ``slots`` (slots must not be indexed already).
 
-        With ``analyzed=True`` each text is already its index terms joined by spaces (as produced by
-        ``" ".join(analyzer.tokenize(text))``), e.g. terms read back from a store's token column.
+        Raw texts are only recorded here: they are analysed and indexed, all pending texts in one batch, by
+        the next search or :meth:`flush` (a write never pays for an index nobody queries, and many small
+        writes are indexed together). With ``analyzed=True`` each text is already its index terms joined by
+        spaces (as produced by ``" ".join(analyzer.tokenize(text))``) and is indexed at once.
+
+        Raises:
+            ValueError: a slot is already indexed (or pending), or given twice.
         """
         if not len(slots):
             return
         slot_arr = np.asarray(slots, dtype=np.int64)
         self._ensure_slots(int(slot_arr.max()))
-        if self._indexed[slot_arr].any() or len(np.unique(slot_arr)) != len(slot_arr):
+        pending = self._unindexed
+        if (
+            self._indexed[slot_arr].any()
+            or len(np.unique(slot_arr)) != len(slot_arr)
+            or (pending and any(slot in pending for slot in slot_arr.tolist()))
+        ):
             raise ValueError("BM25Index.add: some slots are already indexed; remove them first.")
+        if analyzed:
+            self._index(slot_arr, texts, analyzed=True)
+        else:
+            pending.update(zip(slot_arr.tolist(), texts, strict=True))
+
+    def flush(self) -> None:
+        """Index every text recorded by :meth:`add` and not indexed yet."""
+        if self._unindexed:
+            slot_arr = np.fromiter(self._unindexed, dtype=np.int64, count=len(self._unindexed))
+            texts = list(self._unindexed.values())
+            self._index(slot_arr, texts)
+            self._unindexed.clear()
+
+    def _index(self, slot_arr: Any, texts: Sequence[str], analyzed: bool = False) -> None:
         # Batches keep the per-token Python strings of only a few thousand texts alive at once (fast).
         parts = [
             self._batch_postings(slot_arr[start : start + _BATCH], texts[start : start + _BATCH], analyzed)
@@ -230,7 +255,11 @@ class BM25Index:
 
         ``analyzed`` must match how they were added (raw texts, or their terms joined by spaces).
         """
-        if not len(slots):
+        if self._unindexed:  # a text never indexed is simply forgotten
+            pending = self._unindexed
+            kept = [(s, t) for s, t in zip(slots, texts, strict=True) if pending.pop(s, None) is None]
+            slots, texts = [s for s, _t in kept], [t for _s, t in kept]
+        if len(slots) == 0:
             return
         slot_arr = np.asarray(slots, dtype=np.int64)
         ids, owner = self._term_ids_of(texts, analyzed)
@@ -258,6 +287,7 @@ class BM25Index:
 
     def query_terms(self, query: str) -> dict[int, int]:
         """Known term ids of ``query`` with their number of occurrences (unknown words are ignored)."""
+        self.flush()
         counts: dict[int, int] = {}
         for word in self.analyzer.split(query):
             term = self.analyzer.normalize_word(word)
