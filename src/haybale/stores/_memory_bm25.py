@@ -25,11 +25,12 @@ Repeated query terms count once per occurrence (as a Lucene boolean query would)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from haybale.stores._word_ids import SEPARATOR_ID, WordIds, token_ids
 from haybale.stores.text_analysis import TEXT_SEPARATOR, Analyzer
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ __all__ = [
     "group_postings",
     "idf",
     "length_norm",
+    "stable_term_order",
     "term_contributions",
     "token_ids",
     "top_k_slots",
@@ -50,7 +52,7 @@ __all__ = [
 BM25_VARIANTS: tuple[str, ...] = ("okapi", "bm25l", "bm25+")
 _BATCH = 4096
 _SEPARATOR = TEXT_SEPARATOR
-_SEPARATOR_ID = -2
+_SEPARATOR_ID = SEPARATOR_ID
 _EMPTY_SLOTS: Any = np.empty(0, dtype=np.int32)
 _EMPTY_TFS: Any = np.empty(0, dtype=np.float32)
 
@@ -70,13 +72,12 @@ def check_bm25_parameters(variant: str, k1: float, b: float, delta: float) -> No
         )
 
 
-class _TermIds(dict[str, int]):
+class _TermIds(WordIds):
     """Raw word -> term id (-1 for a stop word); a miss analyses the word and registers its term."""
 
     def __init__(self, index: BM25Index) -> None:
         super().__init__()
         self._index = index
-        self[_SEPARATOR] = _SEPARATOR_ID
 
     def __missing__(self, word: str) -> int:
         term = self._index.analyzer.normalize_word(word)
@@ -224,7 +225,7 @@ class BM25Index:
         slot_of = np.concatenate([p[1] for p in parts])
         tf_of = np.concatenate([p[2] for p in parts])
         if len(parts) > 1:  # each part is sorted by term: a stable merge groups every term in one run
-            order = np.argsort(term_of, kind="stable")
+            order = stable_term_order(term_of, len(self._slots))
             term_of, slot_of, tf_of = term_of[order], slot_of[order], tf_of[order]
         starts = np.flatnonzero(np.diff(term_of)) + 1
         bounds = np.concatenate([[0], starts, [len(term_of)]]).tolist()
@@ -360,26 +361,12 @@ def top_k_slots(slots: NDArray[Any], scores: NDArray[Any], top_k: int) -> tuple[
     return slots[order], scores[order]
 
 
-def token_ids(
-    analyzer: Analyzer, texts: Sequence[str], lookup: Mapping[str, int], analyzed: bool = False
-) -> tuple[Any, Any]:
-    """Analyse ``texts``: (term id per kept token, index of its text), stop words dropped.
-
-    ``lookup`` maps a token to its term id (-1 for a stop word) and must map :data:`TEXT_SEPARATOR` to
-    ``-2``; a ``dict`` subclass with ``__missing__`` registers new words as they come. With ``analyzed``,
-    each text is already its terms joined by spaces (the output of the analyzer).
-    """
-    # One str.split over all texts joined by a separator word that no text can produce ("\x00" is not a
-    # word character): far fewer Python-level calls than splitting text by text.
-    if analyzed:
-        tokens = f" {_SEPARATOR} ".join(texts).split()
-    else:
-        tokens = analyzer.spaced_words_of_many(texts).split()
-    # A list then one conversion: about a third faster than np.fromiter over the same map.
-    ids = np.array(list(map(lookup.__getitem__, tokens)), dtype=np.int64)
-    owner = np.cumsum(ids == _SEPARATOR_ID)
-    keep = ids >= 0
-    return ids[keep], owner[keep]
+def stable_term_order(term_of: Any, term_count: int) -> Any:
+    """``np.argsort(term_of, kind="stable")``, as a radix sort (several times faster) when every term id
+    fits in 16 bits."""
+    if term_count <= 1 << 16:
+        return np.argsort(term_of.astype(np.uint16), kind="stable")
+    return np.argsort(term_of, kind="stable")
 
 
 def group_postings(ids: Any, owner: Any, n_texts: int) -> tuple[Any, Any, Any]:
