@@ -48,7 +48,7 @@ def float32_embeddings(embeddings: Sequence[Any]) -> tuple[Any, Any]:
     """
     if not len(embeddings):
         return np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=bool)
-    dim = _length(embeddings, 0)
+    dim = _length(embeddings[0], 0)
     if not dim:
         raise ValueError("embedding 0 is invalid: it is empty; embeddings must be non-empty lists of numbers")
     count = len(embeddings)
@@ -58,7 +58,8 @@ def float32_embeddings(embeddings: Sequence[Any]) -> tuple[Any, Any]:
         chunk = embeddings[start : start + _CHUNK_ROWS]
         wide = _wide_chunk(chunk, start, dim)
         rows = matrix[start : start + len(chunk)]
-        rows[...] = wide
+        with np.errstate(over="ignore"):  # a value beyond float32's range becomes inf, refused just below
+            rows[...] = wide
         if not np.isfinite(rows.sum()):  # the sum of a float32 chunk is finite only when every value is
             finite = np.isfinite(rows).all(axis=1)
             if not finite.all():
@@ -73,8 +74,7 @@ def float32_embeddings(embeddings: Sequence[Any]) -> tuple[Any, Any]:
     return matrix, exact
 
 
-def _length(embeddings: Sequence[Any], position: int) -> int:
-    embedding = embeddings[position]
+def _length(embedding: Any, position: int) -> int:
     if isinstance(embedding, (str, bytes)) or not hasattr(embedding, "__len__"):
         raise ValueError(
             f"embedding {position} is invalid: it is a {type(embedding).__name__}, not a list of numbers"
@@ -93,7 +93,7 @@ def _wide_chunk(chunk: Sequence[Any], start: int, dim: int) -> Any:
     wide = np.empty((len(chunk), dim), dtype=np.float64)
     for offset, row in enumerate(chunk):
         position = start + offset
-        length = _length(chunk, offset)
+        length = _length(row, position)
         if length != dim:
             raise ValueError(
                 f"embedding {position} is invalid: it has {length} values where the first has {dim}; all "
