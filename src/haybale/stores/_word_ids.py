@@ -33,9 +33,7 @@ SEPARATOR_ID = -2
 #: Batches with fewer characters than this use the dict path (the tables cost more than they save there).
 _VECTOR_MIN_CHARS = 65_536
 _KEY_BYTES = 8
-_HASH_MULTIPLIER_INT = 0x9E3779B97F4A7C15  # Fibonacci hashing: 2**64 / golden ratio, odd
-_HASH_MULTIPLIER = np.uint64(_HASH_MULTIPLIER_INT)
-_UINT64 = (1 << 64) - 1
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: 2**64 / golden ratio, odd
 #: ``_KEY_MASKS[n]`` keeps the low ``n`` bytes of a uint64.
 _KEY_MASKS = np.array([(1 << (8 * n)) - 1 for n in range(_KEY_BYTES + 1)], dtype=np.uint64)
 _WORD_BYTES = np.zeros(256, dtype=bool)
@@ -62,16 +60,19 @@ class WordIds(dict[str, int]):
         """Term ids of packed short words (see the module docstring); registers the new ones."""
         ids, unknown = self._probe(keys)
         if len(unknown):
-            for key in np.unique(keys[unknown]).tolist():
-                word = key.to_bytes(_KEY_BYTES, "little").rstrip(b"\0").decode("ascii")
-                self._insert(key, self[word])
-            ids[unknown], _still_unknown = self._probe(keys[unknown])
+            new = np.unique(keys[unknown])
+            words = (key.to_bytes(_KEY_BYTES, "little").rstrip(b"\0").decode("ascii") for key in new.tolist())
+            self._insert(new, np.fromiter(map(self.__getitem__, words), dtype=np.int64, count=len(new)))
+            ids[unknown], _none = self._probe(keys[unknown])
         return ids
+
+    def _slots(self, keys: Any) -> Any:
+        return (keys * _HASH_MULTIPLIER) >> np.uint64(self._shift)
 
     def _probe(self, keys: Any) -> tuple[Any, Any]:
         """(ids of ``keys`` -- undefined where unknown --, positions of the unknown keys)."""
-        mask = len(self._keys) - 1
-        slots = (keys * _HASH_MULTIPLIER) >> np.uint64(self._shift)
+        mask = np.uint64(len(self._keys) - 1)
+        slots = self._slots(keys)
         ids = np.empty(len(keys), dtype=np.int64)
         todo = np.arange(len(keys))
         unknown = []
@@ -83,30 +84,34 @@ class WordIds(dict[str, int]):
             unknown.append(todo[empty])
             again = ~(hit | empty)
             todo = todo[again]
-            slots = (slots[again] + np.uint64(1)) & np.uint64(mask)
+            slots = (slots[again] + np.uint64(1)) & mask
         return ids, np.concatenate(unknown) if unknown else np.zeros(0, dtype=np.int64)
 
-    def _insert(self, key: int, term_id: int) -> None:
-        if 2 * (self._count + 1) > len(self._keys):
-            self._grow()
-        mask = len(self._keys) - 1
-        slot = ((key * _HASH_MULTIPLIER_INT) & _UINT64) >> self._shift
-        while self._keys[slot]:
-            slot = (slot + 1) & mask
-        self._keys[slot] = key
-        self._ids[slot] = term_id
-        self._count += 1
-
-    def _grow(self) -> None:
-        live = np.flatnonzero(self._keys)
-        keys, ids = self._keys[live].tolist(), self._ids[live].tolist()
-        size = 2 * len(self._keys)
-        self._shift -= 1
-        self._keys = np.zeros(size, dtype=np.uint64)
-        self._ids = np.zeros(size, dtype=np.int64)
-        self._count = 0
-        for key, term_id in zip(keys, ids, strict=True):
-            self._insert(key, term_id)
+    def _insert(self, keys: Any, ids: Any) -> None:
+        """Add distinct keys the table does not hold yet (growing it to stay at most half full)."""
+        if 2 * (self._count + len(keys)) > len(self._keys):
+            live = np.flatnonzero(self._keys)
+            keys, ids = np.concatenate([self._keys[live], keys]), np.concatenate([self._ids[live], ids])
+            bits = max(12, int(4 * len(keys) - 1).bit_length())
+            self._shift = 64 - bits
+            self._keys = np.zeros(1 << bits, dtype=np.uint64)
+            self._ids = np.zeros(1 << bits, dtype=np.int64)
+            self._count = 0
+        mask = np.uint64(len(self._keys) - 1)
+        slots = self._slots(keys)
+        todo = np.arange(len(keys))
+        while len(todo):
+            free = self._keys[slots] == 0
+            # Keys probing the same free slot: the first one takes it, the others probe on.
+            taken, first = np.unique(slots[free], return_index=True)
+            winners = todo[free][first]
+            self._keys[taken] = keys[winners]
+            self._ids[taken] = ids[winners]
+            placed = np.zeros(len(todo), dtype=bool)
+            placed[np.flatnonzero(free)[first]] = True
+            todo = todo[~placed]
+            slots = (slots[~placed] + np.uint64(1)) & mask
+        self._count += len(keys)
 
 
 def token_ids(
