@@ -352,6 +352,11 @@ class InMemoryDocumentStore:
                 raise DocumentStoreUsageError(
                     f"Unknown duplicate policy {policy!r}; use one of {[p.value for p in DuplicatePolicy]}."
                 ) from exc
+        documents = list(documents)
+        if all(type(doc) is Document for doc in documents):  # the common case, checked in bulk
+            ids = [doc.id for doc in documents]
+            if len(set(ids)) == len(ids) and self._slot_of.keys().isdisjoint(ids):
+                return documents, self._checked_vectors(documents)
         batch: dict[str, Document] = {}
         for position, doc in enumerate(documents):
             if not isinstance(doc, Document):
@@ -369,9 +374,13 @@ class InMemoryDocumentStore:
                     continue
             batch[doc.id] = doc
         plan = list(batch.values())
+        return plan, self._checked_vectors(plan)
+
+    def _checked_vectors(self, plan: list[Document]) -> tuple[Any, Any] | None:
+        """The float32 matrix of the embeddings in ``plan`` and which rows are exact, or None without any."""
         embedded = [d for d in plan if d.embedding is not None]
         if not embedded:
-            return plan, None
+            return None
         try:
             matrix, exact = float32_embeddings([d.embedding for d in embedded])
             self._dense.check_dimension(matrix.shape[1])
@@ -384,7 +393,7 @@ class InMemoryDocumentStore:
                 f"write_documents: invalid embedding{named}, nothing was written: {exc}"
             ) from exc
         # Rows that float32 holds exactly are kept only in the matrix; others also keep their original list.
-        return plan, (matrix, exact)
+        return matrix, exact
 
     def _apply_writes(self, plan: list[Document], vectors: tuple[Any, Any] | None) -> None:
         replaced = [d.id for d in plan if d.id in self._slot_of]
