@@ -1,10 +1,12 @@
 """An incremental BM25 inverted index over integer document slots, scored with numpy.
 
 Layout: every term has a posting list held as two parallel numpy arrays (document slots, term frequencies).
-Writes append one chunk per term and batch; the chunks of a term are concatenated the first time a query or a
-delete touches it. Deletes re-analyse the deleted texts to find their terms and filter only those terms'
-postings. Corpus statistics (document count, total length, document frequency per term) are updated in place,
-so no write or delete ever rebuilds the whole index.
+:meth:`BM25Index.add` only records raw texts; the next search (or :meth:`BM25Index.flush`) analyses all of
+them as one batch (:mod:`haybale.stores._word_ids`) and appends one chunk per term; the chunks of a term are
+concatenated the first time a query or a delete touches it. Deletes re-analyse the deleted texts to find their
+terms and filter only those terms' postings (a text deleted before it was indexed is just forgotten). Corpus
+statistics (document count, total length, document frequency per term) are updated in place, so no write or
+delete ever rebuilds the whole index.
 
 Scoring variants (``variant``):
 

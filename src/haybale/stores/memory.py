@@ -3,7 +3,10 @@ over one float32 matrix, filters evaluated in Python before ranking, and an opti
 
 Documents live in slots (small integers reused after deletes). The BM25 index
 (:mod:`haybale.stores._memory_bm25`) and the vector matrix (:mod:`haybale.stores._memory_dense`) are keyed by
-the same slots, so a filter becomes a boolean mask over slots that both searches apply before ranking.
+the same slots, so a filter becomes a boolean mask over slots that both searches apply before ranking. A
+write validates and converts its embeddings at once (float32, finite, one size) but only records its texts:
+they are analysed and indexed for BM25, all pending texts together, by the next BM25 search -- a write that
+is never searched by keyword (a dense-only corpus) never pays for the index.
 
 Every mutation runs under one re-entrant lock and is validated completely before anything changes, so a bad
 batch (an invalid document, a duplicate under ``DuplicatePolicy.FAIL``, an embedding of the wrong size) leaves
