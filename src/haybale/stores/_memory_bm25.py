@@ -1,10 +1,12 @@
 """An incremental BM25 inverted index over integer document slots, scored with numpy.
 
 Layout: every term has a posting list held as two parallel numpy arrays (document slots, term frequencies).
-Writes append one chunk per term and batch; the chunks of a term are concatenated the first time a query or a
-delete touches it. Deletes re-analyse the deleted texts to find their terms and filter only those terms'
-postings. Corpus statistics (document count, total length, document frequency per term) are updated in place,
-so no write or delete ever rebuilds the whole index.
+:meth:`BM25Index.add` only records raw texts; the next search (or :meth:`BM25Index.flush`) analyses all of
+them as one batch (:mod:`haybale.stores._word_ids`) and appends one chunk per term; the chunks of a term are
+concatenated the first time a query or a delete touches it. Deletes re-analyse the deleted texts to find their
+terms and filter only those terms' postings (a text deleted before it was indexed is just forgotten). Corpus
+statistics (document count, total length, document frequency per term) are updated in place, so no write or
+delete ever rebuilds the whole index.
 
 Scoring variants (``variant``):
 
@@ -25,11 +27,12 @@ Repeated query terms count once per occurrence (as a Lucene boolean query would)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from haybale.stores._word_ids import SEPARATOR_ID, WordIds, token_ids
 from haybale.stores.text_analysis import TEXT_SEPARATOR, Analyzer
 
 if TYPE_CHECKING:
@@ -42,6 +45,7 @@ __all__ = [
     "group_postings",
     "idf",
     "length_norm",
+    "stable_term_order",
     "term_contributions",
     "token_ids",
     "top_k_slots",
@@ -50,7 +54,7 @@ __all__ = [
 BM25_VARIANTS: tuple[str, ...] = ("okapi", "bm25l", "bm25+")
 _BATCH = 4096
 _SEPARATOR = TEXT_SEPARATOR
-_SEPARATOR_ID = -2
+_SEPARATOR_ID = SEPARATOR_ID
 _EMPTY_SLOTS: Any = np.empty(0, dtype=np.int32)
 _EMPTY_TFS: Any = np.empty(0, dtype=np.float32)
 
@@ -70,13 +74,12 @@ def check_bm25_parameters(variant: str, k1: float, b: float, delta: float) -> No
         )
 
 
-class _TermIds(dict[str, int]):
+class _TermIds(WordIds):
     """Raw word -> term id (-1 for a stop word); a miss analyses the word and registers its term."""
 
     def __init__(self, index: BM25Index) -> None:
         super().__init__()
         self._index = index
-        self[_SEPARATOR] = _SEPARATOR_ID
 
     def __missing__(self, word: str) -> int:
         term = self._index.analyzer.normalize_word(word)
@@ -129,6 +132,7 @@ class BM25Index:
         self.total_length = 0.0
         self._norm_cache: Any = None
         self._contrib: dict[int, tuple[Any, Any]] = {}  # term id -> (slots, scores); cleared by any change
+        self._unindexed: dict[int, str] = {}  # slot -> raw text added but not indexed yet (see add)
 
     # ---- bookkeeping -------------------------------------------------------------------------------------
 
@@ -174,17 +178,41 @@ class BM25Index:
     # ---- writes ------------------------------------------------------------------------------------------
 
     def add(self, slots: Sequence[int], texts: Sequence[str], *, analyzed: bool = False) -> None:
-        """Index ``texts`` under ``slots`` (slots must not be indexed already).
+        """Add ``texts`` under ``slots`` (slots must not be indexed already).
 
-        With ``analyzed=True`` each text is already its index terms joined by spaces (as produced by
-        ``" ".join(analyzer.tokenize(text))``), e.g. terms read back from a store's token column.
+        Raw texts are only recorded here: they are analysed and indexed, all pending texts in one batch, by
+        the next search or :meth:`flush` (a write never pays for an index nobody queries, and many small
+        writes are indexed together). With ``analyzed=True`` each text is already its index terms joined by
+        spaces (as produced by ``" ".join(analyzer.tokenize(text))``) and is indexed at once.
+
+        Raises:
+            ValueError: a slot is already indexed (or pending), or given twice.
         """
         if not len(slots):
             return
         slot_arr = np.asarray(slots, dtype=np.int64)
         self._ensure_slots(int(slot_arr.max()))
-        if self._indexed[slot_arr].any() or len(np.unique(slot_arr)) != len(slot_arr):
+        pending = self._unindexed
+        if (
+            self._indexed[slot_arr].any()
+            or len(np.unique(slot_arr)) != len(slot_arr)
+            or (pending and any(slot in pending for slot in slot_arr.tolist()))
+        ):
             raise ValueError("BM25Index.add: some slots are already indexed; remove them first.")
+        if analyzed:
+            self._index(slot_arr, texts, analyzed=True)
+        else:
+            pending.update(zip(slot_arr.tolist(), texts, strict=True))
+
+    def flush(self) -> None:
+        """Index every text recorded by :meth:`add` and not indexed yet."""
+        if self._unindexed:
+            slot_arr = np.fromiter(self._unindexed, dtype=np.int64, count=len(self._unindexed))
+            texts = list(self._unindexed.values())
+            self._index(slot_arr, texts)
+            self._unindexed.clear()
+
+    def _index(self, slot_arr: Any, texts: Sequence[str], analyzed: bool = False) -> None:
         # Batches keep the per-token Python strings of only a few thousand texts alive at once (fast).
         parts = [
             self._batch_postings(slot_arr[start : start + _BATCH], texts[start : start + _BATCH], analyzed)
@@ -199,7 +227,7 @@ class BM25Index:
         slot_of = np.concatenate([p[1] for p in parts])
         tf_of = np.concatenate([p[2] for p in parts])
         if len(parts) > 1:  # each part is sorted by term: a stable merge groups every term in one run
-            order = np.argsort(term_of, kind="stable")
+            order = stable_term_order(term_of, len(self._slots))
             term_of, slot_of, tf_of = term_of[order], slot_of[order], tf_of[order]
         starts = np.flatnonzero(np.diff(term_of)) + 1
         bounds = np.concatenate([[0], starts, [len(term_of)]]).tolist()
@@ -230,7 +258,11 @@ class BM25Index:
 
         ``analyzed`` must match how they were added (raw texts, or their terms joined by spaces).
         """
-        if not len(slots):
+        if self._unindexed:  # a text never indexed is simply forgotten
+            pending = self._unindexed
+            kept = [(s, t) for s, t in zip(slots, texts, strict=True) if pending.pop(s, None) is None]
+            slots, texts = [s for s, _t in kept], [t for _s, t in kept]
+        if len(slots) == 0:
             return
         slot_arr = np.asarray(slots, dtype=np.int64)
         ids, owner = self._term_ids_of(texts, analyzed)
@@ -258,6 +290,7 @@ class BM25Index:
 
     def query_terms(self, query: str) -> dict[int, int]:
         """Known term ids of ``query`` with their number of occurrences (unknown words are ignored)."""
+        self.flush()
         counts: dict[int, int] = {}
         for word in self.analyzer.split(query):
             term = self.analyzer.normalize_word(word)
@@ -330,26 +363,12 @@ def top_k_slots(slots: NDArray[Any], scores: NDArray[Any], top_k: int) -> tuple[
     return slots[order], scores[order]
 
 
-def token_ids(
-    analyzer: Analyzer, texts: Sequence[str], lookup: Mapping[str, int], analyzed: bool = False
-) -> tuple[Any, Any]:
-    """Analyse ``texts``: (term id per kept token, index of its text), stop words dropped.
-
-    ``lookup`` maps a token to its term id (-1 for a stop word) and must map :data:`TEXT_SEPARATOR` to
-    ``-2``; a ``dict`` subclass with ``__missing__`` registers new words as they come. With ``analyzed``,
-    each text is already its terms joined by spaces (the output of the analyzer).
-    """
-    # One str.split over all texts joined by a separator word that no text can produce ("\x00" is not a
-    # word character): far fewer Python-level calls than splitting text by text.
-    if analyzed:
-        tokens = f" {_SEPARATOR} ".join(texts).split()
-    else:
-        tokens = analyzer.spaced_words_of_many(texts).split()
-    # A list then one conversion: about a third faster than np.fromiter over the same map.
-    ids = np.array(list(map(lookup.__getitem__, tokens)), dtype=np.int64)
-    owner = np.cumsum(ids == _SEPARATOR_ID)
-    keep = ids >= 0
-    return ids[keep], owner[keep]
+def stable_term_order(term_of: Any, term_count: int) -> Any:
+    """``np.argsort(term_of, kind="stable")``, as a radix sort (several times faster) when every term id
+    fits in 16 bits."""
+    if term_count <= 1 << 16:
+        return np.argsort(term_of.astype(np.uint16), kind="stable")
+    return np.argsort(term_of, kind="stable")
 
 
 def group_postings(ids: Any, owner: Any, n_texts: int) -> tuple[Any, Any, Any]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from haybale.stores._bulk import inverse_norms
+
 __all__ = ["SIMILARITY_FUNCTIONS", "DenseMatrix"]
 
 SIMILARITY_FUNCTIONS: tuple[str, ...] = ("cosine", "dot_product")
@@ -48,14 +50,18 @@ class DenseMatrix:
             raise ValueError(
                 f"embeddings must be non-empty lists of numbers of one length, got shape {matrix.shape}."
             )
-        if self.dim is not None and matrix.shape[1] != self.dim:
-            raise ValueError(
-                f"embedding has {matrix.shape[1]} dimensions but this store holds {self.dim}-dimensional "
-                "embeddings; embed all documents with the same model."
-            )
+        self.check_dimension(matrix.shape[1])
         if not np.isfinite(matrix).all():
             raise ValueError("embeddings contain NaN or infinite values.")
         return matrix
+
+    def check_dimension(self, dim: int) -> None:
+        """Refuse vectors of ``dim`` dimensions when the matrix holds vectors of another size (ValueError)."""
+        if self.dim is not None and dim != self.dim:
+            raise ValueError(
+                f"embedding has {dim} dimensions but this store holds {self.dim}-dimensional "
+                "embeddings; embed all documents with the same model."
+            )
 
     def _grow(self, rows: int, dim: int) -> None:
         capacity = len(self._matrix)
@@ -72,17 +78,30 @@ class DenseMatrix:
         self._present = np.concatenate([self._present, np.zeros(new_capacity - capacity, dtype=bool)])
 
     def put(self, slots: Sequence[int], matrix: Any) -> None:
-        """Store the rows of ``matrix`` (already validated by :meth:`check`) under ``slots``."""
+        """Store the rows of ``matrix`` (a float32 matrix, already validated) under ``slots``.
+
+        The matrix may become the store's own storage (when it fills an empty store): do not modify it after.
+        """
         if not len(slots):
             return
         slot_arr = np.asarray(slots, dtype=np.int64)
-        self._grow(int(slot_arr.max()) + 1, matrix.shape[1])
-        self.count += int((~self._present[slot_arr]).sum())
-        self._matrix[slot_arr] = matrix
-        norms = np.linalg.norm(matrix, axis=1)
-        self._inv_norm[slot_arr] = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        self._present[slot_arr] = True
-        self._high_water = max(self._high_water, int(slot_arr.max()) + 1)
+        first, top = int(slot_arr[0]), int(slot_arr.max())
+        contiguous = bool((np.diff(slot_arr) == 1).all())
+        if contiguous and first == 0 and self.dim is None:
+            # The first batch of an empty store: its matrix becomes the storage, no copy.
+            self.dim = matrix.shape[1]
+            self._matrix = matrix
+            self._inv_norm = np.zeros(len(matrix), dtype=np.float32)
+            self._present = np.zeros(len(matrix), dtype=bool)
+        else:
+            self._grow(top + 1, matrix.shape[1])
+        where: Any = slice(first, top + 1) if contiguous else slot_arr
+        self.count += int((~self._present[where]).sum())
+        if self._matrix is not matrix:
+            self._matrix[where] = matrix
+        self._inv_norm[where] = inverse_norms(matrix)
+        self._present[where] = True
+        self._high_water = max(self._high_water, top + 1)
 
     def remove(self, slots: Sequence[int]) -> None:
         """Forget the vectors of ``slots`` (slots without a vector are ignored)."""

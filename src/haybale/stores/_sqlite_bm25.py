@@ -42,11 +42,12 @@ import numpy as np
 from haybale.stores._memory_bm25 import (
     group_postings,
     length_norm,
+    stable_term_order,
     term_contributions,
-    token_ids,
     top_k_slots,
 )
-from haybale.stores.text_analysis import TEXT_SEPARATOR, Analyzer
+from haybale.stores._word_ids import WordIds, token_ids
+from haybale.stores.text_analysis import Analyzer
 
 __all__ = ["MERGE_FACTOR", "Analysis", "SQLiteBM25", "analyse", "delete_postings", "index_documents"]
 
@@ -58,22 +59,21 @@ _SPAN_LIMIT = 2**32 - 1
 _ANALYSIS_BATCH = 4096
 
 
-class _BatchTerms(dict[str, int]):
+class _BatchTerms(WordIds):
     """Raw word -> batch-local term id (-1 for a stop word); ``terms`` lists the terms by id."""
 
     def __init__(self, analyzer: Analyzer) -> None:
         super().__init__()
         self.analyzer = analyzer
         self.terms: list[str] = []
-        self._ids: dict[str, int] = {}
-        self[TEXT_SEPARATOR] = -2
+        self._term_ids: dict[str, int] = {}
 
     def __missing__(self, word: str) -> int:
         term = self.analyzer.normalize_word(word)
         if term is None:
             term_id = -1
         else:
-            term_id = self._ids.setdefault(term, len(self.terms))
+            term_id = self._term_ids.setdefault(term, len(self.terms))
             if term_id == len(self.terms):
                 self.terms.append(term)
         self[word] = term_id
@@ -100,7 +100,7 @@ def analyse(analyzer: Analyzer, texts: Sequence[str]) -> Analysis:
     text_of = np.concatenate([p[1] for p in parts])
     tf = np.concatenate([p[2] for p in parts])
     if len(parts) > 1:  # each part is sorted by term: a stable sort groups every term, texts in order
-        order = np.argsort(term_of, kind="stable")
+        order = stable_term_order(term_of, len(lookup.terms))
         term_of, text_of, tf = term_of[order], text_of[order], tf[order]
     return lookup.terms, term_of, text_of, tf, lengths
 
@@ -161,19 +161,39 @@ def index_documents(
         "INSERT INTO bm25_segments (segment, base, docs, lengths) VALUES (?, ?, ?, ?)",
         (segment, base, len(seqs), segment_lengths.tobytes()),
     )
-    posting_offsets = offsets[text_of]
-    bounds = np.flatnonzero(np.diff(term_of)) + 1
-    starts = [0, *bounds.tolist()] if len(term_of) else []
-    ends = [*bounds.tolist(), len(term_of)] if len(term_of) else []
-    first_terms = [terms[i] for i in term_of[starts].tolist()]
-    # In term order, so the index pages fill in sequence.
-    runs = sorted(zip(first_terms, starts, ends, strict=True))
     connection.executemany(
         "INSERT INTO bm25_postings (term, segment, offsets, tfs) VALUES (?, ?, ?, ?)",
-        ((term, segment, *_pack(posting_offsets[lo:hi], tf[lo:hi])) for term, lo, hi in runs),
+        _posting_rows(terms, term_of, offsets[text_of], tf, segment),
     )
     _add_to_stats(connection, len(seqs), int(lengths.sum()))
     _merge_tail(connection)
+
+
+def _posting_rows(
+    terms: list[str], term_of: Any, offsets: Any, tf: Any, segment: int
+) -> list[tuple[Any, ...]]:
+    """The ``bm25_postings`` rows of one segment, in term order (so the index pages fill in sequence).
+
+    Every term's blobs are slices of two batch-wide buffers -- the bytes :func:`_pack` would give, without
+    numpy calls per term (a corpus of short texts has about as many terms as documents).
+    """
+    if not len(term_of):
+        return []
+    bounds = np.flatnonzero(np.diff(term_of)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(term_of)]])
+    wide = (np.maximum.reduceat(tf, starts) >= 256).tolist()
+    offset_bytes = offsets.astype("<u4").tobytes()
+    narrow_tfs = np.minimum(tf, 255).astype("u1").tobytes()
+    wide_tfs = tf.astype("<u4").tobytes() if any(wide) else b""
+    rows = []
+    for term_id, lo, hi, is_wide in zip(
+        term_of[starts].tolist(), starts.tolist(), ends.tolist(), wide, strict=True
+    ):
+        tfs = wide_tfs[4 * lo : 4 * hi] if is_wide else narrow_tfs[lo:hi]
+        rows.append((terms[term_id], segment, offset_bytes[4 * lo : 4 * hi], tfs))
+    rows.sort()
+    return rows
 
 
 def delete_postings(connection: sqlite3.Connection, analyzer: Analyzer, seqs: Iterable[int]) -> None:

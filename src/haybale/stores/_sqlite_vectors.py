@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from haybale.errors import DocumentStoreUsageError
+from haybale.stores._bulk import inverse_norms
 
 __all__ = [
     "SIMILARITIES",
@@ -60,11 +61,6 @@ def _setting(connection: sqlite3.Connection, key: str) -> int:
 
 def _set(connection: sqlite3.Connection, key: str, value: int) -> None:
     connection.execute("INSERT OR REPLACE INTO haybale_store (key, value) VALUES (?, ?)", (key, str(value)))
-
-
-def _inverse_norms(matrix: Any) -> Any:
-    norms = np.linalg.norm(matrix, axis=1)
-    return np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0).astype(np.float32)
 
 
 class VectorFile:
@@ -126,15 +122,15 @@ class VectorFile:
 
 
 def append_vectors(
-    connection: sqlite3.Connection, store_file: VectorFile, seqs: list[int], vectors: list[Any]
+    connection: sqlite3.Connection, store_file: VectorFile, seqs: list[int], matrix: Any
 ) -> int | None:
-    """Append the vectors of new documents ``seqs`` (increasing) inside a write transaction.
+    """Append the vectors of new documents ``seqs`` (increasing; ``matrix`` holds their float32 rows in the
+    same order) inside a write transaction.
 
     Returns the generation of the file made obsolete by a repair (remove it after the commit), or None.
     """
     if not seqs:
         return None
-    matrix = np.stack(vectors).astype(np.float32, copy=False)
     obsolete = ensure_file(connection, store_file, int(matrix.shape[1]))
     generation = _setting(connection, "vector_generation")
     first_row = _setting(connection, "vector_rows")
@@ -146,7 +142,7 @@ def append_vectors(
             seqs[0],
             seqs[-1],
             np.asarray(seqs, dtype="<i8").tobytes(),
-            _inverse_norms(matrix).tobytes(),
+            inverse_norms(matrix).tobytes(),
         ),
     )
     _set(connection, "vector_rows", first_row + len(seqs))
@@ -247,7 +243,7 @@ def rebuild_file(connection: sqlite3.Connection, store_file: VectorFile) -> int:
         store_file.write(generation, first_row, matrix, truncate=truncate)
         truncate = False
         seqs.extend(row[0] for row in batch)
-        norms.append(_inverse_norms(matrix))
+        norms.append(inverse_norms(matrix))
         first_row += len(batch)
     if truncate:  # no vectors at all: an empty file of the new generation
         store_file.write(generation, 0, np.zeros((0, 1), dtype=np.float32), truncate=True)

@@ -15,9 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
-from haybale.stores._bulk import embedding_matrix
+from haybale.stores._bulk import float32_embeddings
 from haybale.stores._sqlite_bm25 import analyse, delete_postings, index_documents
 from haybale.stores._sqlite_schema import (
     DOCUMENT_COLUMNS,
@@ -50,7 +52,9 @@ class PreparedDocument:
     id: str
     row: tuple[Any, ...]
     content: str | None
-    embedding: Any  # numpy float32 vector or None
+    embedding: Any  # numpy float32 vector (a row of ``vectors``) or None
+    vectors: Any = None  # the float32 matrix of the batch's embeddings
+    vector_index: int = -1  # the row of ``vectors`` that is ``embedding``
 
 
 @dataclass
@@ -88,21 +92,21 @@ def prepare_documents(documents: Any, operation: str, embedding_dim: int | None)
     next_vector = 0
     for position, document in enumerate(documents):
         vector = None
+        index = -1
         if next_vector < len(embedded) and embedded[next_vector] == position:
             vector = vectors[next_vector]
+            index = next_vector
             next_vector += 1
         # A row of the batch matrix is contiguous: SQLite stores it through the buffer protocol, no copy.
         row = encode_document(document, memoryview(vector) if vector is not None else None)
-        prepared.append(PreparedDocument(document.id, row, document.content, vector))
+        prepared.append(PreparedDocument(document.id, row, document.content, vector, vectors, index))
     return prepared
 
 
 def _embedding_rows(documents: Any, embedded: list[int], operation: str, embedding_dim: int | None) -> Any:
     """The float32 matrix of the embeddings of ``documents[embedded]``, validated."""
-    import numpy as np
-
     try:
-        matrix = embedding_matrix([documents[i].embedding for i in embedded], np.float32)
+        matrix, _exact = float32_embeddings([documents[i].embedding for i in embedded])
     except ValueError as exc:
         raise DocumentStoreUsageError(
             f"{operation}: {exc} (document {_document_named(exc, documents, embedded)}); every embedding "
@@ -110,13 +114,6 @@ def _embedding_rows(documents: Any, embedded: list[int], operation: str, embeddi
         ) from exc
     if not len(embedded):
         return matrix
-    finite = np.isfinite(matrix).all(axis=1)
-    if not finite.all():
-        bad = documents[embedded[int(np.argmin(finite))]].id
-        raise DocumentStoreUsageError(
-            f"{operation}: document {bad!r} has an invalid embedding (it must be a non-empty list of finite "
-            "numbers). Nothing was written."
-        )
     if embedding_dim is not None and matrix.shape[1] != embedding_dim:
         raise DocumentStoreUsageError(
             f"{operation}: embeddings of sizes {sorted({embedding_dim, matrix.shape[1]})} in one store; "
@@ -126,7 +123,7 @@ def _embedding_rows(documents: Any, embedded: list[int], operation: str, embeddi
 
 
 def _document_named(error: ValueError, documents: Any, embedded: list[int]) -> str:
-    """The id of the document an :func:`embedding_matrix` error points at ("embedding <n> is invalid")."""
+    """The id of the document a :func:`float32_embeddings` error points at ("embedding <n> is invalid")."""
     words = str(error).split()
     if len(words) > 1 and words[1].isdigit() and int(words[1]) < len(embedded):
         return repr(documents[embedded[int(words[1])]].id)
@@ -236,11 +233,14 @@ def insert_prepared(
             worker.shutdown(wait=True)
     delta.next_seq = first + len(prepared)
     index_documents(connection, analyzer, [seq for seq, _ in with_content], texts, analysis)
-    embedded = [
-        (seq, item.embedding) for seq, item in zip(seqs, prepared, strict=True) if item.embedding is not None
-    ]
+    embedded = [(seq, item) for seq, item in zip(seqs, prepared, strict=True) if item.embedding is not None]
+    if not embedded:
+        return
+    batch = embedded[0][1].vectors
+    rows = np.fromiter((item.vector_index for _, item in embedded), dtype=np.int64, count=len(embedded))
+    in_order = len(rows) == len(batch) and bool((rows == np.arange(len(rows))).all())
     obsolete = append_vectors(
-        connection, vector_file, [seq for seq, _ in embedded], [vector for _, vector in embedded]
+        connection, vector_file, [seq for seq, _ in embedded], batch if in_order else batch[rows]
     )
     if obsolete is not None:
         delta.obsolete_vector_files.append(obsolete)

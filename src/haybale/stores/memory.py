@@ -3,7 +3,10 @@ over one float32 matrix, filters evaluated in Python before ranking, and an opti
 
 Documents live in slots (small integers reused after deletes). The BM25 index
 (:mod:`haybale.stores._memory_bm25`) and the vector matrix (:mod:`haybale.stores._memory_dense`) are keyed by
-the same slots, so a filter becomes a boolean mask over slots that both searches apply before ranking.
+the same slots, so a filter becomes a boolean mask over slots that both searches apply before ranking. A
+write validates and converts its embeddings at once (float32, finite, one size) but only records its texts:
+they are analysed and indexed for BM25, all pending texts together, by the next BM25 search -- a write that
+is never searched by keyword (a dense-only corpus) never pays for the index.
 
 Every mutation runs under one re-entrant lock and is validated completely before anything changes, so a bad
 batch (an invalid document, a duplicate under ``DuplicatePolicy.FAIL``, an embedding of the wrong size) leaves
@@ -21,7 +24,7 @@ import numpy as np
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError, FilterError
-from haybale.stores._bulk import embedding_matrix, paused_gc
+from haybale.stores._bulk import float32_embeddings, paused_gc
 from haybale.stores._memory_bm25 import BM25_VARIANTS, BM25Index
 from haybale.stores._memory_dense import SIMILARITY_FUNCTIONS, DenseMatrix
 from haybale.stores.protocol import DuplicatePolicy
@@ -352,6 +355,11 @@ class InMemoryDocumentStore:
                 raise DocumentStoreUsageError(
                     f"Unknown duplicate policy {policy!r}; use one of {[p.value for p in DuplicatePolicy]}."
                 ) from exc
+        documents = list(documents)
+        if all(type(doc) is Document for doc in documents):  # the common case, checked in bulk
+            ids = [doc.id for doc in documents]
+            if len(set(ids)) == len(ids) and self._slot_of.keys().isdisjoint(ids):
+                return documents, self._checked_vectors(documents)
         batch: dict[str, Document] = {}
         for position, doc in enumerate(documents):
             if not isinstance(doc, Document):
@@ -369,54 +377,63 @@ class InMemoryDocumentStore:
                     continue
             batch[doc.id] = doc
         plan = list(batch.values())
-        vectors = [d.embedding for d in plan if d.embedding is not None]
-        if not vectors:
-            return plan, None
+        return plan, self._checked_vectors(plan)
+
+    def _checked_vectors(self, plan: list[Document]) -> tuple[Any, Any] | None:
+        """The float32 matrix of the embeddings in ``plan`` and which rows are exact, or None without any."""
+        embedded = [d for d in plan if d.embedding is not None]
+        if not embedded:
+            return None
         try:
-            wide = embedding_matrix(vectors, np.float64)
-            matrix = self._dense.check(wide)
-        except (ValueError, TypeError) as exc:
+            matrix, exact = float32_embeddings([d.embedding for d in embedded])
+            self._dense.check_dimension(matrix.shape[1])
+        except ValueError as exc:
+            words = str(exc).split()
+            named = ""
+            if words[0] == "embedding" and words[1].isdigit():
+                named = f" (document {embedded[int(words[1])].id!r})"
             raise DocumentStoreUsageError(
-                f"write_documents: invalid embedding, nothing was written: {exc}"
+                f"write_documents: invalid embedding{named}, nothing was written: {exc}"
             ) from exc
         # Rows that float32 holds exactly are kept only in the matrix; others also keep their original list.
-        exact = (matrix == wide).all(axis=1)
-        return plan, (matrix, exact)
+        return matrix, exact
 
     def _apply_writes(self, plan: list[Document], vectors: tuple[Any, Any] | None) -> None:
         replaced = [d.id for d in plan if d.id in self._slot_of]
         if replaced:
             self._remove_ids(replaced)
-        slots: list[int] = []
+        free, docs = self._free, self._docs
+        reused = min(len(free), len(plan))
+        slots = [free.pop() for _ in range(reused)]
+        slots.extend(range(len(docs), len(docs) + len(plan) - reused))
+        docs.extend([None] * (len(plan) - reused))
+        exact = vectors[1].tolist() if vectors is not None else []
+        text_slots: list[int] = []
         texts: list[str] = []
         vector_slots: list[int] = []
-        matrix, exact = vectors if vectors is not None else (None, np.zeros(0, dtype=bool))
-        vector_index = 0
-        for doc in plan:
-            slot = self._free.pop() if self._free else len(self._docs)
-            keep_embedding = False
-            if doc.embedding is not None:
+        new = object.__new__
+        for doc, slot in zip(plan, slots, strict=True):
+            embedding = doc.embedding
+            if embedding is not None:
+                # Rows float32 holds exactly live only in the matrix; others keep their original values too.
+                embedding = None if exact[len(vector_slots)] else list(embedding)
                 vector_slots.append(slot)
-                keep_embedding = not bool(exact[vector_index])
-                vector_index += 1
-            stored = _clone(
-                doc,
-                meta=copy_json(doc.meta),
-                embedding=list(doc.embedding) if keep_embedding and doc.embedding is not None else None,
-                score=None,
-                score_details=None,
-            )
-            if slot == len(self._docs):
-                self._docs.append(stored)
-            else:
-                self._docs[slot] = stored
-            self._slot_of[doc.id] = slot
+            stored: Document = new(Document)
+            stored.__dict__ = {
+                **doc.__dict__,
+                "meta": copy_json(doc.meta) if doc.meta else {},
+                "embedding": embedding,
+                "score": None,
+                "score_details": None,
+            }
+            docs[slot] = stored
             if doc.content:
-                slots.append(slot)
+                text_slots.append(slot)
                 texts.append(doc.content)
-        self._bm25.add(slots, texts)
-        if matrix is not None:
-            self._dense.put(vector_slots, matrix)
+        self._slot_of.update(zip([d.id for d in plan], slots, strict=True))
+        self._bm25.add(text_slots, texts)
+        if vectors is not None:
+            self._dense.put(vector_slots, vectors[0])
 
     def _remove_ids(self, document_ids: Iterable[str]) -> int:
         slots = [self._slot_of.pop(i) for i in dict.fromkeys(document_ids) if i in self._slot_of]

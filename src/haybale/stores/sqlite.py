@@ -41,6 +41,7 @@ from haybale.stores._memory_bm25 import BM25_VARIANTS
 from haybale.stores._sqlite_bm25 import SQLiteBM25
 from haybale.stores._sqlite_schema import (
     DOCUMENT_COLUMNS,
+    bulk_page_cache,
     connect,
     create_schema,
     decode_document,
@@ -198,25 +199,30 @@ class SQLiteDocumentStore:
                 connection.execute("COMMIT")
 
     @contextmanager
-    def _writing(self) -> Iterator[tuple[sqlite3.Connection, WriteDelta]]:
+    def _writing(self, documents: int = 0) -> Iterator[tuple[sqlite3.Connection, WriteDelta]]:
         with self._write_lock:
             connection = self._connection()
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                delta = WriteDelta(
-                    version=int(read_setting(connection, "version") or 0),
-                    next_seq=int(read_setting(connection, "next_seq") or 1),
-                )
+            with bulk_page_cache(connection, documents), self._transaction(connection) as delta:
                 yield connection, delta
-                write_setting(connection, "version", str(delta.version + 1))
-                write_setting(connection, "next_seq", str(delta.next_seq))
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
         for generation in delta.obsolete_vector_files:
             self._vector_file.remove(generation)
+
+    @contextmanager
+    def _transaction(self, connection: sqlite3.Connection) -> Iterator[WriteDelta]:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            delta = WriteDelta(
+                version=int(read_setting(connection, "version") or 0),
+                next_seq=int(read_setting(connection, "next_seq") or 1),
+            )
+            yield delta
+            write_setting(connection, "version", str(delta.version + 1))
+            write_setting(connection, "next_seq", str(delta.next_seq))
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
 
     def _where(self, filters: Any, prefix: str = "") -> tuple[str, list[Any]]:
         return compile_sql(
@@ -286,7 +292,7 @@ class SQLiteDocumentStore:
         prepared = dedupe(self._prepare(documents, "write_documents"), policy)
         if not prepared:
             return 0
-        with self._writing() as (connection, delta):
+        with self._writing(len(prepared)) as (connection, delta):
             existing = existing_seqs(connection, [item.id for item in prepared])
             if existing:
                 if policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
@@ -358,7 +364,7 @@ class SQLiteDocumentStore:
         """
         where, params = self._where(filters)
         prepared = dedupe(self._prepare(documents, "replace_documents"), DuplicatePolicy.FAIL)
-        with self._writing() as (connection, delta):
+        with self._writing(len(prepared)) as (connection, delta):
             seqs = [row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)]
             self._delete_seqs(connection, delta, seqs)
             survivors = existing_seqs(connection, [item.id for item in prepared])
