@@ -3,23 +3,25 @@
 How it works
 ------------
 Text is analysed in Python with the shared :class:`haybale.stores.text_analysis.Analyzer`, so the Pgvector,
-in-memory and SQLite stores agree on what a term is. Each document row stores its postings: ``terms`` (its
-distinct terms, GIN-indexed), ``tfs`` (their frequencies) and ``doc_len`` (its analysed length). Corpus
-statistics live in two small tables: ``<table>_term_stats`` (document frequency per term) and
-``<table>_corpus_stats`` (document count ``n`` and total length). Every write, delete and replace updates
-them *in the same transaction* as the documents, and writers take a transaction-level advisory lock on the
-store, so statistics never drift and concurrent writers cannot deadlock on term rows. Readers take no lock:
-one BM25 query is one SQL statement and therefore reads one consistent MVCC snapshot of documents and
-statistics.
+in-memory and SQLite stores agree on what a term is. Each document row keeps its ``terms``, ``tfs`` and
+``doc_len``; the inverted index ``<table>_postings`` holds one narrow row per (term, document) with ``tf``
+and ``doc_len``, keyed by (term, doc_seq). Corpus statistics live in two small tables:
+``<table>_term_stats`` (document frequency per term, and the per-term pruning bounds ``max_tf`` and
+``min_len_ratio``) and ``<table>_corpus_stats`` (document count ``n`` and total length). Every write, delete
+and replace updates them *in the same transaction* as the documents, and writers take a transaction-level
+advisory lock on the store, so statistics never drift and concurrent writers cannot deadlock on term rows.
+Readers take no lock: one BM25 query is one SQL statement and therefore reads one consistent MVCC snapshot
+of documents, postings and statistics.
 
 Scoring (Lucene / Okapi BM25, the default of the in-memory store)::
 
     idf(t)   = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
     score(d) = sum over query terms t in d of  idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * |d| / avgdl))
 
-with k1 = 1.2 and b = 0.75 by default. Candidates are found through the GIN index (``terms && query_terms``),
-filters are applied to candidates before ranking (so ``top_k`` results come back whenever that many matching
-documents contain a query term), and a term's frequency inside a candidate is read with ``array_position``.
+with k1 = 1.2 and b = 0.75 by default. Filters are applied to the postings before ranking (so ``top_k``
+results come back whenever that many matching documents contain a query term), and the top ``top_k`` is
+found with exact max-score pruning (see :func:`bm25_ranked_cte`): postings of frequent terms that cannot
+change the top are not scanned, and the ranking is the one scoring every posting would give.
 """
 
 from __future__ import annotations
@@ -259,15 +261,25 @@ def bm25_ranked_cte(names: TableNames, where: Composable | None, params: BM25Par
     (int[]), then the limit.
 
     Exact dynamic pruning (max-score): every term has an upper bound ``ub`` of its contribution
-    (:func:`_upper_bound`). The postings of the term with the largest bound are scored first; the
-    ``limit``-th best of those contributions, ``theta1``, is a lower bound of the ``limit``-th best score.
-    The query terms with the smallest bounds whose bounds sum to less than ``theta1`` are *skipped*: a
-    document holding only skipped terms cannot reach the top. The postings of the other terms are summed per
-    document (partial scores; their ``limit``-th best, ``theta2``, is a tighter lower bound), documents
-    whose partial score plus the skipped terms' bounds stays below ``theta2`` are dropped, and the
-    survivors -- usually a few hundred -- get their full score from index lookups of every query term,
-    summed in query-term order. Frequent terms (long postings lists, small idf) are thus never scanned
-    when they cannot change the top, and the result is the same ranking as scoring every posting.
+    (:func:`_upper_bound`).
+
+    1. The postings of the term with the largest bound are scored; the ``limit``-th best of those
+       contributions, ``theta1``, is a lower bound of the ``limit``-th best score.
+    2. The terms with the smallest bounds whose bounds sum to less than ``theta1`` are *skipped*: a document
+       holding only skipped terms cannot reach the top, so their (long) postings lists are not scanned.
+    3. The postings of the other terms are summed per document (partial scores, lower bounds of the scores;
+       their ``limit``-th best is ``theta2``). Documents whose partial score plus the skipped terms' bounds
+       stays below ``theta2`` cannot reach the top either; the others survive.
+    4. The skipped terms' postings of the survivors are read with one index scan per term over the sorted
+       array of survivors (``doc_seq = ANY(...)``), which walks the index leaves instead of descending once
+       per document.
+    5. The documents whose summed score is within rounding of the ``limit``-th best get their final score
+       from index lookups of every query term, summed in query-term order with the original formula, and
+       are ranked by (score desc, seq) as always.
+
+    Every comparison against a threshold keeps a relative slack (``_PRUNING_SLACK``) for floating-point
+    rounding, and all thresholds are scores of real documents that pass the filter, so a document of the
+    true top ``limit`` -- ties included -- is never dropped.
     """
     from psycopg import sql
 
