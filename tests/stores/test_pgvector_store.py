@@ -125,7 +125,7 @@ def test_migrations_are_recorded_and_concurrent_startup_is_safe(
         indexes = {
             r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", (table,))
         }
-    assert versions == [(1,)]
+    assert versions == [(1,), (2,)]
     assert {f"{table}_meta_gin", f"{table}_hnsw_vector_cosine_ops"} <= indexes
 
 

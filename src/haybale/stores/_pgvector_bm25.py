@@ -3,23 +3,25 @@
 How it works
 ------------
 Text is analysed in Python with the shared :class:`haybale.stores.text_analysis.Analyzer`, so the Pgvector,
-in-memory and SQLite stores agree on what a term is. Each document row stores its postings: ``terms`` (its
-distinct terms, GIN-indexed), ``tfs`` (their frequencies) and ``doc_len`` (its analysed length). Corpus
-statistics live in two small tables: ``<table>_term_stats`` (document frequency per term) and
-``<table>_corpus_stats`` (document count ``n`` and total length). Every write, delete and replace updates
-them *in the same transaction* as the documents, and writers take a transaction-level advisory lock on the
-store, so statistics never drift and concurrent writers cannot deadlock on term rows. Readers take no lock:
-one BM25 query is one SQL statement and therefore reads one consistent MVCC snapshot of documents and
-statistics.
+in-memory and SQLite stores agree on what a term is. Each document row keeps its ``terms``, ``tfs`` and
+``doc_len``; the inverted index ``<table>_postings`` holds one narrow row per (term, document) with ``tf``
+and ``doc_len``, keyed by (term, doc_seq). Corpus statistics live in two small tables:
+``<table>_term_stats`` (document frequency per term, and the per-term pruning bounds ``max_tf`` and
+``min_len_ratio``) and ``<table>_corpus_stats`` (document count ``n`` and total length). Every write, delete
+and replace updates them *in the same transaction* as the documents, and writers take a transaction-level
+advisory lock on the store, so statistics never drift and concurrent writers cannot deadlock on term rows.
+Readers take no lock: one BM25 query is one SQL statement and therefore reads one consistent MVCC snapshot
+of documents, postings and statistics.
 
 Scoring (Lucene / Okapi BM25, the default of the in-memory store)::
 
     idf(t)   = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
     score(d) = sum over query terms t in d of  idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * |d| / avgdl))
 
-with k1 = 1.2 and b = 0.75 by default. Candidates are found through the GIN index (``terms && query_terms``),
-filters are applied to candidates before ranking (so ``top_k`` results come back whenever that many matching
-documents contain a query term), and a term's frequency inside a candidate is read with ``array_position``.
+with k1 = 1.2 and b = 0.75 by default. Filters are applied to the postings before ranking (so ``top_k``
+results come back whenever that many matching documents contain a query term), and the top ``top_k`` is
+found with exact max-score pruning (see :func:`bm25_ranked_cte`): postings of frequent terms that cannot
+change the top are not scanned, and the ranking is the one scoring every posting would give.
 """
 
 from __future__ import annotations
@@ -86,32 +88,44 @@ def query_terms(tokens: list[str]) -> tuple[list[str], list[int]]:
     return list(counts), list(counts.values())
 
 
-def update_stats_params(postings: list[DocumentPostings], sign: int = 1) -> list[Any]:
-    """Parameters for :func:`update_stats_sql` adding (``sign=1``) or removing the given documents'
-    postings."""
+def update_stats_params(postings: list[DocumentPostings]) -> list[Any]:
+    """Parameters for :func:`update_stats_sql` adding the given documents' postings: document frequencies,
+    the per-term pruning bounds (largest tf, smallest doc_len / tf) and the corpus totals."""
     df: Counter[str] = Counter()
+    max_tf: dict[str, int] = {}
+    min_ratio: dict[str, float] = {}
     for posting in postings:
         df.update(posting.terms)
+        for term, tf in zip(posting.terms, posting.tfs, strict=True):
+            max_tf[term] = max(max_tf.get(term, 0), tf)
+            ratio = posting.length / tf
+            min_ratio[term] = min(min_ratio.get(term, ratio), ratio)
     terms = sorted(df)  # a stable order keeps row locks ordered
     return [
         terms,
-        [sign * df[t] for t in terms],
-        sign * len(postings),
-        sign * sum(p.length for p in postings),
+        [df[t] for t in terms],
+        [max_tf[t] for t in terms],
+        [min_ratio[t] for t in terms],
+        len(postings),
+        sum(p.length for p in postings),
     ]
 
 
 def update_stats_sql(names: TableNames) -> Composed:
-    """One statement adding per-term document frequencies and corpus totals (params from
-    update_stats_params)."""
+    """One statement adding per-term document frequencies, widening the per-term pruning bounds, and
+    adding to the corpus totals (params from update_stats_params)."""
     from psycopg import sql
 
     return sql.SQL(
         """
         WITH upsert AS (
-            INSERT INTO {term_stats} AS ts (term, df)
-            SELECT u.term, u.df FROM unnest(%s::text[], %s::bigint[]) AS u(term, df)
-            ON CONFLICT (term) DO UPDATE SET df = ts.df + excluded.df
+            INSERT INTO {term_stats} AS ts (term, df, max_tf, min_len_ratio)
+            SELECT u.term, u.df, u.max_tf, u.min_len_ratio
+            FROM unnest(%s::text[], %s::bigint[], %s::int4[], %s::float8[])
+                AS u(term, df, max_tf, min_len_ratio)
+            ON CONFLICT (term) DO UPDATE SET df = ts.df + excluded.df,
+                max_tf = greatest(ts.max_tf, excluded.max_tf),
+                min_len_ratio = least(ts.min_len_ratio, excluded.min_len_ratio)
             RETURNING 1
         )
         UPDATE {corpus} SET n = n + %s, total_len = total_len + %s WHERE id = 1
@@ -169,12 +183,103 @@ def delete_with_stats_sql(names: TableNames, where: Composable) -> Composed:
     )
 
 
+def _idf() -> Composable:
+    """idf of term-stats row ``ts`` in corpus ``cs``."""
+    from psycopg import sql
+
+    return sql.SQL(
+        "ln(1.0::float8 + (cs.n::float8 - ts.df::float8 + 0.5::float8) / (ts.df::float8 + 0.5::float8))"
+    )
+
+
+def _avgdl() -> Composable:
+    """Average document length of corpus ``cs`` (never 0)."""
+    from psycopg import sql
+
+    return sql.SQL("greatest(cs.total_len::float8 / greatest(cs.n, 1)::float8, 1e-9::float8)")
+
+
+#: Relative slack of the pruning comparisons: bounds and partial sums are computed in floating point in
+#: another order than the final scores, so a document is only skipped when its bound is below the threshold
+#: by more than rounding could explain.
+_PRUNING_SLACK = 1e-9
+
+
+def _contribution(params: BM25Parameters) -> Composed:
+    """One posting's BM25 contribution: term row ``i`` (qtf, idf, avgdl) and posting ``p`` (tf, doc_len)."""
+    from psycopg import sql
+
+    return sql.SQL(
+        "i.qtf * i.idf * p.tf::float8 * {k1_plus_1} "
+        "/ (p.tf::float8 + {k1} * ({one_minus_b} + {b} * p.doc_len::float8 / i.avgdl))"
+    ).format(
+        k1=sql.Literal(float(params.k1)),
+        k1_plus_1=sql.Literal(float(params.k1) + 1.0),
+        b=sql.Literal(float(params.b)),
+        one_minus_b=sql.Literal(1.0 - float(params.b)),
+    )
+
+
+def _fast_contribution() -> Composable:
+    """The same contribution as :func:`_contribution` with the per-term factors of ``bm25_idf`` folded in
+    (``w = qtf * idf * (k1 + 1)``, ``c1 = k1 (1 - b)``, ``c2 = k1 b / avgdl``): fewer operations per
+    posting, equal up to rounding, so it only serves the pruning stages; final scores use
+    :func:`_contribution`."""
+    from psycopg import sql
+
+    return sql.SQL("i.w * p.tf::float8 / (p.tf::float8 + i.c1 + i.c2 * p.doc_len::float8)")
+
+
+def _upper_bound(params: BM25Parameters) -> Composed:
+    """The largest contribution any posting of term row ``ts`` can make (scaled by ``qtf * idf``).
+
+    ``tf (k1+1) / (tf + k1 (1-b) + k1 b dl/avgdl) = (k1+1) / (1 + k1 (1-b) / tf + k1 b (dl/tf) / avgdl)``
+    grows with ``tf`` and shrinks with ``dl / tf``, so the term's largest ``tf`` and smallest ``dl / tf``
+    bound it whatever ``avgdl`` is; deletes leave both as they are, which keeps the bound safe (only less
+    tight). Missing bounds fall back to the limit ``k1 + 1``.
+    """
+    from psycopg import sql
+
+    return sql.SQL(
+        "q.qtf::float8 * {idf} * {k1_plus_1} / (1.0::float8 + coalesce({k1} * {one_minus_b} / ts.max_tf "
+        "+ {k1} * {b} * ts.min_len_ratio / {avgdl}, 0.0::float8))"
+    ).format(
+        idf=_idf(),
+        avgdl=_avgdl(),
+        k1=sql.Literal(float(params.k1)),
+        k1_plus_1=sql.Literal(float(params.k1) + 1.0),
+        b=sql.Literal(float(params.b)),
+        one_minus_b=sql.Literal(1.0 - float(params.b)),
+    )
+
+
 def bm25_ranked_cte(names: TableNames, where: Composable | None, params: BM25Parameters) -> Composed:
-    """CTEs ending in ``bm25(id, score, rank)``: the BM25 ranking of documents matching ``where``.
+    """CTEs ending in ``bm25(id, score, rank)``: the exact BM25 top ``limit`` of documents matching ``where``.
 
     ``where`` None means no filter (the documents table is then only read for the final candidates).
     Placeholders, in order: the parameters of ``where``, query terms (text[]), their query frequencies
-    (int[]), then the candidate limit.
+    (int[]), then the limit.
+
+    Exact dynamic pruning (max-score): every term has an upper bound ``ub`` of its contribution
+    (:func:`_upper_bound`).
+
+    1. The postings of the term with the largest bound are scored; the ``limit``-th best of those
+       contributions, ``theta1``, is a lower bound of the ``limit``-th best score.
+    2. The terms with the smallest bounds whose bounds sum to less than ``theta1`` are *skipped*: a document
+       holding only skipped terms cannot reach the top, so their (long) postings lists are not scanned.
+    3. The postings of the other terms are summed per document (partial scores, lower bounds of the scores;
+       their ``limit``-th best is ``theta2``). Documents whose partial score plus the skipped terms' bounds
+       stays below ``theta2`` cannot reach the top either; the others survive.
+    4. The skipped terms' postings of the survivors are read with one index scan per term over the sorted
+       array of survivors (``doc_seq = ANY(...)``), which walks the index leaves instead of descending once
+       per document.
+    5. The documents whose summed score is within rounding of the ``limit``-th best get their final score
+       from index lookups of every query term, summed in query-term order with the original formula, and
+       are ranked by (score desc, seq) as always.
+
+    Every comparison against a threshold keeps a relative slack (``_PRUNING_SLACK``) for floating-point
+    rounding, and all thresholds are scores of real documents that pass the filter, so a document of the
+    true top ``limit`` -- ties included -- is never dropped.
     """
     from psycopg import sql
 
@@ -188,29 +293,77 @@ def bm25_ranked_cte(names: TableNames, where: Composable | None, params: BM25Par
         filtered = sql.SQL(
             "bm25_filter AS MATERIALIZED (SELECT d.seq FROM {docs} AS d WHERE {where}),"
         ).format(docs=names.documents, where=where)
-        restrict = sql.SQL("WHERE p.doc_seq IN (SELECT f.seq FROM bm25_filter AS f)")
+        restrict = sql.SQL("AND p.doc_seq IN (SELECT f.seq FROM bm25_filter AS f)")
+    slack = sql.Literal(1.0 - _PRUNING_SLACK)
     return sql.SQL(
         """
         {filtered}
-        bm25_idf AS (
-            SELECT q.term, q.qtf::float8 AS qtf,
-                   ln(1.0::float8 + (cs.n::float8 - ts.df::float8 + 0.5::float8) / (ts.df::float8 +
-                   0.5::float8))
-                       AS idf,
-                   greatest(cs.total_len::float8 / greatest(cs.n, 1)::float8, 1e-9::float8) AS avgdl
-            FROM unnest(%s::text[], %s::int[]) AS q(term, qtf)
+        bm25_idf AS MATERIALIZED (
+            SELECT q.ord, q.term, q.qtf::float8 AS qtf, {idf} AS idf, {avgdl} AS avgdl, {bound} AS ub,
+                   q.qtf::float8 * {idf} * {k1_plus_1} AS w, {k1} * {one_minus_b} AS c1,
+                   {k1} * {b} / {avgdl} AS c2
+            FROM unnest(%s::text[], %s::int[]) WITH ORDINALITY AS q(term, qtf, ord)
             JOIN {term_stats} AS ts ON ts.term = q.term AND ts.df > 0
             CROSS JOIN {corpus} AS cs
         ),
-        bm25_scored AS (
-            SELECT p.doc_seq AS seq,
-                   sum(i.qtf * i.idf * p.tf::float8 * {k1_plus_1}
-                       / (p.tf::float8 + {k1} * ({one_minus_b} + {b} * p.doc_len::float8 / i.avgdl))) AS score
+        bm25_limit AS MATERIALIZED (SELECT %s::int8 AS k),
+        bm25_lead AS (
+            SELECT {fast} AS score
             FROM bm25_idf AS i JOIN {postings} AS p ON p.term = i.term
-            {restrict}
+            WHERE i.ord = (SELECT x.ord FROM bm25_idf AS x ORDER BY x.ub DESC, x.ord LIMIT 1)
+              AND (SELECT count(*) FROM bm25_idf) > 1 {restrict}
+            ORDER BY score DESC LIMIT (SELECT k FROM bm25_limit)
+        ),
+        bm25_theta1 AS MATERIALIZED (
+            SELECT CASE WHEN count(*) >= (SELECT k FROM bm25_limit) THEN min(l.score) ELSE 0.0 END AS theta
+            FROM bm25_lead AS l
+        ),
+        bm25_split AS MATERIALIZED (
+            SELECT i.*, sum(i.ub) OVER (ORDER BY i.ub, i.ord DESC ROWS UNBOUNDED PRECEDING)
+                        < (SELECT t.theta FROM bm25_theta1 AS t) * {slack} AS skipped
+            FROM bm25_idf AS i
+        ),
+        bm25_partial AS MATERIALIZED (
+            SELECT p.doc_seq AS seq, sum({fast}) AS score
+            FROM bm25_split AS i JOIN {postings} AS p ON p.term = i.term
+            WHERE NOT i.skipped {restrict}
             GROUP BY p.doc_seq
         ),
-        bm25_top AS (SELECT s.seq, s.score FROM bm25_scored AS s ORDER BY s.score DESC, s.seq LIMIT %s),
+        bm25_cut AS MATERIALIZED (
+            SELECT coalesce((SELECT s.score FROM bm25_partial AS s ORDER BY s.score DESC
+                             OFFSET (SELECT k FROM bm25_limit) - 1 LIMIT 1), 0.0) AS theta,
+                   (SELECT coalesce(sum(x.ub), 0.0) FROM bm25_split AS x WHERE x.skipped) AS skipped_ub
+        ),
+        bm25_survivors AS MATERIALIZED (
+            SELECT s.seq, s.score FROM bm25_partial AS s CROSS JOIN bm25_cut AS c
+            WHERE s.score + c.skipped_ub >= c.theta * {slack}
+        ),
+        bm25_rest AS (
+            SELECT p.doc_seq AS seq, sum({fast}) AS score
+            FROM bm25_split AS i JOIN {postings} AS p ON p.term = i.term
+            WHERE i.skipped
+              AND p.doc_seq = ANY ((SELECT array_agg(v.seq ORDER BY v.seq) FROM bm25_survivors AS v)::int8[])
+            GROUP BY p.doc_seq
+        ),
+        bm25_summed AS MATERIALIZED (
+            SELECT v.seq, v.score + coalesce(r.score, 0.0) AS score
+            FROM bm25_survivors AS v LEFT JOIN bm25_rest AS r ON r.seq = v.seq
+        ),
+        bm25_final_cut AS MATERIALIZED (
+            SELECT coalesce((SELECT s.score FROM bm25_summed AS s ORDER BY s.score DESC
+                             OFFSET (SELECT k FROM bm25_limit) - 1 LIMIT 1), 0.0) AS theta
+        ),
+        bm25_scored AS (
+            SELECT s.seq,
+                   (SELECT sum({contribution} ORDER BY i.ord)
+                    FROM bm25_idf AS i JOIN {postings} AS p ON p.term = i.term AND p.doc_seq = s.seq) AS score
+            FROM bm25_summed AS s CROSS JOIN bm25_final_cut AS c
+            WHERE s.score >= c.theta * {slack}
+        ),
+        bm25_top AS (
+            SELECT s.seq, s.score FROM bm25_scored AS s ORDER BY s.score DESC, s.seq
+            LIMIT (SELECT k FROM bm25_limit)
+        ),
         bm25 AS (
             SELECT d.id, t.score, row_number() OVER (ORDER BY t.score DESC, t.seq) AS rank
             FROM bm25_top AS t JOIN {docs} AS d ON d.seq = t.seq
@@ -223,6 +376,12 @@ def bm25_ranked_cte(names: TableNames, where: Composable | None, params: BM25Par
         docs=names.documents,
         filtered=filtered,
         restrict=restrict,
+        idf=_idf(),
+        avgdl=_avgdl(),
+        bound=_upper_bound(params),
+        contribution=_contribution(params),
+        fast=_fast_contribution(),
+        slack=slack,
         k1=sql.Literal(float(params.k1)),
         k1_plus_1=sql.Literal(float(params.k1) + 1.0),
         b=sql.Literal(float(params.b)),

@@ -15,7 +15,9 @@ Every store owns five tables in its PostgreSQL schema (``<table>`` is the config
     ``doc_seq`` is the document's compact surrogate key (``seq``, an identity column), not its 64-character
     id.
 ``<table>_term_stats``
-    Document frequency of every term (``term``, ``df``), maintained in the same transaction as every write.
+    Document frequency of every term (``term``, ``df``), maintained in the same transaction as every write,
+    and the term's pruning bounds (``max_tf``, the largest tf of any posting, and ``min_len_ratio``, the
+    smallest doc_len / tf), widened by every write and left as they are by deletes (migration 2).
 ``<table>_corpus_stats``
     One row: number of documents ``n`` and total analyzed length ``total_len``, maintained the same way.
 ``<table>_migrations``
@@ -192,9 +194,33 @@ def _migration_1(conn: Connection[Any], names: TableNames, dimension: int) -> No
     conn.execute(sql.SQL("ANALYZE {t}").format(t=names.corpus_stats))
 
 
+def _migration_2(conn: Connection[Any], names: TableNames, dimension: int) -> None:
+    """Per-term bounds for exact BM25 pruning: the largest tf and the smallest doc_len / tf of each term,
+    computed from the postings already stored (one pass over the postings table)."""
+    from psycopg import sql
+
+    conn.execute(
+        sql.SQL(
+            "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS max_tf int4, "
+            "ADD COLUMN IF NOT EXISTS min_len_ratio float8"
+        ).format(t=names.term_stats)
+    )
+    conn.execute(
+        sql.SQL(
+            """
+            UPDATE {t} AS ts SET max_tf = a.max_tf, min_len_ratio = a.min_len_ratio
+            FROM (SELECT p.term, max(p.tf) AS max_tf, min(p.doc_len::float8 / p.tf::float8) AS min_len_ratio
+                  FROM {postings} AS p GROUP BY p.term) AS a
+            WHERE ts.term = a.term
+            """
+        ).format(t=names.term_stats, postings=names.postings)
+    )
+
+
 #: The ordered migrations: (version, description, function). Append new ones; never edit applied ones.
 _MIGRATIONS: list[tuple[int, str, Callable[[Connection[Any], TableNames, int], None]]] = [
     (1, "documents, BM25 postings, term and corpus statistics, GIN index on meta", _migration_1),
+    (2, "per-term BM25 bounds (max_tf, min_len_ratio) for exact top-k pruning", _migration_2),
 ]
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 

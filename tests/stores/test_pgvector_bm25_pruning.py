@@ -1,0 +1,148 @@
+"""PgvectorDocumentStore's BM25 skips postings that cannot reach the top (max-score pruning); these tests
+check that the ranking stays exactly the exhaustive one: against the in-memory store (which scores every
+document, in float32, hence the 1e-6 tolerance), with filters, after overwrites that raise a term's largest
+tf, after deletes that leave the per-term bounds stale, for stores migrated from schema version 1, and for
+exact ties."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import psycopg
+import pytest
+
+from haybale.dataclasses import Document
+from haybale.stores import DuplicatePolicy, InMemoryDocumentStore
+from haybale.stores.pgvector import PgvectorDocumentStore
+
+pytestmark = pytest.mark.pg
+
+#: Zipf-like vocabulary: the first words are in most documents (long postings, small idf), the last in few.
+VOCABULARY = [f"w{chr(97 + i // 26)}{chr(97 + i % 26)}q" for i in range(60)]
+WEIGHTS = [1.0 / (rank + 1) for rank in range(len(VOCABULARY))]
+
+
+def _text(rng: random.Random, bursts: bool = True) -> str:
+    words = rng.choices(VOCABULARY, weights=WEIGHTS, k=rng.randint(3, 50))
+    if bursts and rng.random() < 0.15:  # a burst: one word many times, which sets that term's largest tf
+        words += [rng.choice(VOCABULARY)] * rng.randint(5, 25)
+    rng.shuffle(words)
+    return " ".join(words)
+
+
+def _corpus(n: int, seed: int, bursts: bool = True) -> list[Document]:
+    rng = random.Random(seed)
+    return [Document(content=_text(rng, bursts), meta={"i": i, "even": i % 2 == 0}) for i in range(n)]
+
+
+def _queries(seed: int, count: int) -> list[tuple[str, int]]:
+    rng = random.Random(seed)
+    queries = []
+    for _ in range(count):
+        words = [rng.choice(VOCABULARY[:8])]  # always one frequent term, the kind pruning skips
+        words += rng.sample(VOCABULARY, rng.randint(1, 3))
+        queries.append((" ".join(words), rng.choice([1, 2, 5, 10])))
+    return queries
+
+
+def _assert_exact_top_k(
+    pg: PgvectorDocumentStore, memory: InMemoryDocumentStore, queries: list[tuple[str, int]], **kw: Any
+) -> None:
+    """The pruned ranking returns the exhaustive top-k: the same score sequence, and every returned
+    document carries its exhaustive score (a dropped top-k document changes the sequence)."""
+    for query, top_k in queries:
+        expected = memory.bm25_search(query, top_k=top_k, **kw)
+        got = pg.bm25_search(query, top_k=top_k, **kw)
+        assert [d.score for d in got] == pytest.approx([d.score for d in expected], rel=1e-6), query
+        everything = {d.id: d.score for d in memory.bm25_search(query, top_k=10_000, **kw)}
+        for doc in got:
+            assert doc.score == pytest.approx(everything[doc.id], rel=1e-6), (query, doc.id)
+
+
+def test_pruned_bm25_returns_the_exhaustive_top_k(pg_store_factory: Any) -> None:
+    docs = _corpus(500, seed=3, bursts=False)  # tight bounds first: no term is repeated much
+    pg, memory = pg_store_factory(), InMemoryDocumentStore()
+    pg.write_documents(docs)
+    memory.write_documents(docs)
+    queries = _queries(seed=4, count=80)
+    _assert_exact_top_k(pg, memory, queries)
+    _assert_exact_top_k(pg, memory, queries, filters={"field": "meta.even", "operator": "==", "value": True})
+    # Overwrites with bursts raise terms' largest tf (the bounds must widen in the same transaction) ...
+    rng = random.Random(5)
+    bursts = [
+        Document(
+            id=d.id, content=" ".join([rng.choice(VOCABULARY[:10])] * 30 + [d.content or ""]), meta=d.meta
+        )
+        for d in docs[:40]
+    ]
+    # ... and deletes remove the documents that set them (the bounds stay, only looser).
+    for store in (pg, memory):
+        store.write_documents(bursts, DuplicatePolicy.OVERWRITE)
+        store.delete_documents([d.id for d in docs[100:200] if "waaq" in (d.content or "")])
+        store.delete_by_filter({"field": "meta.i", "operator": ">=", "value": 450})
+    _assert_exact_top_k(pg, memory, queries)
+    _assert_exact_top_k(pg, memory, queries, filters={"field": "meta.i", "operator": "<", "value": 120})
+
+
+def test_store_migrated_from_version_1_computes_the_bounds(pg_server: Any, pg_store_factory: Any) -> None:
+    docs = _corpus(300, seed=6)
+    pg, memory = pg_store_factory(), InMemoryDocumentStore()
+    pg.write_documents(docs)
+    memory.write_documents(docs)
+    pg.close()
+    table = pg.table_name
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:  # what a version-1 store looks like
+        conn.execute(f"ALTER TABLE {table}_term_stats DROP COLUMN max_tf, DROP COLUMN min_len_ratio")
+        conn.execute(f"DELETE FROM {table}_migrations WHERE version = 2")
+    reopened = pg_store_factory(table_name=table, recreate_table=False)
+    _assert_exact_top_k(reopened, memory, _queries(seed=7, count=40))
+    with psycopg.connect(pg_server.dsn) as conn:
+        assert conn.execute(f"SELECT max(version) FROM {table}_migrations").fetchone() == (2,)
+        missing = conn.execute(
+            f"SELECT count(*) FROM {table}_term_stats "
+            "WHERE df > 0 AND (max_tf IS NULL OR min_len_ratio IS NULL)"
+        ).fetchone()
+    assert missing == (0,)
+
+
+def test_exact_ties_keep_write_order_and_hybrid_sees_the_same_ranking(pg_store_factory: Any) -> None:
+    store = pg_store_factory()
+    rng = random.Random(8)
+    filler = [Document(content=_text(rng), meta={"i": i}, embedding=[0.1] * 8) for i in range(200)]
+    twins = [Document(content="waaq zzone zztwo", meta={"twin": k}, embedding=[0.2] * 8) for k in range(30)]
+    store.write_documents(filler[:100])
+    store.write_documents(twins)  # identical content: identical scores, ranked by write order
+    store.write_documents(filler[100:])
+    hits = store.bm25_search("zzone waaq zztwo", top_k=5)
+    assert [d.meta["twin"] for d in hits] == [0, 1, 2, 3, 4]
+    assert len({d.score for d in hits}) == 1
+    ranked = store.bm25_search("waaq wabq wbhq", top_k=50)
+    fused = store.hybrid_search("waaq wabq wbhq", [0.3] * 8, top_k=50)
+    expected = {d.id: (rank, d.score) for rank, d in enumerate(ranked, start=1)}
+    seen = [d for d in fused if "bm25" in d.score_details]
+    assert len(seen) >= 10
+    for doc in seen:
+        detail = doc.score_details["bm25"]
+        assert (detail["rank"], detail["score"]) == expected[doc.id]
+
+
+def test_a_document_carried_by_a_skipped_terms_later_burst_is_not_dropped(pg_store_factory: Any) -> None:
+    """``mid`` is in half the corpus with tf 1, so its bound is small and the query ``lead mid`` skips its
+    postings; then a long document with ``lead`` once and ``mid`` 25 times is written. It ranks fifth only
+    thanks to ``mid`` -- which the pruning sees only if that write widened ``mid``'s bound."""
+    rng = random.Random(9)
+
+    def filler(count: int) -> list[str]:
+        return [f"f{rng.randrange(500)}x" for _ in range(count)]
+
+    docs = [Document(content=" ".join(["mid"] * (i % 2) + filler(10 - i % 2))) for i in range(300)]
+    docs += [Document(content=" ".join(["lead", "mid", *filler(8)])) for _ in range(4)]
+    docs += [Document(content=" ".join(["lead", *filler(9)])) for _ in range(16)]
+    burst = Document(content=" ".join(["lead"] + ["mid"] * 25 + filler(4)))
+    pg, memory = pg_store_factory(), InMemoryDocumentStore()
+    for store in (pg, memory):
+        store.write_documents(docs)
+        store.write_documents([burst])
+    assert burst.id in [d.id for d in memory.bm25_search("lead mid", top_k=5)]
+    _assert_exact_top_k(pg, memory, [("lead mid", 5), ("mid lead", 5), ("lead mid", 6)])
