@@ -5,7 +5,9 @@
 Two measures, side by side in one run:
 
 * throughput: the 323 NFCorpus test queries and the first 512 corpus texts, encoded in batches of 32 with the
-  same number of CPU threads on every backend (``--threads``), median of ``--repeats`` interleaved rounds;
+  same number of CPU threads on every backend (``--threads``), median of ``--repeats`` interleaved rounds —
+  texts per wall-clock second, and texts per CPU-second of this process (on a shared machine the wall clock
+  also counts the time other processes hold the cores; the CPU time does not);
 * quality: dense retrieval nDCG@10 on NFCorpus (../shared/bench-data/nfcorpus, 3,395 documents, 323
   queries, graded qrels), each backend embedding both the corpus and the queries — so a backend's own error
   counts twice, as it would in an index built with it.
@@ -60,22 +62,27 @@ def main() -> None:
     sample = [text for _, text in corpus[:512]]
     embedders = {backend: _embedder(backend, args.threads) for backend in BACKENDS}
     print(f"load: {os.getloadavg()}; {args.threads} thread(s); {args.repeats} rounds")
-    speed: dict[str, dict[str, list[float]]] = {b: {"queries": [], "passages": []} for b in BACKENDS}
+    measures = [f"{name} {clock}" for name in ("queries", "passages") for clock in ("wall", "cpu")]
+    speed: dict[str, dict[str, list[float]]] = {b: {m: [] for m in measures} for b in BACKENDS}
     for _ in range(args.repeats):
         for backend, embedder in embedders.items():
             for name, texts in (("queries", query_texts), ("passages", sample)):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 _encode(embedder, texts)
-                speed[backend][name].append(len(texts) / (time.perf_counter() - started))
+                speed[backend][f"{name} wall"].append(len(texts) / (time.perf_counter() - started))
+                speed[backend][f"{name} cpu"].append(len(texts) / (time.process_time() - cpu_started))
     quality: dict[str, float] = {}
-    cosine: dict[str, float] = {}
-    reference: np.ndarray | None = None
+    cosine: dict[str, tuple[float, float]] = {}
+    reference: tuple[np.ndarray, np.ndarray] | None = None
     for backend, embedder in embedders.items():
         documents = _encode(embedder, [text for _, text in corpus])
         vectors = _encode(embedder, query_texts)
         if reference is None:
-            reference = vectors
-        cosine[backend] = float((vectors * reference).sum(axis=1).mean())
+            reference = (vectors, documents)
+        cosine[backend] = (
+            float((vectors * reference[0]).sum(axis=1).mean()),
+            float((documents * reference[1]).sum(axis=1).mean()),
+        )
         scores = vectors @ documents.T
         run = {
             query_id: [corpus[i][0] for i in np.argsort(-scores[row])[:100]]
@@ -84,16 +91,24 @@ def main() -> None:
         quality[backend] = evaluate(run, qrels)[0]
     print(f"\nload after: {os.getloadavg()}")
     print(
-        "| backend | queries/s | passages/s | speed-up (queries) | NFCorpus dense nDCG@10 | cosine to torch |"
+        "| backend | queries/s | passages/s | queries/CPU-s | passages/CPU-s | NFCorpus dense nDCG@10 | "
+        "cosine to torch (queries / documents) |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    base = statistics.median(speed["torch"]["queries"])
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for backend in BACKENDS:
-        queries_per_s = statistics.median(speed[backend]["queries"])
-        passages_per_s = statistics.median(speed[backend]["passages"])
+        cells = []
+        for measure in measures:
+            value = statistics.median(speed[backend][measure])
+            ratio = value / statistics.median(speed["torch"][measure])
+            cells.append(f"{value:.1f} ({ratio:.2f}x)")
         print(
-            f"| {backend} | {queries_per_s:.0f} | {passages_per_s:.0f} | {queries_per_s / base:.2f}x | "
-            f"{quality[backend]:.4f} | {cosine[backend]:.4f} |"
+            f"| {backend} | {' | '.join(cells[i] for i in (0, 2, 1, 3))} | {quality[backend]:.4f} | "
+            f"{cosine[backend][0]:.4f} / {cosine[backend][1]:.4f} |"
+        )
+    print("\nall rounds (texts/s):")
+    for backend in BACKENDS:
+        print(
+            f"  {backend}: " + "; ".join(f"{m} {[round(v, 1) for v in speed[backend][m]]}" for m in measures)
         )
 
 

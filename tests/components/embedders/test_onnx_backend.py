@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,12 @@ from haybale.components.embedders import (
     SentenceTransformersDocumentEmbedder,
     SentenceTransformersTextEmbedder,
 )
-from haybale.components.embedders._onnx_encoder import ONNX_BACKENDS, onnx_model_path
+from haybale.components.embedders._onnx_encoder import (
+    ONNX_BACKENDS,
+    OnnxSentenceEncoder,
+    _fingerprint,
+    onnx_model_path,
+)
 from haybale.components.embedders.sentence_transformers_backend import clear_model_cache, resolve_model_path
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError, ModelUnavailableError
@@ -30,6 +36,12 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("onnx-cache")
+    # Files an earlier export recipe left behind (same model, the old cache folder name) must not be used.
+    model_dir = Path(resolve_model_path("all-MiniLM-L6-v2"))
+    stale = folder / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}"
+    stale.mkdir(parents=True)
+    for name in ("model.onnx", "model_int8.onnx", "model_int8_matmul_per_channel.onnx"):
+        (stale / name).write_bytes(b"not an onnx file from this recipe")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HAYBALE_CACHE_DIR", str(folder))
         yield folder
@@ -42,6 +54,23 @@ def _vectors(backend: str) -> np.ndarray:
     return np.array([d.embedding for d in documents])
 
 
+def test_concurrent_first_use_exports_once_and_fuses_the_graph(cache_dir: Path) -> None:
+    import onnx
+
+    model_dir = resolve_model_path("all-MiniLM-L6-v2")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        paths = list(pool.map(lambda _: onnx_model_path(model_dir, "onnx-int8"), range(3)))
+    assert len(set(paths)) == 1 and paths[0].is_file()
+    folder = paths[0].parent
+    assert sorted(p.name for p in folder.glob("*.onnx")) == sorted(ONNX_BACKENDS.values())
+    assert not list(folder.glob("*.partial"))  # no half-written file left behind
+    float_ops = {node.op_type for node in onnx.load(str(folder / ONNX_BACKENDS["onnx"])).graph.node}
+    int8_ops = {node.op_type for node in onnx.load(str(paths[0])).graph.node}
+    # Each layer's attention is one fused kernel, and in the int8 file its Q/K/V projection is quantised too.
+    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= float_ops
+    assert {"QAttention", "MatMulInteger"} <= int8_ops and "Attention" not in int8_ops
+
+
 def test_onnx_gives_the_torch_vectors_and_int8_stays_close(cache_dir: Path) -> None:
     torch_vectors = _vectors("torch")
     onnx_vectors = _vectors("onnx")
@@ -50,8 +79,26 @@ def test_onnx_gives_the_torch_vectors_and_int8_stays_close(cache_dir: Path) -> N
     assert np.allclose(onnx_vectors, torch_vectors, atol=1e-4)
     cosines = (int8_vectors * torch_vectors).sum(axis=1)
     assert cosines.min() > 0.97
-    exported = sorted(p.name for p in cache_dir.rglob("*.onnx"))
+    exported = sorted(p.name for p in cache_dir.rglob("*.onnx") if p.stat().st_size > 1000)
     assert exported == sorted(ONNX_BACKENDS.values())  # exported once, offline, into the cache folder
+
+
+def test_batching_by_token_count_keeps_the_input_order(cache_dir: Path) -> None:
+    texts = [
+        "bale " * 300,  # longer than the model's 256 tokens: truncated
+        "hay",
+        "Round bales are wrapped in plastic to keep the rain out of the hay.",
+        "",
+        "a b",
+        "The barn holds two hundred small square bales of meadow hay.",
+    ]
+    encoder = OnnxSentenceEncoder(resolve_model_path("all-MiniLM-L6-v2"), "onnx", threads=1)
+    one_by_one = np.vstack([encoder.encode([text]) for text in texts])
+    for batch_size in (2, 4, 32):
+        assert np.allclose(encoder.encode(texts, batch_size=batch_size), one_by_one, atol=1e-5)
+    reversed_rows = encoder.encode(texts[::-1], batch_size=4)
+    assert np.allclose(reversed_rows[::-1], one_by_one, atol=1e-5)
+    assert encoder.encode([]).shape == (0, 0)
 
 
 def test_the_text_embedder_and_serialization_carry_the_backend(cache_dir: Path) -> None:
