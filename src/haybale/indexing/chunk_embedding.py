@@ -128,5 +128,6 @@ def embed_pool(embedder: Any, pool: list[ChunkBatch]) -> None:
         return
     start = 0
     for batch in waiting:
-        batch.receive(embedded[start : start + len(batch.missing)])
-        start += len(batch.missing)
+        size = len(batch.missing)
+        batch.receive(embedded[start : start + size])
+        start += size
