@@ -59,7 +59,7 @@ class ChunkBatch:
 
     chunks: list[Document]
     keyed: bool = False
-    vectors: dict[str, list[float]] = field(default_factory=dict)
+    vectors: dict[str, list[float] | None] = field(default_factory=dict)
     missing: list[Document] = field(default_factory=list)
     error: str | None = None
 
@@ -102,9 +102,11 @@ class ChunkBatch:
         """The chunks with their vectors (once nothing is :attr:`missing`)."""
         if not self.keyed:
             return self.chunks
-        return [
-            replace(chunk, embedding=list(self.vectors[chunk.meta[EMBEDDING_KEY]])) for chunk in self.chunks
-        ]
+        chunks = []
+        for chunk in self.chunks:
+            vector = self.vectors[chunk.meta[EMBEDDING_KEY]]
+            chunks.append(replace(chunk, embedding=None if vector is None else list(vector)))
+        return chunks
 
 
 def embed_pool(embedder: Any, pool: list[ChunkBatch]) -> None:
