@@ -128,20 +128,6 @@ def test_bad_backends_and_folders_are_clear_errors(tmp_path: Path) -> None:
 BY_TOKENS = ["the " * 30, ".," * 50, ".," * 30, "the " * 10]  # 32, 102, 62 and 12 tokens
 
 
-class _RecordingSession:
-    """The ONNX Runtime session of an encoder, recording the width (tokens) of every batch it runs."""
-
-    def __init__(self, inner: object) -> None:
-        self.inner = inner
-        self.widths: list[tuple[int, ...]] = []
-
-    def run(self, outputs: object, inputs: dict[str, np.ndarray]) -> object:
-        self.widths.append(
-            (*(int(row.sum()) for row in inputs["attention_mask"]), inputs["input_ids"].shape[1])
-        )
-        return self.inner.run(outputs, inputs)  # type: ignore[attr-defined]
-
-
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_many_texts_of_mixed_lengths_keep_their_order_and_their_vectors(
     cache_dir: Path, backend: str
@@ -171,13 +157,3 @@ def test_torch_batches_group_texts_by_token_count(monkeypatch: pytest.MonkeyPatc
     # By characters (120, 100 | 60, 40) the model would compute 2 x 102 + 2 x 62 positions; by tokens
     # 2 x 102 + 2 x 32.
     assert batches == [[".," * 50, ".," * 30], ["the " * 30, "the " * 10]]
-
-
-def test_onnx_batches_are_padded_to_their_longest_text_only(cache_dir: Path) -> None:
-    from haybale.components.embedders._onnx_encoder import OnnxSentenceEncoder
-
-    encoder = OnnxSentenceEncoder(resolve_model_path("all-MiniLM-L6-v2"), "onnx")
-    session = _RecordingSession(encoder._session)
-    encoder._session = session  # type: ignore[assignment]
-    encoder.encode(BY_TOKENS, batch_size=2)
-    assert session.widths == [(102, 62, 102), (32, 12, 32)]  # (tokens of each text..., padded width)
