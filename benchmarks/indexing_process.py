@@ -81,14 +81,20 @@ def _chunk_texts(database: Path) -> list[str]:
         return [row[0] for row in connection.execute("SELECT content FROM documents ORDER BY seq")]
 
 
-def _peer(folder: Path, model_dir: str) -> float | None:
+def _peer(folder: Path, model_dir: str) -> tuple[float, int] | None:
+    """haystack-ai's whole process: (seconds, chunks it stored)."""
     if not PEER_PYTHON.exists():
         return None
     command = [
         str(PEER_PYTHON), str(HERE / "peers" / "indexing_peer.py"), "--corpus", str(folder), "--model",
         model_dir, "--split-length", "90", "--split-overlap", "9",
     ]  # fmt: skip
-    return _wall(command)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"the haystack-ai peer failed ({done.returncode}): {done.stderr[-1500:]}")
+    return seconds, int(json.loads(done.stdout.strip().splitlines()[-1])["chunks"])
 
 
 def _embedding_keys(database: Path, source: Path) -> set[str]:
@@ -136,6 +142,7 @@ def main() -> None:
         generate_corpus(folder, args.files)
         texts_file = Path(tmp) / "chunks.json"
         chunks = 0
+        peer_chunks: int | None = None
         for round_ in range(args.rounds):
             for backend in ("torch", "onnx-int8"):
                 database = Path(tmp) / f"index-{backend}-{round_}.db"
@@ -151,7 +158,8 @@ def main() -> None:
             if not args.skip_peer:
                 peer = _peer(folder, model_dir)
                 if peer is not None:
-                    samples.setdefault("haystack-ai indexing pipeline", []).append(peer)
+                    samples.setdefault("haystack-ai indexing pipeline", []).append(peer[0])
+                    peer_chunks = peer[1]
             print(
                 f"  round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in samples.items()),
                 flush=True,
@@ -181,6 +189,8 @@ def main() -> None:
     after = os.getloadavg()
     med = {key: statistics.median(values) for key, values in samples.items()}
     print(f"\n{args.files} generated files, {chunks} chunks, {args.rounds} rounds (medians, whole processes)")
+    if peer_chunks is not None:
+        print(f"haystack-ai stored {peer_chunks} chunks (90-word splits, 9 overlap)")
     print(f"load average before {before[0]:.2f}, after {after[0]:.2f}\n")
     print("| process | seconds | vs raw encode (same backend) |")
     print("|---|---:|---:|")

@@ -371,3 +371,85 @@ def test_a_different_embedder_setting_re_embeds_everything(tmp_path: Path) -> No
     prefixed = RecordingEmbedder(prefix="passage: ")
     report = Indexer(store, pipeline, embedder=prefixed).index([path])
     assert prefixed.calls == [report.chunks_written]
+
+
+def _notes(folder: Path, sizes: list[int]) -> None:
+    """One text file per size, each of that many distinct 44-word paragraphs (one chunk each)."""
+    folder.mkdir()
+    for number, size in enumerate(sizes):
+        paragraphs = (f"Note {number} paragraph {n} about rivers: " + "water " * 38 for n in range(size))
+        (folder / f"note{number}.txt").write_text("\n\n".join(paragraphs))
+
+
+@pytest.mark.slow
+def test_chunks_of_several_batches_are_embedded_together_and_written_batch_by_batch(tmp_path: Path) -> None:
+    _notes(tmp_path / "notes", [3, 4, 5, 6, 7])
+    pipeline = build_indexing_pipeline(split_by="word", split_length=44, split_overlap=0)
+    store = CountingStore()
+    embedder = RecordingEmbedder()
+    report = Indexer(store, pipeline, embedder=embedder, batch_files=1, embedding_pool=1000).index(
+        [tmp_path / "notes"]
+    )
+    assert report.count("indexed") == 5 and [o.chunks for o in report.outcomes] == [3, 4, 5, 6, 7]
+    assert embedder.calls == [25]  # one pool: the whole run
+    assert store.writes == 5  # still one atomic replace per batch
+    assert all(d.embedding is not None and len(d.embedding) == 384 for d in store.filter_documents())
+
+    embedder = RecordingEmbedder()
+    Indexer(InMemoryDocumentStore(), pipeline, embedder=embedder, batch_files=1, embedding_pool=8).index(
+        [tmp_path / "notes"]
+    )
+    assert embedder.calls == [3 + 4 + 5, 6 + 7]  # batches join a pool until 8 chunks wait, and the last
+
+
+@pytest.mark.slow
+def test_equal_chunks_are_embedded_once(tmp_path: Path) -> None:
+    _notes(tmp_path / "notes", [4])
+    (tmp_path / "notes" / "copy.txt").write_text((tmp_path / "notes" / "note0.txt").read_text())
+    store = InMemoryDocumentStore()
+    embedder = RecordingEmbedder()
+    pipeline = build_indexing_pipeline(split_by="word", split_length=44, split_overlap=0)
+    report = Indexer(store, pipeline, embedder=embedder).index([tmp_path / "notes"])
+    assert report.count("indexed") == 2 and report.chunks_written == 8
+    assert embedder.calls == [4]
+    by_text: dict[str, list[list[float]]] = {}
+    for chunk in store.filter_documents():
+        by_text.setdefault(chunk.content or "", []).append(chunk.embedding or [])
+    assert len(by_text) == 4 and all(len(v) == 2 and v[0] == v[1] for v in by_text.values())
+
+
+@pytest.mark.slow
+def test_an_embedding_failure_fails_only_its_own_batch_of_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from haybale.components.embedders import OpenAIDocumentEmbedder
+    from haybale.core.secret import Secret
+    from haybale.testing.openai_compatible_server import (
+        FaultInjection,
+        OpenAICompatibleServer,
+        create_openai_compatible_app,
+        sentence_transformers_embedding_function,
+    )
+
+    _notes(tmp_path / "notes", [2, 2, 2])
+    monkeypatch.setenv("HAYBALE_TEST_EMBEDDING_KEY", "key")
+    # The pool's request fails, and so does the first batch's own request when each batch retries alone.
+    faults = FaultInjection(fail_first=2, status_code=400)
+    app = create_openai_compatible_app(embedder=sentence_transformers_embedding_function(), faults=faults)
+    store = InMemoryDocumentStore()
+    with OpenAICompatibleServer(app) as server:
+        embedder = OpenAIDocumentEmbedder(
+            Secret.from_env_var("HAYBALE_TEST_EMBEDDING_KEY"), base_url=server.base_url, max_retries=0
+        )
+        pipeline = build_indexing_pipeline(split_by="word", split_length=44, split_overlap=0)
+        report = Indexer(store, pipeline, embedder=embedder, batch_files=1).index([tmp_path / "notes"])
+    assert faults.requests_seen == 4  # the pool, then each of its three batches
+    status = {Path(o.source).name: o.status for o in report.outcomes}
+    assert status == {"note0.txt": "failed", "note1.txt": "indexed", "note2.txt": "indexed"}
+    assert "embedding failed" in (report.failed[0].error or "")
+    assert {Path(d.meta["source"]).name for d in store.filter_documents()} == {"note1.txt", "note2.txt"}
+
+
+def test_bad_embedding_pool_is_refused() -> None:
+    with pytest.raises(ComponentError, match="embedding_pool must be a positive integer"):
+        _indexer(InMemoryDocumentStore(), embedding_pool=0)

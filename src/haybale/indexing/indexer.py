@@ -17,11 +17,13 @@ How a run works:
    what is stale and converges to the same index (chunk ids are content-addressed).
 5. With ``prune``, sources under the given folders whose files are gone are deleted.
 
-Speed: the next batch converts in a worker thread while the current one embeds, and the model loads while
-the first batch converts. A changed file's chunks whose text is unchanged keep their vectors: each chunk
+Speed: batches convert ahead in a worker thread while the model embeds, and the model loads while the first
+batches convert. Chunks are embedded in pools of at least ``embedding_pool`` across consecutive batches (the
+embedder groups texts of similar length, and pads less the more it can choose from); the batches of a pool are
+then written one by one. A changed file's chunks whose text is unchanged keep their vectors: each chunk
 carries a private ``_embedding_key`` (a hash of the embedder's settings and the text it embeds), and before
 embedding a batch the chunks it replaces are read back and matching keys reuse their vectors -- editing one
-paragraph re-embeds only the chunks that paragraph touches.
+paragraph re-embeds only the chunks that paragraph touches (see :mod:`haybale.indexing.chunk_embedding`).
 
 A file that fails (unreadable, corrupt, unknown type) is reported and skipped; its previously indexed chunks
 stay untouched.
@@ -29,17 +31,20 @@ stay untouched.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from haybale.dataclasses import ByteStream, Document
 from haybale.errors import ComponentError
+from haybale.indexing.chunk_embedding import ChunkBatch, embed_pool, embedder_fingerprint
 from haybale.indexing.source_tracker import (
     discover_files,
     file_sha256,
@@ -54,6 +59,8 @@ __all__ = ["FileOutcome", "IndexReport", "Indexer", "SourceInput", "build_indexi
 Status = Literal["indexed", "unchanged", "failed", "removed", "skipped"]
 #: Source keys checked together in one ``count_documents`` call when planning a run.
 _KEYS_PER_QUERY = 256
+#: Chunks embedded together by default (about 10 s of MiniLM on two CPU cores).
+DEFAULT_EMBEDDING_POOL = 256
 
 
 @dataclass(frozen=True)
@@ -201,37 +208,22 @@ def _numbered(item: SourceInput, chunks: list[Document]) -> list[Document]:
     return numbered
 
 
-#: Meta key holding a chunk's embedding key (private: keys starting with "_" never enter document ids).
-EMBEDDING_KEY = "_embedding_key"
-
-
-def embedder_fingerprint(embedder: Any) -> str | None:
-    """A hash of everything that decides an embedder's vectors (its type and serialized settings: model,
-    backend, prefix, ...), or None when it cannot be serialized (then nothing is reused)."""
-    try:
-        settings = embedder.to_dict()
-        text = json.dumps(settings, sort_keys=True, default=str)
-    except Exception:  # e.g. a Secret.from_token refuses to serialize: no cache rather than a wrong one
-        return None
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def embedding_key(fingerprint: str, chunk: Document, meta_fields: list[str]) -> str:
-    """The cache key of ``chunk``'s embedding: the embedder's fingerprint, the content and the metadata the
-    embedder embeds with it."""
-    embedded = json.dumps([chunk.content, [chunk.meta.get(name) for name in meta_fields]], default=str)
-    return hashlib.sha256(f"{fingerprint}\0{embedded}".encode()).hexdigest()[:32]
-
-
-def _with_meta(chunk: Document, extra: dict[str, Any]) -> Document:
-    """A copy of ``chunk`` with ``extra`` merged into its metadata and the same id."""
-    return replace(chunk, meta={**chunk.meta, **extra})
-
-
 def _ocr_pages(chunks: list[Document]) -> tuple[int, ...]:
     """The page numbers of the chunks whose text came from OCR."""
     pages = {c.meta.get("page_number") for c in chunks if c.meta.get("ocr")}
     return tuple(sorted(p for p in pages if isinstance(p, int)))
+
+
+@dataclass
+class _StagedBatch:
+    """A converted batch waiting for its vectors and its write: the outcomes of its sources that failed, and
+    the sources to write (``sizes``: their chunk counts, in order) with their chunks."""
+
+    outcomes: list[FileOutcome]
+    sources: list[SourceInput] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    chunks: ChunkBatch | None = None
+    replacing: bool = False
 
 
 class Indexer:
@@ -243,9 +235,13 @@ class Indexer:
             component names: "converter" taking ``sources`` and ``meta``, "splitter" emitting ``documents``).
         embedder: a document embedder component (``run(documents=...)``), or None to store chunks without
             embeddings.
-        batch_files: how many changed files go through the pipeline together (bigger batches keep the
-            embedding model busy; a killed run redoes at most one batch).
+        batch_files: how many changed files go through the pipeline together and are written in one atomic
+            replace.
         on_store_written: called after every atomic write; e.g. ``OpenedStore.flush`` for snapshot stores.
+        embedding_pool: chunks embedded in one embedder call, across consecutive batches, before those
+            batches are written (one by one). The embedder groups what it is given by length, and a larger
+            pool pads less (see :mod:`haybale.indexing.chunk_embedding`); a killed run redoes at most the
+            batches of one pool.
     """
 
     def __init__(
@@ -255,14 +251,18 @@ class Indexer:
         embedder: Any = None,
         batch_files: int = 32,
         on_store_written: Callable[[], None] | None = None,
+        *,
+        embedding_pool: int = DEFAULT_EMBEDDING_POOL,
     ) -> None:
-        if not isinstance(batch_files, int) or batch_files < 1:
-            raise ComponentError(f"batch_files must be a positive integer, got {batch_files!r}.")
+        for name, value in (("batch_files", batch_files), ("embedding_pool", embedding_pool)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ComponentError(f"{name} must be a positive integer, got {value!r}.")
         self.document_store = document_store
         self.pipeline = pipeline
         self.embedder = embedder
         self.batch_files = batch_files
         self.on_store_written = on_store_written
+        self.embedding_pool = embedding_pool
         self._settings_digest: str | None = None
 
     @property
@@ -404,26 +404,40 @@ class Indexer:
         return report
 
     def _index_pending(self, pending: list[SourceInput]) -> Iterator[FileOutcome]:
-        """Index ``pending`` batch by batch; the next batch converts in a worker thread while this one
-        embeds (the model releases the GIL while it computes), and the model loads while the first batch
-        converts."""
+        """Index ``pending`` batch by batch, embedding the chunks of consecutive batches in pools of at least
+        ``embedding_pool``. Batches convert ahead in a worker thread while a pool embeds (the model releases
+        the GIL while it computes), and the model loads in another while the first batches convert."""
         batches = [
             pending[start : start + self.batch_files] for start in range(0, len(pending), self.batch_files)
         ]
         if not batches:
             return
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="haybale-index") as pool:
+        # Enough files converted ahead to fill the next pool even at one chunk per file.
+        ahead = 1 + -(-self.embedding_pool // self.batch_files)
+        with contextlib.ExitStack() as stack:
+            loader = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="haybale-model"))
+            converter = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="haybale-convert"))
+            stack.callback(converter.shutdown, cancel_futures=True)  # an abandoned run stops converting
             warm = getattr(self.embedder, "warm_up", None)
-            loading = pool.submit(warm) if callable(warm) else None
-            converting = pool.submit(self._try_convert, batches[0])
+            loading = loader.submit(warm) if callable(warm) else None
+            conversions = deque(converter.submit(self._try_convert, batch) for batch in batches[:ahead])
+            pool: list[_StagedBatch] = []
             for position, batch in enumerate(batches):
-                converted = converting.result()
-                if position + 1 < len(batches):
-                    converting = pool.submit(self._try_convert, batches[position + 1])
-                if loading is not None:
+                converted = conversions.popleft().result()
+                if position + ahead < len(batches):
+                    conversions.append(converter.submit(self._try_convert, batches[position + ahead]))
+                pool.extend(self._stage(batch, converted))
+                waiting = sum(len(staged.chunks.missing) for staged in pool if staged.chunks is not None)
+                if 0 < waiting < self.embedding_pool and position + 1 < len(batches):
+                    continue
+                if waiting and loading is not None:
                     loading.result()  # a model that fails to load fails here, as it would in run()
                     loading = None
-                yield from self._index_batch(batch, converted)
+                if waiting:
+                    embed_pool(self.embedder, [staged.chunks for staged in pool if staged.chunks is not None])
+                for staged in pool:
+                    yield from self._write(staged)
+                pool = []
 
     def _try_convert(
         self, batch: list[SourceInput]
@@ -469,84 +483,73 @@ class Indexer:
                 by_source[key].append(chunk)
         return failures, by_source
 
-    def _index_batch(self, batch: list[SourceInput], converted_batch: Any = None) -> list[FileOutcome]:
-        result = converted_batch if converted_batch is not None else self._try_convert(batch)
-        if isinstance(result, Exception):  # one bad batch must not end the run: retried source by source
+    def _stage(self, batch: list[SourceInput], converted_batch: Any) -> list[_StagedBatch]:
+        """The converted batch's failures and chunks (keyed, with the vectors they can reuse); a batch whose
+        conversion raised is retried source by source."""
+        result = converted_batch
+        if isinstance(result, Exception):  # one bad batch must not end the run
             if len(batch) > 1:
-                return [outcome for item in batch for outcome in self._index_batch([item])]
+                return [staged for item in batch for staged in self._stage([item], self._try_convert([item]))]
             cause = result.__cause__ or result
-            return [FileOutcome(batch[0].key, "failed", error=f"{type(cause).__name__}: {cause}")]
+            return [
+                _StagedBatch([FileOutcome(batch[0].key, "failed", error=f"{type(cause).__name__}: {cause}")])
+            ]
         failures, by_source = result
-        outcomes: list[FileOutcome] = []
-        converted: list[SourceInput] = []
+        staged = _StagedBatch([])
         for item in batch:
             if item.key in failures:
-                outcomes.append(FileOutcome(item.key, "failed", error=failures[item.key]))
+                staged.outcomes.append(FileOutcome(item.key, "failed", error=failures[item.key]))
             elif not by_source[item.key]:
                 reason = "it holds no text to index (empty, or a scanned image without a text layer)"
-                outcomes.append(FileOutcome(item.key, "failed", error=f"{reason}; nothing was changed"))
+                staged.outcomes.append(
+                    FileOutcome(item.key, "failed", error=f"{reason}; nothing was changed")
+                )
             else:
-                converted.append(item)
-        if not converted:
-            return outcomes
-        chunks = {item.key: _numbered(item, by_source[item.key]) for item in converted}
-        replacing = self.document_store.count_documents(_any_of(converted)) > 0  # one query when all are new
-        if self.embedder is not None:
-            flat = [chunk for item in converted for chunk in chunks[item.key]]
-            try:
-                embedded = iter(self._embed(flat, _any_of(converted) if replacing else None))
-            except Exception as exc:  # the batch's sources stay as they were; each is reported
-                reason = f"embedding failed: {type(exc).__name__}: {exc}"
-                return [*outcomes, *(FileOutcome(item.key, "failed", error=reason) for item in converted)]
-            chunks = {item.key: [next(embedded) for _ in chunks[item.key]] for item in converted}
-        old_counts = dict.fromkeys((item.key for item in converted), 0)
-        if replacing:
+                staged.sources.append(item)
+        if not staged.sources:
+            return [staged]
+        chunks = [_numbered(item, by_source[item.key]) for item in staged.sources]
+        staged.sizes = [len(numbered) for numbered in chunks]
+        staged.replacing = (
+            self.document_store.count_documents(_any_of(staged.sources)) > 0
+        )  # one query if new
+        staged.chunks = ChunkBatch.prepare(
+            [chunk for numbered in chunks for chunk in numbered],
+            self.embedder,
+            self.document_store,
+            _any_of(staged.sources) if staged.replacing else None,
+        )
+        return [staged]
+
+    def _write(self, staged: _StagedBatch) -> list[FileOutcome]:
+        """Replace the staged sources' chunks in one atomic write; the outcome of each source."""
+        if staged.chunks is None:
+            return staged.outcomes
+        if staged.chunks.error is not None:  # the batch's sources stay as they were; each is reported
+            failed = (FileOutcome(item.key, "failed", error=staged.chunks.error) for item in staged.sources)
+            return [*staged.outcomes, *failed]
+        chunks = staged.chunks.embedded_chunks()
+        old_counts = dict.fromkeys((item.key for item in staged.sources), 0)
+        if staged.replacing:
             old_counts = {
-                item.key: self.document_store.count_documents(item.replace_filter) for item in converted
+                item.key: self.document_store.count_documents(item.replace_filter) for item in staged.sources
             }
         # One atomic replace for every converted source of the batch: each source ends fully old or fully new
         # (in fact the whole batch does), and a durable store commits once per batch rather than per file.
-        self.document_store.replace_documents(
-            _any_of(converted), [c for item in converted for c in chunks[item.key]]
-        )
+        self.document_store.replace_documents(_any_of(staged.sources), chunks)
         if self.on_store_written is not None:
             self.on_store_written()
-        outcomes.extend(
-            FileOutcome(
-                item.key,
-                "indexed",
-                chunks=len(chunks[item.key]),
-                replaced=old_counts[item.key],
-                ocr_pages=_ocr_pages(chunks[item.key]),
+        outcomes = list(staged.outcomes)
+        start = 0
+        for item, size in zip(staged.sources, staged.sizes, strict=True):
+            own = chunks[start : start + size]
+            start += size
+            outcomes.append(
+                FileOutcome(
+                    item.key, "indexed", chunks=size, replaced=old_counts[item.key], ocr_pages=_ocr_pages(own)
+                )
             )
-            for item in converted
-        )
         return outcomes
-
-    def _embed(self, chunks: list[Document], previous: dict[str, Any] | None) -> list[Document]:
-        """Embed ``chunks``, reusing the vectors of the chunks ``previous`` selects (the sources' chunks being
-        replaced) whose embedding key matches: editing one paragraph re-embeds only the chunks it changed."""
-        fingerprint = embedder_fingerprint(self.embedder)
-        if fingerprint is None:
-            return list(self.embedder.run(documents=chunks)["documents"])
-        fields = list(getattr(self.embedder, "meta_fields_to_embed", None) or [])
-        keyed = [
-            _with_meta(chunk, {EMBEDDING_KEY: embedding_key(fingerprint, chunk, fields)}) for chunk in chunks
-        ]
-        cached: dict[str, list[float]] = {}
-        if previous is not None:
-            for old in self.document_store.filter_documents(previous):
-                key = old.meta.get(EMBEDDING_KEY)
-                if isinstance(key, str) and old.embedding is not None:
-                    cached[key] = old.embedding
-        missing = [chunk for chunk in keyed if chunk.meta[EMBEDDING_KEY] not in cached]
-        fresh = iter(self.embedder.run(documents=missing)["documents"] if missing else [])
-        return [
-            replace(chunk, embedding=list(cached[chunk.meta[EMBEDDING_KEY]]))
-            if chunk.meta[EMBEDDING_KEY] in cached
-            else next(fresh)
-            for chunk in keyed
-        ]
 
     def prune(self, paths: Iterable[str | Path]) -> list[FileOutcome]:
         """Delete the indexed sources under ``paths`` whose files are gone (the last step of ``index(...,

@@ -10,7 +10,7 @@ that says what to fix; they never change what is stored.
 import asyncio
 from typing import Any
 
-from haybale.indexing.indexer import EMBEDDING_KEY
+from haybale.indexing.chunk_embedding import EMBEDDING_KEY
 from haybale.service.auth import TENANT_META_KEY, check_tenant_claim
 from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError

@@ -122,3 +122,38 @@ def test_bad_backends_and_folders_are_clear_errors(tmp_path: Path) -> None:
         onnx_model_path(tmp_path, "onnx")
     with pytest.raises(ComponentError, match="Unknown ONNX backend"):
         onnx_model_path(tmp_path, "onnx-int4")
+
+
+# Characters and tokens disagree: "the " is one word piece in four characters, ".," two in two.
+BY_TOKENS = ["the " * 30, ".," * 50, ".," * 30, "the " * 10]  # 32, 102, 62 and 12 tokens
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_many_texts_of_mixed_lengths_keep_their_order_and_their_vectors(
+    cache_dir: Path, backend: str
+) -> None:
+    texts = [*BY_TOKENS, *TEXTS]
+    embedder = SentenceTransformersDocumentEmbedder(progress_bar=False, backend=backend, batch_size=3)
+    together = embedder.run(documents=[Document(content=t) for t in texts])["documents"]
+    alone = [embedder.run(documents=[Document(content=t)])["documents"][0] for t in texts]
+    assert [d.content for d in together] == texts
+    assert np.allclose([d.embedding for d in together], [d.embedding for d in alone], atol=1e-5)
+
+
+def test_torch_batches_group_texts_by_token_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    batches: list[list[str]] = []
+    original = SentenceTransformer.encode
+
+    def recording(self: object, sentences: list[str], *args: object, **kwargs: object) -> object:
+        batches.append(list(sentences))
+        return original(self, sentences, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SentenceTransformer, "encode", recording)
+    SentenceTransformersDocumentEmbedder(progress_bar=False, batch_size=2).run(
+        documents=[Document(content=t) for t in BY_TOKENS]
+    )
+    # By characters (120, 100 | 60, 40) the model would compute 2 x 102 + 2 x 62 positions; by tokens
+    # 2 x 102 + 2 x 32.
+    assert batches == [[".," * 50, ".," * 30], ["the " * 30, "the " * 10]]

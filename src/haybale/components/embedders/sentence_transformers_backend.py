@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from haybale.components.embedders._length_batching import length_sorted_batches, token_counts
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.errors import ComponentError, MissingDependencyError, ModelUnavailableError, optional_dependency
 
@@ -227,6 +228,11 @@ class SentenceTransformersEncoder:
             return self._encoder.encode(
                 texts, batch_size=self.batch_size, normalize=self.normalize_embeddings
             )
+        if len(texts) <= self.batch_size:  # one batch: nothing to group
+            return self._encode_batch(texts, show_progress_bar)
+        return self._encode_by_token_count(texts, show_progress_bar)
+
+    def _encode_batch(self, texts: list[str], show_progress_bar: bool) -> Any:
         return self._encoder.encode(
             texts,
             batch_size=self.batch_size,
@@ -234,6 +240,20 @@ class SentenceTransformersEncoder:
             normalize_embeddings=self.normalize_embeddings,
             convert_to_numpy=True,
         )
+
+    def _encode_by_token_count(self, texts: list[str], show_progress_bar: bool) -> Any:
+        """Encode batches of texts of nearly equal token count (sentence-transformers groups by characters,
+        which pads more: see :mod:`._length_batching`); rows come back in the order of ``texts``."""
+        import numpy as np
+        from tqdm.auto import tqdm
+
+        batches = length_sorted_batches(token_counts(self._encoder, texts), self.batch_size)
+        rows: list[Any] = [None] * len(texts)
+        for batch in tqdm(batches, desc="Batches", disable=not show_progress_bar):
+            vectors = self._encode_batch([texts[position] for position in batch], False)
+            for position, vector in zip(batch, vectors, strict=True):
+                rows[position] = vector
+        return np.stack(rows)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to ``{"type", "init_parameters"}``."""
