@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from haybale._lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
-    from haybale.indexing.indexer import FileOutcome, Indexer, IndexReport
+    from haybale.indexing.indexer import Indexer
     from haybale.indexing.search import search_store
     from haybale.indexing.source_tracker import discover_files
+    from haybale.indexing.sources import FileOutcome, IndexReport
 
 __all__ = [
     "FileOutcome",
@@ -26,8 +27,8 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "Indexer": "haybale.indexing.indexer",
-        "IndexReport": "haybale.indexing.indexer",
-        "FileOutcome": "haybale.indexing.indexer",
+        "IndexReport": "haybale.indexing.sources",
+        "FileOutcome": "haybale.indexing.sources",
         "discover_files": "haybale.indexing.source_tracker",
         "search_store": "haybale.indexing.search",
     },

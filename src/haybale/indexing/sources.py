@@ -1,0 +1,135 @@
+"""What an indexing run takes and reports: :class:`SourceInput` (one file or upload to index),
+:class:`FileOutcome` and :class:`IndexReport` (what happened to each), and the conversion pipeline
+(:func:`build_indexing_pipeline`) that turns sources into chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from haybale.dataclasses import ByteStream
+from haybale.indexing.source_tracker import source_filter
+
+__all__ = ["FileOutcome", "IndexReport", "SourceInput", "Status", "build_indexing_pipeline"]
+
+#: What happened to one source in a run.
+Status = Literal["indexed", "unchanged", "failed", "removed", "skipped"]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one source in a run.
+
+    Attributes:
+        source: the source key (absolute real path), or the path as given when it could not be listed.
+        status: "indexed" (chunks replaced), "unchanged" (same content already indexed), "failed" (could not
+            be indexed; reported, and the run exits non-zero), "removed" (pruned) or "skipped" (a symlink loop
+            or broken symlink met while walking: nothing to index).
+        chunks: chunks written ("indexed") or deleted ("removed").
+        replaced: old chunks deleted when a changed file was re-indexed.
+        error: why it failed.
+        ocr_pages: the pages whose text was read by OCR (scanned PDF pages, images), when indexed.
+    """
+
+    source: str
+    status: Status
+    chunks: int = 0
+    replaced: int = 0
+    error: str | None = None
+    ocr_pages: tuple[int, ...] = ()
+
+
+@dataclass
+class IndexReport:
+    """The outcome of :meth:`Indexer.index`: one :class:`FileOutcome` per source, plus timing."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        """How many sources ended with ``status``."""
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        """The sources that failed."""
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def chunks_written(self) -> int:
+        """Chunks written in this run."""
+        return sum(o.chunks for o in self.outcomes if o.status == "indexed")
+
+    @property
+    def chunks_deleted(self) -> int:
+        """Chunks deleted in this run (replaced or pruned)."""
+        return sum(o.replaced for o in self.outcomes) + sum(
+            o.chunks for o in self.outcomes if o.status == "removed"
+        )
+
+
+def build_indexing_pipeline(
+    split_by: str = "character",
+    split_length: int = 500,
+    split_overlap: int = 50,
+    tokenizer_model: str | None = None,
+) -> Any:
+    """The conversion pipeline: MultiFileConverter -> DocumentCleaner -> DocumentSplitter.
+
+    Args:
+        split_by: the splitter's unit ("character", "word", "sentence", "token", ...). Character chunks end
+            at word boundaries.
+        split_length: units per chunk.
+        split_overlap: units shared by consecutive chunks.
+        tokenizer_model: the model whose tokenizer counts tokens when ``split_by="token"``.
+    """
+    from haybale.components.converters import MultiFileConverter
+    from haybale.components.preprocessors import DocumentCleaner, DocumentSplitter
+    from haybale.core.pipeline import Pipeline
+
+    splitter_args: dict[str, Any] = {
+        "split_by": split_by,
+        "split_length": split_length,
+        "split_overlap": split_overlap,
+        "respect_word_boundary": split_by == "character",
+    }
+    if split_by == "token" and tokenizer_model is not None:
+        from haybale.components.embedders.sentence_transformers_backend import resolve_model_path
+
+        # The well-known MiniLM names map to the bundled files: the tokenizer never comes from a hub.
+        splitter_args["tokenizer"] = resolve_model_path(tokenizer_model)
+    pipeline = Pipeline()
+    pipeline.add_component("converter", MultiFileConverter())
+    pipeline.add_component("cleaner", DocumentCleaner())
+    pipeline.add_component("splitter", DocumentSplitter(**splitter_args))
+    pipeline.connect("converter.documents", "cleaner.documents")
+    pipeline.connect("cleaner.documents", "splitter.documents")
+    return pipeline
+
+
+@dataclass(frozen=True)
+class SourceInput:
+    """One source to (re)index: a file on disk or bytes in memory (an upload).
+
+    Attributes:
+        key: what identifies the source in outcomes (a file's real path; an upload's document id).
+        content: the file's path, or a :class:`ByteStream` (its ``meta["file_name"]`` picks the converter).
+        meta: metadata copied onto every chunk of the source.
+        sha256: a fingerprint of what was indexed (the file's bytes; for uploads, bytes and metadata).
+            Combined with the indexer's settings it is stored as ``meta.source_hash``: a source whose scope
+            already holds chunks with it is unchanged.
+        scope: the filter selecting the source's previous chunks, which its new chunks replace atomically;
+            default ``meta.source == key``.
+    """
+
+    key: str
+    content: Path | ByteStream
+    meta: dict[str, Any]
+    sha256: str
+    scope: dict[str, Any] | None = None
+
+    @property
+    def replace_filter(self) -> dict[str, Any]:
+        """The filter selecting this source's chunks in the store."""
+        return self.scope if self.scope is not None else source_filter(self.key)
