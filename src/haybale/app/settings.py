@@ -554,8 +554,7 @@ def _describe(exc: ValidationError) -> str:
             problems.append(message)
             continue
         where = " / ".join(names) if names else name
-        if any(message.startswith(f"{n}:") or message.startswith(f"{n} (") for n in [name, *names]):
-            problems.append(message)  # the message already says which setting (e.g. the API-key parser)
-        else:
-            problems.append(f"{where}{_shown_value(name, error.get('input'))}: {message}")
+        for variable in names:  # a parser that names its variable itself (parse_api_keys): say it once
+            message = message.removeprefix(f"{variable}: ")
+        problems.append(f"{where}{_shown_value(name, error.get('input'))}: {message}")
     return "Invalid settings: " + "; ".join(p.rstrip(".") for p in problems) + "."

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BULK_MIN_DOCUMENTS", "float32_embeddings", "inverse_norms", "paused_gc"]
+__all__ = ["BULK_MIN_DOCUMENTS", "float32_embeddings", "inverse_norm", "inverse_norms", "paused_gc"]
 
 #: Writes of at least this many documents run with the cyclic garbage collector paused.
 BULK_MIN_DOCUMENTS = 1000
@@ -104,6 +104,13 @@ def _wide_chunk(chunk: Sequence[Any], start: int, dim: int) -> Any:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"embedding {position} is invalid: {exc}") from exc
     return wide
+
+
+def inverse_norm(vector: Any) -> Any:
+    """``1 / ||vector||`` of a query vector as a float32 scalar (0 for a zero vector): the factor both local
+    stores scale cosine scores by."""
+    norm = float(np.linalg.norm(vector))
+    return np.float32(1.0 / norm if norm > 0 else 0.0)
 
 
 def inverse_norms(matrix: Any) -> Any:

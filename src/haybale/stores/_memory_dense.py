@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from haybale.stores._bulk import inverse_norms
+from haybale.stores._bulk import inverse_norm, inverse_norms
 
 __all__ = ["SIMILARITY_FUNCTIONS", "DenseMatrix"]
 
@@ -167,11 +167,6 @@ class DenseMatrix:
         chosen = picked if slots is None else slots[picked]
         values = scores[picked].astype(np.float64)
         if self.similarity == "cosine":
-            values *= float(_inverse_norm(vector))
+            values *= float(inverse_norm(vector))
         order = np.lexsort((chosen, -values))
         return chosen[order], values[order]
-
-
-def _inverse_norm(vector: Any) -> np.float32:
-    norm = float(np.linalg.norm(vector))
-    return np.float32(1.0 / norm if norm > 0 else 0.0)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from haybale.errors import DocumentStoreUsageError
-from haybale.stores._bulk import inverse_norms
+from haybale.stores._bulk import inverse_norm, inverse_norms
 
 __all__ = [
     "SIMILARITIES",
@@ -336,8 +336,7 @@ class MappedVectors:
         chosen = positions if best is None else positions[best]
         values = (scores if best is None else scores[best]).astype(np.float64)
         if self.similarity == "cosine":
-            norm = float(np.linalg.norm(vector))
-            values *= float(np.float32(1.0 / norm if norm > 0 else 0.0))
+            values *= float(inverse_norm(vector))
         seqs = self._seqs[chosen]
         order = np.lexsort((seqs, -values))
         return list(zip(seqs[order].tolist(), values[order].tolist(), strict=True))

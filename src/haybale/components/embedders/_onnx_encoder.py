@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from haybale.components.embedders._length_batching import length_sorted_batches
 from haybale.errors import ComponentError, ModelUnavailableError, optional_dependency
 
 __all__ = ["ONNX_BACKENDS", "OnnxSentenceEncoder", "onnx_model_path"]
@@ -280,9 +281,7 @@ class OnnxSentenceEncoder:
         rows: list[Any] = [None] * len(texts)
         for window in range(0, len(texts), _SORT_WINDOW):
             encoded = self._tokenizer.encode_batch(texts[window : window + _SORT_WINDOW])
-            order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
+            for chunk in length_sorted_batches([len(e.ids) for e in encoded], batch_size):
                 pooled = self._run([encoded[i].ids for i in chunk], [encoded[i].type_ids for i in chunk])
                 for position, vector in zip(chunk, pooled, strict=True):
                     rows[window + position] = vector
