@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from haybale.dataclasses import Document
-from haybale.stores import InMemoryDocumentStore, SQLiteDocumentStore
+from haybale.errors import DocumentStoreUnavailableError
+from haybale.stores import DuplicatePolicy, InMemoryDocumentStore, SQLiteDocumentStore
 
 QUERIES = ["apple banana", "cherry", "quick brown fox", "zebra zebra apple", "nothing-matches-this"]
 _WORDS = ["apple", "banana", "cherry", "runner", "fox", "quick", "brown", "zebra", "delta", "echo", "kilo"]
@@ -167,18 +168,66 @@ def test_a_crash_mid_write_leaves_both_indexes_consistent(tmp_path: Path) -> Non
     reopened.close()
 
 
-def test_a_missing_vector_file_is_rebuilt_from_the_database(tmp_path: Path) -> None:
+def _float32(values: list[float]) -> list[float]:
+    import numpy as np
+
+    return np.asarray(values, dtype=np.float32).tolist()
+
+
+def _assert_exact_embeddings(store, docs: list[Document]) -> None:
+    """Every stored document carries its embedding as written (float32), whichever way it is read."""
+    want = {d.id: _float32(d.embedding) if d.embedding is not None else None for d in docs}
+    assert {d.id: d.embedding for d in store.filter_documents()} == want
+    for document in store.bm25_search("apple banana cherry", top_k=1000):
+        assert document.embedding == want[document.id]
+    for document in store.embedding_search([0.5] * 8, top_k=50, filters={"even": True}):
+        assert document.embedding == want[document.id]
+
+
+def test_a_missing_vector_file_is_a_clear_error_and_restoring_it_recovers(tmp_path: Path) -> None:
     path = tmp_path / "copied.db"
+    docs = _corpus(120)
     store = SQLiteDocumentStore(path)
-    store.write_documents(_corpus(120))
+    store.write_documents(docs)
     store.close()
-    for vector_file in tmp_path.glob("copied.db-vectors.*"):
-        vector_file.unlink()  # e.g. the database was copied without it
-    memory = InMemoryDocumentStore()
-    memory.write_documents(_corpus(120))
+    (vector_file,) = tmp_path.glob("copied.db-vectors.*")
+    saved = vector_file.read_bytes()
+    vector_file.unlink()  # e.g. the database was copied without it
     reopened = SQLiteDocumentStore(path)
+    assert reopened.count_documents() == 120  # what needs no vector still works
+    for read in (
+        reopened.filter_documents,
+        lambda: reopened.bm25_search("apple", top_k=3),
+        lambda: reopened.embedding_search([1.0] * 8, top_k=3),
+        lambda: reopened.write_documents(_corpus(2, start=500)),
+    ):
+        with pytest.raises(DocumentStoreUnavailableError, match="missing") as raised:
+            read()
+        assert str(vector_file) in str(raised.value) and "restore" in str(raised.value)
+    assert reopened.count_documents() == 120  # the refused write wrote nothing
+    vector_file.write_bytes(saved)  # restored from the backup
+    memory = InMemoryDocumentStore()
+    memory.write_documents(docs)
     _assert_same_results(reopened, memory)
-    assert list(tmp_path.glob("copied.db-vectors.*"))
+    _assert_exact_embeddings(reopened, docs)
+    reopened.close()
+
+
+def test_without_its_vector_file_a_store_can_be_emptied_and_written_again(tmp_path: Path) -> None:
+    path = tmp_path / "lost.db"
+    store = SQLiteDocumentStore(path)
+    store.write_documents(_corpus(60))
+    store.close()
+    for vector_file in tmp_path.glob("lost.db-vectors.*"):
+        vector_file.unlink()
+    reopened = SQLiteDocumentStore(path)
+    assert reopened.delete_by_filter({}) == 60  # deleting needs no vector
+    fresh = _corpus(40, start=1000)
+    reopened.write_documents(fresh)  # no live vector left: a new, empty generation of the file
+    memory = InMemoryDocumentStore()
+    memory.write_documents(fresh)
+    _assert_same_results(reopened, memory)
+    _assert_exact_embeddings(reopened, fresh)
     reopened.close()
 
 
@@ -223,8 +272,65 @@ def test_a_schema_version_1_database_is_migrated(tmp_path: Path) -> None:
         version = connection.execute(
             "SELECT value FROM haybale_store WHERE key = 'schema_version'"
         ).fetchone()
-    assert "documents_fts" not in tables and version == ("2",)
+        blobs = connection.execute("SELECT DISTINCT length(embedding) FROM documents").fetchall()
+    assert "documents_fts" not in tables and version == ("3",)
+    assert blobs == [(0,)]  # the vectors moved to the vector file
+    _assert_exact_embeddings(store, docs)
     store.close()
+
+
+def _downgrade_to_version_2(path: Path, docs: list[Document]) -> None:
+    """Turn a store into the version-2 layout: every embedding also a float32 BLOB in its row (the truth
+    then; the vector file was a derived copy)."""
+    import numpy as np
+
+    with sqlite3.connect(path) as connection:
+        connection.executemany(
+            "UPDATE documents SET embedding = ? WHERE id = ?",
+            [(np.asarray(d.embedding, dtype=np.float32).tobytes(), d.id) for d in docs],
+        )
+        connection.execute("UPDATE haybale_store SET value = '2' WHERE key = 'schema_version'")
+
+
+@pytest.mark.parametrize("vector_file", ["kept", "missing", "stale"])
+def test_a_schema_version_2_database_is_migrated(tmp_path: Path, vector_file: str) -> None:
+    path = tmp_path / "v2.db"
+    docs = _corpus(150)
+    store = SQLiteDocumentStore(path)
+    store.write_documents(docs)
+    store.delete_documents([f"d{i}" for i in range(0, 150, 4)])
+    store.close()
+    kept = [d for d in docs if int(d.id[1:]) % 4]
+    _downgrade_to_version_2(path, kept)
+    (old_file,) = tmp_path.glob("v2.db-vectors.*")
+    if vector_file == "missing":
+        old_file.unlink()
+    elif vector_file == "stale":  # right size, wrong values: version 2 trusted the BLOBs, so must we
+        old_file.write_bytes(bytes(old_file.stat().st_size))
+    reopened = SQLiteDocumentStore(path)
+    memory = InMemoryDocumentStore()
+    memory.write_documents(kept)
+    _assert_same_results(reopened, memory)
+    _assert_exact_embeddings(reopened, kept)
+    with sqlite3.connect(path) as connection:
+        version = connection.execute(
+            "SELECT value FROM haybale_store WHERE key = 'schema_version'"
+        ).fetchone()
+        blobs = connection.execute("SELECT DISTINCT length(embedding) FROM documents").fetchall()
+    assert version == ("3",) and blobs == [(0,)]
+    assert [f.name for f in tmp_path.glob("v2.db-vectors.*")] == ["v2.db-vectors.1"]  # old one removed
+    # Writes, overwrites and deletes go on from the migrated file.
+    more = _corpus(30, start=400)
+    changed = [
+        Document(id=d.id, content=d.content, meta=d.meta, embedding=d.embedding[::-1]) for d in kept[:10]
+    ]
+    for target in (reopened, memory):
+        target.write_documents(more)
+        target.write_documents(changed, policy=DuplicatePolicy.OVERWRITE)
+        target.delete_documents([d.id for d in kept[10:40]])
+    _assert_same_results(reopened, memory)
+    _assert_exact_embeddings(reopened, memory.filter_documents())
+    reopened.close()
 
 
 def test_many_small_writes_replaces_and_deletes_keep_results_identical(tmp_path: Path) -> None:
@@ -252,4 +358,139 @@ def test_many_small_writes_replaces_and_deletes_keep_results_identical(tmp_path:
     with sqlite3.connect(tmp_path / "churn.db") as connection:
         segments = connection.execute("SELECT count(*) FROM bm25_segments").fetchone()[0]
     assert segments < 30  # merged, not one per write
+    store.close()
+
+
+_DIE_BEFORE_COMMIT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from haybale.dataclasses import Document
+    from haybale.stores import _sqlite_vectors, _sqlite_writes
+    from haybale.stores.sqlite import SQLiteDocumentStore
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    store = SQLiteDocumentStore(sys.argv[1])
+    if sys.argv[2] == "write":  # after the batch's vectors are written and flushed, before COMMIT
+        _sqlite_writes.index_documents = die
+        store.write_documents(
+            [Document(id=f"x{i}", content="apple", embedding=[0.5] * 8) for i in range(2600)]
+        )
+    else:  # a compaction: after the new generation is written and flushed, before COMMIT
+        _sqlite_vectors._reset_segments = die
+        store.delete_documents([f"d{i}" for i in range(1500)])
+    """
+)
+
+
+def _die_before_commit(path: Path, what: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _DIE_BEFORE_COMMIT, str(path), what],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+def test_a_write_killed_after_flushing_its_vectors_but_before_commit_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    committed = _corpus(200)
+    store = SQLiteDocumentStore(path)
+    store.write_documents(committed)
+    store.close()
+    (vector_file,) = tmp_path.glob("store.db-vectors.*")
+    size = vector_file.stat().st_size
+    _die_before_commit(path, "write")
+    assert vector_file.stat().st_size > size  # the killed write did put its vectors in the file
+    reopened = SQLiteDocumentStore(path)
+    memory = InMemoryDocumentStore()
+    memory.write_documents(committed)
+    assert reopened.count_documents() == 200
+    _assert_same_results(reopened, memory)
+    _assert_exact_embeddings(reopened, committed)
+    extra = _corpus(30, start=900)  # overwrites the rows the killed write left past the committed end
+    reopened.write_documents(extra)
+    memory.write_documents(extra)
+    _assert_same_results(reopened, memory)
+    _assert_exact_embeddings(reopened, committed + extra)
+    reopened.close()
+
+
+def test_a_compaction_killed_before_commit_keeps_the_old_generation(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    docs = _corpus(2600)
+    store = SQLiteDocumentStore(path)
+    store.write_documents(docs)
+    store.close()
+    _die_before_commit(path, "compact")
+    assert (tmp_path / "store.db-vectors.1").exists()  # the new generation was written, never committed
+    reopened = SQLiteDocumentStore(path)
+    memory = InMemoryDocumentStore()
+    memory.write_documents(docs)
+    assert reopened.count_documents() == 2600
+    _assert_same_results(reopened, memory)
+    doomed = [f"d{i}" for i in range(1500)]
+    reopened.delete_documents(doomed)  # compacts again, into the same generation number
+    memory.delete_documents(doomed)
+    _assert_same_results(reopened, memory)
+    _assert_exact_embeddings(reopened, docs[1500:])
+    assert [f.name for f in tmp_path.glob("store.db-vectors.*")] == ["store.db-vectors.1"]
+    reopened.close()
+
+
+def test_vectors_and_new_files_are_flushed_before_commit(tmp_path: Path, monkeypatch) -> None:
+    """The vector file is the only copy of the embeddings: its rows (fdatasync) and, for a new file, its name
+    (fsync of the folder) must be on disk before the COMMIT that refers to them."""
+    events: list[str] = []
+    real_fdatasync, real_fsync = os.fdatasync, os.fsync
+
+    def named(descriptor: int) -> str:
+        return os.path.basename(os.readlink(f"/proc/self/fd/{descriptor}"))
+
+    def fdatasync(descriptor: int) -> None:
+        events.append(f"fdatasync {named(descriptor)}")
+        real_fdatasync(descriptor)
+
+    def fsync(descriptor: int) -> None:
+        events.append(f"fsync {named(descriptor)}")
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "fsync", fsync)
+    store = SQLiteDocumentStore(tmp_path / "store.db")
+    store._connection().set_trace_callback(lambda sql: events.append(sql) if sql == "COMMIT" else None)
+    folder = tmp_path.name
+    for batch, expected in (
+        (_corpus(2600), ["fdatasync store.db-vectors.0", f"fsync {folder}", "COMMIT"]),  # new file
+        (_corpus(5, start=3000), ["fdatasync store.db-vectors.0", "COMMIT"]),  # appended rows
+    ):
+        events.clear()
+        store.write_documents(batch)
+        assert events == expected
+    events.clear()
+    store.delete_documents([f"d{i}" for i in range(2000)])  # compaction into generation 1
+    assert events == ["fdatasync store.db-vectors.1", f"fsync {folder}", "COMMIT"]
+    store.close()
+
+
+@pytest.mark.parametrize("count", [3, 2600])
+def test_a_vector_file_that_cannot_be_written_fails_the_write_cleanly(tmp_path: Path, count: int) -> None:
+    path = tmp_path / "store.db"
+    store = SQLiteDocumentStore(path)
+    before = Document(id="before", content="no embedding")
+    store.write_documents([before])
+    blocker = tmp_path / "store.db-vectors.0"
+    blocker.mkdir()  # the file cannot be opened for writing
+    docs = _corpus(count)
+    with pytest.raises(DocumentStoreUnavailableError, match="Cannot write the vector file") as raised:
+        store.write_documents(docs)
+    assert str(blocker) in str(raised.value)
+    assert [d.id for d in store.filter_documents()] == ["before"]
+    assert store.bm25_search("apple") == []
+    blocker.rmdir()
+    store.write_documents(docs)
+    _assert_exact_embeddings(store, [before, *docs])
     store.close()

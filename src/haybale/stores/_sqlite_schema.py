@@ -3,8 +3,9 @@
 Tables:
 
 * ``documents`` -- ``seq`` (INTEGER PRIMARY KEY, never reused), ``id`` (UNIQUE), ``content``, ``meta`` (JSON
-  TEXT written with ``ensure_ascii=False`` so SQLite JSON paths match unicode keys), ``embedding`` (float32
-  BLOB), ``sparse_embedding`` (JSON), ``blob`` / ``blob_mime_type`` / ``blob_meta``.
+  TEXT written with ``ensure_ascii=False`` so SQLite JSON paths match unicode keys), ``embedding`` (an empty
+  BLOB for a document whose vector is in the vector file, NULL without one), ``sparse_embedding`` (JSON),
+  ``blob`` / ``blob_mime_type`` / ``blob_meta``.
 * ``bm25_segments`` / ``bm25_postings`` -- the persisted BM25 index (:mod:`haybale.stores._sqlite_bm25`).
 * ``vector_segments`` -- which rows of the memory-mapped vector file hold which document
   (:mod:`haybale.stores._sqlite_vectors`).
@@ -12,8 +13,13 @@ Tables:
   ``seq`` and a write ``version`` bumped by every committed write (it keeps the in-process vector and BM25
   indexes in step with the table, even when another process writes).
 
-Schema version 1 (before the persisted BM25 index) kept the analyzed terms in an FTS5 table and rebuilt an
-in-process index from them in every process; opening such a file migrates it once, in one transaction.
+Older files are migrated once, when opened, in one transaction:
+
+* version 1 (before the persisted BM25 index) kept the analyzed terms in an FTS5 table and rebuilt an
+  in-process index from them in every process: its BM25 index is built and the FTS5 table dropped.
+* versions 1 and 2 kept every embedding as a float32 BLOB in its row (version 2 also in the vector file):
+  the vectors are written from the BLOBs to a new generation of the vector file, flushed, and the BLOBs
+  emptied -- from version 3 the vector file is their only copy.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from haybale.stores.text_analysis import Analyzer
 
 __all__ = [
     "DOCUMENT_COLUMNS",
+    "IN_VECTOR_FILE",
     "SCHEMA_VERSION",
     "bulk_page_cache",
     "connect",
@@ -42,7 +49,9 @@ __all__ = [
     "write_setting",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: The ``embedding`` column of a document whose vector is in the vector file.
+IN_VECTOR_FILE = b""
 _MIGRATION_BATCH = 50_000
 DOCUMENT_COLUMNS = "seq, id, content, meta, embedding, sparse_embedding, blob, blob_mime_type, blob_meta"
 
@@ -128,6 +137,7 @@ def bulk_page_cache(connection: sqlite3.Connection, documents: int) -> Iterator[
 def create_schema(connection: sqlite3.Connection, analyzer: Analyzer, vector_file: Any) -> None:
     """Create the tables if missing, migrate an older schema, and check the database was indexed with the
     same analyzer settings."""
+    obsolete = None
     analyzer_settings = analyzer.to_dict()
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -135,9 +145,9 @@ def create_schema(connection: sqlite3.Connection, analyzer: Analyzer, vector_fil
             connection.execute(statement)
         settings = dict(connection.execute("SELECT key, value FROM haybale_store").fetchall())
         version = settings.get("schema_version")
-        if version is not None and int(version) not in (1, SCHEMA_VERSION):
+        if version is not None and int(version) not in range(1, SCHEMA_VERSION + 1):
             raise DocumentStoreUsageError(
-                f"The SQLite database has schema version {version}; this haybale reads versions 1 and "
+                f"The SQLite database has schema version {version}; this haybale reads versions 1 to "
                 f"{SCHEMA_VERSION}. Re-index into a new file, or use the haybale that wrote it."
             )
         wanted = json.dumps(analyzer_settings, sort_keys=True)
@@ -160,17 +170,20 @@ def create_schema(connection: sqlite3.Connection, analyzer: Analyzer, vector_fil
             "INSERT OR IGNORE INTO haybale_store (key, value) VALUES (?, ?)", list(defaults.items())
         )
         if version is not None and int(version) == 1:
-            _migrate_from_version_1(connection, analyzer, vector_file)
+            _migrate_bm25_from_version_1(connection, analyzer)
+        if version is not None and int(version) < 3:
+            obsolete = _move_embeddings_to_vector_file(connection, vector_file)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+    if obsolete is not None:
+        vector_file.remove(obsolete)
 
 
-def _migrate_from_version_1(connection: sqlite3.Connection, analyzer: Analyzer, vector_file: Any) -> None:
-    """Build the persisted BM25 index and the vector file of a version-1 database; drop its FTS5 table."""
+def _migrate_bm25_from_version_1(connection: sqlite3.Connection, analyzer: Analyzer) -> None:
+    """Build the persisted BM25 index of a version-1 database and drop its FTS5 table."""
     from haybale.stores._sqlite_bm25 import index_documents
-    from haybale.stores._sqlite_vectors import rebuild_file
 
     cursor = connection.execute(
         "SELECT seq, content FROM documents WHERE content IS NOT NULL AND content <> '' ORDER BY seq"
@@ -178,11 +191,20 @@ def _migrate_from_version_1(connection: sqlite3.Connection, analyzer: Analyzer, 
     while rows := cursor.fetchmany(_MIGRATION_BATCH):
         index_documents(connection, analyzer, [row[0] for row in rows], [row[1] for row in rows])
     connection.execute("DROP TABLE IF EXISTS documents_fts")
-    rebuild_file(connection, vector_file)
+
+
+def _move_embeddings_to_vector_file(connection: sqlite3.Connection, vector_file: Any) -> int:
+    """Write the BLOB embeddings of a version 1 / 2 database to a new, flushed generation of the vector file,
+    then empty the BLOBs (version 3). Returns the obsolete generation (remove it after the commit)."""
+    from haybale.stores._sqlite_vectors import rebuild_from_blobs
+
+    obsolete = rebuild_from_blobs(connection, vector_file)
+    connection.execute("UPDATE documents SET embedding = ? WHERE embedding IS NOT NULL", (IN_VECTOR_FILE,))
     connection.execute(
         "UPDATE haybale_store SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
     )
     connection.execute("UPDATE haybale_store SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+    return obsolete
 
 
 def read_setting(connection: sqlite3.Connection, key: str) -> str | None:
@@ -212,15 +234,16 @@ def _json(value: Any, what: str, document_id: str) -> str:
         ) from error
 
 
-def encode_document(document: Any, embedding_bytes: bytes | memoryview | None) -> tuple[Any, ...]:
-    """The ``documents`` row of ``document`` without ``seq`` (id, content, meta, embedding, sparse, blob)."""
+def encode_document(document: Any, embedded: bool) -> tuple[Any, ...]:
+    """The ``documents`` row of ``document`` without ``seq`` (id, content, meta, embedding marker, sparse,
+    blob); ``embedded`` says its vector goes to the vector file."""
     sparse = document.sparse_embedding
     blob = document.blob
     return (
         document.id,
         document.content,
         _json(document.meta, "meta", document.id),
-        embedding_bytes,
+        IN_VECTOR_FILE if embedded else None,
         _json(sparse.to_dict(), "sparse_embedding", document.id) if sparse is not None else None,
         bytes(blob.data) if blob is not None else None,
         blob.mime_type if blob is not None else None,
@@ -228,16 +251,17 @@ def encode_document(document: Any, embedding_bytes: bytes | memoryview | None) -
     )
 
 
-def decode_document(row: tuple[Any, ...], score: float | None = None) -> Document:
-    """Build a Document from a row selected with :data:`DOCUMENT_COLUMNS`."""
-    import numpy as np
-
-    _seq, doc_id, content, meta, embedding, sparse, blob, blob_mime_type, blob_meta = row
+def decode_document(
+    row: tuple[Any, ...], score: float | None = None, embedding: list[float] | None = None
+) -> Document:
+    """Build a Document from a row selected with :data:`DOCUMENT_COLUMNS` and its vector (read from the vector
+    file by the caller when the row's ``embedding`` marker says it has one)."""
+    _seq, doc_id, content, meta, _marker, sparse, blob, blob_mime_type, blob_meta = row
     return Document(
         id=doc_id,
         content=content,
         meta=json.loads(meta),
-        embedding=np.frombuffer(embedding, dtype=np.float32).tolist() if embedding is not None else None,
+        embedding=embedding,
         sparse_embedding=SparseEmbedding.from_dict(json.loads(sparse)) if sparse is not None else None,
         blob=ByteStream(data=blob, mime_type=blob_mime_type, meta=json.loads(blob_meta or "{}"))
         if blob is not None

@@ -1,21 +1,28 @@
 """Dense vectors of :class:`~haybale.stores.sqlite.SQLiteDocumentStore`: one memory-mapped float32 file.
 
-The embeddings stay in the ``documents`` table (float32 BLOBs: the durable truth, returned with documents).
-For search they are also appended, row after row, to one contiguous float32 file beside the database
-(``<database>-vectors.<generation>``), which a process maps into memory: a new process runs its first
-dense query without reading a single vector through Python.
+Since schema version 3 the embeddings live only in one contiguous float32 file beside the database
+(``<database>-vectors.<generation>``), row after row; the ``documents`` table marks an embedded document
+with an empty ``embedding`` BLOB, and documents read back get their vector from the mapped file. A process
+maps the file: a new process runs its first dense query without reading a vector through Python, and a
+write puts each vector on disk once (before version 3 every vector was also a BLOB in its row, written to
+the WAL and again to the database by the checkpoint -- two thirds of a dense bulk write's I/O).
 
-Consistency with the database, inside each write transaction:
+Consistency with the database, inside each write transaction (the file is the durable copy, so no
+committed row may refer to a file row that is not on disk):
 
-* new vectors are written at the file's end (rows ``vector_rows ..``) and flushed to disk (``fdatasync``)
-  *before* ``COMMIT``; the transaction then records them in ``vector_segments`` (per segment: the first row,
-  the rows' ``seq`` -- -1 once deleted -- and their inverse norms) and advances ``vector_rows``. A crash
-  before the commit leaves rows past ``vector_rows`` that nothing refers to; the next write overwrites them.
+* new vectors are written at the file's end (rows ``vector_rows ..``) and flushed to disk (``fdatasync``;
+  a newly created file also has its folder flushed, so its name survives a power loss) *before*
+  ``COMMIT``; the transaction then records them in ``vector_segments`` (per segment: the first row, the
+  rows' ``seq`` -- -1 once deleted -- and their inverse norms) and advances ``vector_rows``. A crash before
+  the commit leaves rows past ``vector_rows`` that nothing refers to; the next write overwrites them.
 * deletes mark rows dead in their segment; when more than half the rows are dead the live rows are copied
-  to a new generation of the file in the same transaction (the old file is removed after the commit;
-  processes that still map it keep a valid mapping).
-* a file that is missing or shorter than ``vector_rows`` (copied without it, restored from a backup) is
-  rebuilt from the BLOBs, under the write lock.
+  from the mapped file to a new generation, flushed, and the transaction switches ``vector_generation`` to
+  it; the old file is removed after the commit (processes that still map it keep a valid mapping). A crash
+  before the commit leaves the old generation in use and an unreferenced new file that the next
+  compaction truncates.
+* a file that is missing or shorter than ``vector_rows`` (a database copied without it) cannot be rebuilt:
+  reads and writes that need it raise :class:`~haybale.errors.DocumentStoreUnavailableError` naming the
+  file and the fix. A store whose embedded documents were all deleted starts a new, empty generation.
 
 Scores are computed like :class:`~haybale.stores._memory_dense.DenseMatrix` (raw rows times the query, times
 the stored inverse row norm for cosine), so both stores rank and score alike. Segments are merged
@@ -29,26 +36,30 @@ import json
 import math
 import os
 import sqlite3
+from concurrent.futures import Executor, Future
 from typing import Any
 
 import numpy as np
 
-from haybale.errors import DocumentStoreUsageError
+from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError
 from haybale.stores._bulk import inverse_norm, inverse_norms
 
 __all__ = [
     "SIMILARITIES",
     "MappedVectors",
     "VectorFile",
+    "VectorFileUnreadableError",
     "append_vectors",
+    "compact_file",
     "delete_vectors",
-    "ensure_file",
-    "rebuild_file",
+    "rebuild_from_blobs",
+    "unreadable_file_error",
 ]
 
 SIMILARITIES = ("cosine", "dot_product")
 _MERGE_FACTOR = 8
 _COMPACT_MIN_DEAD = 1024
+_COPY_ROWS = 16384
 _INSERT_SEGMENT = (
     "INSERT INTO vector_segments (first_row, min_seq, max_seq, seqs, inv_norms) VALUES (?, ?, ?, ?, ?)"
 )
@@ -64,77 +75,152 @@ def _set(connection: sqlite3.Connection, key: str, value: int) -> None:
 
 
 class VectorFile:
-    """The float32 rows of one database: a file beside it, or a growing array for ``":memory:"``.
+    """The float32 rows of one database: files beside it, or arrays in process memory for ``":memory:"``.
 
     Args:
-        database: the database path (``":memory:"`` keeps the rows in process memory).
+        database: the database path (``":memory:"`` keeps each generation's rows in process memory).
     """
 
     def __init__(self, database: str) -> None:
         self.database = database
-        self._memory: Any = np.zeros((0, 0), dtype=np.float32) if database == ":memory:" else None
+        self._memory: dict[int, Any] | None = {} if database == ":memory:" else None
 
     def path(self, generation: int) -> str:
         """The file of ``generation``."""
         return f"{os.path.expanduser(self.database)}-vectors.{generation}"
 
     def write(self, generation: int, first_row: int, matrix: Any, truncate: bool = False) -> None:
-        """Write ``matrix`` at row ``first_row`` and flush it to disk."""
+        """Write ``matrix`` at row ``first_row`` of ``generation`` and make it durable (``fdatasync``; the
+        folder too when the file is new, so its name survives a power loss)."""
         if self._memory is not None:
-            rows = first_row + len(matrix)
-            if truncate or self._memory.shape[1] != matrix.shape[1]:
-                self._memory = np.zeros((0, matrix.shape[1]), dtype=np.float32)
-            if rows > len(self._memory):
-                grown = np.zeros((max(rows, 2 * len(self._memory), 64), matrix.shape[1]), dtype=np.float32)
-                grown[: len(self._memory)] = self._memory
-                self._memory = grown
-            self._memory[first_row:rows] = matrix
+            self._write_memory(generation, first_row, matrix, truncate)
             return
-        flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else 0)
-        descriptor = os.open(self.path(generation), flags, 0o644)
+        path = self.path(generation)
         try:
-            data = np.ascontiguousarray(matrix, dtype="<f4").tobytes()
-            os.pwrite(descriptor, data, first_row * matrix.shape[1] * 4) if data else None
+            self._write_file(path, first_row, matrix, truncate)
+        except OSError as error:
+            raise DocumentStoreUnavailableError(
+                f"Cannot write the vector file {path!r} ({error}); nothing was written. Check the folder's "
+                "free space and permissions."
+            ) from error
+
+    @staticmethod
+    def _write_file(path: str, first_row: int, matrix: Any, truncate: bool) -> None:
+        created = truncate or not os.path.exists(path)
+        flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else 0)
+        descriptor = os.open(path, flags, 0o644)
+        try:
+            flat: Any = np.ascontiguousarray(matrix, dtype="<f4").reshape(-1)
+            data = memoryview(flat).cast("B")
+            offset = first_row * matrix.shape[1] * 4
+            while data:  # pwrite may write less than asked (large writes, signals)
+                written = os.pwrite(descriptor, data, offset)
+                data, offset = data[written:], offset + written
             os.fdatasync(descriptor)
         finally:
             os.close(descriptor)
+        if created:
+            folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+
+    def _write_memory(self, generation: int, first_row: int, matrix: Any, truncate: bool) -> None:
+        assert self._memory is not None
+        rows = first_row + len(matrix)
+        current = self._memory.get(generation)
+        if truncate or current is None or current.shape[1] != matrix.shape[1]:
+            current = np.zeros((0, matrix.shape[1]), dtype=np.float32)
+        if rows > len(current):
+            grown = np.zeros((max(rows, 2 * len(current), 64), matrix.shape[1]), dtype=np.float32)
+            grown[: len(current)] = current
+            current = grown
+        current[first_row:rows] = matrix
+        self._memory[generation] = current
+
+    def holds(self, generation: int, count: int, dim: int) -> bool:
+        """Whether the file of ``generation`` exists and holds at least ``count`` rows of ``dim`` values."""
+        if count == 0:
+            return True
+        if self._memory is not None:
+            current = self._memory.get(generation)
+            return current is not None and len(current) >= count and current.shape[1] == dim
+        try:
+            return os.path.getsize(self.path(generation)) >= count * dim * 4
+        except OSError:
+            return False
 
     def rows(self, generation: int, count: int, dim: int) -> Any | None:
         """The first ``count`` rows (memory-mapped, read-only), or None when the file is missing or short."""
-        if self._memory is not None:
-            if count and (len(self._memory) < count or self._memory.shape[1] != dim):
-                return None
-            return self._memory[:count] if count else np.zeros((0, dim), dtype=np.float32)
         if count == 0:
             return np.zeros((0, dim), dtype=np.float32)
+        if not self.holds(generation, count, dim):
+            return None
+        if self._memory is not None:
+            return self._memory[generation][:count]
         try:
-            if os.path.getsize(self.path(generation)) < count * dim * 4:
-                return None
             return np.memmap(self.path(generation), dtype="<f4", mode="r", shape=(count, dim))
         except (OSError, ValueError):
             return None
 
     def remove(self, generation: int) -> None:
         """Delete the file of an old generation (best effort: a leftover file is harmless)."""
-        if self._memory is None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path(generation))
+        if self._memory is not None:
+            self._memory.pop(generation, None)
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path(generation))
+
+
+class VectorFileUnreadableError(DocumentStoreUnavailableError):
+    """The vector file of a SQLite store is missing or shorter than its database records."""
+
+
+def unreadable_file_error(
+    store_file: VectorFile, generation: int, rows: int, dim: int
+) -> VectorFileUnreadableError:
+    """The error for a vector file that is missing or shorter than the database records."""
+    return VectorFileUnreadableError(
+        f"The vector file {store_file.path(generation)!r} is missing or holds fewer than the {rows} rows of "
+        f"{dim} float32 values the database {store_file.database!r} records. It is the only copy of the "
+        "store's embeddings: restore it next to the database from the same backup or copy (a database and "
+        "its '-vectors.<n>' file belong together), or delete the embedded documents (delete_by_filter) and "
+        "write them again."
+    )
 
 
 def append_vectors(
-    connection: sqlite3.Connection, store_file: VectorFile, seqs: list[int], matrix: Any
-) -> int | None:
+    connection: sqlite3.Connection,
+    store_file: VectorFile,
+    seqs: list[int],
+    matrix: Any,
+    background: Executor | None = None,
+) -> tuple[int | None, Future[None] | None]:
     """Append the vectors of new documents ``seqs`` (increasing; ``matrix`` holds their float32 rows in the
-    same order) inside a write transaction.
+    same order) inside a write transaction, and record them in ``vector_segments``.
 
-    Returns the generation of the file made obsolete by a repair (remove it after the commit), or None.
+    With ``background`` the file write and its flush run there: the caller must wait for the returned future
+    before ``COMMIT`` (and before it rolls back), since committed rows must not refer to vectors that are not
+    on disk yet.
+
+    Returns:
+        ``(obsolete, pending)``: the generation of the file made obsolete when the store had no live vector
+        and its file was missing (remove it after the commit) or None; the future of a background write.
+
+    Raises:
+        DocumentStoreUnavailableError: the file is missing or short while it holds live vectors.
     """
     if not seqs:
-        return None
-    obsolete = ensure_file(connection, store_file, int(matrix.shape[1]))
+        return None, None
+    obsolete = _usable_file(connection, store_file, int(matrix.shape[1]))
     generation = _setting(connection, "vector_generation")
     first_row = _setting(connection, "vector_rows")
-    store_file.write(generation, first_row, matrix)
+    pending = None
+    if background is not None:
+        pending = background.submit(store_file.write, generation, first_row, matrix)
+    else:
+        store_file.write(generation, first_row, matrix)
     connection.execute(
         _INSERT_SEGMENT,
         (
@@ -147,7 +233,22 @@ def append_vectors(
     )
     _set(connection, "vector_rows", first_row + len(seqs))
     _merge_tail(connection)
-    return obsolete
+    return obsolete, pending
+
+
+def _usable_file(connection: sqlite3.Connection, store_file: VectorFile, dim: int) -> int | None:
+    """Check that the file holds every row the database records before rows are appended to it.
+
+    A missing file whose rows are all dead is replaced by a new, empty generation (returned: the obsolete
+    one); a missing file with live rows is an error.
+    """
+    rows = _setting(connection, "vector_rows")
+    generation = _setting(connection, "vector_generation")
+    if store_file.holds(generation, rows, dim):
+        return None
+    if rows > _setting(connection, "vector_dead"):
+        raise unreadable_file_error(store_file, generation, rows, dim)
+    return compact_file(connection, store_file)
 
 
 def _merge_tail(connection: sqlite3.Connection) -> None:
@@ -211,58 +312,101 @@ def delete_vectors(connection: sqlite3.Connection, store_file: VectorFile, seqs:
     total_dead = _setting(connection, "vector_dead") + dead
     _set(connection, "vector_dead", total_dead)
     if total_dead > _COMPACT_MIN_DEAD and total_dead * 2 > _setting(connection, "vector_rows"):
-        return rebuild_file(connection, store_file)
+        return compact_file(connection, store_file)
     return None
 
 
-def ensure_file(connection: sqlite3.Connection, store_file: VectorFile, dim: int) -> int | None:
-    """Inside a write transaction: rebuild the vector file from the BLOBs when it does not hold every row.
+def compact_file(connection: sqlite3.Connection, store_file: VectorFile) -> int:
+    """Inside a write transaction: copy the live rows to a new generation of the file (flushed before the
+    caller commits), and reset the segments to match it; the stored inverse norms are kept.
 
-    Returns the obsolete generation when it rebuilt the file, else None.
+    Returns the old generation (remove it after the commit).
+
+    Raises:
+        DocumentStoreUnavailableError: the old file is missing or short while it holds live rows.
     """
-    rows = _setting(connection, "vector_rows")
-    if rows and store_file.rows(_setting(connection, "vector_generation"), rows, dim) is None:
-        return rebuild_file(connection, store_file)
-    return None
+    old = _setting(connection, "vector_generation")
+    count = _setting(connection, "vector_rows")
+    seqs, rows, norms = _live_rows(connection)
+    dim = _setting(connection, "embedding_dim")
+    generation = old + 1
+    if not len(seqs):  # no live vectors (the old file is not even needed): an empty new generation
+        store_file.write(generation, 0, np.zeros((0, max(dim, 1)), dtype=np.float32), truncate=True)
+    source: Any = store_file.rows(old, count, dim) if len(seqs) else None
+    if len(seqs) and source is None:
+        raise unreadable_file_error(store_file, old, count, dim)
+    for start in range(0, len(seqs), _COPY_ROWS):
+        chunk = np.asarray(source[rows[start : start + _COPY_ROWS]], dtype=np.float32)
+        store_file.write(generation, start, chunk, truncate=start == 0)
+    _reset_segments(connection, seqs, norms, generation)
+    return old
 
 
-def rebuild_file(connection: sqlite3.Connection, store_file: VectorFile) -> int:
-    """Inside a write transaction: write every stored embedding to a new generation of the file (dead rows
-    dropped) and reset the segments to match it. Returns the old generation (remove it after the commit)."""
+def rebuild_from_blobs(connection: sqlite3.Connection, store_file: VectorFile) -> int:
+    """Inside a write transaction: write every embedding still held as a float32 BLOB in ``documents``
+    (schema versions 1 and 2) to a new generation of the file and reset the segments to match it.
+
+    Returns the old generation (remove it after the commit).
+    """
     old = _setting(connection, "vector_generation")
     generation = old + 1
     cursor = connection.execute(
-        "SELECT seq, embedding FROM documents WHERE embedding IS NOT NULL ORDER BY seq"
+        "SELECT seq, embedding FROM documents WHERE length(embedding) > 0 ORDER BY seq"
     )
     seqs: list[int] = []
     first_row = 0
     norms: list[Any] = []
-    truncate = True
-    while batch := cursor.fetchmany(16384):
+    while batch := cursor.fetchmany(_COPY_ROWS):
         matrix = np.frombuffer(b"".join(row[1] for row in batch), dtype="<f4").reshape(len(batch), -1)
-        store_file.write(generation, first_row, matrix, truncate=truncate)
-        truncate = False
+        store_file.write(generation, first_row, matrix, truncate=first_row == 0)
         seqs.extend(row[0] for row in batch)
         norms.append(inverse_norms(matrix))
         first_row += len(batch)
-    if truncate:  # no vectors at all: an empty file of the new generation
+    if not seqs:  # no vectors at all: an empty file of the new generation
         store_file.write(generation, 0, np.zeros((0, 1), dtype=np.float32), truncate=True)
+    _reset_segments(
+        connection,
+        np.asarray(seqs, dtype=np.int64),
+        np.concatenate(norms) if norms else np.zeros(0, dtype=np.float32),
+        generation,
+    )
+    return old
+
+
+def _live_rows(connection: sqlite3.Connection) -> tuple[Any, Any, Any]:
+    """The live ``(seqs, file rows, inverse norms)`` recorded in ``vector_segments``, in file order."""
+    seqs, rows, norms = [], [], []
+    for first_row, blob, norm_blob in connection.execute(
+        "SELECT first_row, seqs, inv_norms FROM vector_segments ORDER BY segment"
+    ):
+        values = np.frombuffer(blob, dtype="<i8")
+        rows.append(np.arange(first_row, first_row + len(values)))
+        seqs.append(values)
+        norms.append(np.frombuffer(norm_blob, dtype="<f4"))
+    all_seqs = np.concatenate(seqs) if seqs else np.zeros(0, dtype=np.int64)
+    all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    all_norms = np.concatenate(norms) if norms else np.zeros(0, dtype=np.float32)
+    live = all_seqs >= 0
+    return all_seqs[live], all_rows[live], all_norms[live]
+
+
+def _reset_segments(connection: sqlite3.Connection, seqs: Any, norms: Any, generation: int) -> None:
+    """Record that ``generation`` holds exactly the rows ``seqs`` (with ``norms``), in one segment."""
     connection.execute("DELETE FROM vector_segments")
-    if seqs:
+    if len(seqs):
         connection.execute(
             _INSERT_SEGMENT,
             (
                 0,
-                seqs[0],
-                seqs[-1],
+                int(seqs[0]),
+                int(seqs[-1]),
                 np.asarray(seqs, dtype="<i8").tobytes(),
-                np.concatenate(norms).tobytes(),
+                np.asarray(norms, dtype="<f4").tobytes(),
             ),
         )
     _set(connection, "vector_rows", len(seqs))
     _set(connection, "vector_dead", 0)
     _set(connection, "vector_generation", generation)
-    return old
 
 
 class MappedVectors:
@@ -285,29 +429,39 @@ class MappedVectors:
     def load(self, connection: sqlite3.Connection, version: int, dim: int) -> bool:
         """Map the file and read the live rows (inside a read transaction that read ``version``).
 
-        Returns False when the file does not match the database (the caller repairs it and retries).
+        Returns False when the file is missing or shorter than the database records (the caller retries in a
+        new transaction -- another process may have just compacted the file -- and then reports it).
         """
         count = _setting(connection, "vector_rows")
         matrix = self.file.rows(_setting(connection, "vector_generation"), count, dim)
         if matrix is None:
             return False
-        rows, seqs, norms = [], [], []
-        for first_row, blob, norm_blob in connection.execute(
-            "SELECT first_row, seqs, inv_norms FROM vector_segments ORDER BY segment"
-        ):
-            values = np.frombuffer(blob, dtype="<i8")
-            rows.append(np.arange(first_row, first_row + len(values)))
-            seqs.append(values)
-            norms.append(np.frombuffer(norm_blob, dtype="<f4"))
-        all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        all_seqs = np.concatenate(seqs) if seqs else np.zeros(0, dtype=np.int64)
-        all_norms = np.concatenate(norms) if norms else np.zeros(0, dtype=np.float32)
-        live = all_seqs >= 0
+        seqs, rows, norms = _live_rows(connection)
         self._matrix = matrix
-        self._rows, self._seqs, self._inv_norms = all_rows[live], all_seqs[live], all_norms[live]
-        self._dense = bool(live.all()) and len(all_rows) == count
+        self._rows, self._seqs, self._inv_norms = rows, seqs, norms
+        self._dense = len(rows) == count
         self.version = version
         return True
+
+    def embeddings(self, seqs: list[int]) -> list[list[float]]:
+        """The stored vectors of the documents ``seqs`` (each must have one), as lists of floats.
+
+        Raises:
+            DocumentStoreUnavailableError: a document's vector is not among the live rows (the file and the
+                database disagree).
+        """
+        wanted = np.asarray(seqs, dtype=np.int64)
+        positions = np.searchsorted(self._seqs, wanted)
+        found = positions < len(self._seqs)
+        found[found] = self._seqs[positions[found]] == wanted[found]
+        if not found.all():
+            raise DocumentStoreUnavailableError(
+                f"The vector file of {self.file.database!r} has no row for the documents with seq "
+                f"{wanted[~found][:5].tolist()}; the database and its vector file do not belong together. "
+                "Restore both from the same backup."
+            )
+        rows: list[list[float]] = self._matrix[self._rows[positions]].tolist()
+        return rows
 
     def search(
         self, query: list[float], top_k: int, candidates: list[int] | None = None

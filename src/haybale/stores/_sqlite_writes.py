@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +41,8 @@ __all__ = [
     "prepare_documents",
 ]
 
-#: Batches at least this large are analysed for BM25 in a worker thread, overlapping the row inserts.
+#: Batches at least this large are analysed for BM25 and their vectors written in worker threads, overlapping
+#: the row inserts.
 _OVERLAP_MIN_TEXTS = 2048
 
 
@@ -97,8 +98,7 @@ def prepare_documents(documents: Any, operation: str, embedding_dim: int | None)
             vector = vectors[next_vector]
             index = next_vector
             next_vector += 1
-        # A row of the batch matrix is contiguous: SQLite stores it through the buffer protocol, no copy.
-        row = encode_document(document, memoryview(vector) if vector is not None else None)
+        row = encode_document(document, vector is not None)
         prepared.append(PreparedDocument(document.id, row, document.content, vector, vectors, index))
     return prepared
 
@@ -218,29 +218,48 @@ def insert_prepared(
     seqs = range(first, first + len(prepared))
     with_content = [(seq, item.content) for seq, item in zip(seqs, prepared, strict=True) if item.content]
     texts = [text for _, text in with_content]
-    # Large batches are analysed in a worker thread while SQLite inserts the rows (it releases the GIL
-    # while it works), so the two overlap on a second core.
-    worker = ThreadPoolExecutor(max_workers=1) if len(texts) >= _OVERLAP_MIN_TEXTS else None
+    # Large batches are analysed for BM25, and their vectors written to the vector file and flushed, in
+    # worker threads while SQLite inserts the rows (all three release the GIL for much of their work), so
+    # they overlap on a second core and with the disk. The flush completes before this returns: COMMIT
+    # must not come before the vectors its rows refer to are on disk.
+    worker = ThreadPoolExecutor(max_workers=2) if len(prepared) >= _OVERLAP_MIN_TEXTS else None
     try:
-        pending = worker.submit(analyse, analyzer, texts) if worker is not None else None
+        pending = worker.submit(analyse, analyzer, texts) if worker is not None and texts else None
+        written = _append_batch_vectors(connection, delta, seqs, prepared, vector_file, worker=worker)
         connection.executemany(
             f"INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ((seq, *item.row) for seq, item in zip(seqs, prepared, strict=True)),
         )
         analysis = pending.result() if pending is not None else None
+        if written is not None:
+            written.result()
     finally:
         if worker is not None:
             worker.shutdown(wait=True)
     delta.next_seq = first + len(prepared)
     index_documents(connection, analyzer, [seq for seq, _ in with_content], texts, analysis)
+
+
+def _append_batch_vectors(
+    connection: sqlite3.Connection,
+    delta: WriteDelta,
+    seqs: range,
+    prepared: list[PreparedDocument],
+    vector_file: VectorFile,
+    *,
+    worker: Executor | None,
+) -> Future[None] | None:
+    """Append the vectors of ``prepared`` (numbered ``seqs``) to the vector file; returns the future of the
+    file write when it runs on ``worker``."""
     embedded = [(seq, item) for seq, item in zip(seqs, prepared, strict=True) if item.embedding is not None]
     if not embedded:
-        return
+        return None
     batch = embedded[0][1].vectors
     rows = np.fromiter((item.vector_index for _, item in embedded), dtype=np.int64, count=len(embedded))
     in_order = len(rows) == len(batch) and bool((rows == np.arange(len(rows))).all())
-    obsolete = append_vectors(
-        connection, vector_file, [seq for seq, _ in embedded], batch if in_order else batch[rows]
+    obsolete, written = append_vectors(
+        connection, vector_file, [seq for seq, _ in embedded], batch if in_order else batch[rows], worker
     )
     if obsolete is not None:
         delta.obsolete_vector_files.append(obsolete)
+    return written

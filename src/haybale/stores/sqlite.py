@@ -28,13 +28,13 @@ import json
 import math
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError, DuplicateDocumentError
+from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
 from haybale.stores._bulk import paused_gc
 from haybale.stores._memory_bm25 import BM25_VARIANTS
@@ -48,7 +48,13 @@ from haybale.stores._sqlite_schema import (
     read_setting,
     write_setting,
 )
-from haybale.stores._sqlite_vectors import SIMILARITIES, MappedVectors, VectorFile, ensure_file
+from haybale.stores._sqlite_vectors import (
+    SIMILARITIES,
+    MappedVectors,
+    VectorFile,
+    VectorFileUnreadableError,
+    unreadable_file_error,
+)
 from haybale.stores._sqlite_writes import (
     PreparedDocument,
     WriteDelta,
@@ -63,6 +69,8 @@ from haybale.stores.scoring import check_top_k, scale_bm25, scale_cosine, scale_
 from haybale.stores.text_analysis import Analyzer
 
 __all__ = ["SQLiteDocumentStore"]
+
+_T = TypeVar("_T")
 
 
 class SQLiteDocumentStore:
@@ -253,11 +261,58 @@ class SQLiteDocumentStore:
             FilterError: the filter is malformed.
         """
         where, params = self._where(filters)
-        with self._reading() as connection:
+
+        def read(connection: sqlite3.Connection) -> list[Document]:
             rows = connection.execute(
                 f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {where} ORDER BY seq", params
             ).fetchall()
-        return [decode_document(row) for row in rows]
+            return self._documents(connection, rows, [None] * len(rows))
+
+        return self._read_with_vectors(read)
+
+    def _read_with_vectors(self, read: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``read`` in a read transaction that may use the mapped vectors (under the index lock).
+
+        Raises:
+            DocumentStoreUnavailableError: the vector file is missing or short, also in a second read
+                transaction (the first may have raced another process replacing the file by a compaction).
+        """
+        try:
+            with self._read_lock(), self._index_lock, self._reading() as connection:
+                return read(connection)
+        except VectorFileUnreadableError:
+            pass  # read again below, in a new transaction that sees the file's current generation
+        with self._read_lock(), self._index_lock, self._reading() as connection:
+            return read(connection)
+
+    def _load_vectors(self, connection: sqlite3.Connection, dim: int) -> None:
+        """Bring the mapped vectors to the version this read transaction sees (callers hold the index lock).
+
+        Raises:
+            VectorFileUnreadableError: the file is missing or shorter than the database records.
+        """
+        version = int(read_setting(connection, "version") or 0)
+        if self._vectors.version != version and not self._vectors.load(connection, version, dim):
+            raise unreadable_file_error(
+                self._vector_file,
+                int(read_setting(connection, "vector_generation") or 0),
+                int(read_setting(connection, "vector_rows") or 0),
+                dim,
+            )
+
+    def _documents(
+        self, connection: sqlite3.Connection, rows: list[Any], scores: list[float | None]
+    ) -> list[Document]:
+        """Documents of ``rows`` (selected with DOCUMENT_COLUMNS) with ``scores``; their embeddings come from
+        the mapped vector file (callers hold the index lock)."""
+        embedded = [row[0] for row in rows if row[4] is not None]
+        vectors: dict[int, list[float]] = {}
+        if embedded:
+            self._load_vectors(connection, int(read_setting(connection, "embedding_dim") or 0))
+            vectors = dict(zip(embedded, self._vectors.embeddings(embedded), strict=True))
+        return [
+            decode_document(row, score, vectors.get(row[0])) for row, score in zip(rows, scores, strict=True)
+        ]
 
     # ------------------------------------------------------------------------------------------ writes
     def _prepare(self, documents: Any, operation: str) -> list[PreparedDocument]:
@@ -389,7 +444,8 @@ class SQLiteDocumentStore:
         where, params = self._where(filters)
         if not query or top_k == 0:
             return []
-        with self._read_lock(), self._index_lock, self._reading() as connection:
+
+        def read(connection: sqlite3.Connection) -> list[Document]:
             version = int(read_setting(connection, "version") or 0)
             candidates = None
             if filters:
@@ -397,20 +453,30 @@ class SQLiteDocumentStore:
                     row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)
                 ]
             hits = self._bm25.search(connection, version, query, top_k, candidates)
-            if not hits:
-                return []
-            rows = connection.execute(
-                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE seq IN (SELECT value FROM json_each(?))",
-                (json.dumps([seq for seq, _score in hits]),),
-            ).fetchall()
+            documents = self._hit_documents(connection, hits, scale_bm25 if scale_score else None)
             details = self._bm25.score_details()
+            for document, (_seq, score) in zip(documents, hits, strict=True):
+                document.score_details = {"bm25": {"score": score, **details}}
+            return documents
+
+        return self._read_with_vectors(read)
+
+    def _hit_documents(
+        self, connection: sqlite3.Connection, hits: list[tuple[int, float]], scale: Any
+    ) -> list[Document]:
+        """The documents of search ``hits`` (``(seq, score)``, in order), scores mapped through ``scale``."""
+        if not hits:
+            return []
+        rows = connection.execute(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE seq IN (SELECT value FROM json_each(?))",
+            (json.dumps([seq for seq, _score in hits]),),
+        ).fetchall()
         by_seq = {row[0]: row for row in rows}
-        results = []
-        for seq, score in hits:
-            document = decode_document(by_seq[seq], scale_bm25(score) if scale_score else score)
-            document.score_details = {"bm25": {"score": score, **details}}
-            results.append(document)
-        return results
+        return self._documents(
+            connection,
+            [by_seq[seq] for seq, _score in hits],
+            [scale(score) if scale is not None else score for _seq, score in hits],
+        )
 
     def embedding_search(
         self,
@@ -432,55 +498,32 @@ class SQLiteDocumentStore:
             raise DocumentStoreUsageError(
                 "embedding_search: the query embedding must be a non-empty list of finite numbers."
             )
-        for attempt in range(2):
-            with self._read_lock(), self._index_lock, self._reading() as connection:
-                stored_dim = read_setting(connection, "embedding_dim")
-                dim = int(stored_dim) if stored_dim is not None else self.embedding_dim
-                if dim is not None and len(query) != dim:
-                    raise DocumentStoreUsageError(
-                        f"embedding_search: the query embedding has {len(query)} dimensions but the store "
-                        f"holds {dim}-dimensional embeddings. Embed the query with the model used for the "
-                        "documents."
-                    )
-                if top_k == 0 or stored_dim is None or dim is None:
-                    return []
-                version = int(read_setting(connection, "version") or 0)
-                if self._vectors.version == version or self._vectors.load(connection, version, dim):
-                    rows, hits = self._dense_hits(connection, query, top_k, filters)
-                    break
-            if attempt:
-                raise DocumentStoreUnavailableError(
-                    f"The vector file of {self.path!r} cannot be read even after rebuilding it from the "
-                    "database; check the folder's permissions and free space."
-                )
-            # The vector file is missing or short (e.g. the database was copied without it): rebuild it.
-            with self._writing() as (connection, delta):
-                obsolete = ensure_file(connection, self._vector_file, dim)
-                if obsolete is not None:
-                    delta.obsolete_vector_files.append(obsolete)
-        by_seq = {row[0]: row for row in rows}
-        return [
-            decode_document(by_seq[seq], self._scale(score) if scale_score else score) for seq, score in hits
-        ]
 
-    def _dense_hits(
-        self, connection: sqlite3.Connection, query: list[float], top_k: int, filters: Any
-    ) -> tuple[list[Any], list[tuple[int, float]]]:
-        candidates = None
-        if filters:
-            where, params = self._where(filters)
-            candidates = [
-                row[0]
-                for row in connection.execute(
-                    f"SELECT seq FROM documents WHERE embedding IS NOT NULL AND {where}", params
+        def read(connection: sqlite3.Connection) -> list[Document]:
+            stored_dim = read_setting(connection, "embedding_dim")
+            dim = int(stored_dim) if stored_dim is not None else self.embedding_dim
+            if dim is not None and len(query) != dim:
+                raise DocumentStoreUsageError(
+                    f"embedding_search: the query embedding has {len(query)} dimensions but the store "
+                    f"holds {dim}-dimensional embeddings. Embed the query with the model used for the "
+                    "documents."
                 )
-            ]
-        hits = self._vectors.search(query, top_k, candidates)
-        rows = connection.execute(
-            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE seq IN (SELECT value FROM json_each(?))",
-            (json.dumps([seq for seq, _score in hits]),),
-        ).fetchall()
-        return rows, hits
+            if top_k == 0 or stored_dim is None or dim is None:
+                return []
+            self._load_vectors(connection, dim)
+            candidates = None
+            if filters:
+                where, params = self._where(filters)
+                candidates = [
+                    row[0]
+                    for row in connection.execute(
+                        f"SELECT seq FROM documents WHERE embedding IS NOT NULL AND {where}", params
+                    )
+                ]
+            hits = self._vectors.search(query, top_k, candidates)
+            return self._hit_documents(connection, hits, self._scale if scale_score else None)
+
+        return self._read_with_vectors(read)
 
     def _scale(self, score: float) -> float:
         if self.embedding_similarity_function == "cosine":
