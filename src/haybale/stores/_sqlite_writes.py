@@ -156,6 +156,8 @@ def dedupe(prepared: list[PreparedDocument], policy: DuplicatePolicy) -> list[Pr
 
 def existing_seqs(connection: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
     """``{id: seq}`` of the stored documents among ``ids``."""
+    if not connection.execute("SELECT EXISTS (SELECT 1 FROM documents)").fetchone()[0]:
+        return {}  # an empty store (a first bulk load): no need to look up every id
     rows = connection.execute(
         "SELECT id, seq FROM documents WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
     ).fetchall()

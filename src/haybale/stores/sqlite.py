@@ -9,11 +9,12 @@
   :class:`~haybale.stores.text_analysis.Analyzer` and scores from the same BM25 code and statistics as
   ``InMemoryDocumentStore``, so they agree with it exactly. Only documents containing a query term are
   returned.
-* **Dense search**: embeddings are float32 BLOBs, and also rows of one contiguous float32 file beside the
-  database that every process memory-maps (:mod:`haybale.stores._sqlite_vectors`): the file is written and
-  flushed inside the write transaction, before its commit, so a new process searches without loading a
-  vector through Python. Filters select candidate rows in SQL *before* ranking. A ``version`` counter in
-  the database, bumped by every write, tells a process when its cached view is stale.
+* **Dense search**: embeddings are rows of one contiguous float32 file beside the database, their only copy,
+  which every process memory-maps (:mod:`haybale.stores._sqlite_vectors`): the file is written and flushed
+  inside the write transaction, before its commit, so a new process searches without loading a vector
+  through Python, and documents read back take their embedding from it. A missing file is an error that
+  names it, never an empty result. Filters select candidate rows in SQL *before* ranking. A ``version``
+  counter in the database, bumped by every write, tells a process when its cached view is stale.
 * **Filters** compile to parameterised SQL over the JSON ``meta`` column
   (:func:`haybale.filters.compile_sql`).
 * **Writes**: validation, duplicate handling and the row-level inserts and deletes of a write transaction
