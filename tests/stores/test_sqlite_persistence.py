@@ -231,7 +231,8 @@ def test_without_its_vector_file_a_store_can_be_emptied_and_written_again(tmp_pa
     reopened.close()
 
 
-def test_a_schema_version_1_database_is_migrated(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dim_recorded", [True, False])
+def test_a_schema_version_1_database_is_migrated(tmp_path: Path, dim_recorded: bool) -> None:
     path = tmp_path / "old.db"
     docs = _corpus(90)
     with sqlite3.connect(path) as connection:  # the layout haybale wrote before the persisted index
@@ -261,7 +262,8 @@ def test_a_schema_version_1_database_is_migrated(tmp_path: Path) -> None:
         )
         analyzer = json.dumps(SQLiteDocumentStore().analyzer.to_dict(), sort_keys=True)
         settings = {"schema_version": "1", "analyzer": analyzer, "next_seq": "91", "version": "1"}
-        settings["embedding_dim"] = "8"
+        if dim_recorded:
+            settings["embedding_dim"] = "8"
         connection.executemany("INSERT INTO haybale_store VALUES (?, ?)", list(settings.items()))
     store = SQLiteDocumentStore(path)
     memory = InMemoryDocumentStore()

@@ -364,6 +364,8 @@ def rebuild_from_blobs(connection: sqlite3.Connection, store_file: VectorFile) -
         first_row += len(batch)
     if not seqs:  # no vectors at all: an empty file of the new generation
         store_file.write(generation, 0, np.zeros((0, 1), dtype=np.float32), truncate=True)
+    elif not _setting(connection, "embedding_dim"):  # reading the file back needs the row size
+        _set(connection, "embedding_dim", int(matrix.shape[1]))
     _reset_segments(
         connection,
         np.asarray(seqs, dtype=np.int64),
