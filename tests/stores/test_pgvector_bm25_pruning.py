@@ -1,12 +1,17 @@
-"""PgvectorDocumentStore's BM25 skips postings that cannot reach the top (max-score pruning); these tests
-check that the ranking stays exactly the exhaustive one: against the in-memory store (which scores every
-document, in float32, hence the 1e-6 tolerance), with filters, after overwrites that raise a term's largest
-tf, after deletes that leave the per-term bounds stale, for stores migrated from schema version 1, and for
-exact ties."""
+"""PgvectorDocumentStore's BM25 skips postings that cannot reach the top (max-score pruning), scores short
+postings lists in a single pass, and splits long rankings into ``seq`` slices ranked at the same time on
+several connections; these tests check, for each of the three ways forced on every query, that the ranking
+stays exactly the exhaustive one: against the in-memory store (which scores every document, in float32,
+hence the 1e-6 tolerance), with filters, after overwrites that raise a term's largest tf, after deletes that
+leave the per-term bounds stale, for stores migrated from schema version 1, and for exact ties (also across
+a slice boundary)."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import psycopg
@@ -14,9 +19,55 @@ import pytest
 
 from haybale.dataclasses import Document
 from haybale.stores import DuplicatePolicy, InMemoryDocumentStore
+from haybale.stores._pgvector_connections import PgvectorConnections
 from haybale.stores.pgvector import PgvectorDocumentStore
 
 pytestmark = pytest.mark.pg
+
+#: Store arguments forcing each way of ranking for every query.
+PLANS = {
+    "single_pass": {"bm25_single_pass_max_postings": 10**9, "bm25_parallel_slices": 1},
+    "pruned": {"bm25_single_pass_max_postings": 0, "bm25_parallel_slices": 1},
+    "sliced": {
+        "bm25_single_pass_max_postings": 0,
+        "bm25_parallel_slices": 2,
+        "bm25_parallel_min_postings": 0,
+    },
+}
+
+
+@pytest.fixture
+def splits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Records every ranking that really ran split (the connections it borrowed), sync or async."""
+    seen: list[int] = []
+    borrow, borrow_async = PgvectorConnections.borrow, PgvectorConnections.borrow_async
+
+    @contextmanager
+    def counting(self: PgvectorConnections, count: int) -> Iterator[list[Any]]:
+        with borrow(self, count) as taken:
+            seen.extend([len(taken)] if taken else [])
+            yield taken
+
+    @asynccontextmanager
+    async def counting_async(self: PgvectorConnections, count: int) -> AsyncIterator[list[Any]]:
+        async with borrow_async(self, count) as taken:
+            seen.extend([len(taken)] if taken else [])
+            yield taken
+
+    monkeypatch.setattr(PgvectorConnections, "borrow", counting)
+    monkeypatch.setattr(PgvectorConnections, "borrow_async", counting_async)
+    return seen
+
+
+@pytest.fixture(params=list(PLANS))
+def plan(request: pytest.FixtureRequest, splits: list[int]) -> Iterator[dict[str, Any]]:
+    """The store arguments of one plan; for the sliced plan, checks afterwards that rankings were split."""
+    yield PLANS[request.param]
+    if request.param == "sliced":
+        assert splits, "no ranking ran split: the test did not exercise the sliced path"
+    else:
+        assert not splits
+
 
 #: Zipf-like vocabulary: the first words are in most documents (long postings, small idf), the last in few.
 VOCABULARY = [f"w{chr(97 + i // 26)}{chr(97 + i % 26)}q" for i in range(60)]
@@ -60,9 +111,9 @@ def _assert_exact_top_k(
             assert doc.score == pytest.approx(everything[doc.id], rel=1e-6), (query, doc.id)
 
 
-def test_pruned_bm25_returns_the_exhaustive_top_k(pg_store_factory: Any) -> None:
+def test_pruned_bm25_returns_the_exhaustive_top_k(pg_store_factory: Any, plan: dict[str, Any]) -> None:
     docs = _corpus(500, seed=3, bursts=False)  # tight bounds first: no term is repeated much
-    pg, memory = pg_store_factory(), InMemoryDocumentStore()
+    pg, memory = pg_store_factory(**plan), InMemoryDocumentStore()
     pg.write_documents(docs)
     memory.write_documents(docs)
     queries = _queries(seed=4, count=80)
@@ -87,7 +138,7 @@ def test_pruned_bm25_returns_the_exhaustive_top_k(pg_store_factory: Any) -> None
 
 def test_store_migrated_from_version_1_computes_the_bounds(pg_server: Any, pg_store_factory: Any) -> None:
     docs = _corpus(300, seed=6)
-    pg, memory = pg_store_factory(), InMemoryDocumentStore()
+    pg, memory = pg_store_factory(**PLANS["pruned"]), InMemoryDocumentStore()
     pg.write_documents(docs)
     memory.write_documents(docs)
     pg.close()
@@ -95,7 +146,7 @@ def test_store_migrated_from_version_1_computes_the_bounds(pg_server: Any, pg_st
     with psycopg.connect(pg_server.dsn, autocommit=True) as conn:  # what a version-1 store looks like
         conn.execute(f"ALTER TABLE {table}_term_stats DROP COLUMN max_tf, DROP COLUMN min_len_ratio")
         conn.execute(f"DELETE FROM {table}_migrations WHERE version = 2")
-    reopened = pg_store_factory(table_name=table, recreate_table=False)
+    reopened = pg_store_factory(table_name=table, recreate_table=False, **PLANS["pruned"])
     _assert_exact_top_k(reopened, memory, _queries(seed=7, count=40))
     with psycopg.connect(pg_server.dsn) as conn:
         assert conn.execute(f"SELECT max(version) FROM {table}_migrations").fetchone() == (2,)
@@ -106,17 +157,23 @@ def test_store_migrated_from_version_1_computes_the_bounds(pg_server: Any, pg_st
     assert missing == (0,)
 
 
-def test_exact_ties_keep_write_order_and_hybrid_sees_the_same_ranking(pg_store_factory: Any) -> None:
-    store = pg_store_factory()
+def test_exact_ties_keep_write_order_and_hybrid_sees_the_same_ranking(
+    pg_store_factory: Any, plan: dict[str, Any]
+) -> None:
+    store = pg_store_factory(**plan)
     rng = random.Random(8)
     filler = [Document(content=_text(rng), meta={"i": i}, embedding=[0.1] * 8) for i in range(200)]
     twins = [Document(content="waaq zzone zztwo", meta={"twin": k}, embedding=[0.2] * 8) for k in range(30)]
     store.write_documents(filler[:100])
-    store.write_documents(twins)  # identical content: identical scores, ranked by write order
+    store.write_documents(twins)  # identical content: identical scores, ranked by write order; two slices
+    # cut this corpus at seq 116, between twins 14 and 15
     store.write_documents(filler[100:])
     hits = store.bm25_search("zzone waaq zztwo", top_k=5)
     assert [d.meta["twin"] for d in hits] == [0, 1, 2, 3, 4]
     assert len({d.score for d in hits}) == 1
+    across = store.bm25_search("zzone waaq zztwo", top_k=20)
+    assert [d.meta["twin"] for d in across] == list(range(20))
+    assert len({d.score for d in across}) == 1
     ranked = store.bm25_search("waaq wabq wbhq", top_k=50)
     fused = store.hybrid_search("waaq wabq wbhq", [0.3] * 8, top_k=50)
     expected = {d.id: (rank, d.score) for rank, d in enumerate(ranked, start=1)}
@@ -127,7 +184,9 @@ def test_exact_ties_keep_write_order_and_hybrid_sees_the_same_ranking(pg_store_f
         assert (detail["rank"], detail["score"]) == expected[doc.id]
 
 
-def test_a_document_carried_by_a_skipped_terms_later_burst_is_not_dropped(pg_store_factory: Any) -> None:
+def test_a_document_carried_by_a_skipped_terms_later_burst_is_not_dropped(
+    pg_store_factory: Any, plan: dict[str, Any]
+) -> None:
     """``mid`` is in half the corpus with tf 1, so its bound is small and the query ``lead mid`` skips its
     postings; then a long document with ``lead`` once and ``mid`` 25 times is written. It ranks fifth only
     thanks to ``mid`` -- which the pruning sees only if that write widened ``mid``'s bound."""
@@ -140,9 +199,50 @@ def test_a_document_carried_by_a_skipped_terms_later_burst_is_not_dropped(pg_sto
     docs += [Document(content=" ".join(["lead", "mid", *filler(8)])) for _ in range(4)]
     docs += [Document(content=" ".join(["lead", *filler(9)])) for _ in range(16)]
     burst = Document(content=" ".join(["lead"] + ["mid"] * 25 + filler(4)))
-    pg, memory = pg_store_factory(), InMemoryDocumentStore()
+    pg, memory = pg_store_factory(**plan), InMemoryDocumentStore()
     for store in (pg, memory):
         store.write_documents(docs)
         store.write_documents([burst])
     assert burst.id in [d.id for d in memory.bm25_search("lead mid", top_k=5)]
     _assert_exact_top_k(pg, memory, [("lead mid", 5), ("mid lead", 5), ("lead mid", 6)])
+
+
+def test_split_rankings_async_and_without_idle_connections_are_the_same(
+    pg_store_factory: Any, splits: list[int]
+) -> None:
+    """The async API splits too (three slices here); a pool with no connection to lend runs the ranking
+    unsplit; both return what the single-pass ranking returns, for BM25 and hybrid search."""
+    docs = _corpus(400, seed=10)
+    for doc in docs:
+        doc.embedding = [random.Random(doc.id).random() for _ in range(8)]
+    sliced = pg_store_factory(**{**PLANS["sliced"], "bm25_parallel_slices": 3})
+    sliced.write_documents(docs)
+    table = sliced.table_name
+    starved = pg_store_factory(table_name=table, recreate_table=False, pool_max_size=1, **PLANS["sliced"])
+    single = pg_store_factory(table_name=table, recreate_table=False, **PLANS["single_pass"])
+    queries = _queries(seed=11, count=12)
+
+    def ranked(hits: list[Document]) -> list[tuple[str, Any, Any]]:
+        return [(d.id, d.score, d.score_details) for d in hits]
+
+    async def split_async() -> list[Any]:
+        out = []
+        for query, top_k in queries:
+            out.append(ranked(await sliced.bm25_search_async(query, top_k=top_k)))
+            out.append(ranked(await sliced.hybrid_search_async(query, [0.5] * 8, top_k=top_k)))
+        await sliced.close_async()
+        return out
+
+    expected = []
+    for query, top_k in queries:
+        expected.append(ranked(single.bm25_search(query, top_k=top_k)))
+        expected.append(ranked(single.hybrid_search(query, [0.5] * 8, top_k=top_k)))
+    assert not splits
+    unsplit = []
+    for query, top_k in queries:
+        unsplit.append(ranked(starved.bm25_search(query, top_k=top_k)))
+        unsplit.append(ranked(starved.hybrid_search(query, [0.5] * 8, top_k=top_k)))
+    assert unsplit == expected
+    assert not splits  # a pool of one connection has none to lend
+    assert asyncio.run(split_async()) == expected
+    assert splits and set(splits) == {2}  # three slices: two borrowed connections each time

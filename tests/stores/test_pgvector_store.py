@@ -60,8 +60,20 @@ class TestPgvectorConformance(DocumentStoreConformance):
 
 
 def test_to_dict_round_trip_never_contains_the_dsn(pg_server: Any, pg_store_factory: Any) -> None:
-    store = pg_store_factory(vector_function="inner_product", hnsw_m=8, analyzer={"language": "german"})
+    store = pg_store_factory(
+        vector_function="inner_product",
+        hnsw_m=8,
+        analyzer={"language": "german"},
+        bm25_single_pass_max_postings=5,
+        bm25_parallel_slices=3,
+        bm25_parallel_min_postings=7,
+    )
     data = store.to_dict()
+    assert {k: data["init_parameters"][k] for k in data["init_parameters"] if k.startswith("bm25_p")} == {
+        "bm25_parallel_slices": 3,
+        "bm25_parallel_min_postings": 7,
+    }
+    assert data["init_parameters"]["bm25_single_pass_max_postings"] == 5
     assert data["type"] == "haybale.stores.pgvector.PgvectorDocumentStore"
     assert data["init_parameters"]["connection_string"] == {
         "type": "env_var",
@@ -91,6 +103,9 @@ def test_token_secret_refuses_serialization(pg_server: Any) -> None:
         ({"embedding_dimension": 0}, "embedding_dimension"),
         ({"hnsw_m": -1}, "hnsw_m"),
         ({"bm25_b": 2.0}, "bm25_b"),
+        ({"bm25_parallel_slices": 0}, "bm25_parallel_slices must be an integer >= 1"),
+        ({"bm25_single_pass_max_postings": -1}, "bm25_single_pass_max_postings"),
+        ({"bm25_parallel_min_postings": 1.5}, "bm25_parallel_min_postings"),
         ({"connection_string": "postgresql://u:p@h/db"}, "must be a Secret"),
     ],
 )

@@ -183,7 +183,7 @@ def delete_with_stats_sql(names: TableNames, where: Composable) -> Composed:
     )
 
 
-def _idf() -> Composable:
+def idf_expr() -> Composable:
     """idf of term-stats row ``ts`` in corpus ``cs``."""
     from psycopg import sql
 
@@ -192,7 +192,7 @@ def _idf() -> Composable:
     )
 
 
-def _avgdl() -> Composable:
+def avgdl_expr() -> Composable:
     """Average document length of corpus ``cs`` (never 0)."""
     from psycopg import sql
 
@@ -205,7 +205,7 @@ def _avgdl() -> Composable:
 _PRUNING_SLACK = 1e-9
 
 
-def _contribution(params: BM25Parameters) -> Composed:
+def contribution_expr(params: BM25Parameters) -> Composed:
     """One posting's BM25 contribution: term row ``i`` (qtf, idf, avgdl) and posting ``p`` (tf, doc_len)."""
     from psycopg import sql
 
@@ -220,11 +220,11 @@ def _contribution(params: BM25Parameters) -> Composed:
     )
 
 
-def _fast_contribution() -> Composable:
-    """The same contribution as :func:`_contribution` with the per-term factors of ``bm25_idf`` folded in
+def _fastcontribution_expr() -> Composable:
+    """The same contribution as :func:`contribution_expr` with the per-term factors of ``bm25_idf`` folded in
     (``w = qtf * idf * (k1 + 1)``, ``c1 = k1 (1 - b)``, ``c2 = k1 b / avgdl``): fewer operations per
     posting, equal up to rounding, so it only serves the pruning stages; final scores use
-    :func:`_contribution`."""
+    :func:`contribution_expr`."""
     from psycopg import sql
 
     return sql.SQL("i.w * p.tf::float8 / (p.tf::float8 + i.c1 + i.c2 * p.doc_len::float8)")
@@ -244,8 +244,8 @@ def _upper_bound(params: BM25Parameters) -> Composed:
         "q.qtf::float8 * {idf} * {k1_plus_1} / (1.0::float8 + coalesce({k1} * {one_minus_b} / ts.max_tf "
         "+ {k1} * {b} * ts.min_len_ratio / {avgdl}, 0.0::float8))"
     ).format(
-        idf=_idf(),
-        avgdl=_avgdl(),
+        idf=idf_expr(),
+        avgdl=avgdl_expr(),
         k1=sql.Literal(float(params.k1)),
         k1_plus_1=sql.Literal(float(params.k1) + 1.0),
         b=sql.Literal(float(params.b)),
@@ -253,12 +253,45 @@ def _upper_bound(params: BM25Parameters) -> Composed:
     )
 
 
-def bm25_ranked_cte(names: TableNames, where: Composable | None, params: BM25Parameters) -> Composed:
+def restriction_ctes(
+    names: TableNames, where: Composable | None, sliced: bool
+) -> tuple[Composable, Composable]:
+    """The CTEs that restrict which documents are ranked (a filter, a ``seq`` slice) and the condition on
+    postings ``p`` that applies them; both empty when every document is ranked."""
+    from psycopg import sql
+
+    ctes: list[Composable] = []
+    conditions: list[Composable] = []
+    in_slice = sql.SQL("")
+    if sliced:
+        # Bounds as a one-row CTE: the postings index scans take them as key bounds (term, doc_seq range).
+        ctes.append(sql.SQL("bm25_slice AS MATERIALIZED (SELECT %s::int8 AS lo, %s::int8 AS hi),"))
+        lo, hi = "(SELECT s.lo FROM bm25_slice AS s)", "(SELECT s.hi FROM bm25_slice AS s)"
+        conditions.append(sql.SQL(f"AND p.doc_seq >= {lo} AND p.doc_seq <= {hi}"))
+        in_slice = sql.SQL(f" AND d.seq >= {lo} AND d.seq <= {hi}")
+    if where is not None:
+        # Filter the documents first (the GIN index on meta serves equality filters), then keep only their
+        # postings: a selective filter never pays for scoring documents it rejects. MATERIALIZED makes the
+        # planner hash the matching set instead of probing the wide document rows once per posting.
+        ctes.append(
+            sql.SQL(
+                "bm25_filter AS MATERIALIZED (SELECT d.seq FROM {docs} AS d WHERE ({where}){in_slice}),"
+            ).format(docs=names.documents, where=where, in_slice=in_slice)
+        )
+        conditions.append(sql.SQL("AND p.doc_seq IN (SELECT f.seq FROM bm25_filter AS f)"))
+    return sql.SQL("\n").join(ctes), sql.SQL(" ").join(conditions)
+
+
+def bm25_ranked_cte(
+    names: TableNames, where: Composable | None, params: BM25Parameters, sliced: bool = False
+) -> Composed:
     """CTEs ending in ``bm25(id, score, rank)``: the exact BM25 top ``limit`` of documents matching ``where``.
 
     ``where`` None means no filter (the documents table is then only read for the final candidates).
     Placeholders, in order: the parameters of ``where``, query terms (text[]), their query frequencies
-    (int[]), then the limit.
+    (int[]), then the limit. ``sliced`` ranks only the documents whose ``seq`` lies in an inclusive range
+    given by two more placeholders *before* all others (``bm25_top(seq, score)`` is then the slice's top
+    ``limit``; idf and avgdl stay those of the whole corpus, so scores are the same as unsliced).
 
     Exact dynamic pruning (max-score): every term has an upper bound ``ub`` of its contribution
     (:func:`_upper_bound`).
@@ -283,17 +316,7 @@ def bm25_ranked_cte(names: TableNames, where: Composable | None, params: BM25Par
     """
     from psycopg import sql
 
-    if where is None:
-        filtered: Composable = sql.SQL("")
-        restrict: Composable = sql.SQL("")
-    else:
-        # Filter the documents first (the GIN index on meta serves equality filters), then keep only their
-        # postings: a selective filter never pays for scoring documents it rejects. MATERIALIZED makes the
-        # planner hash the matching set instead of probing the wide document rows once per posting.
-        filtered = sql.SQL(
-            "bm25_filter AS MATERIALIZED (SELECT d.seq FROM {docs} AS d WHERE {where}),"
-        ).format(docs=names.documents, where=where)
-        restrict = sql.SQL("AND p.doc_seq IN (SELECT f.seq FROM bm25_filter AS f)")
+    filtered, restrict = restriction_ctes(names, where, sliced)
     slack = sql.Literal(1.0 - _PRUNING_SLACK)
     return sql.SQL(
         """
@@ -376,11 +399,11 @@ def bm25_ranked_cte(names: TableNames, where: Composable | None, params: BM25Par
         docs=names.documents,
         filtered=filtered,
         restrict=restrict,
-        idf=_idf(),
-        avgdl=_avgdl(),
+        idf=idf_expr(),
+        avgdl=avgdl_expr(),
         bound=_upper_bound(params),
-        contribution=_contribution(params),
-        fast=_fast_contribution(),
+        contribution=contribution_expr(params),
+        fast=_fastcontribution_expr(),
         slack=slack,
         k1=sql.Literal(float(params.k1)),
         k1_plus_1=sql.Literal(float(params.k1) + 1.0),

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from haybale.errors import (
@@ -24,6 +25,8 @@ from haybale.errors import (
 from haybale.stores._pgvector_runner import run_async, run_sync
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from psycopg import AsyncConnection, Connection
     from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -33,6 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["PgvectorConnections"]
 
 _OPEN_TIMEOUT_S = 30.0
+#: How long a Concurrent step waits for an idle connection to borrow: about nothing (a busy pool means busy
+#: cores; the operation then runs on its own connection).
+_SPARE_WAIT_S = 0.001
 
 
 class PgvectorConnections:
@@ -44,6 +50,7 @@ class PgvectorConnections:
         prepare_schema: creates or migrates the schema on a plain connection (called once).
         session_settings: SQL run on every new connection (HNSW search settings; no parameters).
         max_size: most connections per pool.
+        min_size: connections each pool keeps open (the runner borrows idle ones for Concurrent steps).
     """
 
     def __init__(
@@ -53,18 +60,21 @@ class PgvectorConnections:
         prepare_schema: Callable[[Connection[Any]], None],
         session_settings: str,
         max_size: int,
+        min_size: int = 1,
     ) -> None:
         self._secret = connection_string
         self._label = label
         self._prepare_schema = prepare_schema
         self._session_settings = session_settings
         self._max_size = max_size
+        self._min_size = max(1, min(min_size, max_size))
         self._lock = threading.Lock()
         self._schema_ready = False
         self._pool: ConnectionPool[Any] | None = None
         self._async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool[Any]] = (
             weakref.WeakKeyDictionary()
         )
+        self._threads: ThreadPoolExecutor | None = None
 
     def _dsn(self) -> str:
         dsn = self._secret.resolve_value()
@@ -123,7 +133,7 @@ class PgvectorConnections:
             if self._pool is None:
                 pool: ConnectionPool[Any] = ConnectionPool(
                     self._dsn(),
-                    min_size=1,
+                    min_size=self._min_size,
                     max_size=self._max_size,
                     kwargs={"autocommit": True},
                     configure=self._configure,
@@ -150,7 +160,7 @@ class PgvectorConnections:
         if pool is None:
             pool = AsyncConnectionPool(
                 self._dsn(),
-                min_size=1,
+                min_size=self._min_size,
                 max_size=self._max_size,
                 kwargs={"autocommit": True},
                 configure=self._configure_async,
@@ -169,18 +179,70 @@ class PgvectorConnections:
     def run(self, operation: Operation, where: str, transaction: bool = True) -> Any:
         """Run a step generator on a pooled connection (in one transaction when ``transaction``)."""
         with self.sync_pool().connection() as conn:
-            return run_sync(conn, operation, where, transaction)
+            return run_sync(conn, operation, where, transaction, self)
 
     async def run_async(self, operation: Operation, where: str, transaction: bool = True) -> Any:
         """Async :meth:`run`."""
         pool = await self.async_pool()
         async with pool.connection() as conn:
-            return await run_async(conn, operation, where, transaction)
+            return await run_async(conn, operation, where, transaction, self)
+
+    # ----------------------------------------------- SpareConnections (for the runner's Concurrent steps)
+    @contextmanager
+    def borrow(self, count: int) -> Iterator[list[Connection[Any]]]:
+        """Up to ``count`` idle connections of the sync pool, never waiting for one; returned on exit."""
+        from psycopg_pool import PoolTimeout
+
+        pool = self.sync_pool()
+        taken: list[Connection[Any]] = []
+        try:
+            while len(taken) < count:
+                try:
+                    taken.append(pool.getconn(timeout=_SPARE_WAIT_S))
+                except PoolTimeout:
+                    break
+            yield taken
+        finally:
+            for conn in taken:
+                pool.putconn(conn)
+
+    @asynccontextmanager
+    async def borrow_async(self, count: int) -> AsyncIterator[list[AsyncConnection[Any]]]:
+        """Async :meth:`borrow`, from the running event loop's pool."""
+        from psycopg_pool import PoolTimeout
+
+        pool = await self.async_pool()
+        taken: list[AsyncConnection[Any]] = []
+        try:
+            while len(taken) < count:
+                try:
+                    taken.append(await pool.getconn(timeout=_SPARE_WAIT_S))
+                except PoolTimeout:
+                    break
+            yield taken
+        finally:
+            for conn in taken:
+                await pool.putconn(conn)
+
+    def start(self, calls: list[Callable[[], Any]]) -> list[Future[Any]]:
+        """Start ``calls`` on the store's worker threads (created on first use)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._lock:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(
+                    self._max_size, thread_name_prefix=f"haybale-{self._label}"
+                )
+            threads = self._threads
+        return [threads.submit(call) for call in calls]
 
     def close(self) -> None:
-        """Close the sync pool (it reopens on the next call)."""
+        """Close the sync pool and the worker threads (both reopen on the next call)."""
         with self._lock:
             pool, self._pool = self._pool, None
+            threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=True)
         if pool is not None:
             pool.close()
 

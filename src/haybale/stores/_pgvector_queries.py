@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError
 from haybale.stores._pgvector_bm25 import BM25Parameters, query_terms
+from haybale.stores._pgvector_bm25_plan import BM25Plan, bm25_source
 from haybale.stores._pgvector_search import (
     DOCUMENT_COLUMNS,
     FUSION_METHODS,
@@ -60,6 +61,7 @@ class SearchSettings:
     exact: bool
     bm25: BM25Parameters
     analyzer: Analyzer
+    bm25_plan: BM25Plan
 
 
 def _implied_containment(node: Any) -> dict[str, Any]:
@@ -176,16 +178,17 @@ def bm25_operation(
     terms, qtfs = query_terms(settings.analyzer.tokenize(query))
     if not terms or top_k == 0:
         return []
-    statement, all_params = bm25_sql(
+    source = yield from bm25_source(
         settings.names,
-        params=settings.bm25,
+        settings.bm25,
+        settings.bm25_plan,
         where=where,
         where_params=params,
         terms=terms,
         qtfs=qtfs,
-        top_k=top_k,
+        limit=top_k,
     )
-    rows = yield Execute(statement, all_params, fetch=True)
+    rows = yield Execute(*bm25_sql(settings.names, source), fetch=True)
     documents = []
     for rank, row in enumerate(rows, start=1):
         doc = row_to_document(row, scale_bm25(row[7]) if scale_score else float(row[7]))
@@ -297,16 +300,24 @@ def hybrid_operation(
     candidates = max(top_k, HYBRID_MIN_CANDIDATES)
     if top_k == 0:
         return []
+    source = yield from bm25_source(
+        settings.names,
+        settings.bm25,
+        settings.bm25_plan,
+        where=where,
+        where_params=params,
+        terms=terms,
+        qtfs=qtfs,
+        limit=candidates,
+    )
 
     def statement(exact: bool) -> tuple[Any, list[Any]]:
         return hybrid_sql(
             settings.names,
             vector_function=settings.vector_function,
-            bm25_params=settings.bm25,
+            bm25=source,
             where=where,
             where_params=params,
-            terms=terms,
-            qtfs=qtfs,
             embedding=vector,
             top_k=top_k,
             candidates=candidates,

@@ -10,9 +10,9 @@ rows, the store repeats it as an exact scan (:func:`dense_sql` with ``exact=True
 when the filter is selective. An exact scan is written with ``OFFSET 0`` in a subquery, which keeps the
 planner from using the index.
 
-Hybrid search is one statement: the BM25 CTEs of :mod:`haybale.stores._pgvector_bm25`, a dense CTE, and a
-``FULL OUTER JOIN`` that fuses them by reciprocal rank fusion or by a weighted sum of min-max
-normalised scores.
+Hybrid search is one statement: the BM25 CTEs chosen by :mod:`haybale.stores._pgvector_bm25_plan` (which
+may have computed the ranking beforehand on several connections), a dense CTE, and a ``FULL OUTER JOIN`` that
+fuses them by reciprocal rank fusion or by a weighted sum of min-max normalised scores.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from haybale.dataclasses import ByteStream, Document, SparseEmbedding
-from haybale.stores._pgvector_bm25 import BM25Parameters, bm25_ranked_cte
 from haybale.stores._pgvector_schema import OPERATOR_CLASSES
 from haybale.stores.scoring import (
     DOT_PRODUCT_SCALING_FACTOR,
@@ -33,6 +32,7 @@ from haybale.stores.scoring import (
 if TYPE_CHECKING:
     from psycopg.sql import Composable, Composed
 
+    from haybale.stores._pgvector_bm25_plan import BM25Source
     from haybale.stores._pgvector_schema import TableNames
 
 __all__ = [
@@ -146,27 +146,14 @@ def dense_sql(
     return query, _nearest_params(embedding, where_params, top_k, exact)
 
 
-def bm25_sql(
-    names: TableNames,
-    *,
-    params: BM25Parameters,
-    where: Composable | None,
-    where_params: list[Any],
-    terms: list[str],
-    qtfs: list[int],
-    top_k: int,
-) -> tuple[Composed, list[Any]]:
+def bm25_sql(names: TableNames, bm25: BM25Source) -> tuple[Composed, list[Any]]:
     """The BM25 search statement and its parameters; rows are DOCUMENT_COLUMNS + score, best first."""
     from psycopg import sql
 
     query = sql.SQL(
         "WITH {ctes} SELECT {cols}, b.score FROM bm25 AS b JOIN {docs} AS d ON d.id = b.id ORDER BY b.rank"
-    ).format(
-        ctes=bm25_ranked_cte(names, where, params),
-        cols=sql.SQL(DOCUMENT_COLUMNS),
-        docs=names.documents,
-    )
-    return query, [*where_params, terms, qtfs, top_k]
+    ).format(ctes=bm25.ctes, cols=sql.SQL(DOCUMENT_COLUMNS), docs=names.documents)
+    return query, list(bm25.params)
 
 
 def _fusion_expr(fusion: str) -> Composable:
@@ -183,11 +170,9 @@ def hybrid_sql(
     names: TableNames,
     *,
     vector_function: str,
-    bm25_params: BM25Parameters,
+    bm25: BM25Source,
     where: Composable | None,
     where_params: list[Any],
-    terms: list[str],
-    qtfs: list[int],
     embedding: Any,
     top_k: int,
     candidates: int,
@@ -197,7 +182,8 @@ def hybrid_sql(
 ) -> tuple[Composed, list[Any]]:
     """The hybrid search statement; rows are DOCUMENT_COLUMNS + bm25 rank/score, dense rank/distance, fused.
 
-    Each list contributes its best ``candidates`` documents; the fused ranking keeps ``top_k``.
+    Each list contributes its best ``candidates`` documents (``bm25`` ranks that many); the fused ranking
+    keeps ``top_k``.
     """
     from psycopg import sql
 
@@ -232,17 +218,14 @@ def hybrid_sql(
         ORDER BY f.fused DESC, f.id
         """
     ).format(
-        bm25_ctes=bm25_ranked_cte(names, where, bm25_params),
+        bm25_ctes=bm25.ctes,
         nearest=nearest,
         fusion=_fusion_expr(fusion),
         cols=sql.SQL(DOCUMENT_COLUMNS),
         docs=names.documents,
     )
     params = [
-        *where_params,
-        terms,
-        qtfs,
-        candidates,
+        *bm25.params,
         *_nearest_params(embedding, where_params, candidates, exact),
         weights[0],
         weights[1],

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from haybale.stores.text_analysis import Analyzer
 
 __all__ = [
+    "Concurrent",
     "CopyRows",
     "Execute",
     "Operation",
@@ -71,7 +72,18 @@ class CopyRows:
     rows: list[tuple[Any, ...]]
 
 
-Operation = Generator[Execute | CopyRows, Any, Any]
+@dataclass(frozen=True)
+class Concurrent:
+    """Run read-only ``steps`` at the same time on separate pooled connections, all in the MVCC snapshot of
+    the operation's connection (which then stays in that read-only transaction until the operation ends).
+
+    The result is each step's rows, in order, or None when the pool had no idle connection to lend (the
+    operation then does the same work another way)."""
+
+    steps: tuple[Execute, ...]
+
+
+Operation = Generator[Execute | CopyRows | Concurrent, Any, Any]
 
 
 @dataclass(frozen=True)

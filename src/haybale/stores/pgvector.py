@@ -30,6 +30,7 @@ from haybale.core.secret import Secret, deserialize_secrets_inplace
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError
 from haybale.stores._pgvector_bm25 import BM25Parameters
+from haybale.stores._pgvector_bm25_plan import BM25Plan
 from haybale.stores._pgvector_bulk import (
     check_memory_setting,
     drop_indexes_operation,
@@ -99,6 +100,14 @@ class PgvectorDocumentStore:
         analyzer: BM25 text analyzer settings (``Analyzer.to_dict()`` form) or an :class:`Analyzer`.
         bm25_k1: BM25 term-frequency saturation.
         bm25_b: BM25 length normalisation.
+        bm25_single_pass_max_postings: a BM25 ranking whose query terms have at most this many postings
+            (documents containing them) in total is computed in one pass over them, without the pruning
+            stages, which only pay off on long postings lists (0: always prune).
+        bm25_parallel_slices: a BM25 ranking over many postings is split into this many ranges of documents
+            ranked at the same time on idle pooled connections (one core each) and merged; same results,
+            lower latency when cores are free (1: never split). Without an idle connection the ranking runs
+            unsplit.
+        bm25_parallel_min_postings: the query terms' postings from which a ranking is split.
         pool_max_size: most connections per pool.
 
     Raises:
@@ -122,6 +131,9 @@ class PgvectorDocumentStore:
         analyzer: Analyzer | dict[str, Any] | None = None,
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
+        bm25_single_pass_max_postings: int = 20_000,
+        bm25_parallel_slices: int = 2,
+        bm25_parallel_min_postings: int = 200_000,
         pool_max_size: int = 10,
     ) -> None:
         if not isinstance(connection_string, Secret):
@@ -151,9 +163,17 @@ class PgvectorDocumentStore:
             )
         self.analyzer = analyzer
         self._bm25 = BM25Parameters(bm25_k1, bm25_b)
+        self._bm25_plan = BM25Plan(
+            bm25_single_pass_max_postings, bm25_parallel_slices, bm25_parallel_min_postings
+        )
         self.pool_max_size = _positive_int(pool_max_size, "pool_max_size", "10 is usual")
         self._settings = SearchSettings(
-            self._names, self.vector_function, self.search_strategy == "exact", self._bm25, self.analyzer
+            self._names,
+            self.vector_function,
+            self.search_strategy == "exact",
+            self._bm25,
+            self.analyzer,
+            self._bm25_plan,
         )
         self._connections = PgvectorConnections(
             connection_string,
@@ -161,6 +181,7 @@ class PgvectorDocumentStore:
             self._prepare_schema,
             self._session_settings(),
             self.pool_max_size,
+            min_size=self._bm25_plan.parallel_slices,  # idle connections for split BM25 rankings
         )
 
     # ----------------------------------------------------------------------------------------- connections
@@ -471,6 +492,9 @@ class PgvectorDocumentStore:
                 "analyzer": self.analyzer.to_dict(),
                 "bm25_k1": self._bm25.k1,
                 "bm25_b": self._bm25.b,
+                "bm25_single_pass_max_postings": self._bm25_plan.single_pass_max_postings,
+                "bm25_parallel_slices": self._bm25_plan.parallel_slices,
+                "bm25_parallel_min_postings": self._bm25_plan.parallel_min_postings,
                 "pool_max_size": self.pool_max_size,
             },
         }
