@@ -56,7 +56,7 @@ class BM25Plan:
     ``parallel_min_postings``: at least this many postings before a query is split.
     """
 
-    single_pass_max_postings: int = 20_000
+    single_pass_max_postings: int = 5_000
     parallel_slices: int = 2
     parallel_min_postings: int = 200_000
 

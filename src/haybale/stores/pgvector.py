@@ -131,7 +131,7 @@ class PgvectorDocumentStore:
         analyzer: Analyzer | dict[str, Any] | None = None,
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
-        bm25_single_pass_max_postings: int = 20_000,
+        bm25_single_pass_max_postings: int = 5_000,
         bm25_parallel_slices: int = 2,
         bm25_parallel_min_postings: int = 200_000,
         pool_max_size: int = 10,
