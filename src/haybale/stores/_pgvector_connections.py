@@ -60,6 +60,7 @@ class PgvectorConnections:
         prepare_schema: Callable[[Connection[Any]], None],
         session_settings: str,
         max_size: int,
+        *,
         min_size: int = 1,
     ) -> None:
         self._secret = connection_string
