@@ -58,7 +58,7 @@ class BM25Plan:
 
     single_pass_max_postings: int = 5_000
     parallel_slices: int = 2
-    parallel_min_postings: int = 200_000
+    parallel_min_postings: int = 30_000
 
     def __post_init__(self) -> None:
         for name, low in (

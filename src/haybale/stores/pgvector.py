@@ -133,7 +133,7 @@ class PgvectorDocumentStore:
         bm25_b: float = 0.75,
         bm25_single_pass_max_postings: int = 5_000,
         bm25_parallel_slices: int = 2,
-        bm25_parallel_min_postings: int = 200_000,
+        bm25_parallel_min_postings: int = 30_000,
         pool_max_size: int = 10,
     ) -> None:
         if not isinstance(connection_string, Secret):
