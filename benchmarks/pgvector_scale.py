@@ -13,8 +13,8 @@ once at the end), into the PostgreSQL + pgvector server of the ``pixeltable-pgse
 data directory that is deleted afterwards (or in ``--data-dir``, which is kept: a later run with the same
 load arguments reuses the database, its queries and their exact neighbours instead of loading again).
 Reported: load time (writes and index build), p50/p99 of hybrid
-(BM25 and HNSW rankings fused by RRF), dense (HNSW) and BM25 queries, the data size, the load average, and recall@10 of
-HNSW over all queries against their exact neighbours; those are computed in numpy while the batches are
+(BM25 and HNSW rankings fused by RRF), dense (HNSW) and BM25 queries, the data size, the load average, and
+recall@10 of HNSW over all queries against their exact neighbours; those are computed in numpy while the batches are
 written (cosine on the same float32 vectors), checked against the store's exact SQL scan for a few queries,
 and the same graph's recall is also measured at other ``hnsw.ef_search`` values (``--recall-sweep``).
 """
