@@ -74,8 +74,8 @@ def test_concurrent_first_use_exports_once_fused_float_and_int8_matmuls(cache_di
     int8 = onnx.load(str(paths[0])).graph
     ops = [node.op_type for node in int8.node]
     # int8: the unfused graph, its 6 weight products per layer (Q, K, V, attention output, the two dense
-    # layers) int8 with activations quantised at run time; the 2 per layer between activations (scores,
-    # weighted values) stay float32, and nothing was fused before quantising.
+    # layers) int8 (7-bit weights, one scale per output channel) with activations quantised at run time;
+    # the 2 per layer between activations (scores, weighted values) stay float32; nothing fused before.
     assert ops.count("MatMulInteger") == 6 * 6 and ops.count("MatMul") == 2 * 6
     assert "DynamicQuantizeLinear" in ops
     assert not {"Attention", "QAttention", "SkipLayerNormalization"} & set(ops)
@@ -83,6 +83,7 @@ def test_concurrent_first_use_exports_once_fused_float_and_int8_matmuls(cache_di
     for node in (n for n in int8.node if n.op_type == "MatMulInteger"):
         weights = initializers[node.input[1]]
         assert weights.data_type == onnx.TensorProto.INT8
+        assert int(np.abs(numpy_helper.to_array(weights)).max()) == 64  # symmetric, the 7-bit range
         zero_points = numpy_helper.to_array(initializers[node.input[3]])
         assert zero_points.shape == (weights.dims[1],) and not zero_points.any()  # one per output channel
 
