@@ -14,6 +14,7 @@ from haybale.components.embedders import (
     SentenceTransformersTextEmbedder,
 )
 from haybale.components.embedders._onnx_encoder import (
+    _EXPORT_RECIPE,
     ONNX_BACKENDS,
     OnnxSentenceEncoder,
     _fingerprint,
@@ -36,12 +37,13 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("onnx-cache")
-    # Files an earlier export recipe left behind (same model, the old cache folder name) must not be used.
+    # Files earlier export recipes left behind (same model, their cache folder names) must not be used.
     model_dir = Path(resolve_model_path("all-MiniLM-L6-v2"))
-    stale = folder / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}"
-    stale.mkdir(parents=True)
-    for name in ("model.onnx", "model_int8.onnx", "model_int8_matmul_per_channel.onnx"):
-        (stale / name).write_bytes(b"not an onnx file from this recipe")
+    for suffix in ("", "-export2"):
+        stale = folder / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}{suffix}"
+        stale.mkdir(parents=True)
+        for name in ("model.onnx", "model_int8.onnx", "model_int8_matmul_per_channel.onnx"):
+            (stale / name).write_bytes(b"not an onnx file from this recipe")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HAYBALE_CACHE_DIR", str(folder))
         yield folder
@@ -54,21 +56,52 @@ def _vectors(backend: str) -> np.ndarray:
     return np.array([d.embedding for d in documents])
 
 
-def test_concurrent_first_use_exports_once_and_fuses_the_graph(cache_dir: Path) -> None:
+def test_concurrent_first_use_exports_once_fused_float_and_int8_matmuls(cache_dir: Path) -> None:
     import onnx
+    from onnx import numpy_helper
 
     model_dir = resolve_model_path("all-MiniLM-L6-v2")
     with ThreadPoolExecutor(max_workers=3) as pool:
         paths = list(pool.map(lambda _: onnx_model_path(model_dir, "onnx-int8"), range(3)))
     assert len(set(paths)) == 1 and paths[0].is_file()
     folder = paths[0].parent
+    assert folder.name.endswith(f"-{_EXPORT_RECIPE}") and _EXPORT_RECIPE != "export2"
     assert sorted(p.name for p in folder.glob("*.onnx")) == sorted(ONNX_BACKENDS.values())
     assert not list(folder.glob("*.partial"))  # no half-written file left behind
-    float_ops = {node.op_type for node in onnx.load(str(folder / ONNX_BACKENDS["onnx"])).graph.node}
-    int8_ops = {node.op_type for node in onnx.load(str(paths[0])).graph.node}
-    # Each layer's attention is one fused kernel, and in the int8 file its Q/K/V projection is quantised too.
-    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= float_ops
-    assert {"QAttention", "MatMulInteger"} <= int8_ops and "Attention" not in int8_ops
+    float_nodes = onnx.load(str(folder / ONNX_BACKENDS["onnx"])).graph.node
+    # float32: each layer's attention is one fused kernel.
+    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= {node.op_type for node in float_nodes}
+    int8 = onnx.load(str(paths[0])).graph
+    ops = [node.op_type for node in int8.node]
+    # int8: the unfused graph, its 6 weight products per layer (Q, K, V, attention output, the two dense
+    # layers) int8 (7-bit weights, one scale per output channel) with activations quantised at run time;
+    # the 2 per layer between activations (scores, weighted values) stay float32; nothing fused before.
+    assert ops.count("MatMulInteger") == 6 * 6 and ops.count("MatMul") == 2 * 6
+    assert "DynamicQuantizeLinear" in ops
+    assert not {"Attention", "QAttention", "SkipLayerNormalization"} & set(ops)
+    initializers = {tensor.name: tensor for tensor in int8.initializer}
+    for node in (n for n in int8.node if n.op_type == "MatMulInteger"):
+        weights = initializers[node.input[1]]
+        assert weights.data_type == onnx.TensorProto.INT8
+        assert int(np.abs(numpy_helper.to_array(weights)).max()) == 64  # symmetric, the 7-bit range
+        zero_points = numpy_helper.to_array(initializers[node.input[3]])
+        assert zero_points.shape == (weights.dims[1],) and not zero_points.any()  # one per output channel
+
+
+def test_the_export_is_deterministic(cache_dir: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    from haybale.components.embedders._onnx_encoder import _export
+
+    model_dir = resolve_model_path("all-MiniLM-L6-v2")
+    cached = onnx_model_path(model_dir, "onnx").parent
+    _export(Path(model_dir), tmp_path)  # a second export, from scratch, of the same model
+
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    for name in ONNX_BACKENDS.values():
+        assert digest(tmp_path / name) == digest(cached / name), name  # byte for byte: same vectors anywhere
 
 
 def test_onnx_gives_the_torch_vectors_and_int8_stays_close(cache_dir: Path) -> None:

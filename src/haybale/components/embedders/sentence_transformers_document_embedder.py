@@ -68,7 +68,7 @@ class SentenceTransformersDocumentEmbedder(SentenceTransformersEncoder):
             progress_bar: show a progress bar while encoding.
             trust_remote_code: allow models that ship their own Python code.
             backend: "torch" (sentence-transformers), or ONNX Runtime: "onnx" (the same vectors) or
-                "onnx-int8" (quantised weights; per CPU core about 4x faster on queries, 2.4x on 256-token
+                "onnx-int8" (quantised weights; per CPU core 3-4x faster on queries, 2.3-2.5x on 256-token
                 passages); ONNX models are exported offline from the local model folder on first use.
             meta_fields_to_embed: metadata keys whose values are embedded together with the content.
             embedding_separator: joins the metadata values and the content.

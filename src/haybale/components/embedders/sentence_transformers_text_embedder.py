@@ -63,7 +63,7 @@ class SentenceTransformersTextEmbedder(SentenceTransformersEncoder):
             progress_bar: show a progress bar while encoding (one string: effectively never shown).
             trust_remote_code: allow models that ship their own Python code.
             backend: "torch" (sentence-transformers), or ONNX Runtime: "onnx" (the same vectors) or
-                "onnx-int8" (quantised weights; per CPU core about 4x faster on queries, 2.4x on 256-token
+                "onnx-int8" (quantised weights; per CPU core 3-4x faster on queries, 2.3-2.5x on 256-token
                 passages); ONNX models are exported offline from the local model folder on first use.
         """
         self.model = model
