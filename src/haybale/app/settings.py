@@ -152,7 +152,7 @@ class Settings(BaseSettings):
         embeddings_socket: a UNIX socket serving the OpenAI embeddings API (Helix's embedded runner); used
             when no base URL is set and the socket exists.
         embedding_backend: how a local model runs: "torch", or ONNX Runtime "onnx" (the same vectors) or
-            "onnx-int8" (quantised; per CPU core about 4x faster on queries and 2.4x on
+            "onnx-int8" (quantised; per CPU core about 3-4x faster on queries and 2.3-2.5x on
             passages, see benchmarks/README.md). Index and query with the same backend.
         embed: compute embeddings on ingestion (hybrid search needs them).
         split_by / chunk_size / chunk_overlap: how documents are chunked (default 500 characters with 50 of
