@@ -165,8 +165,12 @@ class Application:
 
         return self._part("converter", build)
 
-    def indexer(self, batch_files: int = 32) -> Any:
-        """The exactly-once :class:`~haybale.indexing.indexer.Indexer` over the store."""
+    def indexer(self, batch_files: int = 32, *, conversion_process: bool = False) -> Any:
+        """The exactly-once :class:`~haybale.indexing.indexer.Indexer` over the store.
+
+        ``conversion_process``: convert in a child process while the model loads and embeds (``haybale
+        index``: a whole run in one process; the service converts its small uploads in a thread).
+        """
         from haybale.indexing.indexer import Indexer
 
         return Indexer(
@@ -175,6 +179,7 @@ class Application:
             embedder=self.document_embedder(),
             batch_files=batch_files,
             on_store_written=self.opened_store.flush,
+            conversion_process=conversion_process,
         )
 
     # ---------------------------------------------------------------------------------------- queries

@@ -217,7 +217,7 @@ def index_command(
         # Failures are shown in the summary table; the converters' log lines would only repeat them.
         with progress, _quiet_haybale_warnings():
             if workers is None and queue is None:
-                indexer = application.indexer(batch_files=batch_files)
+                indexer = application.indexer(batch_files=batch_files, conversion_process=True)
                 report = indexer.index(paths, prune=prune, on_outcome=on_outcome, on_plan=on_plan)
             else:
                 run = _index_on_workers(

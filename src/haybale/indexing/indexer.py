@@ -45,6 +45,7 @@ from typing import Any
 from haybale.dataclasses import ByteStream, Document
 from haybale.errors import ComponentError
 from haybale.indexing.chunk_embedding import ChunkBatch, embed_pool, embedder_fingerprint
+from haybale.indexing.conversion_worker import ConversionWorker
 from haybale.indexing.source_tracker import (
     discover_files,
     file_sha256,
@@ -124,6 +125,10 @@ class Indexer:
             batches are written (one by one). The embedder groups what it is given by length, and a larger
             pool pads less (see :mod:`haybale.indexing.chunk_embedding`); a killed run redoes at most the
             batches of one pool.
+        conversion_process: convert in a child process (see :mod:`haybale.indexing.conversion_worker`)
+            rather than a thread, when there is a model to load: conversion then runs on another core while
+            the model loads and embeds, and batches convert further ahead. Same chunks either way; any batch
+            the child cannot convert is converted here.
     """
 
     def __init__(
@@ -135,6 +140,7 @@ class Indexer:
         on_store_written: Callable[[], None] | None = None,
         *,
         embedding_pool: int = DEFAULT_EMBEDDING_POOL,
+        conversion_process: bool = False,
     ) -> None:
         for name, value in (("batch_files", batch_files), ("embedding_pool", embedding_pool)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -145,6 +151,7 @@ class Indexer:
         self.batch_files = batch_files
         self.on_store_written = on_store_written
         self.embedding_pool = embedding_pool
+        self.conversion_process = conversion_process
         self._settings_digest: str | None = None
 
     @property
@@ -287,27 +294,49 @@ class Indexer:
 
     def _index_pending(self, pending: list[SourceInput]) -> Iterator[FileOutcome]:
         """Index ``pending`` batch by batch, embedding the chunks of consecutive batches in pools of at least
-        ``embedding_pool``. Batches convert ahead in a worker thread while a pool embeds (the model releases
-        the GIL while it computes), and the model loads in another while the first batches convert."""
+        ``embedding_pool``. Batches convert ahead (in a worker thread, or a child process with
+        ``conversion_process``) while a pool embeds, and the model loads in another thread meanwhile."""
         batches = [
             pending[start : start + self.batch_files] for start in range(0, len(pending), self.batch_files)
         ]
         if not batches:
             return
-        # Enough files converted ahead to fill the next pool even at one chunk per file.
+        # Enough files converted ahead to fill the next pool even at one chunk per file; a child process
+        # converts four pools ahead, so that it can finish a whole run while the model loads.
         ahead = 1 + -(-self.embedding_pool // self.batch_files)
         with contextlib.ExitStack() as stack:
+            worker = None
+            if self.conversion_process and self.embedder is not None:
+                worker = ConversionWorker.start(self.pipeline)  # first: its start overlaps the model load
+            if worker is not None:
+                stack.callback(worker.close)
+                ahead *= 4
             loader = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="haybale-model"))
             converter = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="haybale-convert"))
             stack.callback(converter.shutdown, cancel_futures=True)  # an abandoned run stops converting
             warm = getattr(self.embedder, "warm_up", None)
             loading = loader.submit(warm) if callable(warm) else None
-            conversions = deque(converter.submit(self._try_convert, batch) for batch in batches[:ahead])
+
+            def submit(batch: list[SourceInput]) -> Callable[[], Any]:
+                if worker is None:
+                    return converter.submit(self._try_convert, batch).result
+                contents, metas, names = self._conversion_inputs(batch)
+                answer = worker.submit(contents, metas)
+
+                def result() -> Any:
+                    output = answer.result()
+                    if output is None:  # the child could not convert it: convert it here, as without one
+                        return self._try_convert(batch)
+                    return self._chunks_by_source(batch, names, output["failures"], output["documents"])
+
+                return result
+
+            conversions = deque(submit(batch) for batch in batches[:ahead])
             pool: list[_StagedBatch] = []
             for position, batch in enumerate(batches):
-                converted = conversions.popleft().result()
+                converted = conversions.popleft()()
                 if position + ahead < len(batches):
-                    conversions.append(converter.submit(self._try_convert, batches[position + ahead]))
+                    conversions.append(submit(batches[position + ahead]))
                 pool.extend(self._stage(batch, converted))
                 waiting = sum(len(staged.chunks.missing) for staged in pool if staged.chunks is not None)
                 if 0 < waiting < self.embedding_pool and position + 1 < len(batches):
@@ -329,8 +358,11 @@ class Indexer:
         except Exception as exc:  # handled (retried source by source) by _index_batch
             return exc
 
-    def _convert(self, batch: list[SourceInput]) -> tuple[dict[str, str], dict[str, list[Document]]]:
-        """Run the conversion pipeline: per-source failures, and per-source chunks in reading order."""
+    def _conversion_inputs(
+        self, batch: list[SourceInput]
+    ) -> tuple[list[Any], list[dict[str, Any]], dict[str, str]]:
+        """The conversion pipeline's ``sources`` and ``meta`` for ``batch``, and the source key of each name
+        the converters report failures under."""
         contents: list[Any] = []
         metas: list[dict[str, Any]] = []
         # Converters name a source in their failures: a path as given, or an in-memory source's name. Uploads
@@ -351,15 +383,32 @@ class Indexer:
                 contents.append(name)
             names[name] = item.key
             metas.append({**item.meta, "source_hash": self.stored_hash(item), _KEY_META: item.key})
+        return contents, metas, names
+
+    def _convert(self, batch: list[SourceInput]) -> tuple[dict[str, str], dict[str, list[Document]]]:
+        """Run the conversion pipeline: per-source failures, and per-source chunks in reading order."""
+        contents, metas, names = self._conversion_inputs(batch)
         result = self.pipeline.run(
             {"converter": {"sources": contents, "meta": metas}}, include_outputs_from={"converter"}
         )
+        return self._chunks_by_source(
+            batch,
+            names,
+            result["converter"].get("failures", []),
+            result.get("splitter", {}).get("documents", []),
+        )
+
+    @staticmethod
+    def _chunks_by_source(
+        batch: list[SourceInput], names: dict[str, str], reported: list[Any], documents: list[Document]
+    ) -> tuple[dict[str, str], dict[str, list[Document]]]:
+        """The converter's failures by source key, and each source's chunks in reading order."""
         failures: dict[str, str] = {}
-        for failure in result["converter"].get("failures", []):
+        for failure in reported:
             source = str(failure.get("source"))
             failures[names.get(source, source)] = str(failure.get("error"))
         by_source: dict[str, list[Document]] = {item.key: [] for item in batch}
-        for chunk in result.get("splitter", {}).get("documents", []):
+        for chunk in documents:
             key = chunk.meta.get(_KEY_META)
             if key in by_source and chunk.content:
                 by_source[key].append(chunk)
