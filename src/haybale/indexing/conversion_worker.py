@@ -25,11 +25,14 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["ConversionWorker"]
+from haybale.indexing.sources import chunks_by_source
+
+__all__ = ["ConversionWorker", "ConversionsAhead"]
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +157,66 @@ class ConversionWorker:
         for future in pending:
             if not future.done():
                 future.set_result(None)
+
+
+class ConversionsAhead:
+    """The batches of an indexing run, converting ahead of the embedding and taken in order.
+
+    ``runner`` is a one-thread executor (``ahead`` batches in flight, each through ``convert_here``) or a
+    :class:`ConversionWorker`, which takes four times as many -- a typical run converts while the model
+    loads -- but is sent no more while the converted batches not yet taken hold ``chunk_limit`` chunks.
+    ``inputs`` gives a batch's pipeline ``sources``, ``meta`` and failure names; a batch the child could not
+    convert is converted through ``convert_here`` (in the caller's thread).
+    """
+
+    def __init__(
+        self,
+        batches: list[list[Any]],
+        runner: Any,
+        *,
+        ahead: int,
+        chunk_limit: int,
+        convert_here: Callable[[list[Any]], Any],
+        inputs: Callable[[list[Any]], tuple[list[Any], list[dict[str, Any]], dict[str, str]]],
+    ) -> None:
+        self._batches = batches
+        self._runner = runner
+        self._child = isinstance(runner, ConversionWorker)
+        self._ahead = ahead * 4 if self._child else ahead
+        self._chunk_limit = chunk_limit
+        self._convert_here = convert_here
+        self._inputs = inputs
+        self._next = 0
+        self._queue: deque[tuple[list[Any], dict[str, str], Future[Any]]] = deque()
+        self._top_up()
+
+    def next(self) -> Any:
+        """The next batch's conversion, as ``convert_here`` returns it (waiting for it if needed)."""
+        batch, names, future = self._queue.popleft()
+        self._top_up()
+        if not self._child:
+            return future.result()
+        output = future.result()
+        if output is None:  # the child could not convert it: convert it here, as without a child
+            return self._convert_here(batch)
+        return chunks_by_source(batch, names, output["failures"], output["documents"])
+
+    def _held_chunks(self) -> int:
+        """Chunks the child has sent back for batches not yet taken."""
+        done = (future.result() for _, _, future in self._queue if future.done())
+        return sum(len(output["documents"]) for output in done if output is not None)
+
+    def _top_up(self) -> None:
+        while self._next < len(self._batches) and len(self._queue) < self._ahead:
+            if self._child and self._held_chunks() >= self._chunk_limit:
+                return
+            batch = self._batches[self._next]
+            self._next += 1
+            if self._child:
+                contents, metas, names = self._inputs(batch)
+                self._queue.append((batch, names, self._runner.submit(contents, metas)))
+            else:
+                self._queue.append((batch, {}, self._runner.submit(self._convert_here, batch)))
 
 
 class _ForwardingHandler(logging.Handler):

@@ -17,13 +17,15 @@ How a run works:
    what is stale and converges to the same index (chunk ids are content-addressed).
 5. With ``prune``, sources under the given folders whose files are gone are deleted.
 
-Speed: batches convert ahead in a worker thread while the model embeds, and the model loads while the first
-batches convert. Chunks are embedded in pools of at least ``embedding_pool`` across consecutive batches (the
-embedder groups texts of similar length, and pads less the more it can choose from); the batches of a pool are
-then written one by one. A changed file's chunks whose text is unchanged keep their vectors: each chunk
-carries a private ``_embedding_key`` (a hash of the embedder's settings and the text it embeds), and before
-embedding a batch the chunks it replaces are read back and matching keys reuse their vectors -- editing one
-paragraph re-embeds only the chunks that paragraph touches (see :mod:`haybale.indexing.chunk_embedding`).
+Speed: batches convert ahead while the model embeds, and the model loads while the first batches convert --
+in a worker thread, or with ``conversion_process`` (``haybale index``) in a child process, where conversion
+does not take turns with the model load for the GIL (see :mod:`haybale.indexing.conversion_worker`). Chunks
+are embedded in pools of at least ``embedding_pool`` across consecutive batches (the embedder groups texts of
+similar length, and pads less the more it can choose from); the batches of a pool are then written one by one.
+A changed file's chunks whose text is unchanged keep their vectors: each chunk carries a private
+``_embedding_key`` (a hash of the embedder's settings and the text it embeds), and before embedding a batch
+the chunks it replaces are read back and matching keys reuse their vectors -- editing one paragraph re-embeds
+only the chunks that paragraph touches (see :mod:`haybale.indexing.chunk_embedding`).
 
 A file that fails (unreadable, corrupt, unknown type) is reported and skipped; its previously indexed chunks
 stay untouched.
@@ -35,7 +37,6 @@ import contextlib
 import hashlib
 import json
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from typing import Any
 from haybale.dataclasses import ByteStream, Document
 from haybale.errors import ComponentError
 from haybale.indexing.chunk_embedding import ChunkBatch, embed_pool, embedder_fingerprint
-from haybale.indexing.conversion_worker import ConversionWorker
+from haybale.indexing.conversion_worker import ConversionsAhead, ConversionWorker
 from haybale.indexing.source_tracker import (
     discover_files,
     file_sha256,
@@ -54,7 +55,14 @@ from haybale.indexing.source_tracker import (
     source_key,
     sources_filter,
 )
-from haybale.indexing.sources import FileOutcome, IndexReport, SourceInput, build_indexing_pipeline
+from haybale.indexing.sources import (
+    KEY_META,
+    FileOutcome,
+    IndexReport,
+    SourceInput,
+    build_indexing_pipeline,
+    chunks_by_source,
+)
 
 __all__ = ["FileOutcome", "IndexReport", "Indexer", "SourceInput", "build_indexing_pipeline"]
 
@@ -62,11 +70,6 @@ __all__ = ["FileOutcome", "IndexReport", "Indexer", "SourceInput", "build_indexi
 _KEYS_PER_QUERY = 256
 #: Chunks embedded together by default (about 10 s of MiniLM on two CPU cores).
 DEFAULT_EMBEDDING_POOL = 256
-
-
-#: Private meta key that carries each chunk's source key through the conversion pipeline (removed before
-#: writing; keys starting with "_" never enter document ids).
-_KEY_META = "_haybale_source_key"
 
 
 def _any_of(items: list[SourceInput]) -> dict[str, Any]:
@@ -84,7 +87,7 @@ def _numbered(item: SourceInput, chunks: list[Document]) -> list[Document]:
     prefix = str(item.meta.get("document_id") or item.key)
     numbered = []
     for position, chunk in enumerate(chunks):
-        meta = {k: v for k, v in chunk.meta.items() if k != _KEY_META}
+        meta = {k: v for k, v in chunk.meta.items() if k != KEY_META}
         meta["chunk_id"] = f"{prefix}-chunk-{position}"
         meta["content_offset"] = int(meta.get("split_idx_start") or 0)
         numbered.append(Document(content=chunk.content, meta=meta, blob=chunk.blob))
@@ -301,8 +304,7 @@ class Indexer:
         ]
         if not batches:
             return
-        # Enough files converted ahead to fill the next pool even at one chunk per file; a child process
-        # converts four pools ahead, so that it can finish a whole run while the model loads.
+        # Enough files converted ahead to fill the next pool even at one chunk per file.
         ahead = 1 + -(-self.embedding_pool // self.batch_files)
         with contextlib.ExitStack() as stack:
             worker = None
@@ -310,33 +312,22 @@ class Indexer:
                 worker = ConversionWorker.start(self.pipeline)  # first: its start overlaps the model load
             if worker is not None:
                 stack.callback(worker.close)
-                ahead *= 4
             loader = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="haybale-model"))
             converter = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="haybale-convert"))
             stack.callback(converter.shutdown, cancel_futures=True)  # an abandoned run stops converting
             warm = getattr(self.embedder, "warm_up", None)
             loading = loader.submit(warm) if callable(warm) else None
-
-            def submit(batch: list[SourceInput]) -> Callable[[], Any]:
-                if worker is None:
-                    return converter.submit(self._try_convert, batch).result
-                contents, metas, names = self._conversion_inputs(batch)
-                answer = worker.submit(contents, metas)
-
-                def result() -> Any:
-                    output = answer.result()
-                    if output is None:  # the child could not convert it: convert it here, as without one
-                        return self._try_convert(batch)
-                    return self._chunks_by_source(batch, names, output["failures"], output["documents"])
-
-                return result
-
-            conversions = deque(submit(batch) for batch in batches[:ahead])
+            conversions = ConversionsAhead(
+                batches,
+                worker or converter,
+                ahead=ahead,
+                chunk_limit=4 * self.embedding_pool,
+                convert_here=self._try_convert,
+                inputs=self._conversion_inputs,
+            )
             pool: list[_StagedBatch] = []
             for position, batch in enumerate(batches):
-                converted = conversions.popleft()()
-                if position + ahead < len(batches):
-                    conversions.append(submit(batches[position + ahead]))
+                converted = conversions.next()
                 pool.extend(self._stage(batch, converted))
                 waiting = sum(len(staged.chunks.missing) for staged in pool if staged.chunks is not None)
                 if 0 < waiting < self.embedding_pool and position + 1 < len(batches):
@@ -382,7 +373,7 @@ class Indexer:
                 name = str(item.content)
                 contents.append(name)
             names[name] = item.key
-            metas.append({**item.meta, "source_hash": self.stored_hash(item), _KEY_META: item.key})
+            metas.append({**item.meta, "source_hash": self.stored_hash(item), KEY_META: item.key})
         return contents, metas, names
 
     def _convert(self, batch: list[SourceInput]) -> tuple[dict[str, str], dict[str, list[Document]]]:
@@ -391,28 +382,12 @@ class Indexer:
         result = self.pipeline.run(
             {"converter": {"sources": contents, "meta": metas}}, include_outputs_from={"converter"}
         )
-        return self._chunks_by_source(
+        return chunks_by_source(
             batch,
             names,
             result["converter"].get("failures", []),
             result.get("splitter", {}).get("documents", []),
         )
-
-    @staticmethod
-    def _chunks_by_source(
-        batch: list[SourceInput], names: dict[str, str], reported: list[Any], documents: list[Document]
-    ) -> tuple[dict[str, str], dict[str, list[Document]]]:
-        """The converter's failures by source key, and each source's chunks in reading order."""
-        failures: dict[str, str] = {}
-        for failure in reported:
-            source = str(failure.get("source"))
-            failures[names.get(source, source)] = str(failure.get("error"))
-        by_source: dict[str, list[Document]] = {item.key: [] for item in batch}
-        for chunk in documents:
-            key = chunk.meta.get(_KEY_META)
-            if key in by_source and chunk.content:
-                by_source[key].append(chunk)
-        return failures, by_source
 
     def _stage(self, batch: list[SourceInput], converted_batch: Any) -> list[_StagedBatch]:
         """The converted batch's failures and chunks (keyed, with the vectors they can reuse); a batch whose

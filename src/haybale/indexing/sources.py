@@ -8,10 +8,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from haybale.dataclasses import ByteStream
+from haybale.dataclasses import ByteStream, Document
 from haybale.indexing.source_tracker import source_filter
 
-__all__ = ["FileOutcome", "IndexReport", "SourceInput", "Status", "build_indexing_pipeline"]
+__all__ = [
+    "KEY_META",
+    "FileOutcome",
+    "IndexReport",
+    "SourceInput",
+    "Status",
+    "build_indexing_pipeline",
+    "chunks_by_source",
+]
+
+#: Private meta key that carries each chunk's source key through the conversion pipeline (removed before
+#: writing; keys starting with "_" never enter document ids).
+KEY_META = "_haybale_source_key"
 
 #: What happened to one source in a run.
 Status = Literal["indexed", "unchanged", "failed", "removed", "skipped"]
@@ -133,3 +145,21 @@ class SourceInput:
     def replace_filter(self) -> dict[str, Any]:
         """The filter selecting this source's chunks in the store."""
         return self.scope if self.scope is not None else source_filter(self.key)
+
+
+def chunks_by_source(
+    batch: list[SourceInput], names: dict[str, str], reported: list[Any], documents: list[Document]
+) -> tuple[dict[str, str], dict[str, list[Document]]]:
+    """Sort the conversion pipeline's output for ``batch``: the converter's failures (``reported``) by source
+    key, through ``names`` (the name each source was given to the converters), and each source's chunks
+    (``documents``, tagged with :data:`KEY_META`) in reading order."""
+    failures: dict[str, str] = {}
+    for failure in reported:
+        source = str(failure.get("source"))
+        failures[names.get(source, source)] = str(failure.get("error"))
+    by_source: dict[str, list[Document]] = {item.key: [] for item in batch}
+    for chunk in documents:
+        key = chunk.meta.get(KEY_META)
+        if key in by_source and chunk.content:
+            by_source[key].append(chunk)
+    return failures, by_source
