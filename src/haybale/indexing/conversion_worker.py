@@ -163,8 +163,8 @@ class ConversionsAhead:
     """The batches of an indexing run, converting ahead of the embedding and taken in order.
 
     ``runner`` is a one-thread executor (``ahead`` batches in flight, each through ``convert_here``) or a
-    :class:`ConversionWorker`, which takes four times as many -- a typical run converts while the model
-    loads -- but is sent no more while the converted batches not yet taken hold ``chunk_limit`` chunks.
+    :class:`ConversionWorker`, which takes eight times as many -- so that a typical run is converted while the
+    model loads -- but is sent no more while the converted batches not yet taken hold ``chunk_limit`` chunks.
     ``inputs`` gives a batch's pipeline ``sources``, ``meta`` and failure names; a batch the child could not
     convert is converted through ``convert_here`` (in the caller's thread).
     """
@@ -182,7 +182,7 @@ class ConversionsAhead:
         self._batches = batches
         self._runner = runner
         self._child = isinstance(runner, ConversionWorker)
-        self._ahead = ahead * 4 if self._child else ahead
+        self._ahead = ahead * 8 if self._child else ahead
         self._chunk_limit = chunk_limit
         self._convert_here = convert_here
         self._inputs = inputs

@@ -321,7 +321,7 @@ class Indexer:
                 batches,
                 worker or converter,
                 ahead=ahead,
-                chunk_limit=4 * self.embedding_pool,
+                chunk_limit=16 * self.embedding_pool,  # 4,096 chunks by default: a few MB
                 convert_here=self._try_convert,
                 inputs=self._conversion_inputs,
             )
