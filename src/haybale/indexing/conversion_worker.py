@@ -34,8 +34,6 @@ from haybale.indexing.sources import chunks_by_source
 
 __all__ = ["ConversionWorker", "ConversionsAhead"]
 
-logger = logging.getLogger(__name__)
-
 #: Seconds a finished child gets to exit on its own before it is killed.
 _EXIT_GRACE_S = 2.0
 
@@ -101,10 +99,15 @@ class ConversionWorker:
     def submit(self, sources: list[Any], meta: list[dict[str, Any]]) -> Future[dict[str, Any] | None]:
         """Queue one batch; its future resolves once the child has converted it (or None, see the class)."""
         future: Future[dict[str, Any] | None] = Future()
+        try:
+            payload = pickle.dumps({"sources": sources, "meta": meta})
+        except Exception:  # metadata that does not pickle: this batch is converted in the parent
+            future.set_result(None)
+            return future
         with self._lock:
             if self._alive:
                 self._pending.append(future)
-        if not self._alive or not self._send(pickle.dumps({"sources": sources, "meta": meta})):
+        if not self._alive or not self._send(payload):
             self._fail_pending()
             if not future.done():
                 future.set_result(None)
