@@ -45,6 +45,7 @@ __all__ = [
     "delete_with_stats_sql",
     "insert_postings_sql",
     "query_terms",
+    "ranked_tail_ctes",
     "update_stats_params",
     "update_stats_sql",
 ]
@@ -282,6 +283,25 @@ def restriction_ctes(
     return sql.SQL("\n").join(ctes), sql.SQL(" ").join(conditions)
 
 
+def ranked_tail_ctes(names: TableNames) -> Composed:
+    """The two CTEs every BM25 ranking ends with: ``bm25_top(seq, score)``, the best ``k`` rows of
+    ``bm25_scored`` (score desc, then seq; ``k`` from ``bm25_limit``), and ``bm25(id, score, rank)``."""
+    from psycopg import sql
+
+    return sql.SQL(
+        """
+        bm25_top AS (
+            SELECT s.seq, s.score FROM bm25_scored AS s ORDER BY s.score DESC, s.seq
+            LIMIT (SELECT k FROM bm25_limit)
+        ),
+        bm25 AS (
+            SELECT d.id, t.score, row_number() OVER (ORDER BY t.score DESC, t.seq) AS rank
+            FROM bm25_top AS t JOIN {docs} AS d ON d.seq = t.seq
+        )
+        """
+    ).format(docs=names.documents)
+
+
 def bm25_ranked_cte(
     names: TableNames, where: Composable | None, params: BM25Parameters, sliced: bool = False
 ) -> Composed:
@@ -383,20 +403,13 @@ def bm25_ranked_cte(
             FROM bm25_summed AS s CROSS JOIN bm25_final_cut AS c
             WHERE s.score >= c.theta * {slack}
         ),
-        bm25_top AS (
-            SELECT s.seq, s.score FROM bm25_scored AS s ORDER BY s.score DESC, s.seq
-            LIMIT (SELECT k FROM bm25_limit)
-        ),
-        bm25 AS (
-            SELECT d.id, t.score, row_number() OVER (ORDER BY t.score DESC, t.seq) AS rank
-            FROM bm25_top AS t JOIN {docs} AS d ON d.seq = t.seq
-        )
+        {tail}
         """
     ).format(
         term_stats=names.term_stats,
         corpus=names.corpus_stats,
         postings=names.postings,
-        docs=names.documents,
+        tail=ranked_tail_ctes(names),
         filtered=filtered,
         restrict=restrict,
         idf=idf_expr(),

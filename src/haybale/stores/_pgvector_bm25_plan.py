@@ -33,6 +33,7 @@ from haybale.stores._pgvector_bm25 import (
     bm25_ranked_cte,
     contribution_expr,
     idf_expr,
+    ranked_tail_ctes,
     restriction_ctes,
 )
 from haybale.stores._pgvector_writes import Concurrent, Execute
@@ -116,14 +117,7 @@ def single_pass_cte(names: TableNames, where: Composable | None, params: BM25Par
             WHERE TRUE {restrict}
             GROUP BY p.doc_seq
         ),
-        bm25_top AS (
-            SELECT s.seq, s.score FROM bm25_scored AS s ORDER BY s.score DESC, s.seq
-            LIMIT (SELECT k FROM bm25_limit)
-        ),
-        bm25 AS (
-            SELECT d.id, t.score, row_number() OVER (ORDER BY t.score DESC, t.seq) AS rank
-            FROM bm25_top AS t JOIN {docs} AS d ON d.seq = t.seq
-        )
+        {tail}
         """
     ).format(
         filtered=filtered,
@@ -134,7 +128,7 @@ def single_pass_cte(names: TableNames, where: Composable | None, params: BM25Par
         term_stats=names.term_stats,
         corpus=names.corpus_stats,
         postings=names.postings,
-        docs=names.documents,
+        tail=ranked_tail_ctes(names),
     )
 
 
