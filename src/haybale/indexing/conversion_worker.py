@@ -30,7 +30,7 @@ from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from typing import Any
 
-from haybale.indexing.sources import chunks_by_source
+from haybale.indexing.sources import chunks_by_source, run_conversion
 
 __all__ = ["ConversionWorker", "ConversionsAhead"]
 
@@ -263,17 +263,8 @@ def _serve(requests: Connection, results: Connection) -> None:
         answer: tuple[str, Any] = ("fallback", None)
         if pipeline is not None:
             try:
-                result = pipeline.run(
-                    {"converter": {"sources": batch["sources"], "meta": batch["meta"]}},
-                    include_outputs_from={"converter"},
-                )
-                answer = (
-                    "converted",
-                    {
-                        "failures": result["converter"].get("failures", []),
-                        "documents": result.get("splitter", {}).get("documents", []),
-                    },
-                )
+                failures, documents = run_conversion(pipeline, batch["sources"], batch["meta"])
+                answer = ("converted", {"failures": failures, "documents": documents})
             except Exception:  # the parent converts this batch itself and handles what it raises
                 answer = ("fallback", None)
         try:

@@ -62,6 +62,7 @@ from haybale.indexing.sources import (
     SourceInput,
     build_indexing_pipeline,
     chunks_by_source,
+    run_conversion,
 )
 
 __all__ = ["FileOutcome", "IndexReport", "Indexer", "SourceInput", "build_indexing_pipeline"]
@@ -379,15 +380,7 @@ class Indexer:
     def _convert(self, batch: list[SourceInput]) -> tuple[dict[str, str], dict[str, list[Document]]]:
         """Run the conversion pipeline: per-source failures, and per-source chunks in reading order."""
         contents, metas, names = self._conversion_inputs(batch)
-        result = self.pipeline.run(
-            {"converter": {"sources": contents, "meta": metas}}, include_outputs_from={"converter"}
-        )
-        return chunks_by_source(
-            batch,
-            names,
-            result["converter"].get("failures", []),
-            result.get("splitter", {}).get("documents", []),
-        )
+        return chunks_by_source(batch, names, *run_conversion(self.pipeline, contents, metas))
 
     def _stage(self, batch: list[SourceInput], converted_batch: Any) -> list[_StagedBatch]:
         """The converted batch's failures and chunks (keyed, with the vectors they can reuse); a batch whose

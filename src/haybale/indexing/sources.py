@@ -19,6 +19,7 @@ __all__ = [
     "Status",
     "build_indexing_pipeline",
     "chunks_by_source",
+    "run_conversion",
 ]
 
 #: Private meta key that carries each chunk's source key through the conversion pipeline (removed before
@@ -145,6 +146,17 @@ class SourceInput:
     def replace_filter(self) -> dict[str, Any]:
         """The filter selecting this source's chunks in the store."""
         return self.scope if self.scope is not None else source_filter(self.key)
+
+
+def run_conversion(
+    pipeline: Any, sources: list[Any], meta: list[dict[str, Any]]
+) -> tuple[list[Any], list[Document]]:
+    """Run a conversion pipeline shaped like :func:`build_indexing_pipeline`'s ("converter" taking ``sources``
+    and ``meta``, "splitter" emitting ``documents``): the converter's failures and the chunks."""
+    result = pipeline.run(
+        {"converter": {"sources": sources, "meta": meta}}, include_outputs_from={"converter"}
+    )
+    return result["converter"].get("failures", []), result.get("splitter", {}).get("documents", [])
 
 
 def chunks_by_source(
