@@ -370,6 +370,25 @@ def test_hybrid_search_fuses_in_sql_with_score_details(pg_store_factory: Any) ->
         store.hybrid_search("cherry", query_vec, weights=[1.0])
 
 
+def test_rows_from_a_relaxed_order_index_scan_are_ranked_by_distance(pg_store_factory: Any) -> None:
+    """Vectors that all point the same way (cosine distances to the query are rounding noise around 0) come
+    out of the relaxed-order HNSW scan in no particular order; dense and hybrid search must still rank them
+    by distance, nearest first, and hybrid search must see the ranks dense search reports."""
+    rng = random.Random(12)
+    docs = _corpus(400)
+    for doc in docs:
+        doc.embedding = [rng.uniform(0.1, 1.0)] * 8
+    store = pg_store_factory()
+    store.write_documents(docs)
+    dense = store.embedding_search([0.5] * 8, top_k=50)
+    distances = [1.0 - d.score for d in dense]
+    assert distances == sorted(distances)
+    fused = store.hybrid_search("cherry ocean", [0.5] * 8, top_k=50)
+    ranks = {d.id: d.score_details["dense"]["rank"] for d in fused if "dense" in d.score_details}
+    assert len(ranks) >= 20
+    assert ranks == {d.id: rank for rank, d in enumerate(dense, start=1) if d.id in ranks}
+
+
 # ------------------------------------------------------------------------------------------------ async
 
 

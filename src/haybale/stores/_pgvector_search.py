@@ -1,14 +1,15 @@
 """SQL for dense, BM25 and hybrid search in :class:`~haybale.stores.pgvector.PgvectorDocumentStore`.
 
 Dense search orders by pgvector's distance operator for the configured ``vector_function``, which lets the
-planner use the HNSW index. Connections run with ``hnsw.iterative_scan = relaxed_order`` (pgvector >= 0.8), so
-when a filter rejects most of the nearest neighbours the index scan keeps going (up to
-``hnsw.max_scan_tuples``)
-instead of returning fewer than ``top_k`` rows; results are re-sorted by exact distance afterwards because
-relaxed order may return them slightly out of order. If a filtered search still returns fewer than ``top_k``
-rows, the store repeats it as an exact scan (:func:`dense_sql` with ``exact=True``), which is cheap precisely
-when the filter is selective. An exact scan is written with ``OFFSET 0`` in a subquery, which keeps the
-planner from using the index.
+planner use the HNSW index. Connections run with ``hnsw.iterative_scan = relaxed_order`` (pgvector >= 0.8),
+so when a filter rejects most of the nearest neighbours (or more are asked for than ``hnsw.ef_search``) the
+index scan keeps going (up to ``hnsw.max_scan_tuples``) instead of returning fewer rows. Relaxed order may
+return rows slightly out of order, so they are re-sorted by exact distance afterwards, by ``distance + 0``:
+sorting by the bare column, the planner would take the index scan's order as given (an incremental sort on
+"presorted" distances, even from a materialized CTE since PostgreSQL 17) and the re-sort would not happen.
+If a filtered search still returns fewer than ``top_k`` rows, the store repeats it as an exact scan
+(:func:`dense_sql` with ``exact=True``), which is cheap precisely when the filter is selective. An exact
+scan is written with ``OFFSET 0`` in a subquery, which keeps the planner from using the index.
 
 Hybrid search is one statement: the BM25 CTEs chosen by :mod:`haybale.stores._pgvector_bm25_plan` (which
 may have computed the ranking beforehand on several connections), a dense CTE, and a ``FULL OUTER JOIN`` that
@@ -140,8 +141,8 @@ def dense_sql(
 
     inner = _nearest_subquery(names, vector_function, where, exact)
     query = sql.SQL(
-        "SELECT {cols}, n.distance FROM ({inner}) AS n JOIN {docs} AS d ON d.id = n.id ORDER BY "
-        "n.distance, d.id"
+        "SELECT {cols}, n.distance FROM ({inner}) AS n JOIN {docs} AS d ON d.id = n.id "
+        "ORDER BY n.distance + 0, d.id"
     ).format(cols=sql.SQL(DOCUMENT_COLUMNS), inner=inner, docs=names.documents)
     return query, _nearest_params(embedding, where_params, top_k, exact)
 
@@ -199,7 +200,7 @@ def hybrid_sql(
             FROM bm25
         ),
         dense AS (
-            SELECT n.id, n.distance, row_number() OVER (ORDER BY n.distance, n.id) AS rank,
+            SELECT n.id, n.distance, row_number() OVER (ORDER BY n.distance + 0, n.id) AS rank,
                    CASE WHEN max(n.distance) OVER () > min(n.distance) OVER ()
                         THEN (max(n.distance) OVER () - n.distance)
                              / (max(n.distance) OVER () - min(n.distance) OVER ())
