@@ -79,6 +79,9 @@ class BM25Source:
 
     ctes: Composed
     params: list[Any]
+    #: The rows of the ``alongside`` statement given to :func:`bm25_source`, when it ran together with the
+    #: slices of a split ranking (None otherwise: the caller runs that work itself).
+    alongside_rows: list[Any] | None = None
 
 
 def probe_sql(names: TableNames) -> Composed:
@@ -177,8 +180,14 @@ def bm25_source(
     terms: list[str],
     qtfs: list[int],
     limit: int,
+    alongside: Execute | None = None,
 ) -> Generator[Execute | Concurrent, Any, BM25Source]:
-    """Steps choosing and (for sliced rankings) computing the BM25 part of a search; returns its CTEs."""
+    """Steps choosing and (for sliced rankings) computing the BM25 part of a search; returns its CTEs.
+
+    ``alongside`` is another read-only statement of the same search (hybrid search's nearest neighbours):
+    when the ranking is split, it runs at the same time as the slices, on a connection of its own, and its
+    rows come back in :attr:`BM25Source.alongside_rows`.
+    """
     ranked = [*where_params, terms, qtfs, limit]
     if not terms:  # nothing to rank: no need to ask
         return BM25Source(single_pass_cte(names, where, bm25), ranked)
@@ -189,10 +198,13 @@ def bm25_source(
     if plan.parallel_slices > 1 and postings >= plan.parallel_min_postings and first is not None:
         statement = _slice_sql(names, where, bm25)
         bounds = slice_bounds(int(first), int(last), plan.parallel_slices)
-        results = yield Concurrent(
-            tuple(Execute(statement, [lo, hi, *ranked], fetch=True) for lo, hi in bounds)
-        )
+        steps = tuple(Execute(statement, [lo, hi, *ranked], fetch=True) for lo, hi in bounds)
+        results = yield Concurrent(steps if alongside is None else (alongside, *steps))
         if results is not None:
-            merged = sorted((row for rows in results for row in rows), key=lambda r: (-r[1], r[0]))[:limit]
-            return BM25Source(_merged_cte(names), [[r[0] for r in merged], [r[1] for r in merged]])
+            extra = None if alongside is None else results[0]
+            slices = results if alongside is None else results[1:]
+            merged = sorted((row for rows in slices for row in rows), key=lambda r: (-r[1], r[0]))[:limit]
+            return BM25Source(
+                _merged_cte(names), [[r[0] for r in merged], [r[1] for r in merged]], alongside_rows=extra
+            )
     return BM25Source(bm25_ranked_cte(names, where, bm25), ranked)

@@ -24,6 +24,7 @@ from haybale.stores._pgvector_search import (
     dense_score,
     dense_sql,
     hybrid_sql,
+    nearest_sql,
     row_to_document,
     scale_bm25,
     scale_dense,
@@ -300,6 +301,15 @@ def hybrid_operation(
     candidates = max(top_k, HYBRID_MIN_CANDIDATES)
     if top_k == 0:
         return []
+    nearest = nearest_sql(
+        settings.names,
+        vector_function=settings.vector_function,
+        where=where,
+        where_params=params,
+        embedding=vector,
+        limit=candidates,
+        exact=settings.exact,
+    )
     source = yield from bm25_source(
         settings.names,
         settings.bm25,
@@ -309,6 +319,7 @@ def hybrid_operation(
         terms=terms,
         qtfs=qtfs,
         limit=candidates,
+        alongside=Execute(*nearest, fetch=True),
     )
 
     def statement(exact: bool) -> tuple[Any, list[Any]]:
@@ -324,6 +335,7 @@ def hybrid_operation(
             fusion=fusion,
             weights=fused_weights,
             exact=exact,
+            nearest_rows=source.alongside_rows if exact == settings.exact else None,
         )
 
     rows = yield Execute(*statement(settings.exact), fetch=True)

@@ -12,8 +12,9 @@ If a filtered search still returns fewer than ``top_k`` rows, the store repeats 
 scan is written with ``OFFSET 0`` in a subquery, which keeps the planner from using the index.
 
 Hybrid search is one statement: the BM25 CTEs chosen by :mod:`haybale.stores._pgvector_bm25_plan` (which
-may have computed the ranking beforehand on several connections), a dense CTE, and a ``FULL OUTER JOIN`` that
-fuses them by reciprocal rank fusion or by a weighted sum of min-max normalised scores.
+may have computed the ranking beforehand on several connections, and then the nearest neighbours beside it:
+:func:`nearest_sql`), a dense CTE, and a ``FULL OUTER JOIN`` that fuses them by reciprocal rank fusion or by
+a weighted sum of min-max normalised scores.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "dense_score",
     "dense_sql",
     "hybrid_sql",
+    "nearest_sql",
     "row_to_document",
     "scale_bm25",
     "scale_dense",
@@ -126,6 +128,26 @@ def _nearest_params(embedding: Any, where_params: list[Any], limit: int, exact: 
     return [embedding, *where_params, embedding, limit]
 
 
+def nearest_sql(
+    names: TableNames,
+    *,
+    vector_function: str,
+    where: Composable | None,
+    where_params: list[Any],
+    embedding: Any,
+    limit: int,
+    exact: bool,
+) -> tuple[Composed, list[Any]]:
+    """``(id, distance)`` rows of the ``limit`` nearest documents: hybrid search's dense side, on its own.
+
+    :func:`hybrid_sql` takes these rows (``nearest_rows``) instead of ranking the neighbours itself when
+    they were computed beforehand, at the same time as a split BM25 ranking.
+    """
+    return _nearest_subquery(names, vector_function, where, exact), _nearest_params(
+        embedding, where_params, limit, exact
+    )
+
+
 def dense_sql(
     names: TableNames,
     *,
@@ -180,15 +202,22 @@ def hybrid_sql(
     fusion: str,
     weights: tuple[float, float],
     exact: bool,
+    nearest_rows: list[Any] | None = None,
 ) -> tuple[Composed, list[Any]]:
     """The hybrid search statement; rows are DOCUMENT_COLUMNS + bm25 rank/score, dense rank/distance, fused.
 
     Each list contributes its best ``candidates`` documents (``bm25`` ranks that many); the fused ranking
-    keeps ``top_k``.
+    keeps ``top_k``. ``nearest_rows`` are the ``(id, distance)`` rows of :func:`nearest_sql` when they were
+    computed beforehand; otherwise the statement finds the nearest documents itself.
     """
     from psycopg import sql
 
-    nearest = _nearest_subquery(names, vector_function, where, exact)
+    if nearest_rows is None:
+        nearest: Composable = _nearest_subquery(names, vector_function, where, exact)
+        nearest_params = _nearest_params(embedding, where_params, candidates, exact)
+    else:
+        nearest = sql.SQL("SELECT u.id, u.distance FROM unnest(%s::text[], %s::float8[]) AS u(id, distance)")
+        nearest_params = [[r[0] for r in nearest_rows], [r[1] for r in nearest_rows]]
     query = sql.SQL(
         """
         WITH {bm25_ctes},
@@ -227,7 +256,7 @@ def hybrid_sql(
     )
     params = [
         *bm25.params,
-        *_nearest_params(embedding, where_params, candidates, exact),
+        *nearest_params,
         weights[0],
         weights[1],
         top_k,

@@ -105,7 +105,8 @@ class PgvectorDocumentStore:
             stages, which only pay off on long postings lists (0: always prune).
         bm25_parallel_slices: a BM25 ranking over many postings is split into this many ranges of documents
             ranked at the same time on idle pooled connections (one core each) and merged; same results,
-            lower latency when cores are free (1: never split). Without an idle connection the ranking runs
+            lower latency when cores are free (1: never split). A split hybrid search also runs its dense
+            side at the same time, on one more connection. Without an idle connection the ranking runs
             unsplit.
         bm25_parallel_min_postings: the query terms' postings from which a ranking is split.
         pool_max_size: most connections per pool.
@@ -181,7 +182,8 @@ class PgvectorDocumentStore:
             self._prepare_schema,
             self._session_settings(),
             self.pool_max_size,
-            min_size=self._bm25_plan.parallel_slices,  # idle connections for split BM25 rankings
+            # idle connections for split BM25 rankings, and hybrid search's dense side beside them
+            min_size=self._bm25_plan.parallel_slices + 1,
         )
 
     # ----------------------------------------------------------------------------------------- connections
