@@ -48,6 +48,7 @@ def test_index_then_rerun_writes_nothing(tmp_path: Path) -> None:
     code, out = _index([str(docs), "--store", f"sqlite:///{db}", "--no-embed", "--chunk-size", "50"])
     assert code == 0, out
     assert "6 indexed" in out and "0 failed" in out
+    assert not (tmp_path / "index.db-wal").exists()  # the command closed the store (WAL checkpointed)
     first = _stored(db)
     assert len(first) > 6
     assert not any(".git" in d.meta["source"] for d in SQLiteDocumentStore(path=str(db)).filter_documents())

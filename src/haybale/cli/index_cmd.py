@@ -235,6 +235,8 @@ def index_command(
     except HaybaleError as exc:
         err.print(f"[red]Error:[/red] {exc}")
         raise typer.Exit(1) from None
+    finally:
+        application.close()
     table = _summary_table(report, show_unchanged)
     if table.row_count:  # an unchanged folder needs no empty table, only the summary line
         out.print(table)
