@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 
@@ -77,6 +78,21 @@ def test_missing_local_model_is_a_clear_error(tmp_path: object) -> None:
     embedder = SentenceTransformersTextEmbedder(model=str(tmp_path) + "/no-model-here")
     with pytest.raises(ModelUnavailableError, match="never downloads models"):
         embedder.warm_up()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_loading_leaves_the_garbage_collector_as_it_found_it(tmp_path: object, enabled: bool) -> None:
+    """The collector is paused while the model library imports and loads, then restored (also on failure)."""
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.raises(ModelUnavailableError):
+            SentenceTransformersTextEmbedder(model=str(tmp_path) + "/no-model-here").warm_up()
+        assert gc.isenabled() is enabled
+        SentenceTransformersTextEmbedder().warm_up()
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 # --- run ----------------------------------------------------------------------------------------------------
