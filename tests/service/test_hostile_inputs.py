@@ -217,6 +217,22 @@ def test_hostile_request_gets_a_clear_4xx_and_changes_nothing(
     assert service.client.get("/health").status_code == 200
 
 
+def test_a_json_body_over_the_upload_limit_is_413(service: RunningService) -> None:
+    """JSON routes have the same body limit as uploads, declared (Content-Length) or streamed (chunked)."""
+    too_big = b'{"query": "' + b"hay " * (1024 * 1024) + b'"}'  # 4 MiB; the limit is 2 MiB (+ 1 MiB framing)
+
+    def chunked() -> Iterator[bytes]:
+        for start in range(0, len(too_big), 65536):
+            yield too_big[start : start + 65536]
+
+    headers = {**KEY, "content-type": "application/json"}
+    for content in (too_big, chunked()):
+        response = service.client.post("/query", content=content, headers=headers)
+        assert response.status_code == 413, response.text[:300]
+        assert "HAYBALE_MAX_UPLOAD_BYTES" in response.json()["detail"]
+    assert service.client.post("/query", json={"query": "hay"}, headers=KEY).status_code == 200
+
+
 def test_a_corrupt_file_next_to_a_good_one_is_reported_and_the_good_one_indexed(
     service: RunningService,
 ) -> None:

@@ -168,3 +168,23 @@ def test_keys_file_parsing_errors_are_clear(tmp_path: Path) -> None:
         parse_api_keys("just-a-key", "keys.txt")
     with pytest.raises(SettingsError, match="repeats an API key"):
         parse_api_keys("k:a\nk:b", "keys.txt")
+
+
+def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read(service: RunningService) -> None:
+    """A JSON route must not buffer (and parse) an unauthenticated client's body: the 401 comes at once."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(service.url)
+    for key in ("", "Authorization: Bearer wrong-key\r\n"):
+        with socket.create_connection((address.hostname, address.port), timeout=10) as raw:
+            raw.sendall(
+                b"POST /query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + key.encode()
+                + b"Content-Length: 1000000000\r\n\r\n"
+                + b'{"query": "'
+                + b"a" * 65536
+            )
+            answer = raw.recv(65536)  # times out (fails) while the server waits for the rest of the body
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert service.client.get("/health").status_code == 200

@@ -155,6 +155,7 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
         raise MissingDependencyError.for_extra("fastapi", "service", "The haybale service") from exc
     from haybale import __version__
     from haybale.service.dependencies import current_caller
+    from haybale.service.request_guard import RequestGuardMiddleware
     from haybale.service.routes_documents import build_documents_router
     from haybale.service.routes_jobs import build_jobs_router
     from haybale.service.routes_openai import build_openai_router
@@ -188,6 +189,9 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
     )
     app.state.haybale = state
     _install_error_handlers(app)
+    app.add_middleware(
+        RequestGuardMiddleware, api_keys=settings.api_keys, max_upload_bytes=settings.max_upload_bytes
+    )
     app.add_middleware(_ErrorMiddleware)
     app.add_middleware(_MetricsMiddleware, metrics=state.metrics)
 

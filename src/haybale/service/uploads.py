@@ -22,10 +22,19 @@ from typing import Any
 
 from haybale.service.errors import ServiceError
 
-__all__ = ["UploadError", "UploadedFile", "check_json_value", "parse_form", "parse_metadata", "read_uploads"]
+__all__ = [
+    "MULTIPART_OVERHEAD",
+    "UploadError",
+    "UploadedFile",
+    "check_json_value",
+    "parse_form",
+    "parse_metadata",
+    "read_uploads",
+    "too_large",
+]
 
 #: Room for multipart boundaries, headers and form fields on top of the files themselves.
-_MULTIPART_OVERHEAD = 1 << 20
+MULTIPART_OVERHEAD = 1 << 20
 #: The most files one request may carry.
 MAX_FILES = 64
 _MAX_METADATA_BYTES = 64 * 1024
@@ -59,7 +68,8 @@ def _base_name(raw: str | None) -> str:
     return PureWindowsPath(PurePosixPath(raw or "").name).name.strip()
 
 
-def _too_large(limit: int) -> UploadError:
+def too_large(limit: int) -> UploadError:
+    """The 413 answered for a request body over ``limit`` bytes (it closes the connection)."""
     return UploadError(
         413,
         f"The upload is larger than this service accepts ({limit} bytes). Split the file or ask the operator "
@@ -148,10 +158,10 @@ async def parse_form(request: Any, max_bytes: int) -> Any:
             f"Expected a multipart/form-data upload with a 'file' field, got content type "
             f"{content_type or 'none'!r}.",
         )
-    body_limit = max_bytes + _MULTIPART_OVERHEAD
+    body_limit = max_bytes + MULTIPART_OVERHEAD
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > body_limit:
-        raise _too_large(max_bytes)
+        raise too_large(max_bytes)
 
     async def limited_body() -> AsyncGenerator[bytes, None]:
         received = 0
@@ -165,7 +175,7 @@ async def parse_form(request: Any, max_bytes: int) -> Any:
     try:
         form = await parser.parse()
     except _TooLarge:
-        raise _too_large(max_bytes) from None
+        raise too_large(max_bytes) from None
     except MultiPartException as exc:
         raise UploadError(400, f"The multipart body could not be parsed: {exc.message}") from None
     # A body cut off inside a file part leaves that part's spool file out of the form: close it here.
@@ -210,7 +220,7 @@ async def read_uploads(
             data = await part.read(max_bytes + 1)
             total += len(data)
             if total > max_bytes:
-                raise _too_large(max_bytes)
+                raise too_large(max_bytes)
             content_type = part.content_type if part.content_type != "application/octet-stream" else None
             files.append(UploadedFile(file_name, data, str(part.filename or file_name), content_type))
         if with_metadata:
