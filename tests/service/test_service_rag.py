@@ -129,6 +129,18 @@ def test_chat_completion_answers_from_the_callers_documents(
     assert backend.requests[-1]["kwargs"].get("max_tokens") == 32
 
 
+def test_chat_sources_show_the_metadata_query_shows(service: RunningService) -> None:
+    question = "How does BM25 rank documents?"
+    completion = _openai_client(service, ALPHA).chat.completions.create(
+        model="haybale-rag", messages=[{"role": "user", "content": question}]
+    )
+    sources = completion.model_extra["sources"]
+    results = service.client.post("/query", json={"query": question}, headers=ALPHA).json()["results"]
+    assert sources and results
+    assert {key for s in sources for key in s["metadata"]} == {key for r in results for key in r["metadata"]}
+    assert not any(key.startswith("_") or key == "tenant" for s in sources for key in s["metadata"])
+
+
 def test_chat_completion_streams_sse(service: RunningService, chat_backend: tuple[Any, str]) -> None:
     client = _openai_client(service, BETA)
     stream = client.chat.completions.create(

@@ -25,7 +25,7 @@ from haybale.service.schemas import (
     QueryResult,
 )
 
-__all__ = ["MULTIPART_FILE_BODY", "build_documents_router"]
+__all__ = ["MULTIPART_FILE_BODY", "build_documents_router", "public_metadata"]
 
 
 def _multipart_body(with_metadata: bool, with_async: bool = False) -> dict[str, Any]:
@@ -49,6 +49,12 @@ def _multipart_body(with_metadata: bool, with_async: bool = False) -> dict[str, 
 
 
 MULTIPART_FILE_BODY = _multipart_body(with_metadata=True)
+
+
+def public_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """A retrieved chunk's metadata as answers show it (/query results, chat sources): without the indexer's
+    private embedding-cache key."""
+    return {k: v for k, v in meta.items() if k != EMBEDDING_KEY}
 
 
 def _clean_query(text: str) -> str:
@@ -135,7 +141,7 @@ def build_documents_router() -> Any:
             results=[
                 QueryResult(
                     content=d.content,
-                    metadata={k: v for k, v in d.meta.items() if k != EMBEDDING_KEY},
+                    metadata=public_metadata(d.meta),
                     score=d.score,
                     id=d.id,
                     chunk_id=d.meta.get("chunk_id"),

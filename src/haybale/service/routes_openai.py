@@ -131,6 +131,8 @@ async def _events(pipeline: Any, data: dict[str, Any], include_usage: bool, mode
 
 
 def _completion(model: str, text: str, reply: Any, documents: list[Any]) -> dict[str, Any]:
+    from haybale.service.routes_documents import public_metadata
+
     finish = str(reply.meta.get("finish_reason") or "stop") if reply is not None else "stop"
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -147,7 +149,7 @@ def _completion(model: str, text: str, reply: Any, documents: list[Any]) -> dict
         ],
         "usage": _usage(reply),
         "sources": [
-            {"content": d.content, "metadata": dict(d.meta), "score": d.score}
+            {"content": d.content, "metadata": public_metadata(d.meta), "score": d.score}
             for d in documents
             if hasattr(d, "meta")
         ],
