@@ -155,6 +155,9 @@ def test_file_with_no_text_is_422(service: RunningService) -> None:
     response = upload(service, name="empty.txt", data=b"   \n")
     assert response.status_code == 422
     assert "no extractable text" in response.json()["detail"]
+    for data in (b"   \n", b""):  # the file's reason, then what the service did: one sentence each
+        detail = upload(service, name="empty.txt", data=data).json()["detail"]
+        assert ".." not in detail and detail.endswith(". Nothing stored was changed."), detail
 
 
 @pytest.mark.parametrize("metadata", ["{not json", "[1, 2]", '"text"'])
@@ -171,6 +174,17 @@ def test_missing_file_part_is_422(service: RunningService) -> None:
     assert response.status_code == 422
     assert "'file'" in response.json()["detail"]
     assert service.client.post("/process", json={"file": "x"}).status_code == 422
+
+
+@pytest.mark.parametrize("route", ["/process", "/extract"])
+def test_a_file_field_sent_as_text_is_named_as_such(service: RunningService, route: str) -> None:
+    # `curl -F file=notes.txt` (no @) or a part without a file name arrives as a text field, not a file.
+    as_text = {"data": {"file": "notes.txt"}, "files": {"other": ("other.txt", b"x")}}
+    for request in (as_text, {"files": {"file": ("", b"hello")}}):
+        response = service.client.post(route, **request)
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert "not a file" in detail and "file name" in detail, detail
 
 
 @pytest.mark.parametrize("route", ["/delete", "/query"])

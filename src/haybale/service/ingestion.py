@@ -193,7 +193,7 @@ def process_response(outcomes: list[UploadOutcome]) -> ProcessResponse:
     ]
     succeeded = [d for d in documents if d.status != "failed"]
     if not succeeded:
-        errors = "; ".join(d.error or d.filename for d in documents)
+        errors = "; ".join((d.error or d.filename).rstrip(".") for d in documents)
         raise ServiceError(422, f"Nothing was indexed: {errors}. Nothing stored was changed.")
     chunks = sum(d.chunks for d in succeeded)
     parts = [f"'{d.filename}' ({d.status}, {d.chunks} chunks)" for d in documents]

@@ -42,7 +42,7 @@ def _process_response(outcomes: list[Any], names: list[str], ids: list[str]) -> 
     ]
     succeeded = [d for d in documents if d.status != "failed"]
     if not succeeded:
-        errors = "; ".join(d.error or d.filename for d in documents)
+        errors = "; ".join((d.error or d.filename).rstrip(".") for d in documents)
         raise ServiceError(422, f"No page image was indexed: {errors}. Nothing stored was changed.")
     pages = sum(d.chunks for d in succeeded)
     return ProcessResponse(

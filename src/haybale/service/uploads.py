@@ -205,6 +205,13 @@ async def read_uploads(
     try:
         parts = [part for name in FILE_FIELDS for part in form.getlist(name) if not isinstance(part, str)]
         if not parts:
+            if any(isinstance(value, str) for name in FILE_FIELDS for value in form.getlist(name)):
+                raise UploadError(
+                    422,
+                    "The 'file' field arrived as text, not a file: send it as a file part with a file name "
+                    "(curl: -F file=@notes.txt; in a multipart body: Content-Disposition: form-data; "
+                    'name="file"; filename="notes.txt").',
+                )
             raise UploadError(422, "The upload has no 'file' part: send the file as form field 'file'.")
         if single and len(parts) > 1:
             raise UploadError(422, f"This route takes one file; the upload has {len(parts)}.")
