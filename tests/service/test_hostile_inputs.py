@@ -39,6 +39,15 @@ def _files(name: str, data: bytes, metadata: str | None = None) -> dict[str, Any
     return request
 
 
+def _raw_upload(file_name: bytes) -> dict[str, Any]:
+    """A multipart body with the file name exactly as given (clients would escape some characters)."""
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="' + file_name + b'"\r\n\r\n'
+        b"hello hay\r\n--b--\r\n"
+    )
+    return {"content": body, "headers": {"content-type": "multipart/form-data; boundary=b"}}
+
+
 #: (id, method, path, request kwargs, expected status)
 HOSTILE: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("metadata-nan", "POST", "/process", _files("a.txt", b"hello world", '{"x": NaN}'), 422),
@@ -62,6 +71,8 @@ HOSTILE: list[tuple[str, str, str, dict[str, Any], int]] = [
         _files("a.txt", b"hello", '{"tenant": "someone-else"}'),
         403,
     ),
+    ("filename-nul", "POST", "/process", _raw_upload(b"notes\x00.txt"), 422),
+    ("filename-nul-extract", "POST", "/extract", _raw_upload(b"notes\x00.txt"), 422),
     ("no-file-part", "POST", "/process", {"data": {"metadata": "{}"}}, 422),
     ("json-instead-of-multipart", "POST", "/process", {"json": {"file": "x"}}, 422),
     ("empty-file", "POST", "/process", _files("empty.txt", b""), 422),

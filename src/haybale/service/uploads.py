@@ -219,6 +219,12 @@ async def read_uploads(
         total = 0
         for part in parts:
             file_name = _base_name(part.filename)
+            if "\x00" in (part.filename or ""):  # stored as metadata, where no store can keep it faithfully
+                raise UploadError(
+                    422,
+                    f"The file name {part.filename!r} contains a NUL character (\\u0000); send the file "
+                    "under a name without it.",
+                )
             if not file_name:
                 raise UploadError(
                     422, "An uploaded file has no name: send it with a file name (e.g. 'notes.md')."
