@@ -281,10 +281,23 @@ def test_a_pipeline_whose_stores_cannot_be_scoped_is_refused() -> None:
         def run(self, text: str) -> dict[str, Any]:
             return {"count": self.document_store.count_documents()}
 
+    @component
+    class BoundSearch:
+        def __init__(self) -> None:
+            self.search = InMemoryDocumentStore().bm25_search  # a store method, bound to the unscoped store
+
+        @component.output_types(count=int)
+        def run(self, text: str) -> dict[str, Any]:
+            return {"count": len(self.search(text, top_k=5))}
+
     refused = Pipeline()
     refused.add_component("fan_out", FanOutWriter())
     with pytest.raises(UnscopablePipelineError, match=r"fan_out\.stores holds document stores inside a list"):
         scope_pipeline_stores(refused, "refused")
+    bound = Pipeline()
+    bound.add_component("searcher", BoundSearch())
+    with pytest.raises(UnscopablePipelineError, match=r"searcher\.search holds a method of a document store"):
+        scope_pipeline_stores(bound, "bound")
     accepted = Pipeline()
     accepted.add_component("reader", PlainReader())
     assert scope_pipeline_stores(accepted, "accepted") == ["accepted.reader.document_store"]

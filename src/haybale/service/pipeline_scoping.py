@@ -8,8 +8,8 @@ cache checker, a custom component from an allow-listed module), its store calls 
 calling tenant's documents.
 
 A pipeline is refused at load time, with the reason, when a store sits where it cannot be replaced (inside a
-list, dict or other container) or an object offers part of the store interface without being a complete store
-(it could be a handle the scope does not cover).
+list, dict or other container), a component holds a method bound to a store, or an object offers part of the
+store interface without being a complete store (it could be a handle the scope does not cover).
 """
 
 from __future__ import annotations
@@ -112,6 +112,13 @@ def _scope_attribute(
     depth, seen, bound = walk
     if isinstance(value, TenantScopedStore):
         return
+    bound_to = value.__self__ if inspect.ismethod(value) else None
+    if _looks_like_store(bound_to) and not isinstance(bound_to, TenantScopedStore):
+        raise UnscopablePipelineError(
+            f"{place} holds a method of a document store ({type(bound_to).__name__}."
+            f"{value.__func__.__name__}), which would reach the store past the tenant scope. Give the "
+            "component the store itself and call the method on it."
+        )
     if _is_store(value):
         setattr(obj, attribute, TenantScopedStore(value))
         bound.append(place)
