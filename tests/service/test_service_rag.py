@@ -214,3 +214,32 @@ def test_chat_with_the_local_smollm2_model(tmp_path_factory: pytest.TempPathFact
         )
         text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         assert text.strip()
+
+
+def test_a_failing_chat_model_is_the_services_failure_not_the_clients(tmp_path: Any) -> None:
+    import openai
+
+    from haybale.testing.openai_chat_server import ScriptedChatBackend, serve_chat_backend
+    from haybale.testing.openai_compatible_server import FaultInjection
+
+    from .conftest import free_port
+
+    question = [{"role": "user", "content": "How is hay dried?"}]
+    down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: a retry later may succeed
+    backend = ScriptedChatBackend([ChatMessage.from_assistant("never")])
+    failing = FaultInjection(fail_first=100, status_code=500)
+    with (
+        serve_chat_backend(backend, faults=failing) as erroring,
+        serve_chat_backend(backend, api_key="the-right-key") as locked,
+    ):
+        # the service's own LLM settings are wrong: its operator must fix them, a retry will not help
+        for base_url, status in ((down, 503), (erroring.base_url, 503), (locked.base_url, 500)):
+            settings = ServiceSettings(
+                store_url=f"sqlite:///{tmp_path / 'index.db'}", llm_base_url=base_url, llm_model="m"
+            )
+            with running_service(settings) as running:
+                client = openai.OpenAI(base_url=f"{running.url}/v1", api_key="none", max_retries=0)
+                with pytest.raises(openai.APIStatusError) as info:
+                    client.chat.completions.create(model="haybale-rag", messages=question)
+                assert info.value.status_code == status, (base_url, info.value.message)
+                assert "your request was fine" in info.value.message

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from haybale.components.generators import LlamaCppChatGenerator, OpenAIChatGenerator
+from haybale.components.generators.openai_chat import ChatEndpointError
 from haybale.core.pipeline import Pipeline
 from haybale.core.secret import Secret
 from haybale.core.serialization import allowed_modules_scope
@@ -193,7 +194,7 @@ def test_endpoint_down_fails_clearly_after_retries() -> None:
         port = probe.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}/v1"
     generator = _generator(base_url, max_retries=1, timeout=2.0)
-    with pytest.raises(ComponentError) as info:
+    with pytest.raises(ChatEndpointError) as info:
         generator.run([ChatMessage.from_user("hi")])
     message = str(info.value)
     assert base_url in message
@@ -207,7 +208,7 @@ def test_timeout_fails_clearly_after_the_configured_retries() -> None:
     with serve_chat_backend(backend, faults=faults) as server:
         generator = _generator(server.base_url, max_retries=1, timeout=0.3)
         started = time.monotonic()
-        with pytest.raises(ComponentError) as info:
+        with pytest.raises(ChatEndpointError) as info:
             generator.run([ChatMessage.from_user("hi")])
         elapsed = time.monotonic() - started
     assert "timed out after 2 attempt(s)" in str(info.value)
@@ -231,9 +232,10 @@ def test_http_error_names_status_and_fix() -> None:
         generator = OpenAIChatGenerator(
             api_key=Secret.from_token("wrong"), model="m", base_url=server.base_url
         )
-        with pytest.raises(ComponentError, match="HTTP 401") as info:
+        with pytest.raises(ChatEndpointError, match="HTTP 401") as info:
             generator.run([ChatMessage.from_user("hi")])
     assert "API key" in str(info.value)
+    assert info.value.retryable is False and info.value.status_code == 401  # the key must be fixed
 
 
 def test_missing_api_key_env_var_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

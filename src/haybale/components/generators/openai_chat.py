@@ -23,15 +23,30 @@ from haybale.core.component import component
 from haybale.core.secret import Secret, deserialize_secrets_inplace
 from haybale.core.serialization import default_from_dict, default_to_dict
 from haybale.dataclasses import ChatMessage
-from haybale.errors import ComponentError, optional_dependency
+from haybale.errors import ComponentError, ExternalServiceError, optional_dependency
 from haybale.tools import Tool, serialize_tools
 
-__all__ = ["OpenAIChatGenerator"]
+__all__ = ["ChatEndpointError", "OpenAIChatGenerator"]
 
 _OPENAI_DEFAULT_MAX_RETRIES = 2
 _NAME = "OpenAIChatGenerator"
 # Sent when the key secret is optional and unset: local servers ignore it, the client insists on one.
 _PLACEHOLDER_KEY = "no-key-set"
+
+
+#: Statuses by which a server refuses the request itself (its content), not this generator's configuration.
+_REQUEST_REFUSED = frozenset({400, 413, 422})
+#: Statuses meaning the generator's settings (key, permissions, model, URL) are wrong: a retry cannot help.
+_MISCONFIGURED = frozenset({401, 403, 404})
+
+
+class ChatEndpointError(ExternalServiceError):
+    """An OpenAI-compatible chat endpoint failed: unreachable or timing out after the retries, a server
+    error, or an answer meaning the generator is misconfigured (``retryable`` is then False)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, retryable: bool = True) -> None:
+        super().__init__(message, status_code=status_code)
+        self.retryable = retryable
 
 
 @component
@@ -45,9 +60,11 @@ class OpenAIChatGenerator:
     :class:`ToolCall` parts; arguments that are not a JSON object are reported in
     ``meta["invalid_tool_calls"]`` (see :mod:`haybale.components.generators.openai_format`).
 
-    Failures are :class:`ComponentError` s naming the endpoint: a server that is down or keeps timing out
-    fails after ``max_retries`` retries (the client backs off between attempts); HTTP errors name the status
-    and the server's message.
+    Failures name the endpoint. A server that is down or keeps timing out fails after ``max_retries``
+    retries (the client backs off between attempts) with a :class:`ChatEndpointError`, as do 5xx, 429 and
+    the answers that mean this generator is misconfigured (401, 403, 404: ``retryable`` False); the server
+    refusing the request itself (400, 413, 422: a prompt too long, a parameter out of range) is a
+    :class:`ComponentError`. HTTP errors name the status and the server's message.
 
     Args:
         api_key: the API key. With ``Secret.from_env_var(..., strict=False)`` and the variable unset, a
@@ -147,13 +164,13 @@ class OpenAIChatGenerator:
         attempts = f"{retries + 1} attempt(s) ({retries} retries)"
         where = self._endpoint()
         if isinstance(error, openai.APITimeoutError):
-            return ComponentError(
+            return ChatEndpointError(
                 f"OpenAIChatGenerator: requests to {where} timed out after {attempts}, "
                 f"timeout={self.timeout if self.timeout is not None else 'client default'} s each. Check the "
                 "server is healthy, or raise `timeout` / `max_retries`."
             )
         if isinstance(error, openai.APIConnectionError):
-            return ComponentError(
+            return ChatEndpointError(
                 f"OpenAIChatGenerator: cannot connect to {where} after {attempts}: {error}. Check the server "
                 "is running and `base_url` is right (for `haybale ask`: HAYBALE_LLM_BASE_URL), e.g. "
                 "base_url='http://localhost:8000/v1'."
@@ -165,9 +182,14 @@ class OpenAIChatGenerator:
                 404: f"Check the model name ({self.model!r}) and that base_url ends in /v1.",
                 429: "Rate limited: slow down or raise max_retries.",
             }.get(error.status_code, "See the server's message above.")
-            return ComponentError(
+            message = (
                 f"OpenAIChatGenerator: {where} answered HTTP {error.status_code} for model {self.model!r}: "
                 f"{error.message}. {hint}"
+            )
+            if error.status_code in _REQUEST_REFUSED:
+                return ComponentError(message)
+            return ChatEndpointError(
+                message, status_code=error.status_code, retryable=error.status_code not in _MISCONFIGURED
             )
         return error
 
@@ -222,8 +244,9 @@ class OpenAIChatGenerator:
             ``{"replies": [ChatMessage, ...]}`` (one per choice; streaming returns one).
 
         Raises:
-            ComponentError: empty messages, no API key, endpoint unreachable or timing out after the retries,
-                or an HTTP error from the server.
+            ComponentError: empty messages, no API key, or the server refused the request (HTTP 400/413/422).
+            ChatEndpointError: the endpoint is unreachable or timing out after the retries, or answered
+                another HTTP error.
         """
         callback = streaming_callback or self.streaming_callback
         check_sync_callback(callback, _NAME)
