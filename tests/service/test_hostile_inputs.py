@@ -285,3 +285,21 @@ def test_a_missing_embedding_model_is_the_services_failure_not_the_clients(tmp_p
         assert "never downloads models" in response.json()["detail"]
         assert "your request was fine" in response.json()["detail"]
         assert running.client.get("/health").status_code == 200
+
+
+def test_an_upload_the_embedder_cannot_serve_is_the_services_failure_not_the_clients(tmp_path: Any) -> None:
+    """A client must see that retrying later can work (503), or that the operator must act (500): a 4xx
+    would tell Helix the document itself is bad."""
+    from .conftest import free_port
+
+    down = {"embedding_base_url": f"http://127.0.0.1:{free_port()}/v1", "embedding_dim": 8}
+    missing = {"embedding_model": str(tmp_path / "no-model")}
+    for options, status in ((down, 503), (missing, 500)):
+        settings = ServiceSettings(store_url=f"sqlite:///{tmp_path / 'x.db'}", **options)
+        with running_service(settings) as running:
+            response = running.client.post("/process", files={"file": ("notes.txt", b"Hay dries in sun.")})
+            assert response.status_code == status, response.text
+            assert "your request was fine" in response.json()["detail"]
+            assert running.count() == 0
+            if status == 503:
+                assert "notes.txt" in response.json()["detail"]  # which upload to send again

@@ -55,6 +55,8 @@ class ChunkBatch:
         vectors: the vectors known so far, by embedding key (reused ones first, then those embedded).
         missing: the chunks that still need a vector (one per key; every chunk when not keyed).
         error: why embedding failed, if it did (then nothing of the batch is written).
+        cause: the exception the embedder raised (its fault -- a dependency's or the input's -- decides how
+            a service answers).
     """
 
     chunks: list[Document]
@@ -62,6 +64,7 @@ class ChunkBatch:
     vectors: dict[str, list[float] | None] = field(default_factory=dict)
     missing: list[Document] = field(default_factory=list)
     error: str | None = None
+    cause: BaseException | None = None
 
     @classmethod
     def prepare(cls, chunks: list[Document], embedder: Any, store: Any, previous: Any) -> ChunkBatch:
@@ -127,6 +130,7 @@ def embed_pool(embedder: Any, pool: list[ChunkBatch]) -> None:
                 embed_pool(embedder, [batch])
             return
         waiting[0].error = f"embedding failed: {type(exc).__name__}: {exc}"
+        waiting[0].cause = exc
         return
     start = 0
     for batch in waiting:

@@ -390,9 +390,8 @@ class Indexer:
             if len(batch) > 1:
                 return [staged for item in batch for staged in self._stage([item], self._try_convert([item]))]
             cause = result.__cause__ or result
-            return [
-                _StagedBatch([FileOutcome(batch[0].key, "failed", error=f"{type(cause).__name__}: {cause}")])
-            ]
+            error = f"{type(cause).__name__}: {cause}"
+            return [_StagedBatch([FileOutcome(batch[0].key, "failed", error=error, cause=cause)])]
         failures, by_source = result
         staged = _StagedBatch([])
         for item in batch:
@@ -425,7 +424,10 @@ class Indexer:
         if staged.chunks is None:
             return staged.outcomes
         if staged.chunks.error is not None:  # the batch's sources stay as they were; each is reported
-            failed = (FileOutcome(item.key, "failed", error=staged.chunks.error) for item in staged.sources)
+            failed = (
+                FileOutcome(item.key, "failed", error=staged.chunks.error, cause=staged.chunks.cause)
+                for item in staged.sources
+            )
             return [*staged.outcomes, *failed]
         chunks = staged.chunks.embedded_chunks()
         old_counts = dict.fromkeys((item.key for item in staged.sources), 0)

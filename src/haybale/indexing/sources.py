@@ -43,6 +43,8 @@ class FileOutcome:
         replaced: old chunks deleted when a changed file was re-indexed.
         error: why it failed.
         ocr_pages: the pages whose text was read by OCR (scanned PDF pages, images), when indexed.
+        cause: the exception behind a failure that was raised rather than reported (a conversion or embedding
+            call), in the process that indexed; its fault tells a dependency's failure from a bad file.
     """
 
     source: str
@@ -51,6 +53,7 @@ class FileOutcome:
     replaced: int = 0
     error: str | None = None
     ocr_pages: tuple[int, ...] = ()
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from typing import Any
 
 from haybale.app.application import Application
 from haybale.dataclasses import ByteStream
+from haybale.errors import RuntimeFailure, fault_of
 from haybale.indexing.indexer import FileOutcome, SourceInput
 from haybale.service.errors import ServiceError
 from haybale.service.schemas import ProcessedDocument, ProcessResponse
@@ -29,6 +30,7 @@ from haybale.service.uploads import UploadedFile
 
 __all__ = [
     "IngestionError",
+    "IngestionUnavailableError",
     "UploadOutcome",
     "extract_text",
     "index_uploads",
@@ -44,6 +46,15 @@ class IngestionError(ServiceError):
         super().__init__(422, detail)
 
 
+class IngestionUnavailableError(RuntimeFailure):
+    """No upload was indexed because something the service depends on failed (the embedding server is down,
+    a model is missing); the uploads themselves may be fine. Nothing was changed."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
 @dataclass(frozen=True)
 class UploadOutcome:
     """What happened to one uploaded file."""
@@ -55,6 +66,7 @@ class UploadOutcome:
     replaced: int
     error: str | None
     ocr_pages: tuple[int, ...] = ()
+    cause: BaseException | None = None
 
 
 def _identifier(meta: dict[str, Any], key: str, file_name: str) -> str | None:
@@ -168,6 +180,7 @@ def index_uploads(application: Application, uploads: list[UploadedFile]) -> list
                 replaced=outcome.replaced,
                 error=None if outcome.error is None else _naming(upload.file_name, outcome.error),
                 ocr_pages=outcome.ocr_pages,
+                cause=outcome.cause,
             )
         )
     return results
@@ -177,7 +190,9 @@ def process_response(outcomes: list[UploadOutcome]) -> ProcessResponse:
     """The ``/process`` answer for ``outcomes`` (also the result of an asynchronous process job).
 
     Raises:
-        ServiceError: 422 when no file was indexed (nothing stored was changed).
+        IngestionUnavailableError: no file was indexed and a dependency's failure is why (503, or 500 when a
+            retry cannot help); nothing stored was changed.
+        ServiceError: 422 when no file was indexed for reasons of the files themselves.
     """
     documents = [
         ProcessedDocument(
@@ -194,7 +209,12 @@ def process_response(outcomes: list[UploadOutcome]) -> ProcessResponse:
     succeeded = [d for d in documents if d.status != "failed"]
     if not succeeded:
         errors = "; ".join((d.error or d.filename).rstrip(".") for d in documents)
-        raise ServiceError(422, f"Nothing was indexed: {errors}. Nothing stored was changed.")
+        message = f"Nothing was indexed: {errors}. Nothing stored was changed."
+        dependencies = [o.cause for o in outcomes if o.cause is not None and fault_of(o.cause) == "runtime"]
+        if dependencies:
+            retryable = all(getattr(cause, "retryable", True) for cause in dependencies)
+            raise IngestionUnavailableError(message, retryable=retryable)
+        raise ServiceError(422, message)
     chunks = sum(d.chunks for d in succeeded)
     parts = [f"'{d.filename}' ({d.status}, {d.chunks} chunks)" for d in documents]
     return ProcessResponse(
