@@ -113,6 +113,11 @@ def test_invalid_values_name_the_variable(env: dict[str, str], message: str) -> 
         ({"HAYBALE_RESULT_BACKEND": "amqp://:s3cret-pw@mq/"}, "s3cret-pw", "amqp://:***@mq/"),
         ({"HAYBALE_API_KEYS": "s3cret-pw"}, "s3cret-pw", "HAYBALE_API_KEYS: entry 1"),
         ({"HAYBALE_API_KEYS": "ok:t, s3cret-pw:"}, "s3cret-pw", "entry 2"),
+        (
+            {"HAYBALE_API_KEYS": "s3cret-pw:acme", "HAYBALE_METRICS_API_KEY": "s3cret-pw"},
+            "s3cret-pw",
+            "HAYBALE_METRICS_API_KEY is also a tenant API key",
+        ),
     ],
 )
 def test_settings_errors_never_show_secrets(env: dict[str, str], secret: str, shown: str) -> None:
@@ -130,6 +135,21 @@ def test_api_keys_from_variable_and_file_merge(tmp_path: Path) -> None:
     assert settings.auth_enabled
     with pytest.raises(SettingsError, match="cannot be read"):
         Settings.load({"HAYBALE_API_KEYS_FILE": str(tmp_path / "missing.txt")})
+
+
+def test_the_metrics_key_is_a_separate_secret(tmp_path: Path) -> None:
+    settings = Settings.load({"HAYBALE_METRICS_API_KEY": " op-s3cret ", "HAYBALE_API_KEYS": "k:acme"})
+    assert settings.metrics_api_key == "op-s3cret"
+    assert settings.api_keys == {"k": "acme"}  # not a tenant key
+    assert "op-s3cret" not in repr(settings)
+    keys = tmp_path / "keys.txt"
+    keys.write_text("op-s3cret:acme\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="must differ from every tenant key") as info:
+        Settings.load({"HAYBALE_API_KEYS_FILE": str(keys), "HAYBALE_METRICS_API_KEY": "op-s3cret"})
+    assert "op-s3cret" not in str(info.value)
+    with pytest.raises(SettingsError, match="HAYBALE_METRICS_API_KEY: is blank; unset it"):
+        Settings.load({"HAYBALE_METRICS_API_KEY": "   "})
+    assert Settings.load({}).metrics_api_key is None
 
 
 def test_api_key_parsing() -> None:

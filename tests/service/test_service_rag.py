@@ -41,6 +41,7 @@ def service(
     settings = ServiceSettings(
         store_url=f"sqlite:///{folder / 'index.db'}",
         api_keys={"key-alpha": "alpha", "key-beta": "beta"},
+        metrics_api_key="key-operator",
         llm_base_url=chat_backend[1],
         llm_model="scripted",
         split_by="word",
@@ -190,7 +191,7 @@ def test_unknown_model_and_empty_conversation(service: RunningService) -> None:
 
 
 def test_metrics_count_indexed_chunks(service: RunningService) -> None:
-    text = service.client.get("/metrics", headers=ALPHA).text
+    text = service.client.get("/metrics", headers={"Authorization": "Bearer key-operator"}).text
     indexed = next(line for line in text.splitlines() if line.startswith("haybale_documents_indexed_total "))
     assert int(indexed.split()[1]) == service.count()
     assert 'route="/v1/chat/completions",status="200"' in text

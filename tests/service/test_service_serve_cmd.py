@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,12 @@ def test_serve_runs_the_service_with_options(tmp_path: Path) -> None:
     store = tmp_path / "served.db"
     log = tmp_path / "serve.log"
     options = ("--store", f"sqlite:///{store}", "--api-keys-file", str(keys), "--log-level", "warning")
-    with serve_process(*options, log=log) as (url, _):
+    env = {**os.environ, "HAYBALE_METRICS_API_KEY": "operator-key"}
+    with serve_process(*options, env=env, log=log) as (url, _):
         assert httpx.get(f"{url}/metrics").status_code == 401
-        authorized = httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer secret-key"})
+        tenant = httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer secret-key"})
+        assert tenant.status_code == 403  # metrics are the operator's: the metrics key reads them
+        authorized = httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer operator-key"})
         assert authorized.status_code == 200
         models = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer secret-key"}).json()
         assert [m["id"] for m in models["data"]] == ["haybale-rag"]
@@ -31,7 +35,8 @@ def test_serve_runs_the_service_with_options(tmp_path: Path) -> None:
         assert deleted.json() == {"status": "success", "documents_deleted": 0}
         assert store.exists()  # the --store option was used
     output = log.read_text()
-    assert "haybale serve:" in output and "1 API keys" in output
+    assert "haybale serve:" in output and "1 API keys, /metrics with the metrics key" in output
+    assert "operator-key" not in output
 
 
 def test_serve_refuses_an_invalid_store_url() -> None:

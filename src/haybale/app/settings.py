@@ -140,6 +140,9 @@ class Settings(BaseSettings):
         max_upload_bytes: uploads larger than this are refused with 413 while they stream in.
         api_keys: API key -> tenant. Empty: no authentication and no tenant scoping.
         api_keys_file: a file of ``key:tenant`` lines (``#`` comments) or a JSON object, merged into api_keys.
+        metrics_api_key: the operator's key for ``GET /metrics`` (a secret, not a tenant key: it opens nothing
+            else, and must differ from every API key). None: ``/metrics`` is open without API keys and
+            refused (403) with them, since it reports the activity of every tenant.
         pipelines_dir: folder of ``<name>.yaml`` pipelines served at ``POST /pipelines/{name}/run``.
         allowed_modules: extra module prefixes those pipelines may load types from (besides haybale).
         embedding_model: the embedding model; default all-MiniLM-L6-v2 locally, or the Helix default
@@ -210,6 +213,7 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias=_env("HAYBALE_API_KEYS")
     )
     api_keys_file: Path | None = Field(None, validation_alias=_env("HAYBALE_API_KEYS_FILE"))
+    metrics_api_key: str | None = Field(None, repr=False, validation_alias=_env("HAYBALE_METRICS_API_KEY"))
     pipelines_dir: Path | None = Field(None, validation_alias=_env("HAYBALE_PIPELINES_DIR"))
     allowed_modules: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias=_env("HAYBALE_ALLOWED_MODULES")
@@ -311,6 +315,16 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_keys(cls, value: Any) -> Any:
         return parse_api_keys(value, "HAYBALE_API_KEYS") if isinstance(value, str) else value
+
+    @field_validator("metrics_api_key")
+    @classmethod
+    def _check_metrics_key(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                "is blank; unset it (no operator key) or set a secret key, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value.strip() if value is not None else None
 
     @field_validator("log_format")
     @classmethod
@@ -425,6 +439,12 @@ class Settings(BaseSettings):
             raise ValueError(f"hybrid_weights must be two non-negative numbers, not both 0, got {weights}")
         if self.api_keys_file is not None:
             self.api_keys = {**self._keys_from_file(self.api_keys_file), **self.api_keys}
+        if self.metrics_api_key is not None and self.metrics_api_key in self.api_keys:
+            raise ValueError(
+                "HAYBALE_METRICS_API_KEY is also a tenant API key (HAYBALE_API_KEYS / HAYBALE_API_KEYS_FILE): "
+                "the metrics key is the operator's and must differ from every tenant key; generate a "
+                "separate one for the scraper"
+            )
         if self.broker_url and self.result_backend is None and not self.broker_url.startswith("redis"):
             raise ValueError(
                 "an AMQP broker (HAYBALE_BROKER_URL) needs a Redis result backend for job states and "
@@ -533,7 +553,7 @@ def _field_of(location: str) -> tuple[str, list[str]]:
 
 
 #: Settings whose values are secrets: an error names them but never shows what was given.
-_SECRET_SETTINGS = frozenset({"api_keys", "mcp_api_key"})
+_SECRET_SETTINGS = frozenset({"api_keys", "mcp_api_key", "metrics_api_key"})
 
 
 def _shown_value(name: str, value: Any) -> str:

@@ -85,6 +85,10 @@ def serve_command(
     else:
         logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     auth = f"{len(settings.api_keys)} API keys" if settings.api_keys else "no API keys (open access)"
+    if settings.metrics_api_key:
+        auth += ", /metrics with the metrics key"
+    elif settings.api_keys:
+        auth += ", /metrics refused (set HAYBALE_METRICS_API_KEY to scrape it)"
     tracing = settings.tracing_exporter if settings.tracing_exporter != "none" else "metrics only"
     typer.echo(
         f"haybale serve: {app.state.haybale.app.opened_store.url}, {auth}, tracing: {tracing}, on "

@@ -154,8 +154,8 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
 
         raise MissingDependencyError.for_extra("fastapi", "service", "The haybale service") from exc
     from haybale import __version__
-    from haybale.service.dependencies import current_caller
-    from haybale.service.request_guard import RequestGuardMiddleware
+    from haybale.service.dependencies import metrics_operator
+    from haybale.service.request_guard import METRICS_PATH, RequestGuardMiddleware
     from haybale.service.routes_documents import build_documents_router
     from haybale.service.routes_jobs import build_jobs_router
     from haybale.service.routes_openai import build_openai_router
@@ -190,7 +190,10 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
     app.state.haybale = state
     _install_error_handlers(app)
     app.add_middleware(
-        RequestGuardMiddleware, api_keys=settings.api_keys, max_upload_bytes=settings.max_upload_bytes
+        RequestGuardMiddleware,
+        api_keys=settings.api_keys,
+        metrics_api_key=settings.metrics_api_key,
+        max_upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(_ErrorMiddleware)
     app.add_middleware(_MetricsMiddleware, metrics=state.metrics)
@@ -200,10 +203,11 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
         """Liveness: the service is up (needs no API key)."""
         return HealthResponse(status="ok", version=__version__)
 
-    @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(current_caller)])
+    @app.get(METRICS_PATH, response_class=PlainTextResponse, dependencies=[Depends(metrics_operator)])
     async def metrics() -> Any:
         """Request counts and latencies, document counters, per-component latency percentiles and token
-        usage of the served pipelines, and live rubric scores, in the Prometheus text format."""
+        usage of the served pipelines, and live rubric scores, in the Prometheus text format. Operator-only:
+        with API keys configured it needs the metrics key (``HAYBALE_METRICS_API_KEY``)."""
         text = state.metrics.render() + state.observability.render()
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 

@@ -5,6 +5,11 @@ Each configured API key belongs to one tenant. With keys configured, every route
 key's (the ``X-Haybale-Tenant`` header, or ``tenant`` in upload metadata) is 403. The caller's tenant then
 scopes every store call of the request (:mod:`haybale.stores.tenant_scope`): each tenant's documents carry
 ``meta.tenant`` and no read, write or delete can reach another tenant's. Without keys there is no tenant.
+
+``GET /metrics`` reports the whole service's activity, every tenant's, so it is the operator's: with a metrics
+key configured (``HAYBALE_METRICS_API_KEY``) it needs that key and no other (:func:`authorize_metrics`); with
+tenant keys but no metrics key it is refused; with neither it is open. The metrics key is no tenant key: every
+other route refuses it like an unknown key.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ __all__ = [
     "AuthError",
     "Caller",
     "authenticate",
+    "authorize_metrics",
     "check_tenant_claim",
 ]
 
@@ -66,16 +72,65 @@ def authenticate(api_keys: dict[str, str], authorization: str | None, tenant_hea
     """
     if not api_keys:
         return Caller(tenant=None)
-    if not authorization:
-        raise AuthError(401, "Missing API key: send the header 'Authorization: Bearer <your API key>'.")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError(401, "Malformed Authorization header: use 'Authorization: Bearer <your API key>'.")
-    tenant = _key_tenant(api_keys, token.strip())
+    token = _bearer_token(
+        authorization,
+        "Missing API key: send the header 'Authorization: Bearer <your API key>'.",
+        "Malformed Authorization header: use 'Authorization: Bearer <your API key>'.",
+    )
+    tenant = _key_tenant(api_keys, token)
     if tenant is None:
         raise AuthError(401, "Invalid API key: it is not one of the keys configured for this service.")
     check_tenant_claim(Caller(tenant), tenant_header, f"the {TENANT_HEADER} header")
     return Caller(tenant=tenant)
+
+
+def _bearer_token(authorization: str | None, missing: str, malformed: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header; 401 with ``missing`` / ``malformed``."""
+    if not authorization:
+        raise AuthError(401, missing)
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError(401, malformed)
+    return token.strip()
+
+
+_SCRAPE_WITH = "scrape it with 'Authorization: Bearer <the key in HAYBALE_METRICS_API_KEY>'"
+
+
+def authorize_metrics(api_keys: dict[str, str], metrics_key: str | None, authorization: str | None) -> None:
+    """Let the operator read ``/metrics``, which reports every tenant's activity.
+
+    Args:
+        api_keys: tenant key -> tenant; empty means tenant authentication is off.
+        metrics_key: the operator's metrics key (``HAYBALE_METRICS_API_KEY``); None: not configured.
+        authorization: the ``Authorization`` header.
+
+    Raises:
+        AuthError: 403 when tenant keys are configured but no metrics key (metrics are then nobody's to read)
+            or when a tenant key is presented; 401 for a missing, malformed or unknown key.
+    """
+    if metrics_key is None:
+        if not api_keys:
+            return  # no authentication at all: the service is open, /metrics too
+        raise AuthError(
+            403,
+            "Forbidden: /metrics reports the activity of every tenant and is operator-only; tenant API keys "
+            f"cannot read it. Set HAYBALE_METRICS_API_KEY on the service and {_SCRAPE_WITH}.",
+        )
+    token = _bearer_token(
+        authorization,
+        f"Missing metrics key: /metrics is operator-only; {_SCRAPE_WITH}.",
+        f"Malformed Authorization header: /metrics is operator-only; {_SCRAPE_WITH}.",
+    )
+    if hmac.compare_digest(metrics_key.encode(), token.encode()):
+        return
+    if _key_tenant(api_keys, token) is not None:
+        raise AuthError(
+            403,
+            "Forbidden: a tenant API key cannot read /metrics (it reports the activity of every tenant); "
+            f"{_SCRAPE_WITH}.",
+        )
+    raise AuthError(401, f"Invalid metrics key: it is not the service's metrics key; {_SCRAPE_WITH}.")
 
 
 def check_tenant_claim(caller: Caller, claimed: Any, where: str) -> None:

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import Depends
 from starlette.requests import Request
 
-from haybale.service.auth import TENANT_HEADER, Caller, authenticate
+from haybale.service.auth import TENANT_HEADER, Caller, authenticate, authorize_metrics
 from haybale.service.state import ServiceState
 
-__all__ = ["CallerDep", "caller_of", "current_caller", "state_of"]
+__all__ = ["CallerDep", "caller_of", "current_caller", "metrics_operator", "state_of"]
 
 
 def state_of(request: Any) -> ServiceState:
@@ -32,6 +32,13 @@ def caller_of(request: Any) -> Caller:
 async def current_caller(request: Request) -> Caller:
     """FastAPI dependency: the authenticated caller of the request."""
     return caller_of(request)
+
+
+async def metrics_operator(request: Request) -> None:
+    """FastAPI dependency of ``/metrics``: only the operator's metrics key passes (see
+    :func:`~haybale.service.auth.authorize_metrics`)."""
+    settings = state_of(request).settings
+    authorize_metrics(settings.api_keys, settings.metrics_api_key, request.headers.get("authorization"))
 
 
 #: A route parameter holding the authenticated caller.

@@ -8,19 +8,22 @@ routes use; the route dependency still runs) and refused with 401/403 before a b
 JSON or multipart, is then held to ``max_upload_bytes`` plus room for multipart framing: a declared
 ``Content-Length`` above it is refused at once, a body that grows past it (chunked, or a lying header) is cut
 off; either way 413 with the same message as an oversized upload, and the connection is closed so a client
-still sending cannot desynchronise the next request. ``/health`` needs no key and is not checked.
+still sending cannot desynchronise the next request. ``/health`` needs no key and is not checked; a request
+to ``/metrics`` is held to the operator's metrics key instead of a tenant key (as its route is).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from haybale.service.auth import TENANT_HEADER, authenticate
+from haybale.service.auth import TENANT_HEADER, authenticate, authorize_metrics
 from haybale.service.errors import ServiceError, error_body
 
-__all__ = ["RequestGuardMiddleware"]
+__all__ = ["METRICS_PATH", "RequestGuardMiddleware"]
 
 _PUBLIC_PATHS = frozenset({"/health"})
+#: The operator's route: its key is the metrics key, not a tenant's.
+METRICS_PATH = "/metrics"
 
 
 def _carries_body(headers: Any) -> bool:
@@ -42,14 +45,18 @@ class RequestGuardMiddleware:
     Args:
         app: the wrapped ASGI app.
         api_keys: key -> tenant (empty: no authentication).
+        metrics_api_key: the operator's key for ``/metrics`` (None: none configured).
         max_upload_bytes: the largest upload; bodies may exceed it by the multipart framing allowance.
     """
 
-    def __init__(self, app: Any, api_keys: dict[str, str], max_upload_bytes: int) -> None:
+    def __init__(
+        self, app: Any, api_keys: dict[str, str], max_upload_bytes: int, metrics_api_key: str | None = None
+    ) -> None:
         from haybale.service.uploads import MULTIPART_OVERHEAD
 
         self.app = app
         self.api_keys = api_keys
+        self.metrics_api_key = metrics_api_key
         self.max_upload_bytes = max_upload_bytes
         self.max_body_bytes = max_upload_bytes + MULTIPART_OVERHEAD
 
@@ -66,7 +73,9 @@ class RequestGuardMiddleware:
         from haybale.service.uploads import too_large
 
         try:
-            if self.api_keys:
+            if scope.get("path") == METRICS_PATH:
+                authorize_metrics(self.api_keys, self.metrics_api_key, headers.get("authorization"))
+            elif self.api_keys:
                 authenticate(self.api_keys, headers.get("authorization"), headers.get(TENANT_HEADER))
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
