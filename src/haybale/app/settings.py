@@ -441,9 +441,9 @@ class Settings(BaseSettings):
             self.api_keys = {**self._keys_from_file(self.api_keys_file), **self.api_keys}
         if self.metrics_api_key is not None and self.metrics_api_key in self.api_keys:
             raise ValueError(
-                "HAYBALE_METRICS_API_KEY is also a tenant API key (HAYBALE_API_KEYS / HAYBALE_API_KEYS_FILE): "
-                "the metrics key is the operator's and must differ from every tenant key; generate a "
-                "separate one for the scraper"
+                "HAYBALE_METRICS_API_KEY is also a tenant API key (HAYBALE_API_KEYS / "
+                "HAYBALE_API_KEYS_FILE): the metrics key is the operator's and must differ from every tenant "
+                "key; generate a separate one for the scraper"
             )
         if self.broker_url and self.result_backend is None and not self.broker_url.startswith("redis"):
             raise ValueError(
