@@ -133,6 +133,8 @@ def test_api_keys_from_variable_and_file_merge(tmp_path: Path) -> None:
     settings = Settings.load({"HAYBALE_API_KEYS": "env-key:beta", "HAYBALE_API_KEYS_FILE": str(keys)})
     assert settings.api_keys == {"file-key": "acme", "env-key": "beta"}
     assert settings.auth_enabled
+    assert "env-key" not in repr(settings) and "file-key" not in repr(settings)
+    assert "s3cret" not in repr(Settings.load({"HAYBALE_MCP_API_KEY": "s3cret"}))
     with pytest.raises(SettingsError, match="cannot be read"):
         Settings.load({"HAYBALE_API_KEYS_FILE": str(tmp_path / "missing.txt")})
 

@@ -210,7 +210,7 @@ class Settings(BaseSettings):
         DEFAULT_MAX_UPLOAD_BYTES, ge=1, validation_alias=_env("HAYBALE_MAX_UPLOAD_BYTES")
     )
     api_keys: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=dict, validation_alias=_env("HAYBALE_API_KEYS")
+        default_factory=dict, repr=False, validation_alias=_env("HAYBALE_API_KEYS")
     )
     api_keys_file: Path | None = Field(None, validation_alias=_env("HAYBALE_API_KEYS_FILE"))
     metrics_api_key: str | None = Field(None, repr=False, validation_alias=_env("HAYBALE_METRICS_API_KEY"))
@@ -279,7 +279,7 @@ class Settings(BaseSettings):
     mcp_pipelines: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias=_env("HAYBALE_MCP_PIPELINES")
     )
-    mcp_api_key: str | None = Field(None, validation_alias=_env("HAYBALE_MCP_API_KEY"))
+    mcp_api_key: str | None = Field(None, repr=False, validation_alias=_env("HAYBALE_MCP_API_KEY"))
     # ------------------------------------------------------------------------------ jobs (Celery workers)
     broker_url: str | None = Field(None, validation_alias=_env("HAYBALE_BROKER_URL", "CELERY_BROKER_URL"))
     result_backend: str | None = Field(
