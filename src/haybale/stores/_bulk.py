@@ -2,7 +2,7 @@
 row norms the same way everywhere, and keeping Python's cyclic garbage collector out of a bulk write.
 
 * :func:`float32_embeddings` converts a batch of embeddings (lists of floats) to one float32 matrix, a few
-  hundred rows at a time: each chunk is read into a small float64 buffer with ``np.fromiter`` (no shape
+  hundred rows at a time: each chunk is packed into a small float64 buffer with ``struct`` (no shape
   discovery over the nested lists, no 300 MB float64 copy of a 100k x 384 batch), cast into its rows of the
   result, and validated there while it is still in cache -- every value finite in float32, and whether the
   row holds its values exactly (a store that keeps only float32 rows must keep the original list of a row
@@ -19,8 +19,10 @@ row norms the same way everywhere, and keeping Python's cyclic garbage collector
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+import struct
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
@@ -82,9 +84,28 @@ def _length(embedding: Any, position: int) -> int:
     return len(embedding)
 
 
+@lru_cache(maxsize=8)
+def _pack_doubles(dim: int) -> Callable[..., bytes]:
+    """``struct`` packer of ``dim`` native doubles (each value through ``float()``'s C conversion)."""
+    return struct.Struct(f"={dim}d").pack
+
+
 def _wide_chunk(chunk: Sequence[Any], start: int, dim: int) -> Any:
-    """One chunk of rows as a float64 array; the slow row-by-row path only runs to name a bad row."""
+    """One chunk of rows as a float64 array; the slow row-by-row path only runs to name a bad row.
+
+    Rows of plain lists are packed with ``struct`` (about twice as fast as ``np.fromiter`` over the chained
+    rows: the values go straight from the argument tuple to C doubles). Anything it refuses -- a value that
+    is not a real number, or an int beyond a double's range -- goes through the numpy path below, which
+    accepts or refuses it exactly as before.
+    """
     if all(type(row) is list and len(row) == dim for row in chunk):
+        pack = _pack_doubles(dim)
+        try:
+            packed = b"".join([pack(*row) for row in chunk])
+        except (struct.error, TypeError, ValueError, OverflowError):
+            pass  # found again, with its position, below
+        else:
+            return np.frombuffer(packed, dtype=np.float64).reshape(len(chunk), dim)
         try:
             flat = np.fromiter(chain.from_iterable(chunk), dtype=np.float64, count=len(chunk) * dim)
             return flat.reshape(len(chunk), dim)

@@ -23,7 +23,9 @@ from haybale.stores._bulk import float32_embeddings
 from haybale.stores._sqlite_bm25 import analyse, delete_postings, index_documents
 from haybale.stores._sqlite_schema import (
     DOCUMENT_COLUMNS,
+    SHORT_ROW_COLUMNS,
     encode_document,
+    full_row,
     read_setting,
     write_setting,
 )
@@ -46,16 +48,16 @@ __all__ = [
 _OVERLAP_MIN_TEXTS = 2048
 
 
-@dataclass
+@dataclass(slots=True)
 class PreparedDocument:
-    """A validated document ready to insert: row (without seq), content, embedding."""
+    """A validated document ready to insert: its row (without seq, see
+    :func:`~haybale.stores._sqlite_schema.encode_document`), content, and where its embedding is."""
 
     id: str
     row: tuple[Any, ...]
     content: str | None
-    embedding: Any  # numpy float32 vector (a row of ``vectors``) or None
-    vectors: Any = None  # the float32 matrix of the batch's embeddings
-    vector_index: int = -1  # the row of ``vectors`` that is ``embedding``
+    vectors: Any  # the float32 matrix of the batch's embeddings
+    vector_index: int = -1  # the row of ``vectors`` holding this document's embedding; -1 without one
 
 
 @dataclass
@@ -92,14 +94,12 @@ def prepare_documents(documents: Any, operation: str, embedding_dim: int | None)
     prepared: list[PreparedDocument] = []
     next_vector = 0
     for position, document in enumerate(documents):
-        vector = None
         index = -1
         if next_vector < len(embedded) and embedded[next_vector] == position:
-            vector = vectors[next_vector]
             index = next_vector
             next_vector += 1
-        row = encode_document(document, vector is not None)
-        prepared.append(PreparedDocument(document.id, row, document.content, vector, vectors, index))
+        row = encode_document(document, index >= 0)
+        prepared.append(PreparedDocument(document.id, row, document.content, vectors, index))
     return prepared
 
 
@@ -205,17 +205,9 @@ def insert_prepared(
     """
     if not prepared:
         return
-    dims = {len(item.embedding) for item in prepared if item.embedding is not None}
-    if dims:
-        (dim,) = dims
-        stored = read_setting(connection, "embedding_dim")
-        if stored is None:
-            write_setting(connection, "embedding_dim", str(dim))
-        elif int(stored) != dim:
-            raise DocumentStoreUsageError(
-                f"This store holds {stored}-dimensional embeddings; got {dim}-dimensional ones. "
-                "Nothing was written. Use the same embedding model for every document in a store."
-            )
+    vector_rows = [item.vector_index for item in prepared]
+    if max(vector_rows) >= 0:
+        _check_embedding_dim(connection, int(prepared[0].vectors.shape[1]))
     first = delta.next_seq
     seqs = range(first, first + len(prepared))
     with_content = [(seq, item.content) for seq, item in zip(seqs, prepared, strict=True) if item.content]
@@ -227,11 +219,10 @@ def insert_prepared(
     worker = ThreadPoolExecutor(max_workers=2) if len(prepared) >= _OVERLAP_MIN_TEXTS else None
     try:
         pending = worker.submit(analyse, analyzer, texts) if worker is not None and texts else None
-        written = _append_batch_vectors(connection, delta, seqs, prepared, vector_file, worker=worker)
-        connection.executemany(
-            f"INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((seq, *item.row) for seq, item in zip(seqs, prepared, strict=True)),
+        written = _append_batch_vectors(
+            connection, delta, first, vector_rows, prepared, vector_file=vector_file, worker=worker
         )
+        _insert_rows(connection, seqs, prepared)
         analysis = pending.result() if pending is not None else None
         if written is not None:
             written.result()
@@ -242,25 +233,61 @@ def insert_prepared(
     index_documents(connection, analyzer, [seq for seq, _ in with_content], texts, analysis)
 
 
+def _check_embedding_dim(connection: sqlite3.Connection, dim: int) -> None:
+    """Record the store's embedding size on its first embedded write; refuse a different one later.
+
+    Raises:
+        DocumentStoreError: the embeddings' size differs from the one the database already holds.
+    """
+    stored = read_setting(connection, "embedding_dim")
+    if stored is None:
+        write_setting(connection, "embedding_dim", str(dim))
+    elif int(stored) != dim:
+        raise DocumentStoreUsageError(
+            f"This store holds {stored}-dimensional embeddings; got {dim}-dimensional ones. "
+            "Nothing was written. Use the same embedding model for every document in a store."
+        )
+
+
+def _insert_rows(connection: sqlite3.Connection, seqs: range, prepared: list[PreparedDocument]) -> None:
+    """Insert the ``documents`` rows of ``prepared`` as ``seqs``: only the first five columns when no
+    document of the batch has a sparse embedding or a blob (the rest default to NULL)."""
+    if all(len(item.row) == 4 for item in prepared):
+        connection.executemany(
+            f"INSERT INTO documents ({SHORT_ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            [(seq, *item.row) for seq, item in zip(seqs, prepared, strict=True)],
+        )
+        return
+    connection.executemany(
+        f"INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(seq, *full_row(item.row)) for seq, item in zip(seqs, prepared, strict=True)],
+    )
+
+
 def _append_batch_vectors(
     connection: sqlite3.Connection,
     delta: WriteDelta,
-    seqs: range,
+    first: int,
+    vector_rows: list[int],
     prepared: list[PreparedDocument],
-    vector_file: VectorFile,
     *,
+    vector_file: VectorFile,
     worker: Executor | None,
 ) -> Future[None] | None:
-    """Append the vectors of ``prepared`` (numbered ``seqs``) to the vector file; returns the future of the
-    file write when it runs on ``worker``."""
-    embedded = [(seq, item) for seq, item in zip(seqs, prepared, strict=True) if item.embedding is not None]
-    if not embedded:
+    """Append the vectors of ``prepared`` (numbered from ``first``; ``vector_rows`` is each one's row of the
+    batch matrix, -1 without an embedding) to the vector file; returns the future of the file write when it
+    runs on ``worker``."""
+    rows = np.asarray(vector_rows, dtype=np.int64)
+    embedded = rows >= 0
+    if not embedded.any():
         return None
-    batch = embedded[0][1].vectors
-    rows = np.fromiter((item.vector_index for _, item in embedded), dtype=np.int64, count=len(embedded))
+    batch = prepared[0].vectors
+    seqs = np.arange(first, first + len(rows), dtype=np.int64)
+    if not embedded.all():
+        seqs, rows = seqs[embedded], rows[embedded]
     in_order = len(rows) == len(batch) and bool((rows == np.arange(len(rows))).all())
     obsolete, written = append_vectors(
-        connection, vector_file, [seq for seq, _ in embedded], batch if in_order else batch[rows], worker
+        connection, vector_file, seqs.tolist(), batch if in_order else batch[rows], worker
     )
     if obsolete is not None:
         delta.obsolete_vector_files.append(obsolete)
