@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
 import pytest
 
@@ -116,3 +117,21 @@ def test_spaced_words_of_many_separates_texts(texts: list[str]) -> None:
         else:
             per_text[-1].append(token)
     assert per_text == ([analyzer.split(t) for t in texts] or [[]])
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"stemming": False},
+        {"stopwords": ["Café", "running"], "lowercase": False},
+        {"language": "german", "stopwords": False},
+    ],
+)
+def test_normalize_words_analyses_a_batch_like_normalize_word_one_by_one(settings: dict[str, Any]) -> None:
+    words = ["running", "the", "cats", "café", "Café", "naïve", "42", "doc", "running", "häuser", "x_y", "ß"]
+    one_by_one = [Analyzer(**settings).normalize_word(word) for word in words]
+    batch = Analyzer(**settings)
+    assert batch.normalize_words(words[:4]) == one_by_one[:4]
+    assert batch.normalize_words(words) == one_by_one  # half of them already analysed by the first call
+    assert [batch.normalize_word(word) for word in words] == one_by_one

@@ -87,6 +87,14 @@ class _TermIds(WordIds):
         self[word] = term_id
         return term_id
 
+    def register_words(self, words: list[str]) -> list[int]:
+        term_id_for = self._index._term_id_for
+        ids = [
+            -1 if term is None else term_id_for(term) for term in self._index.analyzer.normalize_words(words)
+        ]
+        self.update(zip(words, ids, strict=True))
+        return ids
+
 
 class _AnalyzedTermIds(dict[str, int]):
     """Already-analysed term -> term id; a miss registers the term (no stop-word or stemming step)."""

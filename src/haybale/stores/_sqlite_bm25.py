@@ -35,6 +35,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,17 @@ class _BatchTerms(WordIds):
                 self.terms.append(term)
         self[word] = term_id
         return term_id
+
+    def register_words(self, words: list[str]) -> list[int]:
+        term_ids = self._term_ids
+        ids = [
+            -1 if term is None else term_ids.setdefault(term, len(term_ids))
+            for term in self.analyzer.normalize_words(words)
+        ]
+        if len(term_ids) > len(self.terms):  # dicts keep insertion order: the new terms, by id
+            self.terms.extend(islice(term_ids, len(self.terms), None))
+        self.update(zip(words, ids, strict=True))
+        return ids
 
 
 Analysis = tuple[list[str], Any, Any, Any, Any]

@@ -107,6 +107,7 @@ class Analyzer:
         self.lowercase = bool(lowercase)
         self._stop: frozenset[str] = self._resolve_stopwords()
         self._stem_word: Callable[[str], str] | None = None
+        self._stem_words: Callable[[list[str]], list[str]] | None = None
         self._cache = _WordCache(self._analyze_word)
         self._lock = threading.Lock()
 
@@ -130,11 +131,37 @@ class Analyzer:
                         f"{_SUPPORTED_LANGUAGES_HINT} or pass stemming=False."
                     ) from exc
                 self._stem_word = stemmer.stemWord
+                self._stem_words = stemmer.stemWords
             return self._stem_word
 
     def normalize_word(self, word: str) -> str | None:
         """Return the index term for one word from :meth:`split`, or None when it is a stop word."""
         return self._cache[word] or None
+
+    def normalize_words(self, words: Sequence[str]) -> list[str | None]:
+        """:meth:`normalize_word` of each of ``words``, with one stemmer call for all the words not analysed
+        before (a bulk write's new words: per-word calls were most of analysing a batch of new words)."""
+        cache = self._cache
+        new = [word for word in dict.fromkeys(words) if word not in cache]
+        if new:
+            if len(cache) + len(new) > _CACHE_LIMIT:
+                cache.clear()
+            cache.update(zip(new, self._analyze_words(new), strict=True))
+        return [cache[word] or None for word in words]
+
+    def _analyze_words(self, words: list[str]) -> list[str]:
+        """:meth:`_analyze_word` of each of ``words``."""
+        folded = words if "".join(words).isascii() else [_fold_accents(word) for word in words]
+        stop = self._stop
+        terms = [
+            "" if term in stop or word in stop else term for word, term in zip(words, folded, strict=True)
+        ]
+        if not self.stemming:
+            return terms
+        self._stemmer()
+        assert self._stem_words is not None
+        stems = iter(self._stem_words([term for term in terms if term]))
+        return [(next(stems) or term) if term else "" for term in terms]
 
     def _analyze_word(self, word: str) -> str:
         """Uncached analysis of one word: "" for a stop word, else its (accent-folded, stemmed) term."""
