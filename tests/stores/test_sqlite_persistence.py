@@ -275,17 +275,50 @@ def test_a_schema_version_1_database_is_migrated(tmp_path: Path, dim_recorded: b
             "SELECT value FROM haybale_store WHERE key = 'schema_version'"
         ).fetchone()
         blobs = connection.execute("SELECT DISTINCT length(embedding) FROM documents").fetchall()
-    assert "documents_fts" not in tables and version == ("3",)
+    assert "documents_fts" not in tables and version == ("4",)
     assert blobs == [(0,)]  # the vectors moved to the vector file
     _assert_exact_embeddings(store, docs)
     store.close()
 
 
-def _downgrade_to_version_2(path: Path, docs: list[Document]) -> None:
-    """Turn a store into the version-2 layout: every embedding also a float32 BLOB in its row (the truth
-    then; the vector file was a derived copy)."""
+def _downgrade_postings_to_version_3(path: Path) -> None:
+    """Turn the posting blocks of a store into the layout of versions 2 and 3: one ``bm25_postings`` row per
+    term and segment (offsets uint32; tfs uint8, or uint32 when one is >= 256)."""
     import numpy as np
 
+    with sqlite3.connect(path) as connection:
+        rows = []
+        for segment, terms, counts, offsets, tfs in connection.execute(
+            "SELECT segment, terms, counts, offsets, tfs FROM bm25_blocks"
+        ):
+            offset_array = np.frombuffer(offsets, dtype="<u4")
+            tf_array = np.frombuffer(tfs, dtype="u1" if len(tfs) == len(offset_array) else "<u4")
+            ends = np.cumsum(np.frombuffer(counts, dtype="<u4"))
+            for term, lo, hi in zip(terms.decode().split("\x00"), [0, *ends[:-1]], ends, strict=True):
+                term_tfs = tf_array[lo:hi]
+                tf_type = "u1" if int(term_tfs.max()) < 256 else "<u4"
+                rows.append(
+                    (term, segment, offset_array[lo:hi].tobytes(), term_tfs.astype(tf_type).tobytes())
+                )
+        connection.executescript(
+            """
+            DROP TABLE bm25_blocks;
+            CREATE TABLE bm25_postings (term TEXT NOT NULL, segment INTEGER NOT NULL, offsets BLOB NOT NULL,
+                tfs BLOB NOT NULL);
+            CREATE UNIQUE INDEX bm25_postings_by_term ON bm25_postings (term, segment);
+            CREATE INDEX bm25_postings_by_segment ON bm25_postings (segment);
+            UPDATE haybale_store SET value = '3' WHERE key = 'schema_version';
+            """
+        )
+        connection.executemany("INSERT INTO bm25_postings VALUES (?, ?, ?, ?)", rows)
+
+
+def _downgrade_to_version_2(path: Path, docs: list[Document]) -> None:
+    """Turn a store into the version-2 layout: one row per term and segment for the BM25 postings, and every
+    embedding also a float32 BLOB in its row (the truth then; the vector file was a derived copy)."""
+    import numpy as np
+
+    _downgrade_postings_to_version_3(path)
     with sqlite3.connect(path) as connection:
         connection.executemany(
             "UPDATE documents SET embedding = ? WHERE id = ?",
@@ -319,7 +352,7 @@ def test_a_schema_version_2_database_is_migrated(tmp_path: Path, vector_file: st
             "SELECT value FROM haybale_store WHERE key = 'schema_version'"
         ).fetchone()
         blobs = connection.execute("SELECT DISTINCT length(embedding) FROM documents").fetchall()
-    assert version == ("3",) and blobs == [(0,)]
+    assert version == ("4",) and blobs == [(0,)]
     assert [f.name for f in tmp_path.glob("v2.db-vectors.*")] == ["v2.db-vectors.1"]  # old one removed
     # Writes, overwrites and deletes go on from the migrated file.
     more = _corpus(30, start=400)
@@ -332,6 +365,76 @@ def test_a_schema_version_2_database_is_migrated(tmp_path: Path, vector_file: st
         target.delete_documents([d.id for d in kept[10:40]])
     _assert_same_results(reopened, memory)
     _assert_exact_embeddings(reopened, memory.filter_documents())
+    reopened.close()
+
+
+def _many_terms(count: int, start: int = 0) -> list[Document]:
+    """Documents with a term of their own, a common term in every one (a block of its own once it has
+    BLOCK_POSTINGS postings in a segment), and a repeated one (term frequencies up to 300)."""
+    rng = random.Random(start)
+    return [
+        Document(
+            id=f"m{i}",
+            content=f"common w{i} "
+            + " ".join(["x"] * (300 if i % 97 == 0 else i % 5))
+            + f" {_WORDS[i % 11]}",
+            meta={"i": i, "even": i % 2 == 0},
+            embedding=[rng.uniform(-1, 1) for _ in range(8)],
+        )
+        for i in range(start, start + count)
+    ]
+
+
+_BLOCK_QUERIES = [
+    "common",
+    "w0",
+    "w1234 w1301",
+    "w1099 w4499 x",
+    "x apple",
+    "w5 w50 w500 w4799",
+    "w4200 w4201 kilo",
+]
+
+
+def _assert_same_block_results(sqlite_store, memory_store) -> None:
+    """Every match of each query, with its score (all of them: "common" has thousands of equal scores)."""
+    for query in _BLOCK_QUERIES:
+        for filters in (None, {"even": False}):
+            got, want = (
+                {d.id: d.score for d in target.bm25_search(query, top_k=100_000, filters=filters)}
+                for target in (sqlite_store, memory_store)
+            )
+            assert got == want, query
+
+
+@pytest.mark.parametrize("old_version", [None, 3])
+def test_posting_blocks_score_like_memory_through_deletes_merges_and_migration(
+    tmp_path: Path, old_version: int | None
+) -> None:
+    path = tmp_path / "blocks.db"
+    store, memory = SQLiteDocumentStore(path), InMemoryDocumentStore()
+    for target in (store, memory):
+        target.write_documents(_many_terms(4500))  # 4,500 own terms: dozens of blocks; "common" alone
+        target.write_documents(_many_terms(300, start=4500))
+        # Whole blocks emptied (w1000..w1299 are neighbours in string order), others thinned out.
+        target.delete_documents([f"m{i}" for i in [*range(1000, 1300), *range(0, 4800, 7)]])
+    _assert_same_block_results(store, memory)
+    store.close()
+    if old_version == 3:
+        _downgrade_postings_to_version_3(path)
+    reopened = SQLiteDocumentStore(path)
+    _assert_same_block_results(reopened, memory)
+    with sqlite3.connect(path) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        version = connection.execute(
+            "SELECT value FROM haybale_store WHERE key = 'schema_version'"
+        ).fetchone()
+    assert "bm25_postings" not in tables and version == ("4",)
+    for batch in range(9):  # enough small segments for size-tiered merges
+        for target in (reopened, memory):
+            target.write_documents(_many_terms(40, start=6000 + 40 * batch))
+            target.delete_documents([f"m{6000 + 40 * batch + 3}", f"m{4500 + batch}"])
+    _assert_same_block_results(reopened, memory)
     reopened.close()
 
 

@@ -47,6 +47,14 @@ from haybale.stores._memory_bm25 import (
     term_contributions,
     top_k_slots,
 )
+from haybale.stores._sqlite_postings import (
+    Block,
+    block_of,
+    block_rows,
+    insert_blocks,
+    segment_postings,
+    term_postings,
+)
 from haybale.stores._word_ids import WordIds, token_ids
 from haybale.stores.text_analysis import Analyzer
 
@@ -130,19 +138,6 @@ def _add_to_stats(connection: sqlite3.Connection, docs: int, length: int) -> Non
     )
 
 
-def _pack(offsets: Any, tfs: Any) -> tuple[bytes, bytes]:
-    tf_type = "u1" if not len(tfs) or int(tfs.max()) < 256 else "<u4"
-    return offsets.astype("<u4", copy=False).tobytes(), tfs.astype(tf_type, copy=False).tobytes()
-
-
-def _unpack(offsets: bytes, tfs: bytes) -> tuple[Any, Any]:
-    count = len(offsets) // 4
-    return (
-        np.frombuffer(offsets, dtype="<u4"),
-        np.frombuffer(tfs, dtype="u1" if len(tfs) == count else "<u4"),
-    )
-
-
 def index_documents(
     connection: sqlite3.Connection,
     analyzer: Analyzer,
@@ -173,39 +168,27 @@ def index_documents(
         "INSERT INTO bm25_segments (segment, base, docs, lengths) VALUES (?, ?, ?, ?)",
         (segment, base, len(seqs), segment_lengths.tobytes()),
     )
-    connection.executemany(
-        "INSERT INTO bm25_postings (term, segment, offsets, tfs) VALUES (?, ?, ?, ?)",
-        _posting_rows(terms, term_of, offsets[text_of], tf, segment),
-    )
+    insert_blocks(connection, _segment_blocks(segment, terms, term_of, offsets[text_of], tf))
     _add_to_stats(connection, len(seqs), int(lengths.sum()))
     _merge_tail(connection)
 
 
-def _posting_rows(
-    terms: list[str], term_of: Any, offsets: Any, tf: Any, segment: int
+def _segment_blocks(
+    segment: int, terms: list[str], term_of: Any, offsets: Any, tf: Any
 ) -> list[tuple[Any, ...]]:
-    """The ``bm25_postings`` rows of one segment, in term order (so the index pages fill in sequence).
-
-    Every term's blobs are slices of two batch-wide buffers -- the bytes :func:`_pack` would give, without
-    numpy calls per term (a corpus of short texts has about as many terms as documents).
-    """
+    """The ``bm25_blocks`` rows of a new segment from a batch's postings (grouped by term id, texts in
+    order): the terms are put in string order and their postings gathered after them, without a sort of the
+    postings."""
     if not len(term_of):
         return []
-    bounds = np.flatnonzero(np.diff(term_of)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(term_of)]])
-    wide = (np.maximum.reduceat(tf, starts) >= 256).tolist()
-    offset_bytes = offsets.astype("<u4").tobytes()
-    narrow_tfs = np.minimum(tf, 255).astype("u1").tobytes()
-    wide_tfs = tf.astype("<u4").tobytes() if any(wide) else b""
-    rows = []
-    for term_id, lo, hi, is_wide in zip(
-        term_of[starts].tolist(), starts.tolist(), ends.tolist(), wide, strict=True
-    ):
-        tfs = wide_tfs[4 * lo : 4 * hi] if is_wide else narrow_tfs[lo:hi]
-        rows.append((terms[term_id], segment, offset_bytes[4 * lo : 4 * hi], tfs))
-    rows.sort()
-    return rows
+    counts = np.bincount(term_of, minlength=len(terms))
+    order = np.asarray(sorted(range(len(terms)), key=terms.__getitem__), dtype=np.int64)
+    order = order[counts[order] > 0]
+    by_id = np.concatenate([[0], np.cumsum(counts)[:-1]])  # where each term's postings start (id order)
+    sorted_counts = counts[order]
+    by_string = np.concatenate([[0], np.cumsum(sorted_counts)[:-1]])
+    gather = np.repeat(by_id[order] - by_string, sorted_counts) + np.arange(int(sorted_counts.sum()))
+    return block_rows(segment, [terms[i] for i in order.tolist()], sorted_counts, offsets[gather], tf[gather])
 
 
 def delete_postings(connection: sqlite3.Connection, analyzer: Analyzer, seqs: Iterable[int]) -> None:
@@ -232,35 +215,63 @@ def delete_postings(connection: sqlite3.Connection, analyzer: Analyzer, seqs: It
         segment, _base, docs = segments[int(index)]
         if docs <= count:
             emptied.add(int(segment))
-            connection.execute("DELETE FROM bm25_postings WHERE segment = ?", (segment,))
+            connection.execute("DELETE FROM bm25_blocks WHERE segment = ?", (segment,))
             connection.execute("DELETE FROM bm25_segments WHERE segment = ?", (segment,))
         else:
             connection.execute(
                 "UPDATE bm25_segments SET docs = ? WHERE segment = ?", (docs - int(count), segment)
             )
-    # Every (term, segment) pair that holds a deleted document, in segments that survive.
+    # Every (term, segment) pair that holds a deleted document, in segments that survive: their blocks.
     pairs = np.unique(term_of * len(segments) + position[text_of])
+    wanted: dict[int, list[str]] = {}
     for key in pairs.tolist():
-        term, index = terms[key // len(segments)], key % len(segments)
-        segment = int(ids[index])
-        if segment in emptied:
-            continue
-        found = connection.execute(
-            "SELECT offsets, tfs FROM bm25_postings WHERE term = ? AND segment = ?", (term, segment)
-        ).fetchone()
+        segment = int(ids[key % len(segments)])
+        if segment not in emptied:
+            wanted.setdefault(segment, []).append(terms[key // len(segments)])
+    for segment, segment_terms in wanted.items():
+        base = int(bases[np.searchsorted(ids, segment)])
+        for last_term, block in _blocks_holding(connection, segment, sorted(segment_terms)):
+            _drop_from_block(connection, segment, last_term, block, doomed - base)
+
+
+def _blocks_holding(
+    connection: sqlite3.Connection, segment: int, terms: list[str]
+) -> list[tuple[str, Block]]:
+    """The distinct blocks of ``segment`` that may hold ``terms`` (sorted), each read once."""
+    blocks: list[tuple[str, Block]] = []
+    for term in terms:
+        if blocks and term <= blocks[-1][0]:
+            continue  # in the block just read: the first whose last term is not smaller
+        found = block_of(connection, segment, term)
         if found is None:
-            continue
-        offsets, tfs = _unpack(*found)
-        keep = ~np.isin(offsets.astype(np.int64) + bases[index], doomed)
-        if keep.all():
-            continue
-        if keep.any():
-            connection.execute(
-                "UPDATE bm25_postings SET offsets = ?, tfs = ? WHERE term = ? AND segment = ?",
-                (*_pack(offsets[keep], tfs[keep]), term, segment),
-            )
-        else:
-            connection.execute("DELETE FROM bm25_postings WHERE term = ? AND segment = ?", (term, segment))
+            break  # past the segment's last block, like every term after it
+        blocks.append(found)
+    return blocks
+
+
+def _drop_from_block(
+    connection: sqlite3.Connection, segment: int, last_term: str, block: Block, doomed_offsets: Any
+) -> None:
+    """Rewrite one block without the postings of the documents at ``doomed_offsets`` (sorted)."""
+    terms, bounds, offsets, tfs = block
+    keep = ~np.isin(offsets.astype(np.int64), doomed_offsets)
+    if keep.all():
+        return
+    connection.execute("DELETE FROM bm25_blocks WHERE segment = ? AND last_term = ?", (segment, last_term))
+    if not keep.any():
+        return
+    kept = np.add.reduceat(keep.astype(np.int64), bounds[:-1])
+    alive = kept > 0
+    insert_blocks(
+        connection,
+        block_rows(
+            segment,
+            [t for t, a in zip(terms, alive.tolist(), strict=True) if a],
+            kept[alive],
+            offsets[keep],
+            tfs[keep],
+        ),
+    )
 
 
 def _size_class(docs: int) -> int:
@@ -297,15 +308,9 @@ def _merge(connection: sqlite3.Connection, run: list[tuple[int, int, int, int]])
         values = np.frombuffer(blob, dtype="<u4")
         lengths[seg_base - base : seg_base - base + len(values)] = values
         shift[segment] = seg_base - base
-    by_term: dict[str, list[tuple[int, bytes, bytes]]] = {}
-    for term, segment, offsets, tfs in connection.execute(
-        "SELECT term, segment, offsets, tfs FROM bm25_postings "
-        "WHERE segment IN (SELECT value FROM json_each(?))",
-        (placeholders,),
-    ):
-        by_term.setdefault(term, []).append((segment, offsets, tfs))
+    by_term = segment_postings(connection, ids)
     connection.execute(
-        "DELETE FROM bm25_postings WHERE segment IN (SELECT value FROM json_each(?))", (placeholders,)
+        "DELETE FROM bm25_blocks WHERE segment IN (SELECT value FROM json_each(?))", (placeholders,)
     )
     connection.execute(
         "DELETE FROM bm25_segments WHERE segment IN (SELECT value FROM json_each(?))", (placeholders,)
@@ -315,17 +320,14 @@ def _merge(connection: sqlite3.Connection, run: list[tuple[int, int, int, int]])
         "INSERT INTO bm25_segments (segment, base, docs, lengths) VALUES (?, ?, ?, ?)",
         (target, base, sum(row[2] for row in run), lengths.tobytes()),
     )
-
-    def merged(parts: list[tuple[int, bytes, bytes]]) -> tuple[bytes, bytes]:
-        parts.sort()
-        unpacked = [(segment, *_unpack(offsets, tfs)) for segment, offsets, tfs in parts]
-        offsets = np.concatenate([o.astype(np.int64) + shift[s] for s, o, _t in unpacked])
-        return _pack(offsets, np.concatenate([t.astype("<u4") for _s, _o, t in unpacked]))
-
-    connection.executemany(
-        "INSERT INTO bm25_postings (term, segment, offsets, tfs) VALUES (?, ?, ?, ?)",
-        ((term, target, *merged(by_term[term])) for term in sorted(by_term)),
-    )
+    terms = sorted(by_term)
+    parts = [part for term in terms for part in by_term[term]]  # a term's parts come by segment
+    if not parts:
+        return
+    counts = np.asarray([sum(len(p[1]) for p in by_term[term]) for term in terms], dtype=np.int64)
+    offsets = np.concatenate([p[1].astype(np.int64) + shift[p[0]] for p in parts])
+    tfs = np.concatenate([p[2].astype("<u4") for p in parts])
+    insert_blocks(connection, block_rows(target, terms, counts, offsets, tfs))
 
 
 class SQLiteBM25:
@@ -378,15 +380,12 @@ class SQLiteBM25:
         cached = self._scored.get(term)
         if cached is not None:
             return cached
-        rows = connection.execute(
-            "SELECT segment, offsets, tfs FROM bm25_postings WHERE term = ? ORDER BY segment", (term,)
-        ).fetchall()
+        rows = term_postings(connection, term)
         if not rows:
             return None
         seq_parts, tf_parts, length_parts = [], [], []
-        for segment, offset_blob, tf_blob in rows:
+        for segment, offsets, tfs in rows:
             base, lengths = self._segment(connection, segment)
-            offsets, tfs = _unpack(offset_blob, tf_blob)
             seq_parts.append(offsets.astype(np.int64) + base)
             tf_parts.append(tfs.astype(np.float32))
             length_parts.append(lengths[offsets])

@@ -6,7 +6,8 @@ Tables:
   TEXT written with ``ensure_ascii=False`` so SQLite JSON paths match unicode keys), ``embedding`` (an empty
   BLOB for a document whose vector is in the vector file, NULL without one), ``sparse_embedding`` (JSON),
   ``blob`` / ``blob_mime_type`` / ``blob_meta``.
-* ``bm25_segments`` / ``bm25_postings`` -- the persisted BM25 index (:mod:`haybale.stores._sqlite_bm25`).
+* ``bm25_segments`` / ``bm25_blocks`` -- the persisted BM25 index (:mod:`haybale.stores._sqlite_bm25`,
+  :mod:`haybale.stores._sqlite_postings`).
 * ``vector_segments`` -- which rows of the memory-mapped vector file hold which document
   (:mod:`haybale.stores._sqlite_vectors`).
 * ``haybale_store`` -- key/value settings: schema version, analyzer settings, embedding dimension, the next
@@ -20,6 +21,8 @@ Older files are migrated once, when opened, in one transaction:
 * versions 1 and 2 kept every embedding as a float32 BLOB in its row (version 2 also in the vector file):
   the vectors are written from the BLOBs to a new generation of the vector file, flushed, and the BLOBs
   emptied -- from version 3 the vector file is their only copy.
+* versions 2 and 3 kept one ``bm25_postings`` row per (term, segment): the rows are rewritten as posting
+  blocks (version 4) and the table dropped.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ __all__ = [
     "write_setting",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: The ``embedding`` column of a document whose vector is in the vector file.
 IN_VECTOR_FILE = b""
 _MIGRATION_BATCH = 50_000
@@ -76,14 +79,15 @@ _SCHEMA = (
         docs INTEGER NOT NULL,
         lengths BLOB NOT NULL
     )""",
-    """CREATE TABLE IF NOT EXISTS bm25_postings (
-        term TEXT NOT NULL,
+    """CREATE TABLE IF NOT EXISTS bm25_blocks (
         segment INTEGER NOT NULL,
+        last_term TEXT NOT NULL,
+        terms BLOB NOT NULL,
+        counts BLOB NOT NULL,
         offsets BLOB NOT NULL,
-        tfs BLOB NOT NULL
-    )""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS bm25_postings_by_term ON bm25_postings (term, segment)",
-    "CREATE INDEX IF NOT EXISTS bm25_postings_by_segment ON bm25_postings (segment)",
+        tfs BLOB NOT NULL,
+        PRIMARY KEY (segment, last_term)
+    ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS vector_segments (
         segment INTEGER PRIMARY KEY,
         first_row INTEGER NOT NULL,
@@ -173,8 +177,17 @@ def create_schema(connection: sqlite3.Connection, analyzer: Analyzer, vector_fil
         )
         if version is not None and int(version) == 1:
             _migrate_bm25_from_version_1(connection, analyzer)
+        if version is not None and int(version) in (2, 3):
+            _move_postings_to_blocks(connection)
         if version is not None and int(version) < 3:
             obsolete = _move_embeddings_to_vector_file(connection, vector_file)
+        if version is not None and int(version) < SCHEMA_VERSION:
+            connection.execute(
+                "UPDATE haybale_store SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+            connection.execute(
+                "UPDATE haybale_store SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
+            )
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -202,11 +215,15 @@ def _move_embeddings_to_vector_file(connection: sqlite3.Connection, vector_file:
 
     obsolete = rebuild_from_blobs(connection, vector_file)
     connection.execute("UPDATE documents SET embedding = ? WHERE embedding IS NOT NULL", (IN_VECTOR_FILE,))
-    connection.execute(
-        "UPDATE haybale_store SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
-    )
-    connection.execute("UPDATE haybale_store SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
     return obsolete
+
+
+def _move_postings_to_blocks(connection: sqlite3.Connection) -> None:
+    """Rewrite the one-row-per-(term, segment) postings of a version 2 / 3 database as posting blocks
+    (version 4), segment by segment, and drop the old table."""
+    from haybale.stores._sqlite_postings import migrate_postings_table
+
+    migrate_postings_table(connection)
 
 
 def read_setting(connection: sqlite3.Connection, key: str) -> str | None:
