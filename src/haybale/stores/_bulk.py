@@ -117,7 +117,7 @@ def _wide_chunk(chunk: Sequence[Any], start: int, dim: int) -> Any:
     is not a real number, or an int beyond a double's range -- goes through the numpy path below, which
     accepts or refuses it exactly as before.
     """
-    if all(type(row) is list and len(row) == dim for row in chunk):
+    if set(map(type, chunk)) == {list} and set(map(len, chunk)) == {dim}:  # C-level loops over the rows
         pack = _pack_doubles(dim)
         try:
             packed = b"".join([pack(*row) for row in chunk])

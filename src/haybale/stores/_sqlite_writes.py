@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -43,6 +45,7 @@ __all__ = [
     "prepare_documents",
 ]
 
+_ROW = attrgetter("row")
 #: Batches at least this large are analysed for BM25 and their vectors written in worker threads, overlapping
 #: the row inserts.
 _OVERLAP_MIN_TEXTS = 2048
@@ -91,16 +94,15 @@ def prepare_documents(documents: Any, operation: str, embedding_dim: int | None)
         if document.embedding is not None:
             embedded.append(position)
     vectors = _embedding_rows(documents, embedded, operation, embedding_dim)
-    prepared: list[PreparedDocument] = []
-    next_vector = 0
-    for position, document in enumerate(documents):
-        index = -1
-        if next_vector < len(embedded) and embedded[next_vector] == position:
-            index = next_vector
-            next_vector += 1
-        row = encode_document(document, index >= 0)
-        prepared.append(PreparedDocument(document.id, row, document.content, vectors, index))
-    return prepared
+    vector_index: Sequence[int] = range(len(documents))  # a bulk load: every document has an embedding
+    if len(embedded) < len(documents):
+        vector_index = [-1] * len(documents)
+        for index, position in enumerate(embedded):
+            vector_index[position] = index
+    return [
+        PreparedDocument(document.id, encode_document(document, index >= 0), document.content, vectors, index)
+        for document, index in zip(documents, vector_index, strict=True)
+    ]
 
 
 def _embedding_rows(documents: Any, embedded: list[int], operation: str, embedding_dim: int | None) -> Any:
@@ -252,7 +254,7 @@ def _check_embedding_dim(connection: sqlite3.Connection, dim: int) -> None:
 def _insert_rows(connection: sqlite3.Connection, seqs: range, prepared: list[PreparedDocument]) -> None:
     """Insert the ``documents`` rows of ``prepared`` as ``seqs``: only the first five columns when no
     document of the batch has a sparse embedding or a blob (the rest default to NULL)."""
-    if all(len(item.row) == 4 for item in prepared):
+    if max(map(len, map(_ROW, prepared))) == 4:
         connection.executemany(
             f"INSERT INTO documents ({SHORT_ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
             [(seq, *item.row) for seq, item in zip(seqs, prepared, strict=True)],
