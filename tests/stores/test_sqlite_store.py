@@ -410,3 +410,27 @@ def test_scale_score_maps_scores_like_the_in_memory_store(similarity: str):
     assert all(0.0 <= d.score <= 1.0 for d in scaled)
     memory_scaled = memory_store.embedding_search([1.0, 1.0], top_k=3, scale_score=True)
     assert [d.score for d in scaled] == pytest.approx([d.score for d in memory_scaled], rel=1e-6)
+
+
+@pytest.mark.parametrize("size", [3, 2500])  # a small write, and a bulk one (worker threads)
+def test_sparse_embeddings_and_blobs_come_back_from_a_batch_mixed_with_plain_documents(
+    tmp_path: Path, size: int
+) -> None:
+    from haybale.dataclasses import ByteStream, SparseEmbedding
+
+    docs = [Document(id=f"p{i}", content=f"plain {i}", embedding=[float(i), 1.0]) for i in range(size)]
+    docs[1] = Document(
+        id="rich",
+        content="rich text",
+        meta={"k": "v"},
+        embedding=[0.5, 0.25],
+        sparse_embedding=SparseEmbedding(indices=[1, 7], values=[0.5, 0.25]),
+        blob=ByteStream(data=b"\x00\x01binary", mime_type="application/octet-stream", meta={"page": 2}),
+    )
+    docs.append(Document(id="bare", content=None, blob=ByteStream(data=b"only a blob")))
+    path = tmp_path / "mixed.db"
+    SQLiteDocumentStore(path).write_documents(docs)
+    reopened = SQLiteDocumentStore(path)
+    assert reopened.filter_documents() == docs
+    assert reopened.bm25_search("rich", top_k=1)[0].blob == docs[1].blob
+    reopened.close()

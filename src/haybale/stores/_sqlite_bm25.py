@@ -9,20 +9,17 @@ Tables (created by :mod:`haybale.stores._sqlite_schema`):
 * ``bm25_segments`` -- ``segment`` (id, increasing with ``base``), ``base`` (first ``documents.seq`` it
   covers), ``docs`` (documents with content it still holds) and ``lengths`` (uint32 per ``seq - base``: the
   document's number of terms). A segment covers a contiguous run of seqs; segments never overlap.
-* ``bm25_postings`` -- one row per (``term``, ``segment``): ``offsets`` (uint32: the documents' ``seq - base``
-  in increasing order) and ``tfs`` (their term frequencies: uint8 when all are below 256, else uint32). A
-  unique index on ``(term, segment)`` makes a term's postings one index range; one on ``segment`` serves
-  merges. (A rowid table: SQLite inserts large blobs into it several times faster than into a
-  ``WITHOUT ROWID`` one.)
+* ``bm25_blocks`` -- the segments' posting lists, a few hundred terms' worth per row
+  (:mod:`haybale.stores._sqlite_postings`): the block of a term in a segment is one index seek away.
 * ``haybale_store`` keeps the corpus statistics ``bm25_docs`` (documents with content, including those whose
   every word is a stop word: length 0, as in the in-memory store) and ``bm25_length`` (total terms).
 
 Writes: each write transaction that adds documents with content adds one segment (the batch is analysed once,
 its postings grouped by term with numpy). Deletes re-analyse the deleted documents' content to find their
-terms (the analyzer is fixed per database) and rewrite only the affected (term, segment) rows; a segment whose
+terms (the analyzer is fixed per database) and rewrite only the blocks holding them; a segment whose
 documents are all gone is dropped whole. Like Lucene, small segments are merged in a size-tiered way
-(:data:`MERGE_FACTOR` segments of the same size class at the tail become one), so a term has a few dozen
-rows at most however the corpus was written.
+(:data:`MERGE_FACTOR` segments of the same size class at the tail become one), so a term is in a few dozen
+blocks at most however the corpus was written.
 
 Scoring goes through :func:`haybale.stores._memory_bm25.term_contributions` with the same statistics as the
 in-memory store, so scores agree with it bit for bit. A process caches the scored postings of the terms it
