@@ -1,10 +1,11 @@
 """Posting blocks: how the persisted BM25 index of :class:`~haybale.stores.sqlite.SQLiteDocumentStore` keeps
 its posting lists in SQLite (schema version 4).
 
-A segment's terms, in string order, are cut into blocks of up to :data:`BLOCK_TERMS` terms; a term with at
-least :data:`BLOCK_POSTINGS` postings in the segment gets a block of its own, so reading a rare term never
-reads a frequent one's postings. Each block is one row of ``bm25_blocks`` (a ``WITHOUT ROWID`` table keyed
-by ``(segment, last_term)``):
+A segment's terms, in string order, are cut into blocks of up to :data:`BLOCK_TERMS` terms and fewer than
+twice :data:`BLOCK_POSTINGS` postings (a block's terms start within one window of that many postings); a term
+with at least :data:`BLOCK_POSTINGS` postings in the segment gets a block of its own. Reading a term thus
+reads at most a few kilobytes besides its own postings. Each block is one row of ``bm25_blocks`` (a
+``WITHOUT ROWID`` table keyed by ``(segment, last_term)``):
 
 * ``last_term`` -- the block's largest term: the block of ``term`` in a segment is the first one whose
   ``last_term >= term`` (one index seek), and ``term`` is in the index exactly when it is in that block;
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 BLOCK_TERMS = 128
-BLOCK_POSTINGS = 4096
+BLOCK_POSTINGS = 1024
 _TERM_SEPARATOR = "\x00"
 _INSERT = (
     "INSERT INTO bm25_blocks (segment, last_term, terms, counts, offsets, tfs) VALUES (?, ?, ?, ?, ?, ?)"
@@ -72,15 +73,16 @@ def block_rows(segment: int, terms: list[str], counts: Any, offsets: Any, tfs: A
     if not n:
         return []
     counts = np.asarray(counts, dtype=np.int64)
+    bounds = np.concatenate([[0], np.cumsum(counts)])
     alone = counts >= BLOCK_POSTINGS
+    window = bounds[:-1] // BLOCK_POSTINGS  # a block's terms start in one window of postings
     breaks = alone.copy()
-    breaks[1:] |= alone[:-1]
+    breaks[1:] |= alone[:-1] | (window[1:] != window[:-1])
     breaks[0] = True
     positions = np.arange(n)
     run_start = np.maximum.accumulate(np.where(breaks, positions, 0))
     starts = np.flatnonzero(breaks | ((positions - run_start) % BLOCK_TERMS == 0))
     ends = np.append(starts[1:], n)
-    bounds = np.concatenate([[0], np.cumsum(counts)])
     wide = (np.maximum.reduceat(tfs, bounds[starts]) >= 256).tolist()
     offset_bytes = np.asarray(offsets).astype("<u4", copy=False).tobytes()
     narrow_tfs = np.minimum(tfs, 255).astype("u1").tobytes()
