@@ -228,6 +228,15 @@ def test_hostile_request_gets_a_clear_4xx_and_changes_nothing(
     assert service.client.get("/health").status_code == 200
 
 
+def test_a_json_body_sent_as_text_is_told_to_send_json(service: RunningService) -> None:
+    response = service.client.post(
+        "/query", headers={**KEY, "content-type": "text/plain"}, content=b'{"query": "hay"}'
+    )
+    assert response.status_code == 422, response.text
+    assert "Content-Type: application/json" in response.json()["detail"][0]["msg"]
+    assert "text/plain" in response.json()["detail"][0]["msg"]
+
+
 def test_a_json_body_over_the_upload_limit_is_413(service: RunningService) -> None:
     """JSON routes have the same body limit as uploads, declared (Content-Length) or streamed (chunked)."""
     too_big = b'{"query": "' + b"hay " * (1024 * 1024) + b'"}'  # 4 MiB; the limit is 2 MiB (+ 1 MiB framing)

@@ -61,6 +61,15 @@ def jsonable_errors(errors: Any) -> Any:
     return jsonable_encoder(errors, custom_encoder={Exception: str, bytes: lambda b: f"<{len(b)} bytes>"})
 
 
+def _name_the_content_type(error: Any, content_type: str) -> Any:
+    """A whole-body validation error of a request whose body was not sent as JSON, with the fix in its
+    message (FastAPI reads such a body as text, and only says the text is not an object)."""
+    if not isinstance(error, dict) or tuple(error.get("loc", ())) != ("body",):
+        return error
+    hint = f"the body was sent as {content_type!r}: send it as JSON with 'Content-Type: application/json'"
+    return {**error, "msg": f"{error.get('msg', 'Invalid body')} ({hint})"}
+
+
 def _install_error_handlers(app: Any) -> None:
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -76,6 +85,9 @@ def _install_error_handlers(app: Any) -> None:
 
     async def invalid_request(request: Any, exc: Any) -> Any:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else str(exc)
+        content_type = request.headers.get("content-type")
+        if isinstance(errors, list) and content_type is not None and "json" not in content_type.lower():
+            errors = [_name_the_content_type(error, content_type) for error in errors]
         return JSONResponse(error_body(request.url.path, 422, jsonable_errors(errors)), status_code=422)
 
     app.add_exception_handler(HTTPException, http_error)
