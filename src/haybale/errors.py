@@ -60,10 +60,16 @@ class RuntimeFailure(HaybaleError):
     """A dependency failed (database, model files, remote server); the caller's input was fine.
 
     Attributes:
-        retryable: whether the same call may succeed later (a server restarting, a timeout).
+        retryable: whether the same call may succeed later (a server restarting, a timeout). A class sets
+            its default; ``retryable=`` overrides it for one error.
     """
 
     retryable: bool = True
+
+    def __init__(self, *args: object, retryable: bool | None = None) -> None:
+        super().__init__(*args)
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class ComponentError(UsageError):
@@ -231,8 +237,10 @@ class ExternalServiceError(RuntimeFailure):
         status_code: the HTTP status the server answered, when it answered.
     """
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message, retryable=retryable)
         self.status_code = status_code
 
 

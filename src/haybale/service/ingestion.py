@@ -50,10 +50,6 @@ class IngestionUnavailableError(RuntimeFailure):
     """No upload was indexed because something the service depends on failed (the embedding server is down,
     a model is missing); the uploads themselves may be fine. Nothing was changed."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
 
 @dataclass(frozen=True)
 class UploadOutcome:

@@ -39,10 +39,9 @@ class FetchFailure(ExternalServiceError):
     """
 
     def __init__(self, reason: str, *, status: int | None = None, retryable: bool = False) -> None:
-        super().__init__(reason, status_code=status)
+        super().__init__(reason, status_code=status, retryable=retryable)
         self.reason = reason
         self.status = status
-        self.retryable = retryable
 
 
 def check_url(url: Any, allowed_schemes: tuple[str, ...]) -> None:

@@ -44,10 +44,6 @@ class ChatEndpointError(ExternalServiceError):
     """An OpenAI-compatible chat endpoint failed: unreachable or timing out after the retries, a server
     error, or an answer meaning the generator is misconfigured (``retryable`` is then False)."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, retryable: bool = True) -> None:
-        super().__init__(message, status_code=status_code)
-        self.retryable = retryable
-
 
 @component
 class OpenAIChatGenerator:
