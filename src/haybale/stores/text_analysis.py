@@ -106,7 +106,6 @@ class Analyzer:
         self.stemming = bool(stemming)
         self.lowercase = bool(lowercase)
         self._stop: frozenset[str] = self._resolve_stopwords()
-        self._stem_word: Callable[[str], str] | None = None
         self._stem_words: Callable[[list[str]], list[str]] | None = None
         self._cache = _WordCache(self._analyze_word)
         self._lock = threading.Lock()
@@ -118,9 +117,10 @@ class Analyzer:
             return ENGLISH_STOP_WORDS
         return frozenset()
 
-    def _stemmer(self) -> Callable[[str], str]:
+    def _stemmer(self) -> Callable[[list[str]], list[str]]:
+        """The Snowball stemmer's list call (``stemWords``), created on first use."""
         with self._lock:
-            if self._stem_word is None:
+            if self._stem_words is None:
                 with optional_dependency("PyStemmer", extra="all", feature="Snowball stemming"):
                     import Stemmer
                 try:
@@ -130,9 +130,8 @@ class Analyzer:
                         f"Analyzer language {self.language!r} has no Snowball stemmer. Use one of "
                         f"{_SUPPORTED_LANGUAGES_HINT} or pass stemming=False."
                     ) from exc
-                self._stem_word = stemmer.stemWord
                 self._stem_words = stemmer.stemWords
-            return self._stem_word
+            return self._stem_words
 
     def normalize_word(self, word: str) -> str | None:
         """Return the index term for one word from :meth:`split`, or None when it is a stop word."""
@@ -150,7 +149,7 @@ class Analyzer:
         return [cache[word] or None for word in words]
 
     def _analyze_words(self, words: list[str]) -> list[str]:
-        """:meth:`_analyze_word` of each of ``words``."""
+        """Uncached analysis of ``words`` (see :meth:`_analyze_word`), with one stemmer call for all."""
         folded = words if "".join(words).isascii() else [_fold_accents(word) for word in words]
         stop = self._stop
         terms = [
@@ -158,19 +157,12 @@ class Analyzer:
         ]
         if not self.stemming:
             return terms
-        self._stemmer()
-        assert self._stem_words is not None
-        stems = iter(self._stem_words([term for term in terms if term]))
+        stems = iter(self._stemmer()([term for term in terms if term]))
         return [(next(stems) or term) if term else "" for term in terms]
 
     def _analyze_word(self, word: str) -> str:
         """Uncached analysis of one word: "" for a stop word, else its (accent-folded, stemmed) term."""
-        folded = _fold_accents(word)
-        if folded in self._stop or word in self._stop:
-            return ""
-        if self.stemming:
-            return self._stemmer()(folded) or folded
-        return folded
+        return self._analyze_words([word])[0]
 
     def split(self, text: str) -> list[str]:
         """Split ``text`` into raw words (case-folded when ``lowercase``), before stop words and stemming."""
