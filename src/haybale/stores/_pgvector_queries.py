@@ -24,6 +24,7 @@ from haybale.stores._pgvector_search import (
     dense_score,
     dense_sql,
     hybrid_sql,
+    known_rows_sql,
     nearest_sql,
     row_to_document,
     scale_bm25,
@@ -301,15 +302,18 @@ def hybrid_operation(
     candidates = max(top_k, HYBRID_MIN_CANDIDATES)
     if top_k == 0:
         return []
-    nearest = nearest_sql(
-        settings.names,
-        vector_function=settings.vector_function,
-        where=where,
-        where_params=params,
-        embedding=vector,
-        limit=candidates,
-        exact=settings.exact,
-    )
+
+    def nearest(exact: bool) -> tuple[Any, list[Any]]:
+        return nearest_sql(
+            settings.names,
+            vector_function=settings.vector_function,
+            where=where,
+            where_params=params,
+            embedding=vector,
+            limit=candidates,
+            exact=exact,
+        )
+
     source = yield from bm25_source(
         settings.names,
         settings.bm25,
@@ -319,23 +323,14 @@ def hybrid_operation(
         terms=terms,
         qtfs=qtfs,
         limit=candidates,
-        alongside=Execute(*nearest, fetch=True),
+        alongside=Execute(*nearest(settings.exact), fetch=True),
     )
 
     def statement(exact: bool) -> tuple[Any, list[Any]]:
+        found = source.alongside_rows if exact == settings.exact else None  # neighbours found beside BM25
+        dense = nearest(exact) if found is None else known_rows_sql(found)
         return hybrid_sql(
-            settings.names,
-            vector_function=settings.vector_function,
-            bm25=source,
-            where=where,
-            where_params=params,
-            embedding=vector,
-            top_k=top_k,
-            candidates=candidates,
-            fusion=fusion,
-            weights=fused_weights,
-            exact=exact,
-            nearest_rows=source.alongside_rows if exact == settings.exact else None,
+            settings.names, bm25=source, nearest=dense, top_k=top_k, fusion=fusion, weights=fused_weights
         )
 
     rows = yield Execute(*statement(settings.exact), fetch=True)

@@ -45,6 +45,7 @@ __all__ = [
     "dense_score",
     "dense_sql",
     "hybrid_sql",
+    "known_rows_sql",
     "nearest_sql",
     "row_to_document",
     "scale_bm25",
@@ -138,14 +139,20 @@ def nearest_sql(
     limit: int,
     exact: bool,
 ) -> tuple[Composed, list[Any]]:
-    """``(id, distance)`` rows of the ``limit`` nearest documents: hybrid search's dense side, on its own.
-
-    :func:`hybrid_sql` takes these rows (``nearest_rows``) instead of ranking the neighbours itself when
-    they were computed beforehand, at the same time as a split BM25 ranking.
-    """
+    """``(id, distance)`` rows of the ``limit`` nearest documents (statement, parameters): hybrid search's
+    dense side, run on its own or inside :func:`hybrid_sql`."""
     return _nearest_subquery(names, vector_function, where, exact), _nearest_params(
         embedding, where_params, limit, exact
     )
+
+
+def known_rows_sql(rows: list[Any]) -> tuple[Composed, list[Any]]:
+    """The ``(id, distance)`` rows of a :func:`nearest_sql` run beforehand, as a subquery for
+    :func:`hybrid_sql` (statement, parameters)."""
+    from psycopg import sql
+
+    statement = sql.SQL("SELECT u.id, u.distance FROM unnest(%s::text[], %s::float8[]) AS u(id, distance)")
+    return statement.format(), [[r[0] for r in rows], [r[1] for r in rows]]
 
 
 def dense_sql(
@@ -192,32 +199,20 @@ def _fusion_expr(fusion: str) -> Composable:
 def hybrid_sql(
     names: TableNames,
     *,
-    vector_function: str,
     bm25: BM25Source,
-    where: Composable | None,
-    where_params: list[Any],
-    embedding: Any,
+    nearest: tuple[Composed, list[Any]],
     top_k: int,
-    candidates: int,
     fusion: str,
     weights: tuple[float, float],
-    exact: bool,
-    nearest_rows: list[Any] | None = None,
 ) -> tuple[Composed, list[Any]]:
     """The hybrid search statement; rows are DOCUMENT_COLUMNS + bm25 rank/score, dense rank/distance, fused.
 
-    Each list contributes its best ``candidates`` documents (``bm25`` ranks that many); the fused ranking
-    keeps ``top_k``. ``nearest_rows`` are the ``(id, distance)`` rows of :func:`nearest_sql` when they were
-    computed beforehand; otherwise the statement finds the nearest documents itself.
+    ``bm25`` ranks the BM25 candidates; ``nearest`` (:func:`nearest_sql`, or :func:`known_rows_sql` for
+    neighbours found beforehand) gives the dense candidates, same number; the fused ranking keeps ``top_k``.
     """
     from psycopg import sql
 
-    if nearest_rows is None:
-        nearest: Composable = _nearest_subquery(names, vector_function, where, exact)
-        nearest_params = _nearest_params(embedding, where_params, candidates, exact)
-    else:
-        nearest = sql.SQL("SELECT u.id, u.distance FROM unnest(%s::text[], %s::float8[]) AS u(id, distance)")
-        nearest_params = [[r[0] for r in nearest_rows], [r[1] for r in nearest_rows]]
+    nearest_statement, nearest_params = nearest
     query = sql.SQL(
         """
         WITH {bm25_ctes},
@@ -249,7 +244,7 @@ def hybrid_sql(
         """
     ).format(
         bm25_ctes=bm25.ctes,
-        nearest=nearest,
+        nearest=nearest_statement,
         fusion=_fusion_expr(fusion),
         cols=sql.SQL(DOCUMENT_COLUMNS),
         docs=names.documents,
