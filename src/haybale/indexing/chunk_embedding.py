@@ -54,17 +54,22 @@ class ChunkBatch:
         keyed: whether the embedder could be fingerprinted (else nothing is reused or shared).
         vectors: the vectors known so far, by embedding key (reused ones first, then those embedded).
         missing: the chunks that still need a vector (one per key; every chunk when not keyed).
-        error: why embedding failed, if it did (then nothing of the batch is written).
-        cause: the exception the embedder raised (its fault -- a dependency's or the input's -- decides how
-            a service answers).
+        cause: the exception the embedder raised, if embedding failed (then nothing of the batch is
+            written); its fault -- a dependency's or the input's -- decides how a service answers.
     """
 
     chunks: list[Document]
     keyed: bool = False
     vectors: dict[str, list[float] | None] = field(default_factory=dict)
     missing: list[Document] = field(default_factory=list)
-    error: str | None = None
     cause: BaseException | None = None
+
+    @property
+    def error(self) -> str | None:
+        """Why embedding failed, if it did (from :attr:`cause`)."""
+        if self.cause is None:
+            return None
+        return f"embedding failed: {type(self.cause).__name__}: {self.cause}"
 
     @classmethod
     def prepare(cls, chunks: list[Document], embedder: Any, store: Any, previous: Any) -> ChunkBatch:
@@ -129,7 +134,6 @@ def embed_pool(embedder: Any, pool: list[ChunkBatch]) -> None:
             for batch in waiting:
                 embed_pool(embedder, [batch])
             return
-        waiting[0].error = f"embedding failed: {type(exc).__name__}: {exc}"
         waiting[0].cause = exc
         return
     start = 0
