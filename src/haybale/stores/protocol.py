@@ -2,6 +2,14 @@
 
 Stores are defined by protocol, not inheritance: any class with these methods is a document store. Search
 capabilities are separate protocols so retrievers can check what a store offers.
+
+**Corpus filters.** A store's ``bm25_search`` (and ``hybrid_search``) may take a keyword-only
+``corpus_filters`` argument: the search then runs as if the store held only the documents matching it. BM25's
+corpus statistics (the number of documents, their average length and each query term's document frequency)
+are computed over those documents, and only they can be returned (``filters`` narrows the results further but
+does not change the statistics). Every store shipped with haybale takes it; the tenant-scoped view passes the
+tenant as ``corpus_filters`` so that one tenant's scores never depend on another tenant's documents. ``None``
+(the default) means the whole store.
 """
 
 from __future__ import annotations
@@ -73,7 +81,8 @@ class BM25SearchStore(Protocol):
     def bm25_search(
         self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
     ) -> list[Document]:
-        """Top ``top_k`` documents for ``query``, best first, with ``score`` set."""
+        """Top ``top_k`` documents for ``query``, best first, with ``score`` set (stores may also take
+        ``corpus_filters``, see the module docstring)."""
         ...
 
 

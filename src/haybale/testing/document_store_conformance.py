@@ -35,6 +35,7 @@ Filter expectations are hard-coded in :mod:`haybale.testing.filter_cases` (compu
 
 from __future__ import annotations
 
+import inspect
 import threading
 from typing import Any, cast
 
@@ -43,6 +44,7 @@ import pytest
 from haybale.dataclasses import ByteStream, Document
 from haybale.errors import DocumentStoreError, DuplicateDocumentError, FilterError
 from haybale.stores.protocol import BM25SearchStore, DocumentStore, DuplicatePolicy, EmbeddingSearchStore
+from haybale.stores.tenant_scope import TenantScopedStore
 from haybale.testing.filter_cases import FILTER_CASES, INVALID_FILTERS, LONG_IN_CASES, filter_corpus
 
 __all__ = ["DocumentStoreConformance"]
@@ -509,6 +511,43 @@ class DocumentStoreConformance:
         store = self._bm25_store(store)
         with pytest.raises(FilterError):
             store.bm25_search("apple", filters={"field": "meta.group", "operator": "is", "value": "x"})
+
+    def _corpus_filtered_store(self, store: Any) -> Any:
+        inner = store.inner if isinstance(store, TenantScopedStore) else store
+        search = getattr(inner, "bm25_search", None)
+        if search is None or "corpus_filters" not in inspect.signature(search).parameters:
+            pytest.skip(f"{type(inner).__name__}.bm25_search takes no corpus_filters")
+        return self._bm25_store(store)
+
+    def test_bm25_corpus_filters_score_as_a_store_holding_only_those_documents(self, store: Any) -> None:
+        store = self._corpus_filtered_store(store)
+        query = "apple banana cherry"
+        whole = {d.id: d.score for d in store.bm25_search(query, top_k=10)}
+        scoped = store.bm25_search(query, top_k=10, corpus_filters={"group": "x"})
+        assert [d.id for d in scoped] == ["b1", "b3"]  # b2 matches the query but is not in the corpus
+        assert scoped[0].score != pytest.approx(whole["b1"])  # statistics are the corpus's, not the store's
+        store.delete_by_filter({"field": "meta.group", "operator": "in", "value": ["y", "z"]})
+        alone = store.bm25_search(query, top_k=10)
+        assert [d.id for d in alone] == [d.id for d in scoped]
+        assert [d.score for d in scoped] == pytest.approx([d.score for d in alone], rel=1e-6)
+
+    def test_bm25_corpus_filters_and_filters_both_apply(self, store: Any) -> None:
+        store = self._corpus_filtered_store(store)
+        corpus = {"field": "meta.group", "operator": "in", "value": ["x", "y"]}
+        both = store.bm25_search("apple cherry", top_k=10, filters={"group": "y"}, corpus_filters=corpus)
+        assert [d.id for d in both] == ["b2"]
+        unfiltered = {d.id: d.score for d in store.bm25_search("apple cherry", corpus_filters=corpus)}
+        assert both[0].score == pytest.approx(unfiltered["b2"], rel=1e-6)  # filters do not change statistics
+        assert store.bm25_search("apple", filters={"group": "y"}, corpus_filters={"group": "z"}) == []
+        assert store.bm25_search("apple", top_k=10, corpus_filters={"group": "nobody"}) == []
+        scaled = store.bm25_search("apple", top_k=10, corpus_filters={"group": "x"}, scale_score=True)
+        assert [d.id for d in scaled] == ["b1"]
+        assert 0.0 < scaled[0].score < 1.0
+
+    def test_bm25_malformed_corpus_filters(self, store: Any) -> None:
+        store = self._corpus_filtered_store(store)
+        with pytest.raises(FilterError):
+            store.bm25_search("apple", corpus_filters={"field": "meta.group", "operator": "is", "value": "x"})
 
     def test_bm25_empty_store(self, store: Any) -> None:
         if not isinstance(store, BM25SearchStore):
