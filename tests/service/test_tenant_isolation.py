@@ -256,6 +256,31 @@ def test_chat_answers_only_from_the_callers_documents(service: RunningService) -
     assert not {s["content"] for s in theirs["sources"]} & a_contents
 
 
+def test_another_tenants_uploads_do_not_move_the_callers_scores(service: RunningService) -> None:
+    """BM25 statistics are per tenant: tenant B uploading the very file A searches (doubling every term's
+    document frequency in the shared store) changes none of A's scores, so B's writes cannot be detected."""
+    question = {"query": "weather rain forecast hay drying"}
+
+    def scores() -> tuple[list[Any], list[Any]]:
+        found = _run(service, "bm25", question, A).json()["result"]["retriever"]["documents"]
+        answered = service.client.post("/query", json={**question, "top_k": 5}, headers=A).json()["results"]
+        return [(d["id"], d["score"]) for d in found], [(r["content"], r["score"]) for r in answered]
+
+    before = scores()
+    assert before[0] and before[1]
+    upload = service.client.post(
+        "/process",
+        files={"file": ("weather_and_hay.txt", (CORPUS / "weather_and_hay.txt").read_bytes())},
+        data={"metadata": json.dumps({"data_entity_id": "kb-b", "document_id": "copy-of-b"})},
+        headers=B,
+    )
+    assert upload.status_code == 200, upload.text
+    assert scores() == before
+    deleted = service.client.post("/delete", json={"filters": {"document_id": "copy-of-b"}}, headers=B)
+    assert deleted.status_code == 200 and deleted.json()["documents_deleted"] > 0
+    assert scores() == before
+
+
 def test_a_pipeline_whose_stores_cannot_be_scoped_is_refused() -> None:
     from haybale.core.component import component
     from haybale.core.pipeline import Pipeline

@@ -248,3 +248,35 @@ def test_split_rankings_async_and_without_idle_connections_are_the_same(
     assert asyncio.run(split_async()) == expected
     # three slices: two borrowed connections for BM25, three for hybrid search (its dense side beside them)
     assert splits == [2, 3] * len(queries)
+
+
+def test_corpus_filters_rank_as_a_store_holding_only_that_corpus(
+    pg_store_factory: Any, plan: dict[str, Any]
+) -> None:
+    """Every way of ranking, with ``corpus_filters``: the exact top-k of a store holding only the corpus
+    (its statistics: document count, lengths, document frequencies), also with a filter inside it and after
+    deletes; the whole store's statistics would give other scores."""
+    docs = _corpus(600, seed=11)
+    corpus = {"field": "meta.i", "operator": "<", "value": 200}
+    pg, alone = pg_store_factory(**plan), InMemoryDocumentStore()
+    pg.write_documents(docs)
+    alone.write_documents([d for d in docs if d.meta["i"] < 200])
+    queries = _queries(seed=12, count=40)
+    for query, top_k in queries:
+        expected = alone.bm25_search(query, top_k=top_k)
+        got = pg.bm25_search(query, top_k=top_k, corpus_filters=corpus)
+        assert [d.score for d in got] == pytest.approx([d.score for d in expected], rel=1e-6), query
+        assert all(d.meta["i"] < 200 for d in got)
+    whole = pg.bm25_search(queries[0][0], top_k=1)[0]
+    assert whole.score != pytest.approx(alone.bm25_search(queries[0][0], top_k=10_000)[0].score, rel=1e-3)
+    even = {"field": "meta.even", "operator": "==", "value": True}
+    for query, top_k in queries[:20]:
+        expected = alone.bm25_search(query, top_k=top_k, filters=even)
+        got = pg.bm25_search(query, top_k=top_k, filters=even, corpus_filters=corpus)
+        assert [d.score for d in got] == pytest.approx([d.score for d in expected], rel=1e-6), query
+    for store in (pg, alone):
+        store.delete_by_filter({"field": "meta.i", "operator": "<", "value": 50})
+    for query, top_k in queries[:20]:
+        expected = alone.bm25_search(query, top_k=top_k)
+        got = pg.bm25_search(query, top_k=top_k, corpus_filters=corpus)
+        assert [d.score for d in got] == pytest.approx([d.score for d in expected], rel=1e-6), query

@@ -370,6 +370,32 @@ def test_hybrid_search_fuses_in_sql_with_score_details(pg_store_factory: Any) ->
         store.hybrid_search("cherry", query_vec, weights=[1.0])
 
 
+def test_hybrid_search_with_corpus_filters_is_that_of_a_store_holding_only_the_corpus(
+    pg_store_factory: Any,
+) -> None:
+    docs = _corpus(400)
+    corpus = {"field": "meta.group", "operator": "in", "value": ["g1", "g2", "g3"]}
+    store, alone = pg_store_factory(), pg_store_factory()
+    store.write_documents(docs)
+    alone.write_documents([d for d in docs if d.meta["group"] in ("g1", "g2", "g3")])
+    query_vec = docs[17].embedding
+    for fusion in ("reciprocal_rank_fusion", "weighted"):
+        got = store.hybrid_search("cherry ocean", query_vec, top_k=10, fusion=fusion, corpus_filters=corpus)
+        expected = alone.hybrid_search("cherry ocean", query_vec, top_k=10, fusion=fusion)
+        assert [d.id for d in got] == [d.id for d in expected]
+        assert [d.score for d in got] == pytest.approx([d.score for d in expected], rel=1e-9)
+        assert [d.score_details for d in got] == [d.score_details for d in expected]
+    g2 = {"group": "g2"}
+    narrowed = store.hybrid_search("cherry", query_vec, top_k=10, filters=g2, corpus_filters=corpus)
+    assert narrowed and all(d.meta["group"] == "g2" for d in narrowed)
+    for doc in narrowed:
+        if "bm25" in doc.score_details:
+            [same] = [d for d in alone.bm25_search("cherry", top_k=100) if d.id == doc.id]
+            assert doc.score_details["bm25"]["score"] == pytest.approx(same.score, rel=1e-9)
+    with pytest.raises(FilterError):
+        store.hybrid_search("cherry", query_vec, corpus_filters={"field": "meta.group", "operator": "~"})
+
+
 def test_rows_from_a_relaxed_order_index_scan_are_ranked_by_distance(pg_store_factory: Any) -> None:
     """Vectors that all point the same way (cosine distances to the query are rounding noise around 0) come
     out of the relaxed-order HNSW scan in no particular order; dense and hybrid search must still rank them

@@ -71,6 +71,28 @@ class ScopedConformance(DocumentStoreConformance):
     def test_to_dict_from_dict_round_trip(self, store: Any) -> None:
         assert store.to_dict() == store.inner.to_dict()  # a served pipeline saves the real store
 
+    def test_bm25_scores_do_not_move_when_another_tenant_writes(self, store: Any) -> None:
+        """BM25 statistics are the tenant's own: another tenant writing (or deleting) documents full of the
+        query's terms changes nothing in this tenant's scores, not even the last bit."""
+        store.write_documents(
+            [Document(content=f"quick brown fox number {i} jumps {'fox ' * (i % 3)}") for i in range(6)]
+        )
+        query = "quick fox jumps"
+        before = [(d.id, d.score) for d in store.bm25_search(query, top_k=10)]
+        assert len(before) == 6
+        neighbour = TenantScopedStore(store.inner)
+        with tenant_scope("other"):
+            neighbour.write_documents(
+                [Document(content=f"fox fox quick {i} " + "jumps " * i) for i in range(1, 40)]
+            )
+        assert [(d.id, d.score) for d in store.bm25_search(query, top_k=10)] == before
+        with tenant_scope("other"):
+            neighbour.delete_by_filter({"field": "content", "operator": "like", "value": "%fox%"})
+        assert [(d.id, d.score) for d in store.bm25_search(query, top_k=10)] == before
+        if isinstance(store.inner, HybridSearchStore):
+            fused = store.hybrid_search(query, [1.0, 0.0, 0.0, 0.0], top_k=10)
+            assert {d.id: d.score_details["bm25"]["score"] for d in fused} == dict(before)
+
 
 class TestScopedMemoryConformance(ScopedConformance):
     @pytest.fixture

@@ -39,9 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BM25Parameters",
+    "Corpus",
     "DocumentPostings",
     "bm25_ranked_cte",
     "build_postings",
+    "corpus_ctes",
     "delete_with_stats_sql",
     "insert_postings_sql",
     "query_terms",
@@ -276,11 +278,73 @@ def restriction_ctes(
         # planner hash the matching set instead of probing the wide document rows once per posting.
         ctes.append(
             sql.SQL(
-                "bm25_filter AS MATERIALIZED (SELECT d.seq FROM {docs} AS d WHERE ({where}){in_slice}),"
+                "bm25_filter AS MATERIALIZED "
+                "(SELECT d.seq, d.doc_len FROM {docs} AS d WHERE ({where}){in_slice}),"
             ).format(docs=names.documents, where=where, in_slice=in_slice)
         )
         conditions.append(sql.SQL("AND p.doc_seq IN (SELECT f.seq FROM bm25_filter AS f)"))
     return sql.SQL("\n").join(ctes), sql.SQL(" ").join(conditions)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The documents a search's BM25 statistics come from (its ``corpus_filters``): a condition on the
+    documents table and its parameters. ``is_filter``: the condition is exactly the search's filter, so an
+    unsliced ranking reads the documents its filter already selected instead of selecting them again."""
+
+    where: Composable
+    params: list[Any]
+    is_filter: bool = False
+
+    def reuses_filter(self, sliced: bool) -> bool:
+        """Whether a ranking reads the filter's documents (a slice's filter CTE holds only the slice)."""
+        return self.is_filter and not sliced
+
+    def statement_params(self, terms: list[str], sliced: bool) -> list[Any]:
+        """The parameters of :func:`corpus_ctes` for these query terms."""
+        return [terms] if self.reuses_filter(sliced) else [*self.params, terms]
+
+
+def corpus_ctes(
+    names: TableNames, corpus: Corpus | None, sliced: bool
+) -> tuple[Composable, Composable, Composable]:
+    """The statistics a ranking reads: ``(ctes, term stats, corpus totals)``.
+
+    Without ``corpus`` these are the store's tables (no CTEs). With it (a search's ``corpus_filters``), the
+    CTEs compute the same columns over the matching documents only: ``df`` of each query term counted in
+    their postings, ``n`` and ``total_len`` summed over them. The pruning bounds (``max_tf``,
+    ``min_len_ratio``) stay the whole store's: bounds over a superset still bound every corpus document.
+    Placeholders of the CTEs: :meth:`Corpus.statement_params`.
+    """
+    from psycopg import sql
+
+    if corpus is None:
+        return sql.SQL(""), names.term_stats, names.corpus_stats
+    documents: Composable
+    if corpus.reuses_filter(sliced):
+        documents, source = sql.SQL(""), sql.SQL("bm25_filter")
+    else:
+        documents = sql.SQL(
+            "bm25_corpus_docs AS MATERIALIZED (SELECT d.seq, d.doc_len FROM {docs} AS d WHERE ({where})),"
+        ).format(docs=names.documents, where=corpus.where)
+        source = sql.SQL("bm25_corpus_docs")
+    ctes = sql.SQL(
+        """
+        {documents}
+        bm25_corpus AS MATERIALIZED (
+            SELECT count(*)::int8 AS n, coalesce(sum(c.doc_len), 0)::int8 AS total_len
+            FROM {source} AS c
+        ),
+        bm25_corpus_terms AS MATERIALIZED (
+            SELECT ts.term, x.df, ts.max_tf, ts.min_len_ratio
+            FROM (SELECT p.term, count(*)::int8 AS df
+                  FROM {postings} AS p JOIN {source} AS c ON c.seq = p.doc_seq
+                  WHERE p.term = ANY(%s::text[]) GROUP BY p.term) AS x
+            JOIN {term_stats} AS ts ON ts.term = x.term
+        ),
+        """
+    ).format(documents=documents, source=source, postings=names.postings, term_stats=names.term_stats)
+    return ctes, sql.SQL("bm25_corpus_terms"), sql.SQL("bm25_corpus")
 
 
 def ranked_tail_ctes(names: TableNames) -> Composed:
@@ -303,13 +367,18 @@ def ranked_tail_ctes(names: TableNames) -> Composed:
 
 
 def bm25_ranked_cte(
-    names: TableNames, where: Composable | None, params: BM25Parameters, sliced: bool = False
+    names: TableNames,
+    where: Composable | None,
+    params: BM25Parameters,
+    sliced: bool = False,
+    corpus: Corpus | None = None,
 ) -> Composed:
     """CTEs ending in ``bm25(id, score, rank)``: the exact BM25 top ``limit`` of documents matching ``where``.
 
     ``where`` None means no filter (the documents table is then only read for the final candidates).
-    Placeholders, in order: the parameters of ``where``, query terms (text[]), their query frequencies
-    (int[]), then the limit. ``sliced`` ranks only the documents whose ``seq`` lies in an inclusive range
+    Placeholders, in order: the parameters of ``where``, those of the corpus statistics
+    (:func:`corpus_ctes`, only with ``corpus``), query terms (text[]), their query frequencies (int[]), then
+    the limit. ``sliced`` ranks only the documents whose ``seq`` lies in an inclusive range
     given by two more placeholders *before* all others (``bm25_top(seq, score)`` is then the slice's top
     ``limit``; idf and avgdl stay those of the whole corpus, so scores are the same as unsliced).
 
@@ -337,10 +406,12 @@ def bm25_ranked_cte(
     from psycopg import sql
 
     filtered, restrict = restriction_ctes(names, where, sliced)
+    statistics, term_stats, totals = corpus_ctes(names, corpus, sliced)
     slack = sql.Literal(1.0 - _PRUNING_SLACK)
     return sql.SQL(
         """
         {filtered}
+        {statistics}
         bm25_idf AS MATERIALIZED (
             SELECT q.ord, q.term, q.qtf::float8 AS qtf, {idf} AS idf, {avgdl} AS avgdl, {bound} AS ub,
                    q.qtf::float8 * {idf} * {k1_plus_1} AS w, {k1} * {one_minus_b} AS c1,
@@ -406,8 +477,9 @@ def bm25_ranked_cte(
         {tail}
         """
     ).format(
-        term_stats=names.term_stats,
-        corpus=names.corpus_stats,
+        term_stats=term_stats,
+        corpus=totals,
+        statistics=statistics,
         postings=names.postings,
         tail=ranked_tail_ctes(names),
         filtered=filtered,

@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 from haybale.errors import DocumentStoreUsageError
 from haybale.stores._pgvector_bm25 import (
     BM25Parameters,
+    Corpus,
     avgdl_expr,
     bm25_ranked_cte,
     contribution_expr,
+    corpus_ctes,
     idf_expr,
     ranked_tail_ctes,
     restriction_ctes,
@@ -95,7 +97,12 @@ def probe_sql(names: TableNames) -> Composed:
     ).format(docs=names.documents, term_stats=names.term_stats)
 
 
-def single_pass_cte(names: TableNames, where: Composable | None, params: BM25Parameters) -> Composed:
+def single_pass_cte(
+    names: TableNames,
+    where: Composable | None,
+    params: BM25Parameters,
+    corpus: Corpus | None = None,
+) -> Composed:
     """CTEs ending in ``bm25(id, score, rank)`` that score every posting of the query terms.
 
     Same placeholders and results as :func:`~haybale.stores._pgvector_bm25.bm25_ranked_cte` (unsliced);
@@ -104,9 +111,11 @@ def single_pass_cte(names: TableNames, where: Composable | None, params: BM25Par
     from psycopg import sql
 
     filtered, restrict = restriction_ctes(names, where, sliced=False)
+    statistics, term_stats, totals = corpus_ctes(names, corpus, sliced=False)
     return sql.SQL(
         """
         {filtered}
+        {statistics}
         bm25_idf AS MATERIALIZED (
             SELECT q.ord, q.term, q.qtf::float8 AS qtf, {idf} AS idf, {avgdl} AS avgdl
             FROM unnest(%s::text[], %s::int[]) WITH ORDINALITY AS q(term, qtf, ord)
@@ -128,8 +137,9 @@ def single_pass_cte(names: TableNames, where: Composable | None, params: BM25Par
         idf=idf_expr(),
         avgdl=avgdl_expr(),
         contribution=contribution_expr(params),
-        term_stats=names.term_stats,
-        corpus=names.corpus_stats,
+        statistics=statistics,
+        term_stats=term_stats,
+        corpus=totals,
         postings=names.postings,
         tail=ranked_tail_ctes(names),
     )
@@ -150,13 +160,15 @@ def _merged_cte(names: TableNames) -> Composed:
     ).format(docs=names.documents)
 
 
-def _slice_sql(names: TableNames, where: Composable | None, params: BM25Parameters) -> Composed:
+def _slice_sql(
+    names: TableNames, where: Composable | None, params: BM25Parameters, corpus: Corpus | None
+) -> Composed:
     """The pruned top ``limit`` ``(seq, score)`` of one ``seq`` slice (placeholders: lo, hi, then as
     :func:`~haybale.stores._pgvector_bm25.bm25_ranked_cte`)."""
     from psycopg import sql
 
     return sql.SQL("WITH {ctes} SELECT t.seq, t.score FROM bm25_top AS t").format(
-        ctes=bm25_ranked_cte(names, where, params, sliced=True)
+        ctes=bm25_ranked_cte(names, where, params, sliced=True, corpus=corpus)
     )
 
 
@@ -180,25 +192,33 @@ def bm25_source(
     terms: list[str],
     qtfs: list[int],
     limit: int,
+    corpus: Corpus | None = None,
     alongside: Execute | None = None,
 ) -> Generator[Execute | Concurrent, Any, BM25Source]:
     """Steps choosing and (for sliced rankings) computing the BM25 part of a search; returns its CTEs.
 
+    ``where`` restricts which documents are ranked; ``corpus`` (from a search's ``corpus_filters``) makes
+    the statistics those of the matching documents instead of the whole store's
+    (:func:`~haybale.stores._pgvector_bm25.corpus_ctes`; ``where`` must then imply it).
     ``alongside`` is another read-only statement of the same search (hybrid search's nearest neighbours):
     when the ranking is split, it runs at the same time as the slices, on a connection of its own, and its
     rows come back in :attr:`BM25Source.alongside_rows`.
     """
-    ranked = [*where_params, terms, qtfs, limit]
+
+    def ranked(sliced: bool) -> list[Any]:
+        statistics = [] if corpus is None else corpus.statement_params(terms, sliced)
+        return [*where_params, *statistics, terms, qtfs, limit]
+
     if not terms:  # nothing to rank: no need to ask
-        return BM25Source(single_pass_cte(names, where, bm25), ranked)
+        return BM25Source(single_pass_cte(names, where, bm25, corpus), ranked(False))
     rows = yield Execute(probe_sql(names), [terms], fetch=True)
     postings, first, last = rows[0]
     if postings <= plan.single_pass_max_postings:
-        return BM25Source(single_pass_cte(names, where, bm25), ranked)
+        return BM25Source(single_pass_cte(names, where, bm25, corpus), ranked(False))
     if plan.parallel_slices > 1 and postings >= plan.parallel_min_postings and first is not None:
-        statement = _slice_sql(names, where, bm25)
+        statement = _slice_sql(names, where, bm25, corpus)
         bounds = slice_bounds(int(first), int(last), plan.parallel_slices)
-        steps = tuple(Execute(statement, [lo, hi, *ranked], fetch=True) for lo, hi in bounds)
+        steps = tuple(Execute(statement, [lo, hi, *ranked(True)], fetch=True) for lo, hi in bounds)
         results = yield Concurrent(steps if alongside is None else (alongside, *steps))
         if results is not None:
             extra = None if alongside is None else results[0]
@@ -207,4 +227,4 @@ def bm25_source(
             return BM25Source(
                 _merged_cte(names), [[r[0] for r in merged], [r[1] for r in merged]], alongside_rows=extra
             )
-    return BM25Source(bm25_ranked_cte(names, where, bm25), ranked)
+    return BM25Source(bm25_ranked_cte(names, where, bm25, corpus=corpus), ranked(False))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError
-from haybale.stores._pgvector_bm25 import BM25Parameters, query_terms
+from haybale.stores._pgvector_bm25 import BM25Parameters, Corpus, query_terms
 from haybale.stores._pgvector_bm25_plan import BM25Plan, bm25_source
 from haybale.stores._pgvector_search import (
     DOCUMENT_COLUMNS,
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SearchSettings",
     "bm25_operation",
+    "corpus_restriction",
     "count_operation",
     "embedding_operation",
     "filter_operation",
@@ -130,6 +131,35 @@ def where_clause(filters: dict[str, Any] | None) -> tuple[Composable, list[Any]]
     return (where if where is not None else sql.SQL("TRUE")), params
 
 
+def corpus_restriction(
+    filters: dict[str, Any] | None, corpus_filters: dict[str, Any] | None
+) -> tuple[Composable | None, list[Any], Corpus | None]:
+    """For a search with ``corpus_filters``: the condition on the documents it may return (``filters`` AND
+    ``corpus_filters``; ``filters`` alone when it already implies the corpus, as a tenant-scoped store's
+    filters do) with its parameters, and the corpus its statistics are computed over (None without
+    ``corpus_filters``).
+
+    Raises:
+        FilterError: either filter is malformed.
+    """
+    from haybale.filters import LogicalCondition, filter_to_dict, parse_filters
+
+    if corpus_filters is None:
+        return (*optional_where(filters), None)
+    corpus_node = parse_filters(corpus_filters)
+    if corpus_node is None:  # an empty corpus filter selects the whole store
+        return (*optional_where(filters), None)
+    user = parse_filters(filters)
+    corpus_where, corpus_params = where_clause(filter_to_dict(corpus_node))
+    if user is None or user == corpus_node:
+        return corpus_where, corpus_params, Corpus(corpus_where, corpus_params, is_filter=True)
+    implied = isinstance(user, LogicalCondition) and user.operator == "AND" and corpus_node in user.conditions
+    both = filter_to_dict(user)
+    if not implied:
+        both = {"operator": "AND", "conditions": [both, filter_to_dict(corpus_node)]}
+    return (*optional_where(both), Corpus(corpus_where, corpus_params))
+
+
 def _check_embedding(embedding: Any, dimension: int) -> Any:
     import numpy as np
 
@@ -170,13 +200,19 @@ def filter_operation(settings: SearchSettings, filters: dict[str, Any] | None) -
 
 
 def bm25_operation(
-    settings: SearchSettings, query: str, top_k: int, filters: dict[str, Any] | None, scale_score: bool
+    settings: SearchSettings,
+    query: str,
+    top_k: int,
+    filters: dict[str, Any] | None,
+    scale_score: bool,
+    *,
+    corpus_filters: dict[str, Any] | None = None,
 ) -> Operation:
-    """Top ``top_k`` documents by BM25, best first."""
+    """Top ``top_k`` documents by BM25, best first (among ``corpus_filters``, with its statistics)."""
     if not isinstance(query, str):
         raise DocumentStoreUsageError(f"bm25_search expects the query as a str, got {type(query).__name__}.")
     top_k = check_top_k(top_k)
-    where, params = optional_where(filters)
+    where, params, corpus = corpus_restriction(filters, corpus_filters)
     terms, qtfs = query_terms(settings.analyzer.tokenize(query))
     if not terms or top_k == 0:
         return []
@@ -189,6 +225,7 @@ def bm25_operation(
         terms=terms,
         qtfs=qtfs,
         limit=top_k,
+        corpus=corpus,
     )
     rows = yield Execute(*bm25_sql(settings.names, source), fetch=True)
     documents = []
@@ -288,8 +325,10 @@ def hybrid_operation(
     filters: dict[str, Any] | None,
     fusion: str,
     weights: list[float] | None,
+    corpus_filters: dict[str, Any] | None = None,
 ) -> Operation:
-    """BM25 and dense rankings fused in one statement; results carry ``score_details``."""
+    """BM25 and dense rankings fused in one statement; results carry ``score_details``. With
+    ``corpus_filters`` both rankings see only the matching documents and BM25 uses their statistics."""
     if not isinstance(query, str):
         raise DocumentStoreUsageError(
             f"hybrid_search expects the query as a str, got {type(query).__name__}."
@@ -297,7 +336,7 @@ def hybrid_operation(
     top_k = check_top_k(top_k)
     fused_weights = _hybrid_weights(fusion, weights)
     vector = _check_embedding(query_embedding, dimension)
-    where, params = optional_where(filters)
+    where, params, corpus = corpus_restriction(filters, corpus_filters)
     terms, qtfs = query_terms(settings.analyzer.tokenize(query))
     candidates = max(top_k, HYBRID_MIN_CANDIDATES)
     if top_k == 0:
@@ -323,6 +362,7 @@ def hybrid_operation(
         terms=terms,
         qtfs=qtfs,
         limit=candidates,
+        corpus=corpus,
         alongside=Execute(*nearest(settings.exact), fetch=True),
     )
 

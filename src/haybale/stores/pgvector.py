@@ -372,17 +372,35 @@ class PgvectorDocumentStore:
 
     # -------------------------------------------------------------------------------------------- search
     def bm25_search(
-        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        scale_score: bool = False,
+        *,
+        corpus_filters: dict[str, Any] | None = None,
     ) -> list[Document]:
-        """Top ``top_k`` documents by BM25 (computed in PostgreSQL), best first, with ``score`` set."""
-        op = bm25_operation(self._settings, query, top_k, filters, scale_score)
+        """Top ``top_k`` documents by BM25 (computed in PostgreSQL), best first, with ``score`` set.
+
+        Args:
+            corpus_filters: search as if the store held only the matching documents: BM25 statistics
+                (document count, average length, document frequencies) are theirs, and only they can be
+                returned (``filters`` narrows the results without changing the statistics).
+        """
+        op = bm25_operation(self._settings, query, top_k, filters, scale_score, corpus_filters=corpus_filters)
         return list(self._run(op, "bm25_search", False))
 
     async def bm25_search_async(
-        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        scale_score: bool = False,
+        *,
+        corpus_filters: dict[str, Any] | None = None,
     ) -> list[Document]:
         """Async :meth:`bm25_search`."""
-        op = bm25_operation(self._settings, query, top_k, filters, scale_score)
+        op = bm25_operation(self._settings, query, top_k, filters, scale_score, corpus_filters=corpus_filters)
         return list(await self._run_async(op, "bm25_search", False))
 
     def embedding_search(
@@ -432,12 +450,16 @@ class PgvectorDocumentStore:
         filters: dict[str, Any] | None = None,
         fusion: str = "reciprocal_rank_fusion",
         weights: list[float] | None = None,
+        *,
+        corpus_filters: dict[str, Any] | None = None,
     ) -> list[Document]:
         """BM25 and dense rankings fused in one SQL statement; each result has ``score_details``.
 
         Args:
             fusion: "reciprocal_rank_fusion" (k=60) or "weighted" (weighted sum of min-max normalised scores).
             weights: [bm25_weight, dense_weight]; default [1, 1] for RRF and [0.5, 0.5] for weighted.
+            corpus_filters: as for :meth:`bm25_search`: both rankings see only the matching documents, and
+                BM25 uses their statistics.
         """
         op = hybrid_operation(
             self._settings,
@@ -448,6 +470,7 @@ class PgvectorDocumentStore:
             filters=filters,
             fusion=fusion,
             weights=weights,
+            corpus_filters=corpus_filters,
         )
         return list(self._run(op, "hybrid_search", False))
 
@@ -459,6 +482,8 @@ class PgvectorDocumentStore:
         filters: dict[str, Any] | None = None,
         fusion: str = "reciprocal_rank_fusion",
         weights: list[float] | None = None,
+        *,
+        corpus_filters: dict[str, Any] | None = None,
     ) -> list[Document]:
         """Async :meth:`hybrid_search`."""
         op = hybrid_operation(
@@ -470,6 +495,7 @@ class PgvectorDocumentStore:
             filters=filters,
             fusion=fusion,
             weights=weights,
+            corpus_filters=corpus_filters,
         )
         return list(await self._run_async(op, "hybrid_search", False))
 

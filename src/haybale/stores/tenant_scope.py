@@ -7,6 +7,10 @@ The view reads the tenant from a context variable set around each request with :
 * **every read** (``count_documents``, ``filter_documents``, every ``*_search``) sees only the tenant's
   documents: the caller's filter becomes one operand of an AND with ``meta.<tenant_field> == tenant``, so
   nothing in it can widen the scope;
+* **BM25 scores are the tenant's own**: searches of stores that take ``corpus_filters`` (every store shipped
+  with haybale) get the tenant as their corpus, so document counts, lengths and term frequencies come from
+  the tenant's documents alone and one tenant's writes never move another's scores (a store without
+  ``corpus_filters`` computes them over all tenants);
 * **every write** stamps ``meta.<tenant_field>`` and refuses documents that name another tenant;
 * **ids are per tenant**: a document is stored under ``<tenant>::<id>`` and read back as ``<id>``, so two
   tenants writing the same content (same content-addressed id) or the same explicit id never touch each
@@ -248,6 +252,9 @@ class TenantScopedStore:
             )
         if "filters" in arguments:
             arguments["filters"] = self.scoped_filters(arguments["filters"])
+        if "corpus_filters" in arguments and current_tenant() is not None:
+            # BM25 statistics from the tenant's documents only: its scores never move with another's writes.
+            arguments["corpus_filters"] = self.scoped_filters(arguments["corpus_filters"])
         if "documents" in arguments:
             arguments["documents"] = self._stored(arguments["documents"])
         if "document_ids" in arguments:
