@@ -430,12 +430,28 @@ class SQLiteDocumentStore:
 
     # ------------------------------------------------------------------------------------------ search
     def bm25_search(
-        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        scale_score: bool = False,
+        *,
+        corpus_filters: dict[str, Any] | None = None,
     ) -> list[Document]:
         """Top ``top_k`` documents containing a term of ``query``, best BM25 score first.
 
+        Args:
+            query: the query text.
+            top_k: how many documents to return at most.
+            filters: only documents matching it are returned (the BM25 statistics do not change).
+            scale_score: map scores into (0, 1).
+            corpus_filters: search as if the database held only the documents matching it: document count,
+                average length and document frequencies are theirs, and only they can be returned. None
+                (or ``{}``) means the whole database.
+
         Raises:
-            DocumentStoreError: ``top_k`` is negative. FilterError: the filter is malformed.
+            DocumentStoreError: ``top_k`` is negative. FilterError: ``filters`` or ``corpus_filters`` is
+                malformed.
         """
         check_top_k(top_k)
         if query is None:  # accepted as "no query" for backward compatibility
@@ -443,17 +459,28 @@ class SQLiteDocumentStore:
         if not isinstance(query, str):
             raise DocumentStoreUsageError(f"bm25_search query must be a string, got {type(query).__name__}.")
         where, params = self._where(filters)
+        corpus_node = parse_filters(corpus_filters, name="corpus_filters")
+        corpus_where, corpus_params = self._where(corpus_node)
         if not query or top_k == 0:
             return []
 
         def read(connection: sqlite3.Connection) -> list[Document]:
             version = int(read_setting(connection, "version") or 0)
-            candidates = None
+            candidates = corpus = None
             if filters:
                 candidates = [
                     row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)
                 ]
-            hits = self._bm25.search(connection, version, query, top_k, candidates)
+            if corpus_node is not None:
+                corpus = [
+                    row[0]
+                    for row in connection.execute(
+                        "SELECT seq FROM documents WHERE content IS NOT NULL AND content <> '' AND "
+                        f"{corpus_where} ORDER BY seq",
+                        corpus_params,
+                    )
+                ]
+            hits = self._bm25.search(connection, version, query, top_k, candidates, corpus)
             documents = self._hit_documents(connection, hits, scale_bm25 if scale_score else None)
             details = self._bm25.score_details()
             for document, (_seq, score) in zip(documents, hits, strict=True):
