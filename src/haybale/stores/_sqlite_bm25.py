@@ -455,6 +455,7 @@ class SQLiteBM25:
         query: str,
         top_k: int,
         candidates: list[int] | None = None,
+        *,
         corpus: list[int] | None = None,
     ) -> list[tuple[int, float]]:
         """Up to ``top_k`` ``(seq, score)`` pairs, best first (equal scores: lower seq first), among the

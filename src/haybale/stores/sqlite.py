@@ -480,7 +480,7 @@ class SQLiteDocumentStore:
                         corpus_params,
                     )
                 ]
-            hits = self._bm25.search(connection, version, query, top_k, candidates, corpus)
+            hits = self._bm25.search(connection, version, query, top_k, candidates, corpus=corpus)
             documents = self._hit_documents(connection, hits, scale_bm25 if scale_score else None)
             details = self._bm25.score_details()
             for document, (_seq, score) in zip(documents, hits, strict=True):
