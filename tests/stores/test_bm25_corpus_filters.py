@@ -104,6 +104,8 @@ def test_a_corpus_scores_like_a_store_holding_only_its_documents(
             assert _ranked(scoped) == _ranked(alone.bm25_search(query, top_k=1000)), (corpus, query)
             top = shared.bm25_search(query, top_k=5, corpus_filters=corpus)
             assert _ranked(top) == _ranked(scoped[:5])
+            same = shared.bm25_search(query, top_k=1000, filters=corpus, corpus_filters=corpus)
+            assert _ranked(same) == _ranked(scoped)  # what a tenant-scoped view sends
         # filters narrow the results; the statistics stay the corpus's
         narrow = {"field": "meta.n", "operator": ">=", "value": 250}
         scoped = shared.bm25_search("river lantern", top_k=1000, filters=narrow, corpus_filters=corpus)

@@ -204,11 +204,20 @@ class InMemoryDocumentStore:
     def _all_documents(self) -> list[Document]:
         return [self._export(slot) for slot, doc in enumerate(self._docs) if doc is not None]
 
-    def _matching_slots(self, filters: dict[str, Any] | None) -> list[int]:
+    def _matching_slots(self, filters: dict[str, Any] | None, among: Any | None = None) -> list[int]:
+        """Slots of the documents matching ``filters``; only those where the boolean array ``among`` is
+        True when it is given."""
+        docs = self._docs
+        if among is not None:
+            picked = [(slot, docs[slot]) for slot in np.flatnonzero(among).tolist()]
+            if filters is None:
+                return [slot for slot, doc in picked if doc is not None]
+            predicate = self._predicate(filters)
+            return [slot for slot, doc in picked if doc is not None and predicate(doc)]
         if filters is None:
-            return [slot for slot, doc in enumerate(self._docs) if doc is not None]
+            return [slot for slot, doc in enumerate(docs) if doc is not None]
         predicate = self._predicate(filters)
-        return [slot for slot, doc in enumerate(self._docs) if doc is not None and predicate(doc)]
+        return [slot for slot, doc in enumerate(docs) if doc is not None and predicate(doc)]
 
     def _predicate(self, filters: dict[str, Any]) -> Callable[[Document], bool]:
         from haybale.filters.evaluate import compile_predicate
@@ -227,11 +236,13 @@ class InMemoryDocumentStore:
 
         return matches if _mentions_field(filters, "embedding") else predicate
 
-    def _candidate_mask(self, filters: dict[str, Any] | None) -> Any | None:
+    def _candidate_mask(self, filters: dict[str, Any] | None, among: Any | None = None) -> Any | None:
+        """Boolean array over slots of the documents matching ``filters`` (and ``among``, see
+        :meth:`_matching_slots`); None when ``filters`` is empty (every document)."""
         if not filters:
             return None
         mask = np.zeros(len(self._docs), dtype=bool)
-        mask[self._matching_slots(filters)] = True
+        mask[self._matching_slots(filters, among)] = True
         return mask
 
     def count_documents(self, filters: dict[str, Any] | None = None) -> int:
@@ -283,7 +294,8 @@ class InMemoryDocumentStore:
         scoped = parse_filters(corpus_filters, name="corpus_filters") is not None
         with self._lock:
             corpus = self._candidate_mask(corpus_filters) if scoped else None
-            mask = corpus if scoped and filters == corpus_filters else self._candidate_mask(filters)
+            # Only corpus documents can be returned: filters are evaluated among them alone.
+            mask = corpus if scoped and filters == corpus_filters else self._candidate_mask(filters, corpus)
             slots, scores = self._bm25.search(query, top_k, mask, corpus=corpus)
             details = self._bm25.score_details()
             results = []

@@ -467,18 +467,12 @@ class SQLiteDocumentStore:
         def read(connection: sqlite3.Connection) -> list[Document]:
             version = int(read_setting(connection, "version") or 0)
             candidates = corpus = None
-            if filters:
+            if corpus_node is not None:
+                narrow = (where, params) if filters and filters != corpus_filters else None
+                corpus, candidates = self._corpus_seqs(connection, (corpus_where, corpus_params), narrow)
+            elif filters:
                 candidates = [
                     row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)
-                ]
-            if corpus_node is not None:
-                corpus = [
-                    row[0]
-                    for row in connection.execute(
-                        "SELECT seq FROM documents WHERE content IS NOT NULL AND content <> '' AND "
-                        f"{corpus_where} ORDER BY seq",
-                        corpus_params,
-                    )
                 ]
             hits = self._bm25.search(connection, version, query, top_k, candidates, corpus=corpus)
             documents = self._hit_documents(connection, hits, scale_bm25 if scale_score else None)
@@ -488,6 +482,22 @@ class SQLiteDocumentStore:
             return documents
 
         return self._read_with_vectors(read)
+
+    @staticmethod
+    def _corpus_seqs(
+        connection: sqlite3.Connection, corpus: tuple[str, list[Any]], narrow: tuple[str, list[Any]] | None
+    ) -> tuple[list[int], list[int] | None]:
+        """The seqs of the BM25 corpus (documents with content matching the ``corpus`` where clause), in
+        order, and among them those matching ``narrow`` (None without it): one scan of the table."""
+        corpus_where, corpus_params = corpus
+        flag, flag_params = narrow if narrow is not None else ("1", [])
+        rows = connection.execute(
+            f"SELECT seq, {flag} FROM documents WHERE ({corpus_where}) AND content IS NOT NULL AND "
+            "content <> '' ORDER BY seq",
+            [*flag_params, *corpus_params],
+        ).fetchall()
+        candidates = [seq for seq, matches in rows if matches] if narrow is not None else None
+        return [seq for seq, _matches in rows], candidates
 
     def _hit_documents(
         self, connection: sqlite3.Connection, hits: list[tuple[int, float]], scale: Any
