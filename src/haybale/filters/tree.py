@@ -100,11 +100,13 @@ class LogicalCondition:
 FilterNode: TypeAlias = Condition | LogicalCondition
 
 
-def parse_filters(filters: dict[str, Any] | FilterNode | None) -> FilterNode | None:
+def parse_filters(filters: dict[str, Any] | FilterNode | None, *, name: str = "filters") -> FilterNode | None:
     """Validate ``filters`` and return its typed tree; None or ``{}`` (no filter) returns None.
 
     Args:
         filters: a filter dict in the full or shorthand form, an already-parsed node, or None.
+        name: what the caller calls this argument (for example ``corpus_filters``); error messages start
+            their path with it.
 
     Raises:
         FilterError: the filter is malformed; the message gives the path of the bad part (for example
@@ -116,13 +118,13 @@ def parse_filters(filters: dict[str, Any] | FilterNode | None) -> FilterNode | N
         return filters
     if not isinstance(filters, dict):
         raise FilterError(
-            f"filters: expected a dict, got {type(filters).__name__} ({filters!r}). Use "
+            f"{name}: expected a dict, got {type(filters).__name__} ({filters!r}). Use "
             '{"field": "meta.year", "operator": ">=", "value": 2020} or the shorthand {"year": 2020}.'
         )
     if not filters:
         return None
     budget = [MAX_FILTER_CONDITIONS]
-    return _parse_node(filters, "filters", 1, budget)
+    return _parse_node(filters, name, 1, budget)
 
 
 def filter_to_dict(node: FilterNode) -> dict[str, Any]:

@@ -333,20 +333,52 @@ class BM25Index:
         self._contrib[term_id] = result
         return result
 
-    def search(self, query: str, top_k: int, mask: Any | None = None) -> tuple[Any, Any]:
+    def _corpus_term_scores(self, terms: dict[int, int], corpus: Any) -> list[tuple[Any, Any, int]]:
+        """(slots, contribution, count) of each query term, scored as if the index held only the slots where
+        ``corpus`` (a boolean array over slots) is True: document count, total length and document
+        frequencies are counted among them (a term none of them holds is left out). Not cached."""
+        inside = np.zeros(len(self._doc_len), dtype=bool)
+        shared = min(len(corpus), len(inside))
+        np.logical_and(corpus[:shared], self._indexed[:shared], out=inside[:shared])
+        doc_count = int(np.count_nonzero(inside))
+        if not doc_count:
+            return []
+        total_length = float(self._doc_len[inside].sum())
+        scored = []
+        for term_id, count in terms.items():
+            slots, tfs = self._postings(term_id)
+            kept = inside[slots]
+            df = int(np.count_nonzero(kept))
+            if df:
+                slots = slots[kept]
+                norm = length_norm(self._doc_len[slots], self.b, doc_count, total_length)
+                contribution = term_contributions(
+                    tfs[kept], norm, df, doc_count, variant=self.variant, k1=self.k1, delta=self.delta
+                )
+                scored.append((slots, contribution, count))
+        return scored
+
+    def search(
+        self, query: str, top_k: int, mask: Any | None = None, *, corpus: Any | None = None
+    ) -> tuple[Any, Any]:
         """The ``top_k`` best documents for ``query``: (slots, scores), best first, only scoring documents.
 
         Args:
             query: the query text (analysed like the documents; unknown words are ignored).
             top_k: how many to return at most.
             mask: optional boolean array over slots; only slots where it is True may be returned.
+            corpus: optional boolean array over slots: score as if the index held only those slots (their
+                statistics; only they may be returned). None: the whole index, with the cached scores.
         """
         terms = self.query_terms(query)
         if not terms or not self.doc_count or top_k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        if corpus is None:
+            scored = [(*self._term_scores(term_id), count) for term_id, count in terms.items()]
+        else:
+            scored = self._corpus_term_scores(terms, corpus)
         acc = np.zeros(len(self._doc_len), dtype=np.float32)
-        for term_id, count in terms.items():
-            slots, contribution = self._term_scores(term_id)
+        for slots, contribution, count in scored:
             np.add.at(acc, slots, contribution if count == 1 else count * contribution)
         if mask is not None:
             acc[: len(mask)] *= mask[: len(acc)]

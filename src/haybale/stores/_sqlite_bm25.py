@@ -371,12 +371,9 @@ class SQLiteBM25:
             self._segments[segment] = cached
         return cached
 
-    def _term_scores(
-        self, connection: sqlite3.Connection, term: str, docs: int, length: int
-    ) -> tuple[Any, Any] | None:
-        cached = self._scored.get(term)
-        if cached is not None:
-            return cached
+    def _postings(self, connection: sqlite3.Connection, term: str) -> tuple[Any, Any, Any] | None:
+        """``term``'s postings: (seqs, term frequencies as float32, document lengths as float64), by seq;
+        None when no document holds it."""
         rows = term_postings(connection, term)
         if not rows:
             return None
@@ -386,9 +383,23 @@ class SQLiteBM25:
             seq_parts.append(offsets.astype(np.int64) + base)
             tf_parts.append(tfs.astype(np.float32))
             length_parts.append(lengths[offsets])
-        seqs = np.concatenate(seq_parts)
-        tfs = np.concatenate(tf_parts)
-        norm = length_norm(np.concatenate(length_parts).astype(np.float64), self.b, docs, float(length))
+        return (
+            np.concatenate(seq_parts),
+            np.concatenate(tf_parts),
+            np.concatenate(length_parts).astype(np.float64),
+        )
+
+    def _term_scores(
+        self, connection: sqlite3.Connection, term: str, docs: int, length: int
+    ) -> tuple[Any, Any] | None:
+        cached = self._scored.get(term)
+        if cached is not None:
+            return cached
+        postings = self._postings(connection, term)
+        if postings is None:
+            return None
+        seqs, tfs, doc_lengths = postings
+        norm = length_norm(doc_lengths, self.b, docs, float(length))
         scores = term_contributions(
             tfs, norm, len(seqs), docs, variant=self.variant, k1=self.k1, delta=self.delta
         )
@@ -399,6 +410,44 @@ class SQLiteBM25:
         self._cached += len(seqs)
         return seqs, scores
 
+    def _corpus_length(self, connection: sqlite3.Connection, corpus: Any) -> int:
+        """Total number of terms of the documents ``corpus`` (increasing seqs, each in a segment)."""
+        segments = connection.execute("SELECT segment, base FROM bm25_segments ORDER BY base").fetchall()
+        bases = np.asarray([row[1] for row in segments], dtype=np.int64)
+        position = np.searchsorted(bases, corpus, side="right") - 1
+        cuts = np.flatnonzero(np.diff(position)) + 1
+        total = 0
+        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(corpus)], strict=True):
+            base, lengths = self._segment(connection, int(segments[int(position[lo])][0]))
+            total += int(lengths[corpus[lo:hi] - base].sum(dtype=np.int64))
+        return total
+
+    def _corpus_term_scores(
+        self, connection: sqlite3.Connection, terms: dict[str, int], corpus: list[int]
+    ) -> list[tuple[tuple[Any, Any], int]]:
+        """((seqs, contributions), count) of each query term held by a document of ``corpus``, scored with
+        the statistics of those documents alone (nothing cached: the whole-index cache stays as it is)."""
+        if not corpus:
+            return []
+        seqs_in = np.asarray(corpus, dtype=np.int64)
+        docs = len(seqs_in)
+        length = float(self._corpus_length(connection, seqs_in))
+        found = []
+        for term, count in terms.items():
+            postings = self._postings(connection, term)
+            if postings is None:
+                continue
+            seqs, tfs, doc_lengths = postings
+            kept = np.isin(seqs, seqs_in, assume_unique=True)
+            df = int(np.count_nonzero(kept))
+            if df:
+                norm = length_norm(doc_lengths[kept], self.b, docs, length)
+                scores = term_contributions(
+                    tfs[kept], norm, df, docs, variant=self.variant, k1=self.k1, delta=self.delta
+                )
+                found.append(((seqs[kept], scores), count))
+        return found
+
     def search(
         self,
         connection: sqlite3.Connection,
@@ -406,9 +455,15 @@ class SQLiteBM25:
         query: str,
         top_k: int,
         candidates: list[int] | None = None,
+        *,
+        corpus: list[int] | None = None,
     ) -> list[tuple[int, float]]:
         """Up to ``top_k`` ``(seq, score)`` pairs, best first (equal scores: lower seq first), among the
         documents whose seq is in ``candidates`` (all when None) that contain a term of ``query``.
+
+        ``corpus`` (the increasing seqs of documents with content) scores as if the index held only those
+        documents: their number, their total length and each term's postings among them; only they can be
+        returned. None: the whole index, with the per-process score cache.
 
         Call inside a read transaction that read ``version``; the caller serialises calls.
         """
@@ -420,13 +475,16 @@ class SQLiteBM25:
         terms = self._query_terms(query)
         if not terms or top_k <= 0 or (candidates is not None and not candidates):
             return []
-        docs = _read_int(connection, "bm25_docs")
-        length = _read_int(connection, "bm25_length")
-        found = []
-        for term, count in terms.items():
-            scored = self._term_scores(connection, term, docs, length)
-            if scored is not None:
-                found.append((scored, count))
+        if corpus is not None:
+            found = self._corpus_term_scores(connection, terms, corpus)
+        else:
+            docs = _read_int(connection, "bm25_docs")
+            length = _read_int(connection, "bm25_length")
+            found = []
+            for term, count in terms.items():
+                scored = self._term_scores(connection, term, docs, length)
+                if scored is not None:
+                    found.append((scored, count))
         if not found:
             return []
         unique, inverse = np.unique(np.concatenate([s[0] for s, _c in found]), return_inverse=True)

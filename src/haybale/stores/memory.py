@@ -24,6 +24,7 @@ import numpy as np
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError, FilterError
+from haybale.filters.tree import parse_filters
 from haybale.stores._bulk import float32_embeddings, paused_gc
 from haybale.stores._memory_bm25 import BM25_VARIANTS, BM25Index
 from haybale.stores._memory_dense import SIMILARITY_FUNCTIONS, DenseMatrix
@@ -203,11 +204,20 @@ class InMemoryDocumentStore:
     def _all_documents(self) -> list[Document]:
         return [self._export(slot) for slot, doc in enumerate(self._docs) if doc is not None]
 
-    def _matching_slots(self, filters: dict[str, Any] | None) -> list[int]:
+    def _matching_slots(self, filters: dict[str, Any] | None, among: Any | None = None) -> list[int]:
+        """Slots of the documents matching ``filters``; only those where the boolean array ``among`` is
+        True when it is given."""
+        docs = self._docs
+        if among is not None:
+            picked = [(slot, docs[slot]) for slot in np.flatnonzero(among).tolist()]
+            if filters is None:
+                return [slot for slot, doc in picked if doc is not None]
+            predicate = self._predicate(filters)
+            return [slot for slot, doc in picked if doc is not None and predicate(doc)]
         if filters is None:
-            return [slot for slot, doc in enumerate(self._docs) if doc is not None]
+            return [slot for slot, doc in enumerate(docs) if doc is not None]
         predicate = self._predicate(filters)
-        return [slot for slot, doc in enumerate(self._docs) if doc is not None and predicate(doc)]
+        return [slot for slot, doc in enumerate(docs) if doc is not None and predicate(doc)]
 
     def _predicate(self, filters: dict[str, Any]) -> Callable[[Document], bool]:
         from haybale.filters.evaluate import compile_predicate
@@ -226,11 +236,13 @@ class InMemoryDocumentStore:
 
         return matches if _mentions_field(filters, "embedding") else predicate
 
-    def _candidate_mask(self, filters: dict[str, Any] | None) -> Any | None:
+    def _candidate_mask(self, filters: dict[str, Any] | None, among: Any | None = None) -> Any | None:
+        """Boolean array over slots of the documents matching ``filters`` (and ``among``, see
+        :meth:`_matching_slots`); None when ``filters`` is empty (every document)."""
         if not filters:
             return None
         mask = np.zeros(len(self._docs), dtype=bool)
-        mask[self._matching_slots(filters)] = True
+        mask[self._matching_slots(filters, among)] = True
         return mask
 
     def count_documents(self, filters: dict[str, Any] | None = None) -> int:
@@ -253,15 +265,38 @@ class InMemoryDocumentStore:
     # ---- search ------------------------------------------------------------------------------------------
 
     def bm25_search(
-        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        scale_score: bool = False,
+        *,
+        corpus_filters: dict[str, Any] | None = None,
     ) -> list[Document]:
-        """Top ``top_k`` documents by BM25 relevance to ``query`` (only documents containing a query term)."""
+        """Top ``top_k`` documents by BM25 relevance to ``query`` (only documents containing a query term).
+
+        Args:
+            query: the query text.
+            top_k: how many documents to return at most.
+            filters: only documents matching it are returned (the BM25 statistics do not change).
+            scale_score: map scores into (0, 1).
+            corpus_filters: search as if the store held only the documents matching it: document count,
+                average length and document frequencies are theirs, and only they can be returned. None
+                (or ``{}``) means the whole store.
+
+        Raises:
+            DocumentStoreError: the query is not a string or ``top_k`` is negative.
+            FilterError: ``filters`` or ``corpus_filters`` is malformed.
+        """
         if not isinstance(query, str):
             raise DocumentStoreUsageError(f"bm25_search query must be a string, got {type(query).__name__}.")
         top_k = check_top_k(top_k)
+        scoped = parse_filters(corpus_filters, name="corpus_filters") is not None
         with self._lock:
-            mask = self._candidate_mask(filters)
-            slots, scores = self._bm25.search(query, top_k, mask)
+            corpus = self._candidate_mask(corpus_filters) if scoped else None
+            # Only corpus documents can be returned: filters are evaluated among them alone.
+            mask = corpus if scoped and filters == corpus_filters else self._candidate_mask(filters, corpus)
+            slots, scores = self._bm25.search(query, top_k, mask, corpus=corpus)
             details = self._bm25.score_details()
             results = []
             for slot, score in zip(slots.tolist(), scores.tolist(), strict=True):
@@ -305,10 +340,18 @@ class InMemoryDocumentStore:
             return results
 
     async def bm25_search_async(
-        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        scale_score: bool = False,
+        *,
+        corpus_filters: dict[str, Any] | None = None,
     ) -> list[Document]:
         """:meth:`bm25_search` run in a worker thread."""
-        return await asyncio.to_thread(self.bm25_search, query, top_k, filters, scale_score)
+        return await asyncio.to_thread(
+            self.bm25_search, query, top_k, filters, scale_score, corpus_filters=corpus_filters
+        )
 
     async def embedding_search_async(
         self,

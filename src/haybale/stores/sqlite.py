@@ -430,12 +430,28 @@ class SQLiteDocumentStore:
 
     # ------------------------------------------------------------------------------------------ search
     def bm25_search(
-        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, scale_score: bool = False
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        scale_score: bool = False,
+        *,
+        corpus_filters: dict[str, Any] | None = None,
     ) -> list[Document]:
         """Top ``top_k`` documents containing a term of ``query``, best BM25 score first.
 
+        Args:
+            query: the query text.
+            top_k: how many documents to return at most.
+            filters: only documents matching it are returned (the BM25 statistics do not change).
+            scale_score: map scores into (0, 1).
+            corpus_filters: search as if the database held only the documents matching it: document count,
+                average length and document frequencies are theirs, and only they can be returned. None
+                (or ``{}``) means the whole database.
+
         Raises:
-            DocumentStoreError: ``top_k`` is negative. FilterError: the filter is malformed.
+            DocumentStoreError: ``top_k`` is negative. FilterError: ``filters`` or ``corpus_filters`` is
+                malformed.
         """
         check_top_k(top_k)
         if query is None:  # accepted as "no query" for backward compatibility
@@ -443,17 +459,22 @@ class SQLiteDocumentStore:
         if not isinstance(query, str):
             raise DocumentStoreUsageError(f"bm25_search query must be a string, got {type(query).__name__}.")
         where, params = self._where(filters)
+        corpus_node = parse_filters(corpus_filters, name="corpus_filters")
+        corpus_where, corpus_params = self._where(corpus_node)
         if not query or top_k == 0:
             return []
 
         def read(connection: sqlite3.Connection) -> list[Document]:
             version = int(read_setting(connection, "version") or 0)
-            candidates = None
-            if filters:
+            candidates = corpus = None
+            if corpus_node is not None:
+                narrow = (where, params) if filters and filters != corpus_filters else None
+                corpus, candidates = self._corpus_seqs(connection, (corpus_where, corpus_params), narrow)
+            elif filters:
                 candidates = [
                     row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)
                 ]
-            hits = self._bm25.search(connection, version, query, top_k, candidates)
+            hits = self._bm25.search(connection, version, query, top_k, candidates, corpus=corpus)
             documents = self._hit_documents(connection, hits, scale_bm25 if scale_score else None)
             details = self._bm25.score_details()
             for document, (_seq, score) in zip(documents, hits, strict=True):
@@ -461,6 +482,22 @@ class SQLiteDocumentStore:
             return documents
 
         return self._read_with_vectors(read)
+
+    @staticmethod
+    def _corpus_seqs(
+        connection: sqlite3.Connection, corpus: tuple[str, list[Any]], narrow: tuple[str, list[Any]] | None
+    ) -> tuple[list[int], list[int] | None]:
+        """The seqs of the BM25 corpus (documents with content matching the ``corpus`` where clause), in
+        order, and among them those matching ``narrow`` (None without it): one scan of the table."""
+        corpus_where, corpus_params = corpus
+        flag, flag_params = narrow if narrow is not None else ("1", [])
+        rows = connection.execute(
+            f"SELECT seq, {flag} FROM documents WHERE ({corpus_where}) AND content IS NOT NULL AND "
+            "content <> '' ORDER BY seq",
+            [*flag_params, *corpus_params],
+        ).fetchall()
+        candidates = [seq for seq, matches in rows if matches] if narrow is not None else None
+        return [seq for seq, _matches in rows], candidates
 
     def _hit_documents(
         self, connection: sqlite3.Connection, hits: list[tuple[int, float]], scale: Any
