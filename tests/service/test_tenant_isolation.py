@@ -275,10 +275,18 @@ def test_another_tenants_uploads_do_not_move_the_callers_scores(service: Running
         headers=B,
     )
     assert upload.status_code == 200, upload.text
-    assert scores() == before
+    _assert_same(scores(), before)
     deleted = service.client.post("/delete", json={"filters": {"document_id": "copy-of-b"}}, headers=B)
     assert deleted.status_code == 200 and deleted.json()["documents_deleted"] > 0
-    assert scores() == before
+    _assert_same(scores(), before)
+
+
+def _assert_same(now: tuple[list[Any], list[Any]], before: tuple[list[Any], list[Any]]) -> None:
+    """BM25 scores equal to the last bit; /query's fused scores too, but for the dense similarity's last
+    float32 bit (numpy computes it another way once the caller's share of the store halves)."""
+    assert now[0] == before[0]
+    assert [content for content, _ in now[1]] == [content for content, _ in before[1]]
+    assert [score for _, score in now[1]] == pytest.approx([score for _, score in before[1]], rel=1e-6)
 
 
 def test_a_pipeline_whose_stores_cannot_be_scoped_is_refused() -> None:
