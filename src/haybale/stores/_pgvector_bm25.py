@@ -257,10 +257,11 @@ def _upper_bound(params: BM25Parameters) -> Composed:
 
 
 def restriction_ctes(
-    names: TableNames, where: Composable | None, sliced: bool
+    names: TableNames, where: Composable | None, sliced: bool, whole_filter: bool = False
 ) -> tuple[Composable, Composable]:
     """The CTEs that restrict which documents are ranked (a filter, a ``seq`` slice) and the condition on
-    postings ``p`` that applies them; both empty when every document is ranked."""
+    postings ``p`` that applies them; both empty when every document is ranked. A slice's ``bm25_filter``
+    holds only the slice's documents unless ``whole_filter`` (the corpus statistics read it too)."""
     from psycopg import sql
 
     ctes: list[Composable] = []
@@ -271,7 +272,7 @@ def restriction_ctes(
         ctes.append(sql.SQL("bm25_slice AS MATERIALIZED (SELECT %s::int8 AS lo, %s::int8 AS hi),"))
         lo, hi = "(SELECT s.lo FROM bm25_slice AS s)", "(SELECT s.hi FROM bm25_slice AS s)"
         conditions.append(sql.SQL(f"AND p.doc_seq >= {lo} AND p.doc_seq <= {hi}"))
-        in_slice = sql.SQL(f" AND d.seq >= {lo} AND d.seq <= {hi}")
+        in_slice = sql.SQL("" if whole_filter else f" AND d.seq >= {lo} AND d.seq <= {hi}")
     if where is not None:
         # Filter the documents first (the GIN index on meta serves equality filters), then keep only their
         # postings: a selective filter never pays for scoring documents it rejects. MATERIALIZED makes the
@@ -289,25 +290,19 @@ def restriction_ctes(
 @dataclass(frozen=True)
 class Corpus:
     """The documents a search's BM25 statistics come from (its ``corpus_filters``): a condition on the
-    documents table and its parameters. ``is_filter``: the condition is exactly the search's filter, so an
-    unsliced ranking reads the documents its filter already selected instead of selecting them again."""
+    documents table and its parameters. ``is_filter``: the condition is exactly the search's filter, so the
+    ranking reads the documents its filter already selected instead of selecting them again."""
 
     where: Composable
     params: list[Any]
     is_filter: bool = False
 
-    def reuses_filter(self, sliced: bool) -> bool:
-        """Whether a ranking reads the filter's documents (a slice's filter CTE holds only the slice)."""
-        return self.is_filter and not sliced
-
-    def statement_params(self, terms: list[str], sliced: bool) -> list[Any]:
+    def statement_params(self, terms: list[str]) -> list[Any]:
         """The parameters of :func:`corpus_ctes` for these query terms."""
-        return [terms] if self.reuses_filter(sliced) else [*self.params, terms]
+        return [terms] if self.is_filter else [*self.params, terms]
 
 
-def corpus_ctes(
-    names: TableNames, corpus: Corpus | None, sliced: bool
-) -> tuple[Composable, Composable, Composable]:
+def corpus_ctes(names: TableNames, corpus: Corpus | None) -> tuple[Composable, Composable, Composable]:
     """The statistics a ranking reads: ``(ctes, term stats, corpus totals)``.
 
     Without ``corpus`` these are the store's tables (no CTEs). With it (a search's ``corpus_filters``), the
@@ -321,7 +316,7 @@ def corpus_ctes(
     if corpus is None:
         return sql.SQL(""), names.term_stats, names.corpus_stats
     documents: Composable
-    if corpus.reuses_filter(sliced):
+    if corpus.is_filter:
         documents, source = sql.SQL(""), sql.SQL("bm25_filter")
     else:
         documents = sql.SQL(
@@ -405,8 +400,8 @@ def bm25_ranked_cte(
     """
     from psycopg import sql
 
-    filtered, restrict = restriction_ctes(names, where, sliced)
-    statistics, term_stats, totals = corpus_ctes(names, corpus, sliced)
+    filtered, restrict = restriction_ctes(names, where, sliced, corpus is not None and corpus.is_filter)
+    statistics, term_stats, totals = corpus_ctes(names, corpus)
     slack = sql.Literal(1.0 - _PRUNING_SLACK)
     return sql.SQL(
         """

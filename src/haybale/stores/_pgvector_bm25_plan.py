@@ -111,7 +111,7 @@ def single_pass_cte(
     from psycopg import sql
 
     filtered, restrict = restriction_ctes(names, where, sliced=False)
-    statistics, term_stats, totals = corpus_ctes(names, corpus, sliced=False)
+    statistics, term_stats, totals = corpus_ctes(names, corpus)
     return sql.SQL(
         """
         {filtered}
@@ -204,21 +204,18 @@ def bm25_source(
     when the ranking is split, it runs at the same time as the slices, on a connection of its own, and its
     rows come back in :attr:`BM25Source.alongside_rows`.
     """
-
-    def ranked(sliced: bool) -> list[Any]:
-        statistics = [] if corpus is None else corpus.statement_params(terms, sliced)
-        return [*where_params, *statistics, terms, qtfs, limit]
-
+    statistics = [] if corpus is None else corpus.statement_params(terms)
+    ranked = [*where_params, *statistics, terms, qtfs, limit]
     if not terms:  # nothing to rank: no need to ask
-        return BM25Source(single_pass_cte(names, where, bm25, corpus), ranked(False))
+        return BM25Source(single_pass_cte(names, where, bm25, corpus), ranked)
     rows = yield Execute(probe_sql(names), [terms], fetch=True)
     postings, first, last = rows[0]
     if postings <= plan.single_pass_max_postings:
-        return BM25Source(single_pass_cte(names, where, bm25, corpus), ranked(False))
+        return BM25Source(single_pass_cte(names, where, bm25, corpus), ranked)
     if plan.parallel_slices > 1 and postings >= plan.parallel_min_postings and first is not None:
         statement = _slice_sql(names, where, bm25, corpus)
         bounds = slice_bounds(int(first), int(last), plan.parallel_slices)
-        steps = tuple(Execute(statement, [lo, hi, *ranked(True)], fetch=True) for lo, hi in bounds)
+        steps = tuple(Execute(statement, [lo, hi, *ranked], fetch=True) for lo, hi in bounds)
         results = yield Concurrent(steps if alongside is None else (alongside, *steps))
         if results is not None:
             extra = None if alongside is None else results[0]
@@ -227,4 +224,4 @@ def bm25_source(
             return BM25Source(
                 _merged_cte(names), [[r[0] for r in merged], [r[1] for r in merged]], alongside_rows=extra
             )
-    return BM25Source(bm25_ranked_cte(names, where, bm25, corpus=corpus), ranked(False))
+    return BM25Source(bm25_ranked_cte(names, where, bm25, corpus=corpus), ranked)
