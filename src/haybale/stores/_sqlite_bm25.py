@@ -423,11 +423,11 @@ class SQLiteBM25:
         return total
 
     def _corpus_term_scores(
-        self, connection: sqlite3.Connection, terms: dict[str, int], corpus: list[int]
+        self, connection: sqlite3.Connection, terms: dict[str, int], corpus: Any
     ) -> list[tuple[tuple[Any, Any], int]]:
         """((seqs, contributions), count) of each query term held by a document of ``corpus``, scored with
         the statistics of those documents alone (nothing cached: the whole-index cache stays as it is)."""
-        if not corpus:
+        if not len(corpus):
             return []
         seqs_in = np.asarray(corpus, dtype=np.int64)
         docs = len(seqs_in)
@@ -454,12 +454,13 @@ class SQLiteBM25:
         version: int,
         query: str,
         top_k: int,
-        candidates: list[int] | None = None,
+        candidates: Any | None = None,
         *,
-        corpus: list[int] | None = None,
+        corpus: Any | None = None,
     ) -> list[tuple[int, float]]:
         """Up to ``top_k`` ``(seq, score)`` pairs, best first (equal scores: lower seq first), among the
-        documents whose seq is in ``candidates`` (all when None) that contain a term of ``query``.
+        documents whose seq is in ``candidates`` (a sequence or an int64 array; all when None) that contain a
+        term of ``query``.
 
         ``corpus`` (the increasing seqs of documents with content) scores as if the index held only those
         documents: their number, their total length and each term's postings among them; only they can be
@@ -473,7 +474,7 @@ class SQLiteBM25:
             self._cached = 0
             self._version = version
         terms = self._query_terms(query)
-        if not terms or top_k <= 0 or (candidates is not None and not candidates):
+        if not terms or top_k <= 0 or (candidates is not None and not len(candidates)):
             return []
         if corpus is not None:
             found = self._corpus_term_scores(connection, terms, corpus)

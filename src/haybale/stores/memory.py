@@ -16,6 +16,7 @@ the store exactly as it was. Reads take the same lock, so they always see a cons
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,10 +25,11 @@ import numpy as np
 
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError, FilterError
-from haybale.filters.tree import parse_filters
+from haybale.filters.tree import filter_to_dict, parse_filters
 from haybale.stores._bulk import float32_embeddings, paused_gc
 from haybale.stores._memory_bm25 import BM25_VARIANTS, BM25Index
 from haybale.stores._memory_dense import SIMILARITY_FUNCTIONS, DenseMatrix
+from haybale.stores._selection_cache import SelectionCache
 from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.scoring import (
     BM25_SCALING_FACTOR,
@@ -61,6 +63,11 @@ def _clone(doc: Document, **changes: Any) -> Document:
     clone.__dict__.update(doc.__dict__)
     clone.__dict__.update(changes)
     return clone
+
+
+def _canonical(node: Any) -> str:
+    """One string per parsed filter tree (a cache key): its full dict form as sorted JSON."""
+    return json.dumps(filter_to_dict(node), sort_keys=True, ensure_ascii=False)
 
 
 def _mentions_field(filters: Any, name: str) -> bool:
@@ -122,6 +129,9 @@ class InMemoryDocumentStore:
         self.bm25_delta = bm25_delta
         self.embedding_similarity_function = embedding_similarity_function
         self._lock = threading.RLock()
+        # Filter selections of searches, valid while ``_writes`` (bumped by every mutation) stays the same.
+        self._selections = SelectionCache()
+        self._writes = 0
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -135,6 +145,11 @@ class InMemoryDocumentStore:
         self._docs: list[Document | None] = []
         self._slot_of: dict[str, int] = {}
         self._free: list[int] = []
+        self._changed()
+
+    def _changed(self) -> None:
+        """Record a mutation (callers hold the lock): cached filter selections no longer apply."""
+        self._writes += 1
 
     # ---- serialization -----------------------------------------------------------------------------------
 
@@ -180,6 +195,7 @@ class InMemoryDocumentStore:
         with self._lock:
             self._bm25, self._dense = fresh._bm25, fresh._dense
             self._docs, self._slot_of, self._free = fresh._docs, fresh._slot_of, fresh._free
+            self._changed()
 
     # ---- reading -----------------------------------------------------------------------------------------
 
@@ -245,6 +261,16 @@ class InMemoryDocumentStore:
         mask[self._matching_slots(filters, among)] = True
         return mask
 
+    def _search_mask(self, filters: dict[str, Any] | None, among: dict[str, Any] | None = None) -> Any | None:
+        """The read-only :meth:`_candidate_mask` of ``filters`` among the documents matching the filter
+        ``among`` (all when None), cached until the next mutation (callers hold the lock)."""
+        node = parse_filters(filters) if isinstance(filters, dict) else None
+        if node is None:
+            return self._candidate_mask(filters)  # no filter (None), or not a dict (FilterError)
+        among_mask = self._search_mask(among) if among else None
+        key = (_canonical(node), _canonical(parse_filters(among)) if among else None)
+        return self._selections.get(self._writes, key, lambda: self._candidate_mask(filters, among_mask))
+
     def count_documents(self, filters: dict[str, Any] | None = None) -> int:
         """Number of documents matching ``filters`` (all when None)."""
         with self._lock:
@@ -293,9 +319,12 @@ class InMemoryDocumentStore:
         top_k = check_top_k(top_k)
         scoped = parse_filters(corpus_filters, name="corpus_filters") is not None
         with self._lock:
-            corpus = self._candidate_mask(corpus_filters) if scoped else None
+            corpus = self._search_mask(corpus_filters) if scoped else None
             # Only corpus documents can be returned: filters are evaluated among them alone.
-            mask = corpus if scoped and filters == corpus_filters else self._candidate_mask(filters, corpus)
+            if scoped and filters == corpus_filters:
+                mask = corpus
+            else:
+                mask = self._search_mask(filters, corpus_filters if scoped else None)
             slots, scores = self._bm25.search(query, top_k, mask, corpus=corpus)
             details = self._bm25.score_details()
             results = []
@@ -324,7 +353,7 @@ class InMemoryDocumentStore:
                     f"query_embedding has {len(query_embedding)} dimensions but the stored embeddings have "
                     f"{self._dense.dim}; embed the query with the model used for the documents."
                 )
-            mask = self._candidate_mask(filters)
+            mask = self._search_mask(filters)
             try:
                 slots, scores = self._dense.search(query_embedding, top_k, mask)
             except ValueError as exc:
@@ -477,6 +506,7 @@ class InMemoryDocumentStore:
         self._bm25.add(text_slots, texts)
         if vectors is not None:
             self._dense.put(vector_slots, vectors[0])
+        self._changed()
 
     def _remove_ids(self, document_ids: Iterable[str]) -> int:
         slots = [self._slot_of.pop(i) for i in dict.fromkeys(document_ids) if i in self._slot_of]
@@ -486,6 +516,7 @@ class InMemoryDocumentStore:
         for slot in slots:
             self._docs[slot] = None
         self._free.extend(sorted(slots, reverse=True))
+        self._changed()
         return len(slots)
 
     def write_documents(
@@ -520,6 +551,7 @@ class InMemoryDocumentStore:
                 stored = self._docs[slot]
                 assert stored is not None
                 stored.meta = {**stored.meta, **copy_json(meta)}
+            self._changed()
             return len(slots)
 
     def replace_documents(self, filters: dict[str, Any], documents: list[Document]) -> tuple[int, int]:

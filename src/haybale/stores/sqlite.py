@@ -34,11 +34,14 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
 from haybale.stores._bulk import paused_gc
 from haybale.stores._memory_bm25 import BM25_VARIANTS
+from haybale.stores._selection_cache import SelectionCache
 from haybale.stores._sqlite_bm25 import SQLiteBM25
 from haybale.stores._sqlite_schema import (
     DOCUMENT_COLUMNS,
@@ -72,6 +75,11 @@ from haybale.stores.text_analysis import Analyzer
 __all__ = ["SQLiteDocumentStore"]
 
 _T = TypeVar("_T")
+
+
+def _params_key(params: list[Any]) -> tuple[tuple[str, Any], ...]:
+    """SQL parameters as a cache key: typed, so 1, 1.0 and True (equal in Python) stay apart."""
+    return tuple((type(value).__name__, value) for value in params)
 
 
 class SQLiteDocumentStore:
@@ -143,6 +151,8 @@ class SQLiteDocumentStore:
         self._index_lock = threading.RLock()
         self._vector_file = VectorFile(self.path)
         self._vectors = MappedVectors(embedding_similarity_function, self._vector_file)
+        # Candidate seqs of filtered searches, valid for one database ``version`` (any write, any process).
+        self._selections = SelectionCache()
         self._schema_ready = False
 
     def __repr__(self) -> str:
@@ -469,11 +479,11 @@ class SQLiteDocumentStore:
             candidates = corpus = None
             if corpus_node is not None:
                 narrow = (where, params) if filters and filters != corpus_filters else None
-                corpus, candidates = self._corpus_seqs(connection, (corpus_where, corpus_params), narrow)
+                corpus, candidates = self._corpus_seqs(
+                    connection, version, (corpus_where, corpus_params), narrow
+                )
             elif filters:
-                candidates = [
-                    row[0] for row in connection.execute(f"SELECT seq FROM documents WHERE {where}", params)
-                ]
+                candidates = self._selected_seqs(connection, version, where, params)
             hits = self._bm25.search(connection, version, query, top_k, candidates, corpus=corpus)
             documents = self._hit_documents(connection, hits, scale_bm25 if scale_score else None)
             details = self._bm25.score_details()
@@ -483,21 +493,45 @@ class SQLiteDocumentStore:
 
         return self._read_with_vectors(read)
 
-    @staticmethod
+    def _selected_seqs(
+        self, connection: sqlite3.Connection, version: int, condition: str, params: list[Any]
+    ) -> Any:
+        """The seqs of the documents matching the where clause ``condition``, in order (a read-only int64
+        array), cached for this database ``version`` (read in the same transaction)."""
+        sql = f"SELECT seq FROM documents WHERE {condition} ORDER BY seq"
+
+        def select() -> Any:
+            return np.fromiter((row[0] for row in connection.execute(sql, params)), dtype=np.int64)
+
+        return self._selections.get(version, (sql, _params_key(params)), select)
+
     def _corpus_seqs(
-        connection: sqlite3.Connection, corpus: tuple[str, list[Any]], narrow: tuple[str, list[Any]] | None
-    ) -> tuple[list[int], list[int] | None]:
+        self,
+        connection: sqlite3.Connection,
+        version: int,
+        corpus: tuple[str, list[Any]],
+        narrow: tuple[str, list[Any]] | None,
+    ) -> tuple[Any, Any | None]:
         """The seqs of the BM25 corpus (documents with content matching the ``corpus`` where clause), in
-        order, and among them those matching ``narrow`` (None without it): one scan of the table."""
+        order, and among them those matching ``narrow`` (None without it): one scan of the table, cached for
+        this database ``version`` (read-only int64 arrays)."""
         corpus_where, corpus_params = corpus
         flag, flag_params = narrow if narrow is not None else ("1", [])
-        rows = connection.execute(
+        sql = (
             f"SELECT seq, {flag} FROM documents WHERE ({corpus_where}) AND content IS NOT NULL AND "
-            "content <> '' ORDER BY seq",
-            [*flag_params, *corpus_params],
-        ).fetchall()
-        candidates = [seq for seq, matches in rows if matches] if narrow is not None else None
-        return [seq for seq, _matches in rows], candidates
+            "content <> '' ORDER BY seq"
+        )
+        all_params = [*flag_params, *corpus_params]
+
+        def select() -> tuple[Any, Any | None]:
+            rows = connection.execute(sql, all_params).fetchall()
+            seqs = np.fromiter((seq for seq, _matches in rows), dtype=np.int64, count=len(rows))
+            if narrow is None:
+                return seqs, None
+            flags = np.fromiter((bool(matches) for _seq, matches in rows), dtype=bool, count=len(rows))
+            return seqs, seqs[flags]
+
+        return self._selections.get(version, (sql, _params_key(all_params)), select)
 
     def _hit_documents(
         self, connection: sqlite3.Connection, hits: list[tuple[int, float]], scale: Any
@@ -552,12 +586,10 @@ class SQLiteDocumentStore:
             candidates = None
             if filters:
                 where, params = self._where(filters)
-                candidates = [
-                    row[0]
-                    for row in connection.execute(
-                        f"SELECT seq FROM documents WHERE embedding IS NOT NULL AND {where}", params
-                    )
-                ]
+                version = int(read_setting(connection, "version") or 0)
+                candidates = self._selected_seqs(
+                    connection, version, f"embedding IS NOT NULL AND ({where})", params
+                )
             hits = self._vectors.search(query, top_k, candidates)
             return self._hit_documents(connection, hits, self._scale if scale_score else None)
 
