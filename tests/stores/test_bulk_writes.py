@@ -76,6 +76,8 @@ def _broken(kind: str, docs: list[Document]) -> list[Any]:
         victim.embedding = "0.1 0.2"
     elif kind == "not a number":
         victim.embedding = [{"x": 1}, *victim.embedding[1:]]
+    elif kind == "int beyond a double":
+        victim.embedding = [10**400, *victim.embedding[1:]]
     elif kind == "not a document":
         batch[BULK - 100] = {"content": "a dict"}
     elif kind == "duplicate id":
@@ -92,6 +94,7 @@ def _broken(kind: str, docs: list[Document]) -> list[Any]:
         "float32 overflow",
         "text embedding",
         "not a number",
+        "int beyond a double",
         "not a document",
         "duplicate id",
     ],
@@ -136,6 +139,71 @@ def test_bulk_writes_rank_and_score_like_small_writes_in_both_stores(tmp_path: P
             assert got
         got_dense = [(d.id, d.score) for d in store.embedding_search(query_vector, top_k=25)]
         assert got_dense == [(d.id, d.score) for d in small.embedding_search(query_vector, top_k=25)]
+
+
+#: Texts that need escaping or care on their way into SQLite: quotes, backslashes, control characters,
+#: line and paragraph separators, non-BMP characters, JSON look-alikes, and a NUL.
+_AWKWARD = [
+    'say "hi"', "back\\slash \\u0041", "tab\tnew\nline\r", "\x01\x1f\x7f", "line\u2028para\u2029",
+    "emoji \U0001f600 and naïve café", "[1, 2]", '{"a": 1}', "null", "42", "", "   ", "\ud7ff\ue000",
+]  # fmt: skip
+
+
+def _awkward_docs(count: int, *, nul: bool) -> list[Document]:
+    rng = random.Random(count)
+    docs = []
+    for i in range(count):
+        text = f"{_AWKWARD[i % len(_AWKWARD)]} {rng.choice(VOCABULARY)} {i}"
+        docs.append(
+            Document(
+                id=f"{_AWKWARD[i % len(_AWKWARD)]}-{i}",
+                content=None if i % 97 == 0 else text,
+                meta={"text": _AWKWARD[(i + 3) % len(_AWKWARD)], "n": i, "nested": {"x": [i, None]}},
+                embedding=None if i % 5 == 0 else [float(i % 7), 0.5, -1.0, 0.25, 1.0, 2.0, 3.0, 4.0],
+            )
+        )
+    if nul:
+        docs[BULK // 2].content = "nul \x00 inside"
+    return docs
+
+
+@pytest.mark.parametrize("nul", [False, True], ids=["json rows", "a NUL: rows bound one by one"])
+def test_sqlite_bulk_rows_store_every_text_like_small_writes(tmp_path: Path, nul: bool) -> None:
+    docs = _awkward_docs(BULK, nul=nul)
+    bulk, small = SQLiteDocumentStore(tmp_path / "bulk.db"), SQLiteDocumentStore(tmp_path / "small.db")
+    bulk.write_documents(docs)
+    for start in range(0, BULK, 7):
+        small.write_documents(docs[start : start + 7])
+    stored = bulk.filter_documents()
+    assert [(d.id, d.content, d.meta, d.embedding) for d in stored] == [
+        (d.id, d.content, d.meta, d.embedding) for d in docs
+    ]
+    assert [(d.id, d.content, d.meta, d.embedding) for d in small.filter_documents()] == [
+        (d.id, d.content, d.meta, d.embedding) for d in stored
+    ]
+    for query in ["alpha", "hi emoji", "naïve café 42", "slash u0041", "tab line para"]:
+        got = [(d.id, d.score) for d in bulk.bm25_search(query, top_k=30)]
+        assert got == [(d.id, d.score) for d in small.bm25_search(query, top_k=30)]
+        assert got
+
+
+def test_sqlite_keeps_float64_embeddings_rounded_like_numpy_and_scores_like_memory(tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    magnitudes = 10.0 ** rng.uniform(-44, 18, (BULK, DIM))  # from float32's subnormals (norms stay finite)
+    values = magnitudes * rng.choice([-1.0, 1.0], (BULK, DIM)) * (1 + rng.random((BULK, DIM)) * 1e-7)
+    docs = [Document(id=f"d{i}", content="x", embedding=row) for i, row in enumerate(values.tolist())]
+    docs[7].embedding = [1 + 2.0**-24, 1 + 3 * 2.0**-24, -(2.0**-149), 2.0**-150, 3.0e18, 0.1, 1, True]
+    store, memory = SQLiteDocumentStore(tmp_path / "f64.db"), InMemoryDocumentStore()
+    store.write_documents(docs)
+    memory.write_documents(docs)
+    expected = [np.asarray(d.embedding, dtype=np.float64).astype(np.float32).tolist() for d in docs]
+    assert [d.embedding for d in store.filter_documents()] == expected
+    query = rng.standard_normal(DIM).tolist()
+    for similarity_store in (store, memory):
+        assert similarity_store.embedding_search(query, top_k=40)
+    assert [(d.id, d.score) for d in store.embedding_search(query, top_k=40)] == [
+        (d.id, d.score) for d in memory.embedding_search(query, top_k=40)
+    ]
 
 
 def test_bulk_embeddings_come_back_exactly_as_written() -> None:

@@ -42,6 +42,7 @@ from haybale.stores.text_analysis import Analyzer
 __all__ = [
     "DOCUMENT_COLUMNS",
     "IN_VECTOR_FILE",
+    "IN_VECTOR_FILE_SQL",
     "SCHEMA_VERSION",
     "SHORT_ROW_COLUMNS",
     "bulk_page_cache",
@@ -57,6 +58,8 @@ __all__ = [
 SCHEMA_VERSION = 4
 #: The ``embedding`` column of a document whose vector is in the vector file.
 IN_VECTOR_FILE = b""
+#: :data:`IN_VECTOR_FILE` as an SQL literal.
+IN_VECTOR_FILE_SQL = "x''"
 _MIGRATION_BATCH = 50_000
 DOCUMENT_COLUMNS = "seq, id, content, meta, embedding, sparse_embedding, blob, blob_mime_type, blob_meta"
 

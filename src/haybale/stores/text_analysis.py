@@ -130,6 +130,10 @@ class Analyzer:
                         f"Analyzer language {self.language!r} has no Snowball stemmer. Use one of "
                         f"{_SUPPORTED_LANGUAGES_HINT} or pass stemming=False."
                     ) from exc
+                # PyStemmer memoises words in a cache of its own (10,000 by default), which a batch of more
+                # distinct words than that churns through: evicting cost four times the stemming itself
+                # (0.08 of 0.1 s for 100k new words). Words are memoised here already (``_WordCache``).
+                stemmer.maxCacheSize = 0
                 self._stem_words = stemmer.stemWords
             return self._stem_words
 
