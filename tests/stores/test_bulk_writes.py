@@ -149,17 +149,18 @@ _AWKWARD = [
 ]  # fmt: skip
 
 
-def _awkward_docs(count: int, *, nul: bool) -> list[Document]:
+def _awkward_docs(count: int, *, embedded: str, nul: bool) -> list[Document]:
     rng = random.Random(count)
     docs = []
     for i in range(count):
         text = f"{_AWKWARD[i % len(_AWKWARD)]} {rng.choice(VOCABULARY)} {i}"
+        with_vector = embedded == "all" or (embedded == "some" and i % 5 != 0)
         docs.append(
             Document(
                 id=f"{_AWKWARD[i % len(_AWKWARD)]}-{i}",
                 content=None if i % 97 == 0 else text,
                 meta={"text": _AWKWARD[(i + 3) % len(_AWKWARD)], "n": i, "nested": {"x": [i, None]}},
-                embedding=None if i % 5 == 0 else [float(i % 7), 0.5, -1.0, 0.25, 1.0, 2.0, 3.0, 4.0],
+                embedding=[float(i % 7), 0.5, -1.0, 0.25, 1.0, 2.0, 3.0, 4.0] if with_vector else None,
             )
         )
     if nul:
@@ -167,9 +168,15 @@ def _awkward_docs(count: int, *, nul: bool) -> list[Document]:
     return docs
 
 
-@pytest.mark.parametrize("nul", [False, True], ids=["json rows", "a NUL: rows bound one by one"])
-def test_sqlite_bulk_rows_store_every_text_like_small_writes(tmp_path: Path, nul: bool) -> None:
-    docs = _awkward_docs(BULK, nul=nul)
+@pytest.mark.parametrize(
+    ("embedded", "nul"),
+    [("all", False), ("some", False), ("none", False), ("some", True)],
+    ids=["all embedded", "some embedded", "none embedded", "a NUL: rows bound one by one"],
+)
+def test_sqlite_bulk_rows_store_every_text_like_small_writes(
+    tmp_path: Path, embedded: str, nul: bool
+) -> None:
+    docs = _awkward_docs(BULK, embedded=embedded, nul=nul)
     bulk, small = SQLiteDocumentStore(tmp_path / "bulk.db"), SQLiteDocumentStore(tmp_path / "small.db")
     bulk.write_documents(docs)
     for start in range(0, BULK, 7):

@@ -32,7 +32,6 @@ import json
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -66,22 +65,20 @@ _ANALYSIS_BATCH = 4096
 
 
 class _BatchTerms(WordIds):
-    """Raw word -> batch-local term id (-1 for a stop word); ``terms`` lists the terms by id."""
+    """Raw word -> batch-local term id (-1 for a stop word); :meth:`terms` lists the terms by id."""
 
     def __init__(self, analyzer: Analyzer) -> None:
         super().__init__()
         self.analyzer = analyzer
-        self.terms: list[str] = []
-        self._term_ids: dict[str, int] = {}
+        self._term_ids: dict[str, int] = {}  # term -> id, in id order (dicts keep insertion order)
+
+    def terms(self) -> list[str]:
+        """The batch's terms, by id."""
+        return list(self._term_ids)
 
     def __missing__(self, word: str) -> int:
         term = self.analyzer.normalize_word(word)
-        if term is None:
-            term_id = -1
-        else:
-            term_id = self._term_ids.setdefault(term, len(self.terms))
-            if term_id == len(self.terms):
-                self.terms.append(term)
+        term_id = -1 if term is None else self._term_ids.setdefault(term, len(self._term_ids))
         self[word] = term_id
         return term_id
 
@@ -91,8 +88,6 @@ class _BatchTerms(WordIds):
             -1 if term is None else term_ids.setdefault(term, len(term_ids))
             for term in self.analyzer.normalize_words(words)
         ]
-        if len(term_ids) > len(self.terms):  # dicts keep insertion order: the new terms, by id
-            self.terms.extend(islice(term_ids, len(self.terms), None))
         self.update(zip(words, ids, strict=True))
         return ids
 
@@ -116,10 +111,11 @@ def analyse(analyzer: Analyzer, texts: Sequence[str]) -> Analysis:
     term_of = np.concatenate([p[0] for p in parts])
     text_of = np.concatenate([p[1] for p in parts])
     tf = np.concatenate([p[2] for p in parts])
+    terms = lookup.terms()
     if len(parts) > 1:  # each part is sorted by term: a stable sort groups every term, texts in order
-        order = stable_term_order(term_of, len(lookup.terms))
+        order = stable_term_order(term_of, len(terms))
         term_of, text_of, tf = term_of[order], text_of[order], tf[order]
-    return lookup.terms, term_of, text_of, tf, lengths
+    return terms, term_of, text_of, tf, lengths
 
 
 def _read_int(connection: sqlite3.Connection, key: str) -> int:

@@ -23,15 +23,8 @@ from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
 from haybale.stores._bulk import float32_rows
 from haybale.stores._sqlite_bm25 import analyse, delete_postings, index_documents
-from haybale.stores._sqlite_schema import (
-    DOCUMENT_COLUMNS,
-    IN_VECTOR_FILE_SQL,
-    SHORT_ROW_COLUMNS,
-    encode_document,
-    full_row,
-    read_setting,
-    write_setting,
-)
+from haybale.stores._sqlite_rows import row_insert
+from haybale.stores._sqlite_schema import encode_document, read_setting, write_setting
 from haybale.stores._sqlite_vectors import VectorFile, append_vectors, delete_vectors
 from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.text_analysis import Analyzer
@@ -47,6 +40,8 @@ __all__ = [
 ]
 
 _ROW = attrgetter("row")
+_ID = attrgetter("id")
+_CONTENT = attrgetter("content")
 #: Batches at least this large are analysed for BM25 and their vectors written in worker threads, overlapping
 #: the row inserts.
 _OVERLAP_MIN_TEXTS = 2048
@@ -139,6 +134,8 @@ def dedupe(prepared: list[PreparedDocument], policy: DuplicatePolicy) -> list[Pr
     Raises:
         DuplicateDocumentError: a repeated id under ``DuplicatePolicy.NONE`` / ``FAIL``.
     """
+    if len(set(map(_ID, prepared))) == len(prepared):  # the usual batch: every id once
+        return prepared
     by_id: dict[str, PreparedDocument] = {}
     duplicates: list[str] = []
     for item in prepared:
@@ -212,23 +209,23 @@ def insert_prepared(
     if max(vector_rows) >= 0:
         _check_embedding_dim(connection, int(prepared[0].vectors.shape[1]))
     first = delta.next_seq
-    seqs = range(first, first + len(prepared))
-    with_content = [(seq, item.content) for seq, item in zip(seqs, prepared, strict=True) if item.content]
-    texts = [text for _, text in with_content]
+    seqs, texts = _texts(first, prepared)
     # Large batches have their vectors written to the vector file and flushed, and their texts analysed for
     # BM25, in worker threads while SQLite inserts the rows, so the three overlap on a second core and
-    # with the disk. The analysis holds the GIL for most of its work, so meanwhile this thread only makes
-    # calls that release it for long (the one statement of _insert_json_rows): each call that releases the
-    # GIL briefly waits for the analysis to give it back (up to the 5 ms switch interval). That is why
-    # the vectors, whose inverse norms are computed here, go first. The flush completes before this
-    # returns: COMMIT must not come before the vectors its rows refer to are on disk.
+    # with the disk. The analysis holds the GIL for most of its work, so once it runs this thread only
+    # makes calls that release the GIL for long (the one statement of a large insert: _sqlite_rows): each
+    # call that releases it briefly waits for the analysis to give it back (up to the 5 ms switch
+    # interval). The vectors (whose inverse norms are computed here) and the rows' JSON come first for
+    # that reason. The flush completes before this returns: COMMIT must not come before the vectors its
+    # rows refer to are on disk.
     worker = ThreadPoolExecutor(max_workers=2) if len(prepared) >= _OVERLAP_MIN_TEXTS else None
     try:
         written = _append_batch_vectors(
             connection, delta, first, vector_rows, prepared, vector_file=vector_file, worker=worker
         )
+        statement, parameters, many = row_insert(first, list(map(_ROW, prepared)))
         pending = worker.submit(analyse, analyzer, texts) if worker is not None and texts else None
-        _insert_rows(connection, seqs, prepared)
+        (connection.executemany if many else connection.execute)(statement, parameters)
         analysis = pending.result() if pending is not None else None
         if written is not None:
             written.result()
@@ -236,7 +233,16 @@ def insert_prepared(
         if worker is not None:
             worker.shutdown(wait=True)
     delta.next_seq = first + len(prepared)
-    index_documents(connection, analyzer, [seq for seq, _ in with_content], texts, analysis)
+    index_documents(connection, analyzer, seqs, texts, analysis)
+
+
+def _texts(first: int, prepared: list[PreparedDocument]) -> tuple[Sequence[int], list[str]]:
+    """The seqs (numbered from ``first``) and texts of the documents of ``prepared`` that have content."""
+    contents = list(map(_CONTENT, prepared))
+    if all(contents):  # every document has text (the usual batch)
+        return range(first, first + len(contents)), contents
+    with_content = [(seq, text) for seq, text in enumerate(contents, first) if text]
+    return [seq for seq, _ in with_content], [text for _, text in with_content]
 
 
 def _check_embedding_dim(connection: sqlite3.Connection, dim: int) -> None:
@@ -253,51 +259,6 @@ def _check_embedding_dim(connection: sqlite3.Connection, dim: int) -> None:
             f"This store holds {stored}-dimensional embeddings; got {dim}-dimensional ones. "
             "Nothing was written. Use the same embedding model for every document in a store."
         )
-
-
-def _insert_rows(connection: sqlite3.Connection, seqs: range, prepared: list[PreparedDocument]) -> None:
-    """Insert the ``documents`` rows of ``prepared`` as ``seqs``: only the first five columns when no
-    document of the batch has a sparse embedding or a blob (the rest default to NULL)."""
-    if max(map(len, map(_ROW, prepared))) == 4:
-        if len(prepared) >= _OVERLAP_MIN_TEXTS and _insert_json_rows(connection, seqs.start, prepared):
-            return
-        connection.executemany(
-            f"INSERT INTO documents ({SHORT_ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-            [(seq, *item.row) for seq, item in zip(seqs, prepared, strict=True)],
-        )
-        return
-    connection.executemany(
-        f"INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(seq, *full_row(item.row)) for seq, item in zip(seqs, prepared, strict=True)],
-    )
-
-
-#: One statement inserting a batch of short rows from a JSON array of ``[id, content, meta, embedded]``.
-_INSERT_JSON_ROWS = (
-    f"INSERT INTO documents ({SHORT_ROW_COLUMNS}) "
-    "SELECT ? + key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-    f"CASE WHEN json_extract(value, '$[3]') THEN {IN_VECTOR_FILE_SQL} END FROM json_each(?)"
-)
-
-
-def _insert_json_rows(connection: sqlite3.Connection, first: int, prepared: list[PreparedDocument]) -> bool:
-    """Insert the short rows of ``prepared`` as seqs ``first ..`` with one statement over a JSON array of
-    them; False (nothing inserted) when a value cannot make that trip unchanged.
-
-    ``executemany`` binds each row's values while holding the GIL and releases it around each row's step: on
-    2 cores, with the BM25 analysis running in a worker thread, the 100k hand-overs of the GIL made the
-    inserts several times slower than their CPU time. Here the GIL is held to encode the JSON (in C) and
-    released for the whole insert, which SQLite runs from the array: the same rows, the same values.
-    """
-    rows = [(*item.row[:3], item.vector_index >= 0) for item in prepared]
-    try:
-        payload = json.dumps(rows, ensure_ascii=False, check_circular=False)
-    except (TypeError, ValueError):
-        return False  # a value JSON does not take (a content that is not a string): bound row by row
-    if "\\u0000" in payload:  # a NUL character, which SQLite's JSON strings end at
-        return False
-    connection.execute(_INSERT_JSON_ROWS, (first, payload))
-    return True
 
 
 def _append_batch_vectors(

@@ -145,7 +145,7 @@ class Analyzer:
         """:meth:`normalize_word` of each of ``words``, with one stemmer call for all the words not analysed
         before (a bulk write's new words: per-word calls were most of analysing a batch of new words)."""
         cache = self._cache
-        new = [word for word in dict.fromkeys(words) if word not in cache]
+        new = [word for word in words if word not in cache]  # a word given twice is analysed twice, alike
         if new:
             if len(cache) + len(new) > _CACHE_LIMIT:
                 cache.clear()
@@ -154,8 +154,16 @@ class Analyzer:
 
     def _analyze_words(self, words: list[str]) -> list[str]:
         """Uncached analysis of ``words`` (see :meth:`_analyze_word`), with one stemmer call for all."""
-        folded = words if "".join(words).isascii() else [_fold_accents(word) for word in words]
         stop = self._stop
+        ascii_words = "".join(words).isascii()
+        if ascii_words and stop.isdisjoint(words):  # the usual batch of new words: no folding, no stop word
+            if not self.stemming:
+                return list(words)
+            stemmed = self._stemmer()(words)
+            if "" in stemmed:  # as below: a word whose stem would be empty stays as it is
+                return [stem or word for stem, word in zip(stemmed, words, strict=True)]
+            return stemmed
+        folded = words if ascii_words else [_fold_accents(word) for word in words]
         terms = [
             "" if term in stop or word in stop else term for word, term in zip(words, folded, strict=True)
         ]
