@@ -71,17 +71,16 @@ def _search(store: Any, kind: str, text: str, vector: list[float]) -> list[Any]:
     return store.bm25_search(text, top_k=10)
 
 
-def run(args: argparse.Namespace, dsn: str, load: bool) -> None:
-    import numpy as np
-    import psycopg
-
+def prepared_table(args: argparse.Namespace, dsn: str, load: bool) -> tuple[dict[str, Any], list[str], Any]:
+    """The store arguments of the benchmark table on ``dsn`` (loaded with ``args.n`` chunks of
+    pgvector_scale.py's corpus first when ``load``), and ``args.queries`` query texts and vectors."""
     from haybale.core.secret import Secret
     from haybale.dataclasses import Document
     from haybale.stores.pgvector import PgvectorDocumentStore
 
     scale = _scale()
     os.environ["HAYBALE_BENCH_PG_DSN"] = dsn
-    common = {
+    store_args = {
         "connection_string": Secret.from_env_var("HAYBALE_BENCH_PG_DSN"),
         "table_name": "bench_scale_docs",
         "embedding_dimension": 384,
@@ -89,9 +88,8 @@ def run(args: argparse.Namespace, dsn: str, load: bool) -> None:
     }
     first = next(scale._batches(2_000, 384, 42, 2_000))[2]
     texts, query_vectors = scale._generator().make_queries(args.queries, 42, first[: args.queries])
-    vectors = [v.tolist() for v in query_vectors]
     if load:
-        store = PgvectorDocumentStore(**common, recreate_table=True)
+        store = PgvectorDocumentStore(**store_args, recreate_table=True)
         with store.bulk_load():
             for batch, metas, embeddings in scale._batches(args.n, 384, 42, 2_000):
                 store.write_documents(
@@ -101,9 +99,25 @@ def run(args: argparse.Namespace, dsn: str, load: bool) -> None:
                     ]
                 )
         store.close()
+    return store_args, texts, [v.tolist() for v in query_vectors]
+
+
+def postmaster_of(conn: Any) -> int:
+    """The pid of the PostgreSQL postmaster serving ``conn`` (an open psycopg connection)."""
+    pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def run(args: argparse.Namespace, dsn: str, load: bool) -> None:
+    import numpy as np
+    import psycopg
+
+    from haybale.stores.pgvector import PgvectorDocumentStore
+
+    common, texts, vectors = prepared_table(args, dsn, load)
     stores = {name: PgvectorDocumentStore(**common, **VARIANTS[name]) for name in args.variants}
     with psycopg.connect(dsn) as conn:
-        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        postmaster = postmaster_of(conn)
         postings = [
             int(
                 conn.execute(  # type: ignore[index]
@@ -113,7 +127,6 @@ def run(args: argparse.Namespace, dsn: str, load: bool) -> None:
             )
             for t in texts
         ]
-    postmaster = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     expected: dict[int, Any] = {}
     for name, store in stores.items():  # warm up, and check that every way returns the same
         for k in range(args.queries):

@@ -55,38 +55,14 @@ def _search(store: Any, kind: str, text: str, vector: list[float], *, tenant: An
 def run(args: argparse.Namespace, dsn: str, load: bool) -> None:
     import psycopg
 
-    from haybale.core.secret import Secret
-    from haybale.dataclasses import Document
     from haybale.stores.pgvector import PgvectorDocumentStore
 
     plans = _plans()
-    scale = plans._scale()
-    os.environ["HAYBALE_BENCH_PG_DSN"] = dsn
-    store_args = {
-        "connection_string": Secret.from_env_var("HAYBALE_BENCH_PG_DSN"),
-        "table_name": "bench_scale_docs",
-        "embedding_dimension": 384,
-        "hnsw_ef_search": args.ef_search,
-    }
-    first = next(scale._batches(2_000, 384, 42, 2_000))[2]
-    texts, query_vectors = scale._generator().make_queries(args.queries, 42, first[: args.queries])
-    vectors = [v.tolist() for v in query_vectors]
-    if load:
-        loader = PgvectorDocumentStore(**store_args, recreate_table=True)
-        with loader.bulk_load():
-            for batch, metas, embeddings in scale._batches(args.n, 384, 42, 2_000):
-                loader.write_documents(
-                    [
-                        Document(content=t, meta=m, embedding=e.tolist())
-                        for t, m, e in zip(batch, metas, embeddings, strict=True)
-                    ]
-                )
-        loader.close()
+    store_args, texts, vectors = plans.prepared_table(args, dsn, load)
     store = PgvectorDocumentStore(**store_args)
     with psycopg.connect(dsn) as conn:
         size = int(conn.execute("SELECT count(*) FROM bench_scale_docs").fetchone()[0])  # type: ignore[index]
-        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
-        postmaster = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        postmaster = plans.postmaster_of(conn)
     tenants = dict(TENANTS)
     tenants["large tenant (50 %)"] = {**TENANTS["large tenant (50 %)"], "value": size // 2}
     variants = [(t, corpus) for t in tenants for corpus in (False, True)]

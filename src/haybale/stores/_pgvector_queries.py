@@ -146,7 +146,7 @@ def corpus_restriction(
 
     if corpus_filters is None:
         return (*optional_where(filters), None)
-    corpus_node = parse_filters(corpus_filters)
+    corpus_node = parse_filters(corpus_filters, name="corpus_filters")
     if corpus_node is None:  # an empty corpus filter selects the whole store
         return (*optional_where(filters), None)
     user = parse_filters(filters)

@@ -224,16 +224,11 @@ class InMemoryDocumentStore:
         """Slots of the documents matching ``filters``; only those where the boolean array ``among`` is
         True when it is given."""
         docs = self._docs
-        if among is not None:
-            picked = [(slot, docs[slot]) for slot in np.flatnonzero(among).tolist()]
-            if filters is None:
-                return [slot for slot, doc in picked if doc is not None]
-            predicate = self._predicate(filters)
-            return [slot for slot, doc in picked if doc is not None and predicate(doc)]
+        slots = range(len(docs)) if among is None else np.flatnonzero(among).tolist()
         if filters is None:
-            return [slot for slot, doc in enumerate(docs) if doc is not None]
+            return [slot for slot in slots if docs[slot] is not None]
         predicate = self._predicate(filters)
-        return [slot for slot, doc in enumerate(docs) if doc is not None and predicate(doc)]
+        return [slot for slot in slots if (doc := docs[slot]) is not None and predicate(doc)]
 
     def _predicate(self, filters: dict[str, Any]) -> Callable[[Document], bool]:
         from haybale.filters.evaluate import compile_predicate

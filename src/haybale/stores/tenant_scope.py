@@ -168,14 +168,15 @@ class TenantScopedStore:
         return f"TenantScopedStore({type(self.inner).__name__}, tenant_field={self.tenant_field!r})"
 
     # ------------------------------------------------------------------------------------------- scoping
-    def scoped_filters(self, filters: Any) -> dict[str, Any] | None:
-        """``filters`` restricted to the current tenant (validated first; unchanged without a tenant).
+    def scoped_filters(self, filters: Any, name: str = "filters") -> dict[str, Any] | None:
+        """``filters`` restricted to the current tenant (validated first, errors naming the argument
+        ``name``; unchanged without a tenant).
 
         The result is the full dict form, which every store accepts; an AND filter gains the tenant test as
         one more condition (no extra nesting level), anything else becomes one operand of a new AND.
         """
         tenant = current_tenant()
-        parsed = parse_filters(filters)
+        parsed = parse_filters(filters, name=name)
         if tenant is None:
             return filter_to_dict(parsed) if parsed is not None else None
         condition = {"field": f"meta.{self.tenant_field}", "operator": "==", "value": tenant}
@@ -252,9 +253,9 @@ class TenantScopedStore:
             )
         if "filters" in arguments:
             arguments["filters"] = self.scoped_filters(arguments["filters"])
-        if "corpus_filters" in arguments and current_tenant() is not None:
+        if "corpus_filters" in arguments:
             # BM25 statistics from the tenant's documents only: its scores never move with another's writes.
-            arguments["corpus_filters"] = self.scoped_filters(arguments["corpus_filters"])
+            arguments["corpus_filters"] = self.scoped_filters(arguments["corpus_filters"], "corpus_filters")
         if "documents" in arguments:
             arguments["documents"] = self._stored(arguments["documents"])
         if "document_ids" in arguments:

@@ -155,22 +155,25 @@ class Analyzer:
     def _analyze_words(self, words: list[str]) -> list[str]:
         """Uncached analysis of ``words`` (see :meth:`_analyze_word`), with one stemmer call for all."""
         stop = self._stop
-        ascii_words = "".join(words).isascii()
-        if ascii_words and stop.isdisjoint(words):  # the usual batch of new words: no folding, no stop word
+        folded = words if "".join(words).isascii() else [_fold_accents(word) for word in words]
+        if stop.isdisjoint(words) and (folded is words or stop.isdisjoint(folded)):
+            # The usual batch of new words: no stop word, every word keeps a term.
             if not self.stemming:
-                return list(words)
-            stemmed = self._stemmer()(words)
-            if "" in stemmed:  # as below: a word whose stem would be empty stays as it is
-                return [stem or word for stem, word in zip(stemmed, words, strict=True)]
-            return stemmed
-        folded = words if ascii_words else [_fold_accents(word) for word in words]
-        terms = [
-            "" if term in stop or word in stop else term for word, term in zip(words, folded, strict=True)
-        ]
-        if not self.stemming:
-            return terms
-        stems = iter(self._stemmer()([term for term in terms if term]))
-        return [(next(stems) or term) if term else "" for term in terms]
+                return list(folded)
+            stems = self._stemmer()(folded)
+            if "" not in stems:
+                return stems
+            terms = folded
+        else:
+            terms = [
+                "" if term in stop or word in stop else term for word, term in zip(words, folded, strict=True)
+            ]
+            if not self.stemming:
+                return terms
+            stems = self._stemmer()([term for term in terms if term])
+        remaining = iter(stems)
+        # A stop word keeps "" as its term; a word whose stem would be empty stays as it is.
+        return [(next(remaining) or term) if term else "" for term in terms]
 
     def _analyze_word(self, word: str) -> str:
         """Uncached analysis of one word: "" for a stop word, else its (accent-folded, stemmed) term."""
