@@ -310,3 +310,59 @@ def _fresh_lookup(analyzer: Analyzer, terms: list[str]) -> Any:
             return self[word]
 
     return Lookup()
+
+
+def _huge_page_advice() -> bool:
+    """numpy's current huge-page advice setting (read by setting it and putting it back)."""
+    switch = np._core.multiarray._set_madvise_hugepage
+    current = switch(False)
+    switch(current)
+    return bool(current)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("advice", [True, False])
+def test_bm25_indexing_runs_without_huge_page_advice_and_restores_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, advice: bool
+) -> None:
+    seen: list[bool] = []
+    original = Analyzer.normalize_words
+
+    def recording(self: Analyzer, words: list[str]) -> Any:
+        seen.append(_huge_page_advice())
+        return original(self, words)
+
+    monkeypatch.setattr(Analyzer, "normalize_words", recording)
+    switch = np._core.multiarray._set_madvise_hugepage
+    before = switch(advice)
+    try:
+        store = InMemoryDocumentStore() if kind == "memory" else SQLiteDocumentStore(tmp_path / "pages.db")
+        docs = _docs(BULK, seed=5)
+        store.write_documents(docs)
+        assert store.bm25_search("alpha", top_k=1)
+        assert _huge_page_advice() is advice  # restored after the write and the indexing
+        store.delete_documents([d.id for d in docs[: BULK // 2]])  # a delete re-analyses (SQLite)
+        assert _huge_page_advice() is advice
+    finally:
+        switch(before)
+    assert seen and not any(seen)
+
+
+def test_huge_page_advice_comes_back_only_when_the_last_overlapping_analysis_ends() -> None:
+    from haybale.stores._bulk import small_pages
+
+    switch = np._core.multiarray._set_madvise_hugepage
+    before = switch(True)
+    try:
+        first, second = small_pages(), small_pages()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert _huge_page_advice() is False  # the second analysis (another thread) still runs
+        second.__exit__(None, None, None)
+        assert _huge_page_advice() is True
+        with pytest.raises(RuntimeError), small_pages():
+            raise RuntimeError("an analysis fails")
+        assert _huge_page_advice() is True
+    finally:
+        switch(before)

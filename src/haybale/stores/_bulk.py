@@ -15,6 +15,14 @@ row norms the same way everywhere, and keeping Python's cyclic garbage collector
   including every embedding list of every document the caller holds (38M references at 100k x 384): at
   100k documents that was more than half of the in-memory store's write time. Nothing a write allocates is
   cyclic garbage, and the collector is restored (and runs as usual) afterwards.
+* :func:`small_pages` turns off numpy's transparent-huge-page advice while a batch's texts are analysed.
+  On Linux, numpy asks the kernel for huge pages (``madvise(MADV_HUGEPAGE)``) for every array of 4 MB or
+  more, which also marks the malloc heap those arrays come from. The analysis then churns that heap with
+  millions of small Python objects and mid-sized arrays, and each time the heap grows again the kernel
+  clears -- and on the usual ``defrag=madvise`` setting, compacts memory for -- whole 2 MB pages. Measured
+  on 100k texts: 1.6-3.1 s of kernel time in a 3.2-4.9 s analysis, against 0.25 s in 1.7-2.5 s without the
+  advice (numpy's documented ``NUMPY_MADVISE_HUGEPAGE=0`` has the same effect for a whole process). The
+  setting is process-wide: it is switched off while any analysis runs and restored when the last one ends.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import gc
 import mmap
 import struct
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -37,6 +46,7 @@ __all__ = [
     "inverse_norm",
     "inverse_norms",
     "paused_gc",
+    "small_pages",
 ]
 
 #: Writes of at least this many documents run with the cyclic garbage collector paused.
@@ -241,3 +251,40 @@ def paused_gc(documents: int) -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+class _HugePageAdvice:
+    """numpy's huge-page advice, switched off while any user holds it (counted, so threads can overlap)."""
+
+    def __init__(self) -> None:
+        multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
+        #: numpy's runtime switch (``enabled -> previous``); None where numpy lacks it.
+        self.switch: Callable[[bool], bool] | None = getattr(multiarray, "_set_madvise_hugepage", None)
+        self.lock = threading.Lock()
+        self.users = 0
+        self.before = True
+
+    def hold(self) -> None:
+        with self.lock:
+            if self.users == 0 and self.switch is not None:
+                self.before = self.switch(False)
+            self.users += 1
+
+    def release(self) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0 and self.switch is not None:
+                self.switch(self.before)
+
+
+_HUGE_PAGE_ADVICE = _HugePageAdvice()
+
+
+@contextmanager
+def small_pages() -> Iterator[None]:
+    """Keep numpy from advising huge pages for its arrays while the block runs (any thread, nestable)."""
+    _HUGE_PAGE_ADVICE.hold()
+    try:
+        yield
+    finally:
+        _HUGE_PAGE_ADVICE.release()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from haybale.stores._bulk import small_pages
 from haybale.stores._word_ids import SEPARATOR_ID, WordIds, token_ids
 from haybale.stores.text_analysis import TEXT_SEPARATOR, Analyzer
 
@@ -221,6 +222,10 @@ class BM25Index:
             self._unindexed.clear()
 
     def _index(self, slot_arr: Any, texts: Sequence[str], analyzed: bool = False) -> None:
+        with small_pages():  # a large batch's arrays: see haybale.stores._bulk.small_pages
+            self._index_batches(slot_arr, texts, analyzed)
+
+    def _index_batches(self, slot_arr: Any, texts: Sequence[str], analyzed: bool) -> None:
         # Batches keep the per-token Python strings of only a few thousand texts alive at once (fast).
         parts = [
             self._batch_postings(slot_arr[start : start + _BATCH], texts[start : start + _BATCH], analyzed)
