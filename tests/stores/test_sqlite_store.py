@@ -341,6 +341,35 @@ def test_bm25_filters_select_candidates_before_ranking():
         assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-6)
 
 
+def test_dense_search_with_a_narrow_filter_finds_exactly_its_embedded_documents(tmp_path: Path):
+    """A filter matching a small share of a store (looked up among the live vectors by binary search):
+    documents without an embedding, deleted ones and seqs past the last vector are skipped, as in memory."""
+    memory = InMemoryDocumentStore()
+    sqlite_store = SQLiteDocumentStore(tmp_path / "narrow.db")
+    docs = [
+        Document(
+            id=f"d{i}",
+            content=f"doc {i}",
+            meta={"group": i % 40, "i": i},
+            embedding=None if i % 3 == 0 else [math.cos(i), math.sin(i), 1.0 + i % 7],
+        )
+        for i in range(400)
+    ]
+    for store in (memory, sqlite_store):
+        store.write_documents(docs)
+        store.delete_documents([f"d{i}" for i in range(0, 400, 11)])
+        store.write_documents([Document(id="late", content="no vector", meta={"group": 5})])
+    query = [0.3, -0.2, 0.9]
+    for filters in ({"group": 5}, {"i": [1, 2, 3, 11, 399]}, {"group": 1000}):
+        got = [(d.id, d.score) for d in sqlite_store.embedding_search(query, top_k=20, filters=filters)]
+        want = [(d.id, d.score) for d in memory.embedding_search(query, top_k=20, filters=filters)]
+        assert [i for i, _ in got] == [i for i, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-6)
+    assert {d.id for d in sqlite_store.embedding_search(query, top_k=20, filters={"group": 5})} == {
+        f"d{i}" for i in range(5, 400, 40) if i % 3 and i % 11
+    }
+
+
 _BM25_WRITER_SCRIPT = textwrap.dedent(
     """
     import sys

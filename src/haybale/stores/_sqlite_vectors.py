@@ -465,6 +465,17 @@ class MappedVectors:
         rows: list[list[float]] = self._matrix[self._rows[positions]].tolist()
         return rows
 
+    def _positions_of(self, candidates: Any) -> Any:
+        """Where the live rows of ``candidates`` (increasing seqs) are among the live seqs, increasing;
+        candidates without a live row are skipped."""
+        seqs = self._seqs
+        if len(candidates) * 4 >= len(seqs):  # a large share: one pass over the live seqs is cheaper
+            return np.flatnonzero(np.isin(seqs, candidates))
+        positions = np.searchsorted(seqs, candidates)  # both increasing: so are the positions
+        inside = positions < len(seqs)
+        positions, candidates = positions[inside], candidates[inside]
+        return positions[seqs[positions] == candidates]
+
     def search(
         self, query: list[float], top_k: int, candidates: list[int] | None = None
     ) -> list[tuple[int, float]]:
@@ -475,7 +486,7 @@ class MappedVectors:
         vector = np.asarray(query, dtype=np.float32)
         positions = None
         if candidates is not None:
-            positions = np.flatnonzero(np.isin(self._seqs, np.asarray(candidates, dtype=np.int64)))
+            positions = self._positions_of(np.asarray(candidates, dtype=np.int64))
             if not len(positions):
                 return []
         if positions is not None and len(positions) * 2 < len(self._seqs):
