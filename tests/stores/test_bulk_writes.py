@@ -279,7 +279,16 @@ def test_vectorised_analysis_finds_the_same_terms_as_the_word_by_word_path(
     text = text * (120 // len(text) + 1)
     texts = [text[i % len(text) :] + f" n{i % 300}" for i in range(1500)]
     assert sum(map(len, texts)) > 70_000  # large enough for the vectorised path
-    terms, term_of, text_of, tf, lengths = analyse(analyzer, texts)
+    analysis = analyse(analyzer, texts)
+    terms, term_of, text_of, tf, lengths = (
+        analysis.terms,
+        analysis.term_of(),
+        analysis.text_of,
+        analysis.tf,
+        analysis.lengths,
+    )
+    assert terms == sorted(terms)  # string order, each term's postings in text order
+    assert all(np.diff(text_of.astype(np.int64))[np.diff(term_of) == 0] > 0)
     found: list[dict[str, int]] = [{} for _ in texts]
     for term, position, count in zip(term_of.tolist(), text_of.tolist(), tf.tolist(), strict=True):
         found[position][terms[term]] = count

@@ -32,7 +32,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -93,12 +93,23 @@ class _BatchTerms(WordIds):
         return ids
 
 
-Analysis = tuple[list[str], Any, Any, Any, Any]
+class Analysis(NamedTuple):
+    """A batch's postings, grouped by term with the terms in string order (the order of a segment's
+    blocks) and each term's texts in order."""
+
+    terms: list[str]  #: the batch's terms, in string order
+    counts: Any  #: postings per term (int64, each at least 1)
+    text_of: Any  #: per posting, the index of its text (uint32)
+    tf: Any  #: per posting, the term's frequency in that text (uint32)
+    lengths: Any  #: the number of terms of each text (int64)
+
+    def term_of(self) -> Any:
+        """Per posting, the index of its term in :attr:`terms`."""
+        return np.repeat(np.arange(len(self.terms)), self.counts)
 
 
 def analyse(analyzer: Analyzer, texts: Sequence[str]) -> Analysis:
-    """A batch's postings: (terms by id, then per posting its term id, text index and term frequency, sorted
-    by term then text; and the number of terms of each text). Runs without numpy's huge-page advice
+    """A batch's postings (see :class:`Analysis`). Runs without numpy's huge-page advice
     (:func:`~haybale.stores._bulk.small_pages`: it more than halves the time of a large batch)."""
     with small_pages():
         return _postings_of(analyzer, texts)
@@ -114,15 +125,22 @@ def _postings_of(analyzer: Analyzer, texts: Sequence[str]) -> Analysis:
         chunk = min(_ANALYSIS_BATCH, len(texts) - start)
         lengths[start : start + chunk] = np.bincount(owner, minlength=chunk)
         term_of, text_of, tf = group_postings(ids, owner, chunk)
-        parts.append((term_of, text_of + start, tf))
-    term_of = np.concatenate([p[0] for p in parts])
+        parts.append((term_of, (text_of + start).astype(np.uint32), tf.astype(np.uint32)))
+    by_id = lookup.terms()
+    string_order = sorted(range(len(by_id)), key=by_id.__getitem__)
+    rank = np.empty(len(by_id), dtype=np.int64)
+    rank[string_order] = np.arange(len(by_id))
+    # Each part is grouped by term id with its texts in order: ranking the ids and one stable sort puts
+    # every posting in its place (string order, texts in order) in one permutation.
+    term_of = np.concatenate([rank[p[0]] for p in parts])
     text_of = np.concatenate([p[1] for p in parts])
     tf = np.concatenate([p[2] for p in parts])
-    terms = lookup.terms()
-    if len(parts) > 1:  # each part is sorted by term: a stable sort groups every term, texts in order
+    terms = [by_id[i] for i in string_order]
+    counts = np.bincount(term_of, minlength=len(terms))
+    if not (len(parts) == 1 and string_order == list(range(len(by_id)))):
         order = stable_term_order(term_of, len(terms))
-        term_of, text_of, tf = term_of[order], text_of[order], tf[order]
-    return terms, term_of, text_of, tf, lengths
+        text_of, tf = text_of[order], tf[order]
+    return Analysis(terms, counts, text_of, tf, lengths)
 
 
 def _read_int(connection: sqlite3.Connection, key: str) -> int:
@@ -167,39 +185,25 @@ def _index_segment(
     texts: Sequence[str],
     analysis: Analysis | None,
 ) -> None:
-    terms, term_of, text_of, tf, lengths = analysis if analysis is not None else analyse(analyzer, texts)
+    analysis = analysis if analysis is not None else analyse(analyzer, texts)
     base = int(seqs[0])
     offsets = np.asarray(seqs, dtype=np.int64) - base
     span = int(offsets[-1]) + 1
     segment_lengths = np.zeros(span, dtype="<u4")
-    segment_lengths[offsets] = lengths
+    segment_lengths[offsets] = analysis.lengths
     row = connection.execute("SELECT COALESCE(MAX(segment), 0) + 1 FROM bm25_segments").fetchone()
     segment = int(row[0])
     connection.execute(
         "INSERT INTO bm25_segments (segment, base, docs, lengths) VALUES (?, ?, ?, ?)",
         (segment, base, len(seqs), segment_lengths.tobytes()),
     )
-    insert_blocks(connection, _segment_blocks(segment, terms, term_of, offsets[text_of], tf))
-    _add_to_stats(connection, len(seqs), int(lengths.sum()))
+    # Consecutive seqs (a write's usual case) are the texts' own offsets: no gather through them.
+    posting_offsets = analysis.text_of if span == len(seqs) else offsets[analysis.text_of]
+    insert_blocks(
+        connection, block_rows(segment, analysis.terms, analysis.counts, posting_offsets, analysis.tf)
+    )
+    _add_to_stats(connection, len(seqs), int(analysis.lengths.sum()))
     _merge_tail(connection)
-
-
-def _segment_blocks(
-    segment: int, terms: list[str], term_of: Any, offsets: Any, tf: Any
-) -> list[tuple[Any, ...]]:
-    """The ``bm25_blocks`` rows of a new segment from a batch's postings (grouped by term id, texts in
-    order): the terms are put in string order and their postings gathered after them, without a sort of the
-    postings."""
-    if not len(term_of):
-        return []
-    counts = np.bincount(term_of, minlength=len(terms))
-    order = np.asarray(sorted(range(len(terms)), key=terms.__getitem__), dtype=np.int64)
-    order = order[counts[order] > 0]
-    by_id = np.concatenate([[0], np.cumsum(counts)[:-1]])  # where each term's postings start (id order)
-    sorted_counts = counts[order]
-    by_string = np.concatenate([[0], np.cumsum(sorted_counts)[:-1]])
-    gather = np.repeat(by_id[order] - by_string, sorted_counts) + np.arange(int(sorted_counts.sum()))
-    return block_rows(segment, [terms[i] for i in order.tolist()], sorted_counts, offsets[gather], tf[gather])
 
 
 def delete_postings(connection: sqlite3.Connection, analyzer: Analyzer, seqs: Iterable[int]) -> None:
@@ -215,7 +219,8 @@ def delete_postings(connection: sqlite3.Connection, analyzer: Analyzer, seqs: It
     if not rows:
         return
     doomed = np.asarray([row[0] for row in rows], dtype=np.int64)
-    terms, term_of, text_of, _tf, lengths = analyse(analyzer, [row[1] for row in rows])
+    analysis = analyse(analyzer, [row[1] for row in rows])
+    terms, term_of, text_of, lengths = analysis.terms, analysis.term_of(), analysis.text_of, analysis.lengths
     _add_to_stats(connection, -len(rows), -int(lengths.sum()))
     segments = connection.execute("SELECT segment, base, docs FROM bm25_segments ORDER BY segment").fetchall()
     ids = np.asarray([s[0] for s in segments], dtype=np.int64)

@@ -85,7 +85,7 @@ def block_rows(segment: int, terms: list[str], counts: Any, offsets: Any, tfs: A
     ends = np.append(starts[1:], n)
     wide = (np.maximum.reduceat(tfs, bounds[starts]) >= 256).tolist()
     offset_bytes = np.asarray(offsets).astype("<u4", copy=False).tobytes()
-    narrow_tfs = np.minimum(tfs, 255).astype("u1").tobytes()
+    narrow_tfs = (np.minimum(tfs, 255) if any(wide) else np.asarray(tfs)).astype("u1").tobytes()
     wide_tfs = np.asarray(tfs).astype("<u4").tobytes() if any(wide) else b""
     count_bytes = counts.astype("<u4").tobytes()
     post = bounds.tolist()
