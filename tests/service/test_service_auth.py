@@ -65,6 +65,15 @@ def test_every_route_but_health_needs_a_key(service: RunningService, method: str
     assert service.client.get("/health").status_code == 200
 
 
+@pytest.mark.parametrize("route", ["/openapi.json", "/docs", "/redoc"])
+def test_the_schema_and_docs_pages_need_a_key(service: RunningService, route: str) -> None:
+    response = service.client.get(route)  # no body: only the guard's schema check can refuse it
+    assert response.status_code == 401
+    assert "Authorization: Bearer" in response.json()["detail"]
+    assert service.client.get(route, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert service.client.get(route, headers=ALPHA).status_code == 200
+
+
 @pytest.mark.parametrize(
     "header", ["Bearer wrong-key", "Basic a2V5LWFscGhh", "Bearer", "key-alpha", "Bearer key-alpha2"]
 )

@@ -169,6 +169,20 @@ def test_malformed_metadata_is_422(service: RunningService, metadata: str) -> No
     assert service.count() == before
 
 
+def test_the_reserved_tenant_field_is_refused_without_tenant_keys_not_dropped(
+    service: RunningService,
+) -> None:
+    before = service.count()
+    response = upload(service, CORPUS / "glossary.txt", metadata='{"tenant": "acme", "document_id": "t-1"}')
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "'glossary.txt'" in detail and "'tenant'" in detail and "Rename the field" in detail
+    assert service.count() == before
+    renamed = upload(service, CORPUS / "glossary.txt", metadata='{"customer": "acme", "document_id": "t-1"}')
+    assert renamed.status_code == 200
+    assert service.count({"field": "meta.customer", "operator": "==", "value": "acme"}) > 0
+
+
 def test_missing_file_part_is_422(service: RunningService) -> None:
     response = service.client.post("/process", data={"metadata": "{}"}, files={"other": ("a.txt", b"x")})
     assert response.status_code == 422

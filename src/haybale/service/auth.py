@@ -29,6 +29,7 @@ __all__ = [
     "authenticate",
     "authorize_metrics",
     "check_tenant_claim",
+    "take_tenant_claim",
 ]
 
 TENANT_HEADER = "X-Haybale-Tenant"
@@ -149,3 +150,24 @@ def check_tenant_claim(caller: Caller, claimed: Any, where: str) -> None:
             f"Forbidden: {where} names tenant {str(claimed)!r}, but your API key belongs to tenant "
             f"{caller.tenant!r}. A key can only read and write its own tenant's documents.",
         )
+
+
+def take_tenant_claim(caller: Caller, metadata: dict[str, Any], where: str) -> None:
+    """Check and remove the ``tenant`` an upload's metadata names (the store stamps the caller's own).
+
+    ``tenant`` is reserved for tenant scoping: with a tenant key it must be the key's tenant (else 403); a
+    caller without a tenant (no API keys, or the operator) cannot set it at all (422), since a document
+    stored with a chosen tenant would belong to that tenant once keys are configured.
+    """
+    if TENANT_META_KEY not in metadata:
+        return
+    if caller.tenant is None:
+        raise ServiceError(
+            422,
+            f"{where} has a {TENANT_META_KEY!r} field, which the service reserves for tenant scoping "
+            "(a key's tenant is stored there). Nothing was stored. Rename the field (for example to "
+            "'customer'), or configure API keys with tenants (HAYBALE_API_KEYS) to scope documents per "
+            "tenant.",
+        )
+    check_tenant_claim(caller, metadata.get(TENANT_META_KEY), where)
+    del metadata[TENANT_META_KEY]

@@ -9,7 +9,9 @@ JSON or multipart, is then held to ``max_upload_bytes`` plus room for multipart 
 ``Content-Length`` above it is refused at once, a body that grows past it (chunked, or a lying header) is cut
 off; either way 413 with the same message as an oversized upload, and the connection is closed so a client
 still sending cannot desynchronise the next request. ``/health`` needs no key and is not checked; a request
-to ``/metrics`` is held to the operator's metrics key instead of a tenant key (as its route is).
+to ``/metrics`` is held to the operator's metrics key instead of a tenant key (as its route is). FastAPI's
+own pages (the OpenAPI schema and the interactive docs) have no route dependency, so with API keys configured
+they are authenticated here: the schema lists every route and parameter, which is not for anonymous callers.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from haybale.service.errors import ServiceError, error_body
 __all__ = ["METRICS_PATH", "RequestGuardMiddleware"]
 
 _PUBLIC_PATHS = frozenset({"/health"})
+#: FastAPI's schema and documentation pages: no route dependency checks their caller.
+_SCHEMA_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 #: The operator's route: its key is the metrics key, not a tenant's.
 METRICS_PATH = "/metrics"
 
@@ -67,6 +71,12 @@ class RequestGuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if self.api_keys and scope.get("path") in _SCHEMA_PATHS:
+            try:
+                authenticate(self.api_keys, headers.get("authorization"), headers.get(TENANT_HEADER))
+            except ServiceError as error:
+                await _refuse(scope, receive, send, error)
+                return
         if not _carries_body(headers):
             await self.app(scope, receive, send)
             return

@@ -11,7 +11,7 @@ import asyncio
 from typing import Any
 
 from haybale.indexing.chunk_embedding import EMBEDDING_KEY
-from haybale.service.auth import TENANT_META_KEY, check_tenant_claim
+from haybale.service.auth import take_tenant_claim
 from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
 from haybale.service.routes_jobs import ASYNC_PARAMETER, submit_job, wants_async
@@ -119,8 +119,7 @@ def build_documents_router() -> Any:
         state = state_of(request)
         uploads = await read_uploads(request, state.settings.max_upload_bytes)
         for upload in uploads:
-            check_tenant_claim(caller, upload.metadata.get(TENANT_META_KEY), "the upload's metadata")
-            upload.metadata.pop(TENANT_META_KEY, None)
+            take_tenant_claim(caller, upload.metadata, f"The metadata of {upload.file_name!r}")
         if wants_async(request):
             return await _submit_process_job(state, caller.tenant, uploads)
         with tenant_scope(caller.tenant):

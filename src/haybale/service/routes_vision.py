@@ -10,7 +10,7 @@ read with the same streaming size limit and strict metadata as ``/process``; doc
 import asyncio
 from typing import Any
 
-from haybale.service.auth import TENANT_META_KEY, check_tenant_claim
+from haybale.service.auth import take_tenant_claim
 from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
 from haybale.service.schemas import ProcessedDocument, ProcessResponse
@@ -78,8 +78,7 @@ def build_vision_router() -> Any:
         vision = _vision_of(state)
         uploads = await read_uploads(request, state.settings.max_upload_bytes)
         for upload in uploads:
-            check_tenant_claim(caller, upload.metadata.get(TENANT_META_KEY), "the upload's metadata")
-            upload.metadata.pop(TENANT_META_KEY, None)
+            take_tenant_claim(caller, upload.metadata, f"The metadata of {upload.file_name!r}")
         sources = upload_sources(state.app, uploads)
         with tenant_scope(caller.tenant):
             outcomes = await asyncio.to_thread(vision.index_sources, sources)
