@@ -237,6 +237,23 @@ def test_a_json_body_sent_as_text_is_told_to_send_json(service: RunningService) 
     assert "text/plain" in response.json()["detail"][0]["msg"]
 
 
+def test_a_json_body_without_a_content_type_is_told_to_send_json(service: RunningService) -> None:
+    response = service.client.post("/query", headers=KEY, content=b'{"query": "hay"}')
+    assert response.status_code == 422, response.text
+    assert "without a Content-Type" in response.json()["detail"][0]["msg"]
+
+
+def test_long_queries_are_answered_and_an_overlong_one_is_not_echoed_back(service: RunningService) -> None:
+    long_query = "glossary terms " * 2_000  # 30,000 characters: a prompt with pasted text
+    answered = service.client.post("/query", headers=KEY, json={"query": long_query})
+    assert answered.status_code == 200, answered.text[:500]
+    overlong = service.client.post("/query", headers=KEY, json={"query": "x" * 1_500_000})
+    assert overlong.status_code == 422
+    assert len(overlong.content) < 2_000  # the 1.5 MB query is not echoed in the error
+    error = overlong.json()["detail"][0]
+    assert "100000 characters" in error["msg"] and "(1,500,000 characters)" in error["input"]
+
+
 def test_a_json_body_over_the_upload_limit_is_413(service: RunningService) -> None:
     """JSON routes have the same body limit as uploads, declared (Content-Length) or streamed (chunked)."""
     too_big = b'{"query": "' + b"hay " * (1024 * 1024) + b'"}'  # 4 MiB; the limit is 2 MiB (+ 1 MiB framing)

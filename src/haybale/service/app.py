@@ -61,12 +61,28 @@ def jsonable_errors(errors: Any) -> Any:
     return jsonable_encoder(errors, custom_encoder={Exception: str, bytes: lambda b: f"<{len(b)} bytes>"})
 
 
-def _name_the_content_type(error: Any, content_type: str) -> Any:
+#: Longest text of a request echoed back in a validation error (``input``); longer ones are cut.
+_ECHO_CHARS = 200
+
+
+def _shortened(value: Any, depth: int = 0) -> Any:
+    """``value`` with every string longer than :data:`_ECHO_CHARS` cut, so a 422 never echoes a huge input."""
+    if isinstance(value, str) and len(value) > _ECHO_CHARS:
+        return f"{value[:_ECHO_CHARS]}... ({len(value):,} characters)"
+    if depth < 8 and isinstance(value, dict):
+        return {key: _shortened(item, depth + 1) for key, item in value.items()}
+    if depth < 8 and isinstance(value, list | tuple):
+        return [_shortened(item, depth + 1) for item in value]
+    return value
+
+
+def _name_the_content_type(error: Any, content_type: str | None) -> Any:
     """A whole-body validation error of a request whose body was not sent as JSON, with the fix in its
     message (FastAPI reads such a body as text, and only says the text is not an object)."""
     if not isinstance(error, dict) or tuple(error.get("loc", ())) != ("body",):
         return error
-    hint = f"the body was sent as {content_type!r}: send it as JSON with 'Content-Type: application/json'"
+    sent = "without a Content-Type" if content_type is None else f"as {content_type!r}"
+    hint = f"the body was sent {sent}: send it as JSON with 'Content-Type: application/json'"
     return {**error, "msg": f"{error.get('msg', 'Invalid body')} ({hint})"}
 
 
@@ -86,8 +102,15 @@ def _install_error_handlers(app: Any) -> None:
     async def invalid_request(request: Any, exc: Any) -> Any:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else str(exc)
         content_type = request.headers.get("content-type")
-        if isinstance(errors, list) and content_type is not None and "json" not in content_type.lower():
+        if isinstance(errors, list) and (content_type is None or "json" not in content_type.lower()):
             errors = [_name_the_content_type(error, content_type) for error in errors]
+        if isinstance(errors, list):
+            errors = [
+                {**error, "input": _shortened(error["input"])}
+                if isinstance(error, dict) and "input" in error
+                else error
+                for error in errors
+            ]
         return JSONResponse(error_body(request.url.path, 422, jsonable_errors(errors)), status_code=422)
 
     app.add_exception_handler(HTTPException, http_error)

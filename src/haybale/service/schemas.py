@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MAX_QUERY_CHARS",
     "ChatCompletionRequest",
     "ChatMessageIn",
     "DeleteRequest",
@@ -19,6 +20,10 @@ __all__ = [
     "QueryResponse",
     "QueryResult",
 ]
+
+#: The longest query ``/query`` and ``/query-vision`` take. Helix sends the user's prompt as the query, and a
+#: prompt can hold pasted text; the embedding model reads only its first few hundred tokens, BM25 all of it.
+MAX_QUERY_CHARS = 100_000
 
 
 class ProcessedDocument(BaseModel):
@@ -57,7 +62,7 @@ class QueryRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=10_000, description="The text to search for.")
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The text to search for.")
     filters: dict[str, Any] | None = Field(
         default=None,
         description='A haybale filter; the shorthand {"data_entity_id": ["kb-1"]} matches any listed value '

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from haybale.service.schemas import MAX_QUERY_CHARS
+
 __all__ = ["VisionQueryRequest", "VisionQueryResponse", "VisionQueryResult"]
 
 
@@ -14,7 +16,7 @@ class VisionQueryRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=10_000, description="What to look for, in words.")
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for, in words.")
     top_k: int = Field(default=5, ge=1, le=1000, description="How many pages.")
     filters: dict[str, Any] | None = Field(
         default=None, description="A haybale filter on the pages' metadata."
