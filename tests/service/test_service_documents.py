@@ -34,6 +34,24 @@ def test_health_needs_nothing(service: RunningService) -> None:
     response = service.client.get("/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+    assert service.client.get("/health/live").json()["status"] == "ok"
+
+
+def test_health_is_a_readiness_check_of_the_store(tmp_path: Path) -> None:
+    """The seed's /health is a readiness check: 503 while the store cannot answer; /health/live stays 200."""
+    settings = ServiceSettings(
+        store_url="postgresql://haybale:secret-pw@127.0.0.1:1/nowhere?table=docs", embed=False
+    )
+    with running_service(settings) as running:
+        response = running.client.get("/health")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "unavailable" and "not ready" in body["detail"]
+        assert (
+            "secret-pw" not in response.text and "127.0.0.1" not in response.text
+        )  # the cause is logged only
+        assert response.headers["retry-after"] == "5"
+        assert running.client.get("/health/live").status_code == 200
 
 
 @pytest.mark.parametrize("file_name", ["glossary.txt", "rag_overview.md", "baling_guide.pdf"])

@@ -6,6 +6,7 @@ mistakes (with what to fix), 503/500 for failures of what the service depends on
 half-written, and the service keeps serving.
 """
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -117,6 +118,51 @@ def _install_error_handlers(app: Any) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
 
 
+#: How long ``/health`` waits for the store before it answers 503.
+_READY_TIMEOUT_S = 5.0
+#: An id no document has: the readiness probe's lookup (an index seek on every store).
+_PROBE_ID = "haybale-readiness-probe"
+
+
+def _probe_store(state: Any) -> None:
+    """One cheap read of the service's store, outside any tenant scope (raises when it cannot answer)."""
+    state.app.opened_store.store.count_documents({"field": "id", "operator": "==", "value": _PROBE_ID})
+
+
+def _install_health_routes(app: "FastAPI", state: Any) -> None:
+    """``/health`` (readiness: the store answers) and ``/health/live`` (the process answers)."""
+    from haybale import __version__
+    from haybale.service.schemas import HealthResponse
+
+    @app.get(
+        "/health",
+        response_model=HealthResponse,
+        responses={503: {"description": "Not ready: the document store does not answer."}},
+    )
+    async def health() -> Any:
+        """Readiness: the service is up and its document store answers (needs no API key). 503 while the
+        store is unreachable or slow to answer (over 5 s); ``/health/live`` checks only the process."""
+        from fastapi.responses import JSONResponse
+
+        try:
+            await asyncio.wait_for(asyncio.to_thread(_probe_store, state), _READY_TIMEOUT_S)
+        except Exception as error:  # any failure means "not ready"; the cause goes to the log, not the caller
+            cause = "did not answer within 5 s" if isinstance(error, TimeoutError) else type(error).__name__
+            logger.warning("/health: the document store is not ready (%s): %s", cause, error)
+            body = {
+                "status": "unavailable",
+                "version": __version__,
+                "detail": f"The document store is not ready ({cause}); the service log has the cause.",
+            }
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+        return HealthResponse(status="ok", version=__version__)
+
+    @app.get("/health/live", response_model=HealthResponse)
+    async def live() -> HealthResponse:
+        """Liveness: the process serves HTTP (needs no API key; does not touch the store)."""
+        return HealthResponse(status="ok", version=__version__)
+
+
 class _ErrorMiddleware:
     """ASGI middleware answering every other exception by fault (see :mod:`haybale.service.errors`).
 
@@ -196,7 +242,6 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
     from haybale.service.routes_openai import build_openai_router
     from haybale.service.routes_pipelines import build_pipelines_router
     from haybale.service.routes_vision import build_vision_router
-    from haybale.service.schemas import HealthResponse
     from haybale.service.state import ServiceState
 
     settings = settings if settings is not None else Settings.load()
@@ -233,10 +278,7 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
     app.add_middleware(_ErrorMiddleware)
     app.add_middleware(_MetricsMiddleware, metrics=state.metrics)
 
-    @app.get("/health", response_model=HealthResponse)
-    async def health() -> HealthResponse:
-        """Liveness: the service is up (needs no API key)."""
-        return HealthResponse(status="ok", version=__version__)
+    _install_health_routes(app, state)
 
     @app.get(METRICS_PATH, response_class=PlainTextResponse, dependencies=[Depends(metrics_operator)])
     async def metrics() -> Any:

@@ -23,7 +23,7 @@ from haybale.service.errors import ServiceError, error_body
 
 __all__ = ["METRICS_PATH", "RequestGuardMiddleware"]
 
-_PUBLIC_PATHS = frozenset({"/health"})
+_PUBLIC_PATHS = frozenset({"/health", "/health/live"})
 #: FastAPI's schema and documentation pages: no route dependency checks their caller.
 _SCHEMA_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 #: The operator's route: its key is the metrics key, not a tenant's.
