@@ -152,6 +152,16 @@ def test_vision_off_answers_400(tmp_path: Path) -> None:
     assert not (tmp_path / "index_vision.db").exists()
 
 
+def test_a_pdf_over_the_page_limit_is_refused_before_any_page_is_rendered(tmp_path: Path) -> None:
+    settings = ServiceSettings(
+        store_url=f"sqlite:///{tmp_path / 'index.db'}", vision_max_pages=1, embed=False
+    )
+    with running_service(settings) as running:
+        response = upload(running, name="minutes.pdf", data=SCAN, route="/process-vision")
+    assert response.status_code == 422
+    assert "'minutes.pdf' has 2 pages, more than the 1 accepted" in response.json()["detail"]
+
+
 def test_multimodal_path_against_a_vllm_double(tmp_path: Path) -> None:
     double = create_multimodal_embedding_app(ocr_word_embedder(ignore=(DSE_IMAGE_PROMPT, DSE_QUERY_PREFIX)))
     with OpenAICompatibleServer(double) as vllm:

@@ -162,6 +162,8 @@ class Settings(BaseSettings):
             overlap, cut at word boundaries; unless set, the overlap is at most a tenth of the chunk size).
         hybrid_weights: ``(semantic, keyword)`` weights of the ``/query`` score (see docs/service.md).
         vision_enabled / vision_base_url / vision_embeddings_model: vision RAG (``/process-vision``).
+        vision_max_pages: the most pages of one file ``/process-vision`` renders (each page is an image to
+            embed, or to OCR: a long PDF costs minutes of CPU); a longer file is refused with 422.
         llm_base_url / llm_model: an OpenAI-compatible chat server for ``/v1/chat/completions``; without a
             base URL the local SmolLM2 model answers.
         rag_top_k: how many retrieved chunks reach the chat prompt.
@@ -255,6 +257,7 @@ class Settings(BaseSettings):
         DEFAULT_REMOTE_EMBEDDING_MODEL,
         validation_alias=_env("HAYBALE_VISION_EMBEDDINGS_MODEL", "RAG_VISION_EMBEDDINGS_MODEL"),
     )
+    vision_max_pages: int = Field(500, ge=1, validation_alias=_env("HAYBALE_VISION_MAX_PAGES"))
     llm_base_url: str | None = Field(None, validation_alias=_env("HAYBALE_LLM_BASE_URL"))
     llm_model: str | None = Field(None, validation_alias=_env("HAYBALE_LLM_MODEL"))
     rag_top_k: int = Field(5, ge=1, validation_alias=_env("HAYBALE_RAG_TOP_K"))

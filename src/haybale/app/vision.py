@@ -113,9 +113,9 @@ class VisionIndex:
         from haybale.components.converters import ImageFileToImages, PDFToImages
 
         if name == "pdf":
-            return PDFToImages()
+            return PDFToImages(max_pages=self.settings.vision_max_pages)
         if name == "images":
-            return ImageFileToImages()
+            return ImageFileToImages(max_pages=self.settings.vision_max_pages)
         from haybale.components.embedders import OpenAIDocumentImageEmbedder, OpenAIMultimodalTextEmbedder
         from haybale.core.secret import Secret
 
