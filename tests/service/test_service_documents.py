@@ -83,6 +83,28 @@ def test_reupload_replaces_chunks_exactly_once(service: RunningService) -> None:
     assert second.json()["documents"][0]["status"] == "unchanged"  # same bytes and metadata: no work
 
 
+def test_reupload_after_one_chunk_was_deleted_restores_it(service: RunningService) -> None:
+    meta = '{"document_id": "heal-1"}'
+    first = upload(
+        service, name="heal.txt", data=b"Hay bales keep best when stacked off the ground. " * 8, metadata=meta
+    )
+    assert first.status_code == 200 and first.json()["chunks"] >= 3
+    whole = sorted(d.meta["chunk_id"] for d in service.state.store.filter_documents(_by_file("heal.txt")))
+    deleted = service.client.post("/delete", json={"filters": {"chunk_id": "heal-1-chunk-1"}})
+    assert deleted.json()["documents_deleted"] == 1
+    again = upload(
+        service, name="heal.txt", data=b"Hay bales keep best when stacked off the ground. " * 8, metadata=meta
+    )
+    assert again.status_code == 200
+    assert again.json()["documents"][0]["status"] == "indexed"  # not "unchanged": a chunk was missing
+    restored = sorted(d.meta["chunk_id"] for d in service.state.store.filter_documents(_by_file("heal.txt")))
+    assert restored == whole
+    third = upload(
+        service, name="heal.txt", data=b"Hay bales keep best when stacked off the ground. " * 8, metadata=meta
+    )
+    assert third.json()["documents"][0]["status"] == "unchanged"
+
+
 def test_reupload_with_new_content_drops_the_old_chunks(service: RunningService) -> None:
     name = "notes.txt"
     assert upload(service, name=name, data=b"Alfalfa hay is cut early. " * 30).status_code == 200

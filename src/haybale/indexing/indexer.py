@@ -56,6 +56,7 @@ from haybale.indexing.source_tracker import (
     sources_filter,
 )
 from haybale.indexing.sources import (
+    CHUNK_COUNT_META,
     KEY_META,
     FileOutcome,
     IndexReport,
@@ -84,12 +85,14 @@ def _any_of(items: list[SourceInput]) -> dict[str, Any]:
 
 def _numbered(item: SourceInput, chunks: list[Document]) -> list[Document]:
     """The chunks of one source with ``chunk_id`` (``<document_id or key>-chunk-<n>``, n from 0 in reading
-    order) and ``content_offset`` (the chunk's character offset in the text it was cut from)."""
+    order), ``content_offset`` (the chunk's character offset in the text it was cut from) and
+    ``source_chunks`` (how many chunks the source has: a source missing some of them is not unchanged)."""
     prefix = str(item.meta.get("document_id") or item.key)
     numbered = []
     for position, chunk in enumerate(chunks):
         meta = {k: v for k, v in chunk.meta.items() if k != KEY_META}
         meta["chunk_id"] = f"{prefix}-chunk-{position}"
+        meta[CHUNK_COUNT_META] = len(chunks)
         meta["content_offset"] = int(meta.get("split_idx_start") or 0)
         numbered.append(Document(content=chunk.content, meta=meta, blob=chunk.blob))
     return numbered
@@ -219,14 +222,29 @@ class Indexer:
         return pending, unchanged
 
     def _is_current(self, item: SourceInput) -> bool:
+        """Whether every chunk of ``item`` is stored as this content and these settings write it: all the
+        stored chunks carry its hash, and there are as many as the source has (a chunk deleted on its own,
+        by ``chunk_id``, makes the source stale, so the next upload or run writes it whole again). Chunks
+        written before ``source_chunks`` was recorded count by their hash alone."""
+        stored = int(self.document_store.count_documents(item.replace_filter))
+        if stored == 0:
+            return False
+        complete = {
+            "operator": "OR",
+            "conditions": [
+                {"field": f"meta.{CHUNK_COUNT_META}", "operator": "==", "value": stored},
+                {"field": f"meta.{CHUNK_COUNT_META}", "operator": "exists", "value": False},
+            ],
+        }
         current = {
             "operator": "AND",
             "conditions": [
                 item.replace_filter,
                 {"field": "meta.source_hash", "operator": "==", "value": self.stored_hash(item)},
+                complete,
             ],
         }
-        return bool(self.document_store.count_documents(current) > 0)
+        return bool(self.document_store.count_documents(current) == stored)
 
     def index(
         self,

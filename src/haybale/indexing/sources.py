@@ -25,6 +25,8 @@ __all__ = [
 #: Private meta key that carries each chunk's source key through the conversion pipeline (removed before
 #: writing; keys starting with "_" never enter document ids).
 KEY_META = "_haybale_source_key"
+#: Meta key of every chunk the indexer writes: how many chunks its source has.
+CHUNK_COUNT_META = "source_chunks"
 
 #: What happened to one source in a run.
 Status = Literal["indexed", "unchanged", "failed", "removed", "skipped"]
