@@ -4,6 +4,7 @@ the store."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,31 @@ def test_delete_by_filter_removes_only_matches(service: RunningService) -> None:
     assert response.json() == {"status": "success", "documents_deleted": expected}
     assert service.count(_by_file("glossary.txt")) == 0
     assert service.count(_by_file("bm25_explained.md")) == others
+
+
+def test_a_delete_refused_by_a_locked_store_changes_nothing_and_says_to_retry(tmp_path: Path) -> None:
+    settings = ServiceSettings(store_url=f"sqlite:///{tmp_path / 'index.db'}", embed=False)
+    with running_service(settings) as running:
+        meta = '{"data_entity_id": "kb-del"}'
+        assert upload(running, name="kb.txt", data=b"Hay keeps dry. " * 40, metadata=meta).status_code == 200
+        stored = running.count()
+        vision = running.state.app.vision()
+        vision.opened.store.lock_timeout = 0.2  # the page-image store: give up fast (connections open lazily)
+        assert vision.opened.store.count_documents() == 0
+        holder = sqlite3.connect(tmp_path / "index_vision.db", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # another process writing the page-image store
+        try:
+            refused = running.client.post("/delete", json={"filters": {"data_entity_id": "kb-del"}})
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert refused.status_code == 503, refused.text
+        detail = refused.json()["detail"]
+        assert "locked" in detail and "nothing was written" in detail and "Retry" in detail
+        assert running.count() == stored  # the text chunks were not deleted before the failure
+        retried = running.client.post("/delete", json={"filters": {"data_entity_id": "kb-del"}})
+        assert retried.status_code == 200 and retried.json()["documents_deleted"] == stored
+        assert running.count() == 0
 
 
 def test_delete_accepts_shorthand_filters(service: RunningService) -> None:

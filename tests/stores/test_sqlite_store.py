@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -368,6 +369,32 @@ def test_dense_search_with_a_narrow_filter_finds_exactly_its_embedded_documents(
     assert {d.id for d in sqlite_store.embedding_search(query, top_k=20, filters={"group": 5})} == {
         f"d{i}" for i in range(5, 400, 40) if i % 3 and i % 11
     }
+
+
+def test_a_write_blocked_past_lock_timeout_is_unavailable_and_writes_nothing(tmp_path: Path):
+    from haybale.errors import DocumentStoreUnavailableError
+
+    path = tmp_path / "locked.db"
+    store = SQLiteDocumentStore(path, lock_timeout=0.2)
+    store.write_documents([Document(id="kept", content="hay bales")])
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in a write transaction
+    try:
+        started = time.monotonic()
+        with pytest.raises(DocumentStoreUnavailableError, match=r"stayed locked.*nothing was written"):
+            store.write_documents([Document(id="new", content="straw")])
+        assert time.monotonic() - started < 5
+        with pytest.raises(DocumentStoreUnavailableError, match=re.escape(path.name)):
+            store.delete_documents(["kept"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert sorted(d.id for d in store.filter_documents()) == ["kept"]
+    store.write_documents([Document(id="new", content="straw")])  # the retry succeeds
+    assert store.count_documents() == 2
+    assert SQLiteDocumentStore.from_dict(store.to_dict()).lock_timeout == 0.2
+    with pytest.raises(DocumentStoreError, match="lock_timeout"):
+        SQLiteDocumentStore(path, lock_timeout=0)
 
 
 _BM25_WRITER_SCRIPT = textwrap.dedent(

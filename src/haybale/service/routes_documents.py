@@ -10,6 +10,7 @@ that says what to fix; they never change what is stored.
 import asyncio
 from typing import Any
 
+from haybale.errors import DocumentStoreUnavailableError
 from haybale.indexing.chunk_embedding import EMBEDDING_KEY
 from haybale.service.auth import take_tenant_claim
 from haybale.service.dependencies import CallerDep, state_of
@@ -96,6 +97,31 @@ async def _submit_process_job(state: Any, tenant: str | None, uploads: list[Any]
     )
 
 
+def _delete_everywhere(state: Any, filters: dict[str, Any] | None) -> tuple[int, int]:
+    """Delete the documents matching ``filters``: (text chunks, page images) deleted."""
+    # Two stores, two transactions: the page images go first, so the usual failure (the vision
+    # store) changes nothing, and a failure of the text store after them says what was done.
+    pages = 0
+    if state.settings.vision_enabled:  # the same documents' page images go too
+        vision = state.app.vision()
+        with vision.write_lock:
+            pages = int(vision.store.delete_by_filter(filters))
+            vision.opened.flush()
+    try:
+        with state.app.write_lock:
+            deleted = int(state.app.store.delete_by_filter(filters))
+            state.app.opened_store.flush()
+    except Exception as error:
+        if not pages:
+            raise
+        raise DocumentStoreUnavailableError(
+            f"Deleting the matching text chunks failed ({type(error).__name__}: {error}) after their "
+            f"{pages} page image(s) were deleted; no text chunk was deleted. Send the same request "
+            "again to finish: deletes are idempotent."
+        ) from error
+    return deleted, pages
+
+
 def build_documents_router() -> Any:
     """The APIRouter serving the document routes."""
     from fastapi import APIRouter, Request
@@ -163,20 +189,8 @@ def build_documents_router() -> Any:
         filters = _checked_filters(body.filters)
         state = state_of(request)
 
-        def run_delete() -> tuple[int, int]:
-            with state.app.write_lock:
-                deleted = int(state.app.store.delete_by_filter(filters))
-                state.app.opened_store.flush()
-            pages = 0
-            if state.settings.vision_enabled:  # the same documents' page images go too
-                vision = state.app.vision()
-                with vision.write_lock:
-                    pages = int(vision.store.delete_by_filter(filters))
-                    vision.opened.flush()
-            return deleted, pages
-
         with tenant_scope(caller.tenant):
-            deleted, pages = await asyncio.to_thread(run_delete)
+            deleted, pages = await asyncio.to_thread(_delete_everywhere, state, filters)
         state.metrics.count_documents(deleted=deleted + pages)
         return DeleteResponse(status="success", documents_deleted=deleted + pages)
 

@@ -102,8 +102,9 @@ _SCHEMA = (
 )
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """Open a connection in autocommit mode (transactions are explicit) with WAL for file databases."""
+def connect(path: str, lock_timeout: float = 30.0) -> sqlite3.Connection:
+    """Open a connection in autocommit mode (transactions are explicit) with WAL for file databases; a write
+    waits up to ``lock_timeout`` seconds for another writer."""
     if path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -111,9 +112,9 @@ def connect(path: str) -> sqlite3.Connection:
             path if path == ":memory:" else str(Path(path).expanduser()),
             isolation_level=None,
             check_same_thread=False,
-            timeout=30.0,
+            timeout=lock_timeout,
         )
-        connection.execute("PRAGMA busy_timeout = 30000")
+        connection.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
         if path != ":memory:":
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")

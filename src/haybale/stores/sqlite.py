@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
+from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
 from haybale.stores._bulk import paused_gc
 from haybale.stores._memory_bm25 import BM25_VARIANTS
@@ -94,6 +94,9 @@ class SQLiteDocumentStore:
             refuses a different one.
         bm25_variant, bm25_k1, bm25_b, bm25_delta: BM25 scoring, exactly as for ``InMemoryDocumentStore``
             (defaults "okapi", 1.2, 0.75, 0.5: Lucene's BM25); query-time settings, not stored in the file.
+        lock_timeout: seconds a write waits for another connection's (or process's) write transaction to
+            end before it gives up with :class:`~haybale.errors.DocumentStoreUnavailableError` (nothing
+            written; retry later). Default 30.
 
     Raises:
         DocumentStoreError: on invalid settings.
@@ -110,7 +113,13 @@ class SQLiteDocumentStore:
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
         bm25_delta: float = 0.5,
+        lock_timeout: float = 30.0,
     ) -> None:
+        if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float) or lock_timeout <= 0:
+            raise DocumentStoreUsageError(
+                f"lock_timeout must be a number of seconds > 0, got {lock_timeout!r}."
+            )
+        self.lock_timeout = float(lock_timeout)
         if embedding_dim is not None and (
             isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim <= 0
         ):
@@ -182,7 +191,7 @@ class SQLiteDocumentStore:
 
     def _open(self) -> sqlite3.Connection:
         """Open a connection (callers hold ``_connections_lock``); the first one also checks the schema."""
-        connection = connect(self.path)
+        connection = connect(self.path, self.lock_timeout)
         if not self._schema_ready:
             try:
                 create_schema(connection, self.analyzer, self._vector_file)
@@ -208,8 +217,23 @@ class SQLiteDocumentStore:
         return self._write_lock if self._memory else nullcontext()
 
     @contextmanager
+    def _locked_out(self) -> Iterator[None]:
+        """Report SQLite's "database is locked" (another writer held the lock past ``lock_timeout``) as the
+        store being unavailable: the request was fine, a retry may succeed, and nothing was written."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            raise DocumentStoreUnavailableError(
+                f"The SQLite database {self.path!r} stayed locked by another connection or process for "
+                f"{self.lock_timeout:g} s ({error}); nothing was written. Retry later; if it persists, find "
+                "the process holding a write transaction open on the file."
+            ) from error
+
+    @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._read_lock():
+        with self._locked_out(), self._read_lock():
             connection = self._connection()
             connection.execute("BEGIN")
             try:
@@ -219,7 +243,7 @@ class SQLiteDocumentStore:
 
     @contextmanager
     def _writing(self, documents: int = 0) -> Iterator[tuple[sqlite3.Connection, WriteDelta]]:
-        with self._write_lock:
+        with self._locked_out(), self._write_lock:
             connection = self._connection()
             with bulk_page_cache(connection, documents), self._transaction(connection) as delta:
                 yield connection, delta
@@ -614,6 +638,7 @@ class SQLiteDocumentStore:
                 "bm25_k1": self.bm25_k1,
                 "bm25_b": self.bm25_b,
                 "bm25_delta": self.bm25_delta,
+                "lock_timeout": self.lock_timeout,
             },
         }
 
