@@ -71,6 +71,32 @@ def test_process_indexes_txt_md_pdf_with_stable_metadata(service: RunningService
         assert "/tmp" not in str(chunk.meta.get("file_path", ""))
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("f.py", "def f(x):\n    if x:\n        return 1\n    return 2"),
+        ("main.go", "func main() {\n\tif ok {\n\t\trun()\n\t}\n}"),
+        ("deploy.yaml", "web:\n  image: hay\n  ports:\n    - 80"),
+        ("Makefile", "all:\n\tcc -o hay hay.c"),
+    ],
+)
+def test_source_code_is_indexed_with_its_indentation(service: RunningService, name: str, code: str) -> None:
+    """Seed: "Code: Source files (with syntax preservation)"; Helix sends every file as octet-stream."""
+    response = service.client.post(
+        "/process", files={"file": (name, code.encode() + b"\n", "application/octet-stream")}
+    )
+    assert response.status_code == 200, response.text
+    chunks = service.state.store.filter_documents(_by_file(name))
+    assert (
+        "\n".join(c.content for c in sorted(chunks, key=lambda c: c.meta["content_offset"]))[:20] == code[:20]
+    )
+    assert any(c.content == code for c in chunks) or code.startswith(chunks[0].content)
+    extracted = service.client.post(
+        "/extract", files={"file": (name, code.encode(), "application/octet-stream")}
+    )
+    assert extracted.status_code == 200 and extracted.json()["text"] == code
+
+
 def test_reupload_replaces_chunks_exactly_once(service: RunningService) -> None:
     first = upload(service, CORPUS / "weather_and_hay.txt")
     assert first.status_code == 200, first.text

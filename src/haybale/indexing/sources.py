@@ -103,6 +103,7 @@ def build_indexing_pipeline(
         tokenizer_model: the model whose tokenizer counts tokens when ``split_by="token"``.
     """
     from haybale.components.converters import MultiFileConverter
+    from haybale.components.converters.file_types import LAYOUT_MIME_TYPES
     from haybale.components.preprocessors import DocumentCleaner, DocumentSplitter
     from haybale.core.pipeline import Pipeline
 
@@ -119,7 +120,8 @@ def build_indexing_pipeline(
         splitter_args["tokenizer"] = resolve_model_path(tokenizer_model)
     pipeline = Pipeline()
     pipeline.add_component("converter", MultiFileConverter())
-    pipeline.add_component("cleaner", DocumentCleaner())
+    # Source code and configuration keep their indentation and tabs (their meaning); prose is cleaned.
+    pipeline.add_component("cleaner", DocumentCleaner(keep_layout_types=sorted(LAYOUT_MIME_TYPES)))
     pipeline.add_component("splitter", DocumentSplitter(**splitter_args))
     pipeline.connect("converter.documents", "cleaner.documents")
     pipeline.connect("cleaner.documents", "splitter.documents")

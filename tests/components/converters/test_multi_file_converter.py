@@ -69,7 +69,7 @@ def test_bad_input_unknown_extension(tmp_path: Path) -> None:
     assert [d.content for d in result["documents"]] == ["good"]
     [failure] = result["failures"]
     assert failure["source"] == str(unknown)
-    assert "unknown type, which no converter handles" in failure["error"]
+    assert "unknown type and is not text, so no converter handles it" in failure["error"]
     assert ".pdf" in failure["error"]
 
 
@@ -129,7 +129,7 @@ def test_bad_input_every_kind_in_one_batch(tmp_path: Path, make_pdf, make_encryp
     nul = tmp_path / "nul.txt"
     nul.write_bytes(b"a\x00b")
     unknown = tmp_path / "thing.unknownext"
-    unknown.write_bytes(b"?")
+    unknown.write_bytes(b"?\x00\x01")  # binary: text under an unknown name would be read as text
     loop = tmp_path / "loop.txt"
     loop.symlink_to(loop)
     good_pdf = make_pdf("good.pdf", [["Good PDF."]])
@@ -151,3 +151,33 @@ def test_bad_input_every_kind_in_one_batch(tmp_path: Path, make_pdf, make_encryp
     assert "binary data" in errors["binary.txt"]
     assert "no converter handles" in errors["thing.unknownext"]
     assert "symbolic link loop" in errors["loop.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "mime"),
+    [
+        ("main.go", b"package main\n\nfunc main() {\n\tprintln(1)\n}\n", "text/x-go"),
+        ("lib.rs", b"fn main() {\n    let x = 1;\n}\n", "text/x-rust"),
+        ("deploy.yaml", b"services:\n  web:\n    image: x\n", "text/yaml"),
+        ("pom.xml", b"<project>\n  <a/>\n</project>\n", "text/xml"),
+        ("query.sql", b"SELECT 1;\n", "text/x-sql"),
+        ("Makefile", b"all:\n\tcc x.c\n", "text/x-makefile"),
+        ("deploy", b"#!/bin/sh\nset -e\n  echo hi\n", "text/plain"),
+        ("guide.v2", "Caf\u00e9 notes, version 2\n".encode(), "text/plain"),
+    ],
+)
+def test_source_code_config_and_unnamed_text_are_read_as_text_on_any_machine(
+    name: str, data: bytes, mime: str
+) -> None:
+    result = MultiFileConverter().run(sources=[ByteStream(data, meta={"file_name": name})])
+    assert not result["failures"]
+    [document] = result["documents"]
+    assert document.meta["mime_type"] == mime
+    assert document.content == data.decode("utf-8")  # nothing of the layout is lost in conversion
+
+
+def test_binary_under_an_unknown_name_is_refused_with_the_supported_kinds() -> None:
+    result = MultiFileConverter().run(sources=[ByteStream(bytes(range(256)) * 4, meta={"file_name": "blob"})])
+    [failure] = result["failures"]
+    assert "'blob' has an unknown type and is not text" in failure["error"]
+    assert ".pdf" in failure["error"] and ".yaml" in failure["error"]

@@ -26,6 +26,7 @@ def test_round_trip_also_through_yaml() -> None:
         unicode_normalization="NFKC",
         ascii_only=True,
         keep_id=True,
+        keep_layout_types=["text/x-python", "text/yaml"],
     )
     data = cleaner.to_dict()
     assert DocumentCleaner.from_dict(data).to_dict() == data
@@ -95,3 +96,16 @@ def test_bad_input_documents_without_text_pass_through_and_wrong_types_fail() ->
     assert result[1].content == ""
     with pytest.raises(ComponentError, match="list\\[Document\\]"):
         DocumentCleaner().run(documents=["not a document"])  # type: ignore[list-item]
+
+
+def test_documents_of_layout_types_keep_indentation_tabs_and_blank_lines() -> None:
+    code = "\n\ndef f(x):   \n\tif x:\n        return 1\n\n\n    return  2\n\n"
+    cleaner = DocumentCleaner(keep_layout_types=["text/x-python"])
+    [kept, prose] = cleaner.run(
+        documents=[
+            Document(content=code + "\x00", meta={"mime_type": "text/x-python"}),
+            Document(content=code, meta={"mime_type": "text/plain"}),
+        ]
+    )["documents"]
+    assert kept.content == "def f(x):\n\tif x:\n        return 1\n\n\n    return  2"  # trailing space only
+    assert prose.content == "def f(x):\nif x:\nreturn 1\nreturn 2"  # prose is cleaned as before

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from haybale.components.converters._text_types import LAYOUT_MIME_TYPES, SOURCE_EXTENSIONS, SOURCE_FILE_NAMES
 from haybale.dataclasses import ByteStream, Source
 from haybale.dataclasses.image_content import IMAGE_MIME_TYPES, image_mime_type
 
@@ -20,6 +21,7 @@ __all__ = [
     "EML_MIME_TYPE",
     "EPUB_MIME_TYPE",
     "KNOWN_EXTENSIONS",
+    "LAYOUT_MIME_TYPES",
     "MIME_ALIASES",
     "MSG_MIME_TYPE",
     "ODS_MIME_TYPE",
@@ -104,6 +106,7 @@ KNOWN_EXTENSIONS: dict[str, str] = {
     ".tif": "image/tiff",
     ".tiff": "image/tiff",
     ".webp": "image/webp",
+    **SOURCE_EXTENSIONS,  # source code, configuration and markup: text (see _text_types)
 }
 #: ZIP-based formats that declare themselves in a stored ``mimetype`` first member (ODF, EPUB).
 _PACKAGE_MIMETYPES = frozenset({ODT_MIME_TYPE, ODS_MIME_TYPE, EPUB_MIME_TYPE})
@@ -177,7 +180,10 @@ def normalize_mime_type(mime: str | None) -> str | None:
 
 def mime_type_from_name(name: str, additional_mimetypes: dict[str, str] | None = None) -> str | None:
     """Return the MIME type for a file name's extension, or None when unknown."""
-    suffix = Path(name).suffix.lower()
+    path = Path(name)
+    if path.name.lower() in SOURCE_FILE_NAMES:
+        return SOURCE_FILE_NAMES[path.name.lower()]
+    suffix = path.suffix.lower()
     if not suffix:
         return None
     if additional_mimetypes and suffix in additional_mimetypes:

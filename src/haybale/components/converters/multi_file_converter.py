@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from haybale.components.converters._text_types import SOURCE_EXTENSIONS, looks_like_text
 from haybale.components.converters.csv_converter import CSVToDocument
 from haybale.components.converters.docx_converter import DOCXToDocument
 from haybale.components.converters.email_converter import EMLToDocument
@@ -141,13 +142,20 @@ class MultiFileConverter:
             raise ConversionError(f"'{describe_source(source)}' cannot be read: {exc}") from None
         if mime in self._converters:
             return self._converters[mime], extra
+        try:
+            if mime is None and looks_like_text(_head(source)):  # no telling name, but the bytes are text
+                mime = "text/plain"
+        except OSError as exc:
+            raise ConversionError(f"'{describe_source(source)}' cannot be read: {exc}") from None
         if mime is not None and mime.startswith("text/"):
             return self._text, {"mime_type": mime, **extra}
-        supported = ", ".join(sorted(KNOWN_EXTENSIONS))
+        documents = ", ".join(sorted(set(KNOWN_EXTENSIONS) - set(SOURCE_EXTENSIONS)))
         found = f"type '{mime}'" if mime else "an unknown type"
         raise ConversionError(
-            f"'{describe_source(source)}' has {found}, which no converter handles. Supported extensions: "
-            f"{supported}. Rename the file if its extension is wrong, or leave it out."
+            f"'{describe_source(source)}' has {found} and is not text, so no converter handles it. "
+            f"Supported: {documents}; source code and configuration files ({len(SOURCE_EXTENSIONS)} "
+            "extensions, such as .py, .go, .java, .yaml, .xml, .sql); and text under any other name. Rename "
+            "the file if its extension is wrong, or leave it out."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,3 +166,14 @@ class MultiFileConverter:
     def from_dict(cls, data: dict[str, Any]) -> MultiFileConverter:
         """Build from :meth:`to_dict` output."""
         return default_from_dict(cls, data)
+
+
+_TEXT_SNIFF_BYTES = 65_536
+
+
+def _head(source: Source) -> bytes:
+    """The first bytes of a source (a byte stream's, or a file's)."""
+    if isinstance(source, ByteStream):
+        return source.data[:_TEXT_SNIFF_BYTES]
+    with Path(source).open("rb") as handle:
+        return handle.read(_TEXT_SNIFF_BYTES)

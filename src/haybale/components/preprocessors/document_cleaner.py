@@ -50,6 +50,10 @@ class DocumentCleaner:
         unicode_normalization: None or one of "NFC", "NFKC", "NFD", "NFKD".
         ascii_only: fold accented letters to ASCII (after NFKD) and drop other non-ASCII characters.
         keep_id: keep each document's id; by default the cleaned document gets the id of its new content.
+        keep_layout_types: MIME types (``meta["mime_type"]``) whose documents keep their layout: source code,
+            configuration, TSV, where indentation, tabs and blank lines carry meaning. For them whitespace
+            collapsing and empty-line removal only trim trailing whitespace from lines and the text's ends;
+            the other steps apply as configured.
 
     Raises:
         ComponentError: for an unknown normalisation form or an invalid regular expression.
@@ -66,6 +70,7 @@ class DocumentCleaner:
         unicode_normalization: str | None = None,
         ascii_only: bool = False,
         keep_id: bool = False,
+        keep_layout_types: list[str] | None = None,
     ) -> None:
         if unicode_normalization is not None and unicode_normalization not in UNICODE_FORMS:
             raise ComponentError(
@@ -86,6 +91,8 @@ class DocumentCleaner:
         self.unicode_normalization = unicode_normalization
         self.ascii_only = ascii_only
         self.keep_id = keep_id
+        self.keep_layout_types = sorted(set(keep_layout_types)) if keep_layout_types else None
+        self._layout_types = frozenset(self.keep_layout_types or ())
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, Any]:
@@ -110,7 +117,8 @@ class DocumentCleaner:
                 logger.debug("DocumentCleaner: document %s has no text; passed through.", document.id)
                 cleaned.append(document)
                 continue
-            text = self.clean_text(document.content)
+            keep_layout = document.meta.get("mime_type") in self._layout_types
+            text = self.clean_text(document.content, keep_layout=keep_layout)
             cleaned.append(
                 Document(
                     content=text,
@@ -124,8 +132,9 @@ class DocumentCleaner:
             )
         return {"documents": cleaned}
 
-    def clean_text(self, text: str) -> str:
-        """Apply every configured step to one text and return the result."""
+    def clean_text(self, text: str, keep_layout: bool = False) -> str:
+        """Apply every configured step to one text and return the result (``keep_layout``: see
+        ``keep_layout_types``)."""
         if "\x00" in text:
             text = text.replace("\x00", "")
         if self.unicode_normalization:
@@ -140,7 +149,9 @@ class DocumentCleaner:
         pages = text.split(PAGE_BREAK)
         if self.remove_repeated_substrings and len(pages) >= 2:
             pages = _remove_repeated_edges(pages)
-        if self.remove_extra_whitespaces or self.remove_empty_lines:
+        if keep_layout and (self.remove_extra_whitespaces or self.remove_empty_lines):
+            pages = ["\n".join(line.rstrip() for line in page.split("\n")).strip("\n") for page in pages]
+        elif self.remove_extra_whitespaces or self.remove_empty_lines:
             pages = [self._clean_lines(page) for page in pages]
         return PAGE_BREAK.join(pages)
 
@@ -172,6 +183,7 @@ class DocumentCleaner:
             unicode_normalization=self.unicode_normalization,
             ascii_only=self.ascii_only,
             keep_id=self.keep_id,
+            keep_layout_types=self.keep_layout_types,
         )
 
     @classmethod
