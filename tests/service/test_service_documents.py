@@ -97,6 +97,30 @@ def test_source_code_is_indexed_with_its_indentation(service: RunningService, na
     assert extracted.status_code == 200 and extracted.json()["text"] == code
 
 
+def test_a_zip_of_code_is_indexed_and_one_with_an_unconvertible_member_is_refused_whole(
+    service: RunningService,
+) -> None:
+    from haybale.testing.sample_files import zip_archive
+
+    good = zip_archive(
+        {"src/main.go": b"package main\n", "README.md": b"# Hay\n", "cfg.yaml": b"a:\n  b: 1\n"}
+    )
+    indexed = upload(service, name="code.zip", data=good)
+    assert indexed.status_code == 200, indexed.text
+    assert indexed.json()["chunks_indexed"] == 3
+    bad = zip_archive({"README.md": b"# Straw\n", "blob.bin": bytes(range(256)), "cut.pdf": b"%PDF-1.4 cut"})
+    before = service.count()
+    for route in ("/process", "/extract"):  # both refuse it, naming each member and why
+        refused = upload(service, name="mixed.zip", data=bad, route=route)
+        assert refused.status_code == 422, refused.text
+        detail = refused.json()["detail"]
+        assert "mixed.zip/blob.bin" in detail and "mixed.zip/cut.pdf" in detail
+    assert (
+        "Nothing of 'mixed.zip' was indexed" in upload(service, name="mixed.zip", data=bad).json()["detail"]
+    )
+    assert service.count() == before  # not the README either
+
+
 def test_reupload_replaces_chunks_exactly_once(service: RunningService) -> None:
     first = upload(service, CORPUS / "weather_and_hay.txt")
     assert first.status_code == 200, first.text

@@ -173,12 +173,41 @@ def chunks_by_source(
     key, through ``names`` (the name each source was given to the converters), and each source's chunks
     (``documents``, tagged with :data:`KEY_META`) in reading order."""
     failures: dict[str, str] = {}
+    members: dict[str, list[str]] = {}  # container name -> its members' errors
     for failure in reported:
         source = str(failure.get("source"))
-        failures[names.get(source, source)] = str(failure.get("error"))
+        container = None if source in names else _container_of(source, names)
+        if container is None:
+            failures[names.get(source, source)] = str(failure.get("error"))
+        else:
+            members.setdefault(container, []).append(str(failure.get("error")))
+    for container, errors in members.items():
+        # A member that cannot be converted fails its archive, as extracting it does: nothing of the upload
+        # is indexed with parts silently missing.
+        listed = "; ".join(_shortened(error) for error in errors[:_MEMBERS_LISTED])
+        more = f" (and {len(errors) - _MEMBERS_LISTED} more)" if len(errors) > _MEMBERS_LISTED else ""
+        failures.setdefault(
+            names[container],
+            f"{len(errors)} member(s) of '{container}' could not be converted: {listed}{more}. Nothing of "
+            f"'{container}' was indexed; remove or fix those members and upload it again",
+        )
     by_source: dict[str, list[Document]] = {item.key: [] for item in batch}
     for chunk in documents:
         key = chunk.meta.get(KEY_META)
         if key in by_source and chunk.content:
             by_source[key].append(chunk)
     return failures, by_source
+
+
+_MEMBERS_LISTED = 5
+_ERROR_CHARS = 240
+
+
+def _container_of(source: str, names: dict[str, str]) -> str | None:
+    """The name of the archive (or other container) whose member ``source`` is ("<name>/<member path>")."""
+    containers = [name for name in names if source.startswith(name + "/")]
+    return max(containers, key=len) if containers else None
+
+
+def _shortened(error: str) -> str:
+    return error if len(error) <= _ERROR_CHARS else error[: _ERROR_CHARS - 3].rstrip() + "..."
