@@ -178,11 +178,18 @@ async def parse_form(request: Any, max_bytes: int) -> Any:
         raise too_large(max_bytes) from None
     except MultiPartException as exc:
         raise UploadError(400, f"The multipart body could not be parsed: {exc.message}") from None
-    # A body cut off inside a file part leaves that part's spool file out of the form: close it here.
+    # A body cut off inside a file part leaves that part's spool file out of the form: close it, and say so.
     kept = {id(part.file) for _, part in form.multi_items() if not isinstance(part, str)}
-    for spool in getattr(parser, "_files_to_close_on_error", ()):
-        if id(spool) not in kept:
-            spool.close()
+    cut_off = [spool for spool in getattr(parser, "_files_to_close_on_error", ()) if id(spool) not in kept]
+    for spool in cut_off:
+        spool.close()
+    if cut_off:
+        await form.close()
+        raise UploadError(
+            400,
+            "The multipart body ends inside a file part (its closing boundary never came): the upload was "
+            "cut off or is malformed. Nothing was stored; send the whole body again.",
+        )
     return form
 
 

@@ -181,3 +181,12 @@ def test_binary_under_an_unknown_name_is_refused_with_the_supported_kinds() -> N
     [failure] = result["failures"]
     assert "'blob' has an unknown type and is not text" in failure["error"]
     assert ".pdf" in failure["error"] and ".yaml" in failure["error"]
+
+
+def test_a_corrupt_image_is_named_in_its_error_not_an_in_memory_buffer() -> None:
+    data = b"\x89PNG\r\n\x1a\nGARBAGE" * 4
+    [failure] = MultiFileConverter().run(sources=[ByteStream(data, meta={"file_name": "scan.png"})])[
+        "failures"
+    ]
+    assert "'scan.png' is not a readable image" in failure["error"]
+    assert "BytesIO" not in failure["error"] and " at 0x" not in failure["error"]

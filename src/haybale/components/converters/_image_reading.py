@@ -54,7 +54,12 @@ def open_image(source: Source, max_pixels: int, feature: str) -> Any:
             image = image_module.open(io.BytesIO(data))
         except (image_module.DecompressionBombWarning, image_module.DecompressionBombError):
             raise _too_large(name, None, max_pixels) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        except UnidentifiedImageError:  # Pillow's message names its in-memory buffer, not the file
+            raise ConversionError(
+                f"'{name}' is not a readable image (PNG, JPEG, TIFF, WebP, BMP, GIF): its content matches "
+                "none of these formats (corrupt, or another kind of file under an image's name)."
+            ) from None
+        except (OSError, ValueError, SyntaxError) as exc:
             raise ConversionError(
                 f"'{name}' is not a readable image (PNG, JPEG, TIFF, WebP, BMP, GIF): {exc}"
             ) from None
