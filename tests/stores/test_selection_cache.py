@@ -182,8 +182,8 @@ def _trace_selections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     statements: list[str] = []
     original = sqlite_module.connect
 
-    def traced(path: str) -> sqlite3.Connection:
-        connection = original(path)
+    def traced(path: str, *args: Any) -> sqlite3.Connection:
+        connection = original(path, *args)
         connection.set_trace_callback(
             lambda sql: (
                 statements.append(sql)
