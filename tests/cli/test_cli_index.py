@@ -57,6 +57,22 @@ def test_index_then_rerun_writes_nothing(tmp_path: Path) -> None:
     assert _stored(db) == first  # (tests/indexing proves no write call reaches the store)
 
 
+def test_a_file_that_lost_a_chunk_is_reindexed_and_made_whole(tmp_path: Path) -> None:
+    docs, db = _corpus(tmp_path, files=2), tmp_path / "index.db"
+    args = [str(docs), "--store", f"sqlite:///{db}", "--no-embed", "--chunk-size", "50"]
+    assert _index(args)[0] == 0
+    first = _stored(db)
+    store = SQLiteDocumentStore(path=str(db))
+    lost = store.filter_documents()[1]
+    assert store.delete_by_filter(
+        {"field": "meta.chunk_id", "operator": "==", "value": lost.meta["chunk_id"]}
+    )
+    store.close()
+    code, out = _index(args)
+    assert code == 0 and "1 indexed" in out and "1 unchanged" in out, out
+    assert _stored(db) == first  # the chunk is back, and nothing else changed
+
+
 def test_default_store_is_dot_haybale_index_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     docs = _corpus(tmp_path, files=2)
     monkeypatch.chdir(tmp_path)

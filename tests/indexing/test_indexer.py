@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from haybale.dataclasses import Document
 from haybale.errors import ComponentError
 from haybale.indexing.indexer import Indexer, build_indexing_pipeline
 from haybale.stores import InMemoryDocumentStore
@@ -81,6 +82,29 @@ def test_second_run_writes_nothing(tmp_path: Path) -> None:
     assert report.count("unchanged") == 2 and report.count("indexed") == 0
     assert store.writes == writes
     assert _ids(store) == before
+
+
+def test_a_source_missing_chunks_or_holding_a_stray_one_is_reindexed_to_exactly_its_chunks(
+    tmp_path: Path,
+) -> None:
+    docs = _corpus(tmp_path)
+    store = InMemoryDocumentStore()
+    _indexer(store).index([docs])
+    clean = _ids(store)
+    a_key = (docs / "a.txt").resolve().as_posix()
+    a_chunks = store.filter_documents({"field": "meta.source", "operator": "==", "value": a_key})
+    assert len(a_chunks) > 2 and all(c.meta["source_chunks"] == len(a_chunks) for c in a_chunks)
+    store.delete_documents([a_chunks[-1].id])  # the last chunk: no gap in the chunk ids shows it
+    report = _indexer(store).index([docs])
+    outcome = {o.source: o for o in report.outcomes}[a_key]
+    assert outcome.status == "indexed" and outcome.chunks == len(a_chunks) and report.count("unchanged") == 1
+    assert _ids(store) == clean
+
+    stray = a_chunks[0].meta | {"chunk_id": "stray"}
+    store.write_documents([Document(content="a stray chunk under a.txt", meta=stray)])
+    assert _indexer(store).index([docs]).count("indexed") == 1
+    assert _ids(store) == clean
+    assert _indexer(store).index([docs]).count("unchanged") == 2
 
 
 def test_changed_file_is_replaced_atomically_without_duplicates(tmp_path: Path) -> None:

@@ -124,6 +124,24 @@ def test_embedding_dimension_mismatch_writes_nothing():
     assert store.count_documents() == 1
 
 
+def test_a_database_locked_while_opening_is_unavailable_naming_the_file(tmp_path: Path):
+    from haybale.errors import DocumentStoreUnavailableError
+
+    path = tmp_path / "index.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # a new file, not yet in WAL mode: no other connection can set it up
+    store = SQLiteDocumentStore(path, lock_timeout=0.2)
+    try:
+        with pytest.raises(DocumentStoreUnavailableError, match=r"stayed locked.*Retry") as caught:
+            store.count_documents()
+        assert str(path) in str(caught.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert store.count_documents() == 0
+    store.close()
+
+
 def test_non_json_meta_is_a_clear_error():
     store = SQLiteDocumentStore()
     with pytest.raises(DocumentStoreError, match="JSON"):

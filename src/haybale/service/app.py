@@ -132,6 +132,7 @@ def _probe_store(state: Any) -> None:
 def _install_health_routes(app: "FastAPI", state: Any) -> None:
     """``/health`` (readiness: the store answers) and ``/health/live`` (the process answers)."""
     from haybale import __version__
+    from haybale.service.errors import RETRY_AFTER_SECONDS
     from haybale.service.schemas import HealthResponse
 
     @app.get(
@@ -154,7 +155,7 @@ def _install_health_routes(app: "FastAPI", state: Any) -> None:
                 "version": __version__,
                 "detail": f"The document store is not ready ({cause}); the service log has the cause.",
             }
-            return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         return HealthResponse(status="ok", version=__version__)
 
     @app.get("/health/live", response_model=HealthResponse)
@@ -192,12 +193,12 @@ class _ErrorMiddleware:
                 raise
             from fastapi.responses import JSONResponse
 
-            from haybale.service.errors import error_body, log_failure, status_and_detail
+            from haybale.service.errors import error_body, error_headers, log_failure, status_and_detail
 
             path = scope.get("path", "")
             status, detail = status_and_detail(exc)
             log_failure(scope.get("method", ""), path, status, exc)
-            headers = dict(getattr(exc, "headers", None) or {}) if status < 500 else {}
+            headers = error_headers(exc, status)
             response = JSONResponse(
                 error_body(path, status, detail), status_code=status, headers=headers or None
             )

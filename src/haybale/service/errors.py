@@ -4,10 +4,13 @@
   4xx with the message saying what to fix: 400 for malformed filters, 401/403 for keys and tenants, 404 for
   unknown pipelines or models, 409 for id conflicts, 413 for oversized uploads, 422 for the rest.
 * Failures of what the service depends on (:class:`~haybale.errors.RuntimeFailure`: the database, a model, a
-  remote embedding server) are 503 when a retry may help, else 500, and are logged.
+  remote embedding server) are 503 when a retry may help, else 500, and are logged. A 503 carries
+  ``Retry-After``.
 * Anything else is a bug: 500, logged with its traceback; the detail names the exception type only.
 
-Nothing is half-written in any case: every write is one atomic store call made after all checks.
+What a failure left stored is for the route (or the store's error) to say, never assumed here: a route whose
+write is one atomic store call made after all checks changes nothing when it fails, but a served pipeline may
+write before a later component fails, and ``/delete`` writes to two stores that share no transaction.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from haybale.errors import (
     fault_of,
 )
 
-__all__ = ["ServiceError", "error_body", "status_and_detail"]
+__all__ = ["RETRY_AFTER_SECONDS", "ServiceError", "error_body", "error_headers", "status_and_detail"]
 
 logger = logging.getLogger("haybale.service")
+
+#: The ``Retry-After`` of a 503 answer, in seconds.
+RETRY_AFTER_SECONDS = 5
 
 
 class ServiceError(UsageError):
@@ -92,7 +98,16 @@ def status_and_detail(exc: BaseException) -> tuple[int, Any]:
     name = type(origin).__name__
     if isinstance(origin, HaybaleError):
         return 500, f"{where}{origin}"
-    return 500, f"Internal server error ({name}); the failure was logged. Nothing was changed."
+    return 500, f"Internal server error ({name}); the failure was logged."
+
+
+def error_headers(exc: BaseException, status: int) -> dict[str, str]:
+    """The headers of an error answer: the exception's own on a 4xx, ``Retry-After`` on a 503."""
+    if status == 503:
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if status < 500:
+        return dict(getattr(exc, "headers", None) or {})
+    return {}
 
 
 def error_body(path: str, status: int, detail: Any) -> dict[str, Any]:

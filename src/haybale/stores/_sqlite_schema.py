@@ -51,6 +51,7 @@ __all__ = [
     "decode_document",
     "encode_document",
     "full_row",
+    "locked_out_error",
     "read_setting",
     "write_setting",
 ]
@@ -119,10 +120,28 @@ def connect(path: str, lock_timeout: float = 30.0) -> sqlite3.Connection:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as error:
-        raise DocumentStoreUnavailableError(
+        raise locked_out_error(error, path, lock_timeout) or DocumentStoreUnavailableError(
             f"Cannot open the SQLite database at {path!r}: {error}"
         ) from error
     return connection
+
+
+def locked_out_error(
+    error: BaseException, path: str, lock_timeout: float
+) -> DocumentStoreUnavailableError | None:
+    """The store error for SQLite's "database is locked" (SQLITE_BUSY / SQLITE_LOCKED, extended codes
+    included: another connection held its lock past ``lock_timeout``), or None for any other error: the
+    request was fine, a retry may succeed, and nothing was written."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if not isinstance(error, sqlite3.OperationalError) or not isinstance(code, int):
+        return None
+    if code & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return None
+    return DocumentStoreUnavailableError(
+        f"The SQLite database {path!r} stayed locked by another connection or process for {lock_timeout:g} s "
+        f"({error}); nothing was written. Retry later; if it persists, find the process holding a write "
+        "transaction open on the file."
+    )
 
 
 #: Page cache of a bulk write's transaction (KiB): a 100k-document batch then rarely spills dirty pages early.

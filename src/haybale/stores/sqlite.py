@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from haybale.dataclasses import Document
-from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError, DuplicateDocumentError
+from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
 from haybale.filters import compile_sql, parse_filters
 from haybale.stores._bulk import paused_gc
 from haybale.stores._memory_bm25 import BM25_VARIANTS
@@ -49,6 +49,7 @@ from haybale.stores._sqlite_schema import (
     connect,
     create_schema,
     decode_document,
+    locked_out_error,
     read_setting,
     write_setting,
 )
@@ -223,13 +224,10 @@ class SQLiteDocumentStore:
         try:
             yield
         except sqlite3.OperationalError as error:
-            if getattr(error, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            unavailable = locked_out_error(error, self.path, self.lock_timeout)
+            if unavailable is None:
                 raise
-            raise DocumentStoreUnavailableError(
-                f"The SQLite database {self.path!r} stayed locked by another connection or process for "
-                f"{self.lock_timeout:g} s ({error}); nothing was written. Retry later; if it persists, find "
-                "the process holding a write transaction open on the file."
-            ) from error
+            raise unavailable from error
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
