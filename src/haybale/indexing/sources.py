@@ -120,8 +120,10 @@ def build_indexing_pipeline(
         splitter_args["tokenizer"] = resolve_model_path(tokenizer_model)
     pipeline = Pipeline()
     pipeline.add_component("converter", MultiFileConverter())
-    # Source code and configuration keep their indentation and tabs (their meaning); prose is cleaned.
-    pipeline.add_component("cleaner", DocumentCleaner(keep_layout_types=sorted(LAYOUT_MIME_TYPES)))
+    # Source code and configuration keep their indentation and tabs (their meaning); prose is cleaned. So do
+    # Markdown and HTML: their converters already normalize the prose and keep code blocks verbatim.
+    layout_types = sorted({*LAYOUT_MIME_TYPES, "text/markdown", "text/html"})
+    pipeline.add_component("cleaner", DocumentCleaner(keep_layout_types=layout_types))
     pipeline.add_component("splitter", DocumentSplitter(**splitter_args))
     pipeline.connect("converter.documents", "cleaner.documents")
     pipeline.connect("cleaner.documents", "splitter.documents")

@@ -59,3 +59,9 @@ def test_bad_input_markup_files(tmp_path: Path) -> None:
     md_result = MarkdownToDocument().run(sources=[binary, good])
     assert [d.content for d in md_result["documents"]] == ["ok"]
     assert "binary data" in md_result["failures"][0]["error"]
+
+
+def test_html_pre_blocks_keep_their_indentation_and_line_breaks() -> None:
+    page = b"<p>Run   this:</p><pre>\ndef f():\n    return 1   \n</pre><p>then   stop.</p>"
+    [document] = HTMLToDocument().run(sources=[ByteStream(page, {"file_name": "page.html"})])["documents"]
+    assert document.content == "Run this:\n\ndef f():\n    return 1\n\nthen stop."

@@ -190,3 +190,12 @@ def test_a_corrupt_image_is_named_in_its_error_not_an_in_memory_buffer() -> None
     ]
     assert "'scan.png' is not a readable image" in failure["error"]
     assert "BytesIO" not in failure["error"] and " at 0x" not in failure["error"]
+
+
+def test_a_declared_text_plain_gives_way_to_a_source_file_name() -> None:
+    from haybale.components.converters.file_types import detect_mime_type
+
+    assert (
+        detect_mime_type(ByteStream(b"package main\n", {"file_name": "main.go"}, "text/plain")) == "text/x-go"
+    )
+    assert detect_mime_type(ByteStream(b"notes\n", {"file_name": "notes.md"}, "text/plain")) == "text/plain"

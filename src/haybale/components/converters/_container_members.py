@@ -4,7 +4,8 @@ file's type, under the container's metadata.
 Every document of a member keeps the container's metadata (``source`` included, so an indexer that replaces a
 source's chunks replaces the members' too) and records where it came from: ``file_name`` (the member's own
 name) and ``container_path`` (its path inside the container, ``a.zip/docs/b.pdf`` for nested ones).
-Failures name the member the same way.
+Failures name the member the same way. Members with nothing in them (empty, or whitespace only) are left
+out without a failure: there is nothing to lose, and code archives hold many (``__init__.py``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def convert_members(
     Returns:
         The members' documents and failures (``{"source": "<container>/<path>", "error"}``).
     """
+    members = [(path, data) for path, data in members if data.strip()]
     if not members:
         return [], []
     inherited = {k: v for k, v in meta.items() if k not in PER_FILE_META_KEYS}

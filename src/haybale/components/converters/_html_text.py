@@ -2,7 +2,9 @@
 
 Block elements (paragraphs, headings, list items, table rows, ...) become separate lines, with a blank line
 between paragraphs and headings, so that downstream splitting by passage or sentence sees the structure.
-Inline elements keep their text on the same line. Table cells are separated by `` | ``.
+Inline elements keep their text on the same line. Table cells are separated by `` | ``. Preformatted blocks
+(``<pre>``: code blocks, also those of Markdown) keep their text verbatim, indentation and line breaks
+included; only their trailing spaces and surrounding blank lines go.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ _LINE = "\x1f"  # placeholder for a line break
 _BREAK_RUN = re.compile(r"[\s\x1e\x1f]*[\x1e\x1f][\s\x1e\x1f]*")
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
+#: Stands for the n-th preformatted block while the rest of the text is normalized (private-use characters).
+_PRE_OPEN, _PRE_CLOSE = "\ue000", "\ue001"
+_PRE_PLACEHOLDER = re.compile(f"{_PRE_OPEN}(\\d+){_PRE_CLOSE}")
 
 
 def html_to_text(html: str) -> str:
@@ -51,6 +56,7 @@ def node_to_text(root: Any) -> str:
     Python stack.
     """
     parts: list[str] = []
+    preformatted: list[str] = []
     # Each stack entry: (node, closing-marker). A closing marker is emitted after the node's children.
     stack: list[tuple[Any, str | None]] = [(root, None)]
     while stack:
@@ -68,7 +74,8 @@ def node_to_text(root: Any) -> str:
             continue
         opening, ending = _separators(tag)
         if tag == "pre":
-            parts.append(opening + (node.text(deep=True) or "") + ending)
+            parts.append(f"{opening}{_PRE_OPEN}{len(preformatted)}{_PRE_CLOSE}{ending}")
+            preformatted.append(_verbatim(node.text(deep=True) or ""))
             continue
         parts.append(opening)
         children = []
@@ -79,7 +86,16 @@ def node_to_text(root: Any) -> str:
         stack.append((None, ending))
         stack.extend((c, None) for c in reversed(children))
     text = _BREAK_RUN.sub(lambda m: "\n\n" if _PARAGRAPH in m.group() else "\n", "".join(parts))
-    return normalize_text_layout(text)
+    text = normalize_text_layout(text)
+    if not preformatted:
+        return text
+    return _PRE_PLACEHOLDER.sub(lambda m: preformatted[int(m.group(1))], text)
+
+
+def _verbatim(block: str) -> str:
+    """A preformatted block as kept: its lines without trailing spaces, without blank lines around it."""
+    lines = [line.rstrip() for line in block.replace("\r\n", "\n").split("\n")]
+    return "\n".join(lines).strip("\n")
 
 
 def _separators(tag: str) -> tuple[str, str]:

@@ -209,7 +209,10 @@ def detect_mime_type(
     if isinstance(source, ByteStream):
         declared = normalize_mime_type(source.mime_type)
         if declared and trust_declared:
-            return declared
+            # "text/plain" is what many clients say of any text file; a source file's name says more (and
+            # decides whether its indentation is kept).
+            named = mime_type_from_name(str(source.meta.get("file_name") or ""), additional_mimetypes)
+            return named if declared == "text/plain" and named in LAYOUT_MIME_TYPES else declared
         data = source.data
         sniffed = _sniff_content(data[:_HEAD_SIZE], lambda: zipfile.ZipFile(io.BytesIO(data)))
         name = str(source.meta.get("file_name") or source.meta.get("file_path") or "")

@@ -37,10 +37,13 @@ class ZIPToDocument:
     counted as they come, and an archive that expands past ``max_total_mb`` or more than ``max_ratio`` times
     per member is refused as a whole, as a likely zip bomb; so is one with more than ``max_members`` files.
     Encrypted members, symbolic links and members whose path is absolute or climbs out with ``..`` are
-    skipped and reported. Nothing is written to disk.
+    skipped and reported. Nothing is written to disk. Operating-system clutter (``__MACOSX/`` resource forks,
+    ``.DS_Store``, ``Thumbs.db``) and empty members are left out without a failure: they hold no content.
 
     A member that fails to convert is reported in ``failures`` as ``<archive>/<member path>``; the others
-    still convert. An archive from which nothing converts is itself a failure, with the reasons.
+    still convert. An archive from which nothing converts is itself a failure, with the reasons. (The
+    :class:`~haybale.indexing.indexer.Indexer`, behind ``haybale index`` and the service, treats an archive
+    as one source: a member failure fails the whole archive, and nothing of it is indexed.)
 
     Args:
         max_depth: archives opened inside one another (1: no nested archives).
@@ -108,14 +111,14 @@ class ZIPToDocument:
         with expansion_budget(name, self._limits):
             budget = current_budget()
             members, skipped = read_zip_members(data, name)
-            documents, failures = convert_members(
-                name, [(m.path, m.data) for m in members], meta, meta.get("container_path")
-            )
+            content = [(m.path, m.data) for m in members if not _is_os_clutter(m.path)]
+            documents, failures = convert_members(name, content, meta, meta.get("container_path"))
             if budget.refused is not None:  # a bomb met in a nested container refuses the whole file
                 raise ConversionError(budget.refused)
         failures = [{"source": f"{name}/{path}", "error": reason} for path, reason in skipped] + failures
         if not documents:
-            reasons = "; ".join(f"{f['source']}: {f['error']}" for f in failures[:5]) or "it holds no files"
+            listed = "; ".join(f"{f['source']}: {f['error']}" for f in failures[:5])
+            reasons = listed or "it holds no files with content"
             raise ConversionError(f"'{name}': no file in this archive could be converted ({reasons}).")
         return documents, failures
 
@@ -134,3 +137,12 @@ class ZIPToDocument:
     def from_dict(cls, data: dict[str, Any]) -> ZIPToDocument:
         """Build from :meth:`to_dict` output."""
         return default_from_dict(cls, data)
+
+
+#: Files that archivers of macOS and Windows add beside the content (Finder and Explorer metadata).
+_OS_CLUTTER_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+
+
+def _is_os_clutter(path: str) -> bool:
+    """Whether a member is operating-system metadata rather than content (``__MACOSX/``, ``.DS_Store``)."""
+    return path.startswith("__MACOSX/") or path.rsplit("/", 1)[-1].lower() in _OS_CLUTTER_NAMES
