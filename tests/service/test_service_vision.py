@@ -78,6 +78,15 @@ def test_process_vision_then_query_vision_on_the_ocr_text_path(service: RunningS
     minutes = {"field": "meta.document_id", "operator": "==", "value": "minutes"}
     assert vision_store.count_documents(minutes) == 2
 
+    # a page deleted on its own (by chunk_id) comes back with the next upload: the document is not "unchanged"
+    one_page = {"filters": {"chunk_id": "minutes-page-1"}}
+    removed = service.client.post("/delete", json=one_page, headers=_auth("key-a"))
+    assert removed.json()["documents_deleted"] == 1
+    healed = upload(
+        service, name="minutes.pdf", data=SCAN, metadata=meta, route="/process-vision", headers=_auth("key-a")
+    )
+    assert healed.json()["documents"][0]["status"] == "indexed" and vision_store.count_documents(minutes) == 2
+
     # /delete removes the document's pages too, and only the caller's
     deleted = service.client.post(
         "/delete", json={"filters": {"document_id": "minutes"}}, headers=_auth("key-b")

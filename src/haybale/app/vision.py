@@ -195,18 +195,18 @@ class VisionIndex:
         return outcomes
 
     def _index_one(self, item: Any) -> VisionOutcome:
+        from haybale.indexing.source_tracker import stored_whole
+        from haybale.indexing.sources import CHUNK_COUNT_META
+
         scope = item.replace_filter
-        current = {
-            "operator": "AND",
-            "conditions": [scope, {"field": "meta.source_hash", "operator": "==", "value": item.sha256}],
-        }
-        if self.store.count_documents(current) > 0:
+        if stored_whole(self.store, scope, item.sha256, CHUNK_COUNT_META):
             return VisionOutcome(item.key, "unchanged", pages=self.store.count_documents(scope))
         prefix = str(item.meta.get("document_id") or item.key)
         meta = {**item.meta, "source_hash": item.sha256, "vision_model": self.model_name}
         pages = self.page_images(item.content, meta)
         for page in pages:
             page.meta["chunk_id"] = f"{prefix}-page-{page.meta['page_number']}"
+            page.meta[CHUNK_COUNT_META] = len(pages)
         stored = [Document(content=p.content, meta=p.meta, blob=p.blob, embedding=p.embedding) for p in pages]
         embedded = self.embed_pages(stored)
         with self.write_lock:

@@ -54,6 +54,7 @@ from haybale.indexing.source_tracker import (
     source_filter,
     source_key,
     sources_filter,
+    stored_whole,
 )
 from haybale.indexing.sources import (
     CHUNK_COUNT_META,
@@ -222,29 +223,9 @@ class Indexer:
         return pending, unchanged
 
     def _is_current(self, item: SourceInput) -> bool:
-        """Whether every chunk of ``item`` is stored as this content and these settings write it: all the
-        stored chunks carry its hash, and there are as many as the source has (a chunk deleted on its own,
-        by ``chunk_id``, makes the source stale, so the next upload or run writes it whole again). Chunks
-        written before ``source_chunks`` was recorded count by their hash alone."""
-        stored = int(self.document_store.count_documents(item.replace_filter))
-        if stored == 0:
-            return False
-        complete = {
-            "operator": "OR",
-            "conditions": [
-                {"field": f"meta.{CHUNK_COUNT_META}", "operator": "==", "value": stored},
-                {"field": f"meta.{CHUNK_COUNT_META}", "operator": "exists", "value": False},
-            ],
-        }
-        current = {
-            "operator": "AND",
-            "conditions": [
-                item.replace_filter,
-                {"field": "meta.source_hash", "operator": "==", "value": self.stored_hash(item)},
-                complete,
-            ],
-        }
-        return bool(self.document_store.count_documents(current) == stored)
+        """Whether every chunk of ``item`` is stored as this content and these settings write it."""
+        store, scope = self.document_store, item.replace_filter
+        return stored_whole(store, scope, self.stored_hash(item), CHUNK_COUNT_META)
 
     def index(
         self,

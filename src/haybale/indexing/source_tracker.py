@@ -26,6 +26,7 @@ __all__ = [
     "source_filter",
     "source_key",
     "sources_filter",
+    "stored_whole",
 ]
 
 _HASH_BLOCK = 1 << 20
@@ -134,3 +135,23 @@ def indexed_sources(store: Any, roots: Iterable[str]) -> set[str]:
         if isinstance(key, str) and any(key == p or key.startswith(p + "/") for p in prefixes):
             keys.add(key)
     return keys
+
+
+def stored_whole(store: Any, scope: dict[str, Any], source_hash: str, count_key: str) -> bool:
+    """Whether the store holds the source under ``scope`` whole, as ``source_hash`` writes it: every stored
+    part carries that hash, and there are as many parts as each says (``meta[count_key]``). A part deleted on
+    its own (by ``chunk_id``) makes the source stale, so the next upload or run writes it whole again. Parts
+    written before the count was recorded count by their hash alone."""
+    stored = int(store.count_documents(scope))
+    if stored == 0:
+        return False
+    complete = {
+        "operator": "OR",
+        "conditions": [
+            {"field": f"meta.{count_key}", "operator": "==", "value": stored},
+            {"field": f"meta.{count_key}", "operator": "exists", "value": False},
+        ],
+    }
+    same_hash = {"field": "meta.source_hash", "operator": "==", "value": source_hash}
+    current = {"operator": "AND", "conditions": [scope, same_hash, complete]}
+    return bool(store.count_documents(current) == stored)
