@@ -31,6 +31,8 @@ from typing import Any
 from haybale.app.settings import Settings
 from haybale.dataclasses import ByteStream, Document
 from haybale.errors import ConversionError
+from haybale.indexing.source_tracker import stored_whole
+from haybale.indexing.sources import CHUNK_COUNT_META
 
 __all__ = ["VISION_NOT_ENABLED", "VisionIndex", "VisionOutcome"]
 
@@ -195,9 +197,6 @@ class VisionIndex:
         return outcomes
 
     def _index_one(self, item: Any) -> VisionOutcome:
-        from haybale.indexing.source_tracker import stored_whole
-        from haybale.indexing.sources import CHUNK_COUNT_META
-
         scope = item.replace_filter
         if stored_whole(self.store, scope, item.sha256, CHUNK_COUNT_META):
             return VisionOutcome(item.key, "unchanged", pages=self.store.count_documents(scope))

@@ -77,10 +77,15 @@ def _shortened(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def _name_the_content_type(error: Any, content_type: str | None) -> Any:
-    """A whole-body validation error of a request whose body was not sent as JSON, with the fix in its
-    message (FastAPI reads such a body as text, and only says the text is not an object)."""
-    if not isinstance(error, dict) or tuple(error.get("loc", ())) != ("body",):
+def _readable(error: Any, content_type: str | None) -> Any:
+    """A validation error as answered: its ``input`` shortened, and a whole-body error of a request whose
+    body was not sent as JSON with the fix in its message (FastAPI reads such a body as text, and only says
+    the text is not an object)."""
+    if not isinstance(error, dict):
+        return error
+    if "input" in error:
+        error = {**error, "input": _shortened(error["input"])}
+    if tuple(error.get("loc", ())) != ("body",) or (content_type and "json" in content_type.lower()):
         return error
     sent = "without a Content-Type" if content_type is None else f"as {content_type!r}"
     hint = f"the body was sent {sent}: send it as JSON with 'Content-Type: application/json'"
@@ -102,16 +107,9 @@ def _install_error_handlers(app: Any) -> None:
 
     async def invalid_request(request: Any, exc: Any) -> Any:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else str(exc)
-        content_type = request.headers.get("content-type")
-        if isinstance(errors, list) and (content_type is None or "json" not in content_type.lower()):
-            errors = [_name_the_content_type(error, content_type) for error in errors]
         if isinstance(errors, list):
-            errors = [
-                {**error, "input": _shortened(error["input"])}
-                if isinstance(error, dict) and "input" in error
-                else error
-                for error in errors
-            ]
+            content_type = request.headers.get("content-type")
+            errors = [_readable(error, content_type) for error in errors]
         return JSONResponse(error_body(request.url.path, 422, jsonable_errors(errors)), status_code=422)
 
     app.add_exception_handler(HTTPException, http_error)
@@ -142,13 +140,15 @@ def _install_health_routes(app: "FastAPI", state: Any) -> None:
     )
     async def health() -> Any:
         """Readiness: the service is up and its document store answers (needs no API key). 503 while the
-        store is unreachable or slow to answer (over 5 s); ``/health/live`` checks only the process."""
+        store is unreachable or slow to answer (over ``_READY_TIMEOUT_S``); ``/health/live`` checks only the
+        process."""
         from fastapi.responses import JSONResponse
 
         try:
             await asyncio.wait_for(asyncio.to_thread(_probe_store, state), _READY_TIMEOUT_S)
         except Exception as error:  # any failure means "not ready"; the cause goes to the log, not the caller
-            cause = "did not answer within 5 s" if isinstance(error, TimeoutError) else type(error).__name__
+            late = f"did not answer within {_READY_TIMEOUT_S:g} s"
+            cause = late if isinstance(error, TimeoutError) else type(error).__name__
             logger.warning("/health: the document store is not ready (%s): %s", cause, error)
             body = {
                 "status": "unavailable",

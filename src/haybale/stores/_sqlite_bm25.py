@@ -136,11 +136,8 @@ def _postings_of(analyzer: Analyzer, texts: Sequence[str]) -> Analysis:
     text_of = np.concatenate([p[1] for p in parts])
     tf = np.concatenate([p[2] for p in parts])
     terms = [by_id[i] for i in string_order]
-    counts = np.bincount(term_of, minlength=len(terms))
-    if not (len(parts) == 1 and string_order == list(range(len(by_id)))):
-        order = stable_term_order(term_of, len(terms))
-        text_of, tf = text_of[order], tf[order]
-    return Analysis(terms, counts, text_of, tf, lengths)
+    order = stable_term_order(term_of, len(terms))
+    return Analysis(terms, np.bincount(term_of, minlength=len(terms)), text_of[order], tf[order], lengths)
 
 
 def _read_int(connection: sqlite3.Connection, key: str) -> int:

@@ -181,8 +181,8 @@ def normalize_mime_type(mime: str | None) -> str | None:
 def mime_type_from_name(name: str, additional_mimetypes: dict[str, str] | None = None) -> str | None:
     """Return the MIME type for a file name's extension, or None when unknown."""
     path = Path(name)
-    if path.name.lower() in SOURCE_FILE_NAMES:
-        return SOURCE_FILE_NAMES[path.name.lower()]
+    if (known := SOURCE_FILE_NAMES.get(path.name.lower())) is not None:
+        return known
     suffix = path.suffix.lower()
     if not suffix:
         return None
