@@ -218,6 +218,22 @@ def test_extract_returns_text_and_stores_nothing(service: RunningService) -> Non
     assert service.count() == before
 
 
+def test_extract_cleans_the_text_as_indexing_does(service: RunningService) -> None:
+    """The seed's extraction ends with text cleaning: artifacts removed, whitespace normalized. /extract
+    returns exactly the text /process chunks, and source code keeps its layout."""
+    messy = b"First   line  \n\n\n\n   Second\tline of the  extract test."
+    extracted = upload(service, name="messy.txt", data=messy, route="/extract")
+    assert extracted.status_code == 200, extracted.text
+    assert extracted.json()["text"] == "First line\nSecond line of the extract test."
+    upload(service, name="messy.txt", data=messy, metadata='{"document_id": "messy-extract"}')
+    chunks = service.state.store.filter_documents(
+        {"field": "meta.document_id", "operator": "==", "value": "messy-extract"}
+    )
+    assert [chunk.content for chunk in chunks] == [extracted.json()["text"]]
+    code = b"def f():\n\treturn  1\n\n\n\nx = 2\n"
+    assert upload(service, name="f.py", data=code, route="/extract").json()["text"] == code.decode().rstrip()
+
+
 def test_oversized_upload_is_413_and_store_unchanged(service: RunningService) -> None:
     upload(service, CORPUS / "glossary.txt")
     before = sorted(d.id for d in service.state.store.filter_documents())

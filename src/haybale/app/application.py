@@ -155,15 +155,16 @@ class Application:
 
         return self._part("conversion_pipeline", build)
 
-    def converter(self) -> Any:
-        """A MultiFileConverter (text extraction without indexing)."""
+    def extraction_pipeline(self) -> Any:
+        """MultiFileConverter -> DocumentCleaner: text extraction without indexing, cleaned exactly as
+        indexing cleans it."""
 
         def build() -> Any:
-            from haybale.components.converters import MultiFileConverter
+            from haybale.indexing.sources import build_extraction_pipeline
 
-            return MultiFileConverter()
+            return build_extraction_pipeline()
 
-        return self._part("converter", build)
+        return self._part("extraction_pipeline", build)
 
     def indexer(self, batch_files: int = 32, *, conversion_process: bool = False) -> Any:
         """The exactly-once :class:`~haybale.indexing.indexer.Indexer` over the store.

@@ -1,6 +1,7 @@
 """What an indexing run takes and reports: :class:`SourceInput` (one file or upload to index),
 :class:`FileOutcome` and :class:`IndexReport` (what happened to each), and the conversion pipeline
-(:func:`build_indexing_pipeline`) that turns sources into chunks."""
+(:func:`build_indexing_pipeline`) that turns sources into chunks, whose first half
+(:func:`build_extraction_pipeline`) is text extraction."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ __all__ = [
     "IndexReport",
     "SourceInput",
     "Status",
+    "build_extraction_pipeline",
     "build_indexing_pipeline",
     "chunks_by_source",
+    "extract_documents",
     "run_conversion",
 ]
 
@@ -87,13 +90,33 @@ class IndexReport:
         )
 
 
+def build_extraction_pipeline() -> Any:
+    """The text-extraction pipeline: MultiFileConverter -> DocumentCleaner ("converter" takes ``sources`` and
+    ``meta``; "cleaner" emits ``documents``). What ``/extract`` returns, and the first half of
+    :func:`build_indexing_pipeline`, so extracted text is exactly what indexing chunks."""
+    from haybale.components.converters import MultiFileConverter
+    from haybale.components.converters.file_types import LAYOUT_MIME_TYPES
+    from haybale.components.preprocessors import DocumentCleaner
+    from haybale.core.pipeline import Pipeline
+
+    pipeline = Pipeline()
+    pipeline.add_component("converter", MultiFileConverter())
+    # Source code and configuration keep their indentation and tabs (their meaning); prose is cleaned. So do
+    # Markdown and HTML: their converters already normalize the prose and keep code blocks verbatim.
+    layout_types = sorted({*LAYOUT_MIME_TYPES, "text/markdown", "text/html"})
+    pipeline.add_component("cleaner", DocumentCleaner(keep_layout_types=layout_types))
+    pipeline.connect("converter.documents", "cleaner.documents")
+    return pipeline
+
+
 def build_indexing_pipeline(
     split_by: str = "character",
     split_length: int = 500,
     split_overlap: int = 50,
     tokenizer_model: str | None = None,
 ) -> Any:
-    """The conversion pipeline: MultiFileConverter -> DocumentCleaner -> DocumentSplitter.
+    """The conversion pipeline: MultiFileConverter -> DocumentCleaner -> DocumentSplitter (the extraction
+    pipeline, then the splitter).
 
     Args:
         split_by: the splitter's unit ("character", "word", "sentence", "token", ...). Character chunks end
@@ -102,10 +125,7 @@ def build_indexing_pipeline(
         split_overlap: units shared by consecutive chunks.
         tokenizer_model: the model whose tokenizer counts tokens when ``split_by="token"``.
     """
-    from haybale.components.converters import MultiFileConverter
-    from haybale.components.converters.file_types import LAYOUT_MIME_TYPES
-    from haybale.components.preprocessors import DocumentCleaner, DocumentSplitter
-    from haybale.core.pipeline import Pipeline
+    from haybale.components.preprocessors import DocumentSplitter
 
     splitter_args: dict[str, Any] = {
         "split_by": split_by,
@@ -118,16 +138,20 @@ def build_indexing_pipeline(
 
         # The well-known MiniLM names map to the bundled files: the tokenizer never comes from a hub.
         splitter_args["tokenizer"] = resolve_model_path(tokenizer_model)
-    pipeline = Pipeline()
-    pipeline.add_component("converter", MultiFileConverter())
-    # Source code and configuration keep their indentation and tabs (their meaning); prose is cleaned. So do
-    # Markdown and HTML: their converters already normalize the prose and keep code blocks verbatim.
-    layout_types = sorted({*LAYOUT_MIME_TYPES, "text/markdown", "text/html"})
-    pipeline.add_component("cleaner", DocumentCleaner(keep_layout_types=layout_types))
+    pipeline = build_extraction_pipeline()
     pipeline.add_component("splitter", DocumentSplitter(**splitter_args))
-    pipeline.connect("converter.documents", "cleaner.documents")
     pipeline.connect("cleaner.documents", "splitter.documents")
     return pipeline
+
+
+def extract_documents(
+    pipeline: Any, sources: list[Any], meta: list[dict[str, Any]]
+) -> tuple[list[Any], list[Document]]:
+    """Run :func:`build_extraction_pipeline`'s pipeline: the converter's failures and the cleaned documents."""
+    result = pipeline.run(
+        {"converter": {"sources": sources, "meta": meta}}, include_outputs_from={"converter"}
+    )
+    return result["converter"].get("failures", []), result.get("cleaner", {}).get("documents", [])
 
 
 @dataclass(frozen=True)

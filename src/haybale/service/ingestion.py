@@ -24,6 +24,7 @@ from haybale.app.application import Application
 from haybale.dataclasses import ByteStream
 from haybale.errors import RuntimeFailure, fault_of
 from haybale.indexing.indexer import FileOutcome, SourceInput
+from haybale.indexing.sources import extract_documents
 from haybale.service.errors import ServiceError
 from haybale.service.schemas import ProcessedDocument, ProcessResponse
 from haybale.service.uploads import UploadedFile
@@ -226,15 +227,15 @@ def process_response(outcomes: list[UploadOutcome]) -> ProcessResponse:
 
 
 def extract_text(application: Application, upload: UploadedFile) -> str:
-    """The text of ``upload`` (its converted documents, joined by blank lines); nothing is stored.
+    """The text of ``upload`` (its converted and cleaned documents, joined by blank lines, as indexing would
+    chunk them); nothing is stored.
 
     Raises:
         IngestionError: the file could not be converted.
     """
     stream = ByteStream(upload.data, {"file_name": upload.file_name}, upload.content_type)
-    result = application.converter().run(sources=[stream], meta=[{}])
-    failures = result.get("failures") or []
+    failures, documents = extract_documents(application.extraction_pipeline(), [stream], [{}])
     if failures:
         reasons = "; ".join(str(f.get("error")) for f in failures)
         raise IngestionError(f"Could not extract text from '{upload.file_name}': {reasons}")
-    return "\n\n".join(doc.content for doc in result["documents"] if doc.content)
+    return "\n\n".join(doc.content for doc in documents if doc.content)
