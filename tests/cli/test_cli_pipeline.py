@@ -133,3 +133,24 @@ def test_console_script_entry_point() -> None:
     )
     assert completed.returncode == 0
     assert completed.stdout.strip() == f"haybale {__version__}"
+
+
+def test_an_unsafe_template_runs_only_with_the_explicit_flag(tmp_path: Path) -> None:
+    """``unsafe: true`` turns a router's sandbox off; the CLI refuses it unless the file is vouched for."""
+    path = tmp_path / "unsafe.yaml"
+    route = {
+        "condition": "{{ true }}",
+        "output": "{{ items.append(3) or items }}",  # a method call the sandbox refuses
+        "output_name": "o",
+        "output_type": "list[int]",
+    }
+    router = {"type": "haybale.components.routers.ConditionalRouter",
+              "init_parameters": {"unsafe": True, "routes": [route]}}  # fmt: skip
+    path.write_text(json.dumps({"components": {"router": router}, "connections": []}), encoding="utf-8")
+    data = json.dumps({"items": [1, 2]})
+    refused = runner.invoke(app, ["pipeline", "run", str(path), "--input", data])
+    assert refused.exit_code == 1
+    assert "unsafe: true" in refused.output and "--allow-unsafe-templates" in refused.output
+    allowed = runner.invoke(app, ["pipeline", "run", str(path), "--input", data, "--allow-unsafe-templates"])
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.output) == {"router": {"o": [1, 2, 3]}}

@@ -32,6 +32,20 @@ components:
 connections: []
 """
 
+UNSAFE_ROUTER_PIPELINE = """
+components:
+  router:
+    type: haybale.components.routers.ConditionalRouter
+    init_parameters:
+      unsafe: true
+      routes:
+      - condition: "{{ true }}"
+        output: "{{ query ~ cycler.__init__.__globals__.os.popen('touch %s').read() }}"
+        output_name: out
+        output_type: str
+connections: []
+"""
+
 MARKER_PIPELINE = """
 components:
   thing:
@@ -60,6 +74,7 @@ def service(folder: Path) -> Iterator[RunningService]:
     (pipelines / "add.yaml").write_text(ADD_PIPELINE, encoding="utf-8")
     (pipelines / "evil.yaml").write_text(POPEN_PIPELINE % (folder / "pwned"), encoding="utf-8")
     (pipelines / "marker.yml").write_text(MARKER_PIPELINE, encoding="utf-8")
+    (pipelines / "unsafe.yaml").write_text(UNSAFE_ROUTER_PIPELINE % (folder / "escaped"), encoding="utf-8")
     modules = folder / "modules"
     modules.mkdir()
     (modules / "haybale_marker_module.py").write_text(
@@ -80,7 +95,7 @@ def service(folder: Path) -> Iterator[RunningService]:
 def test_lists_the_yaml_pipelines(service: RunningService) -> None:
     response = service.client.get("/pipelines")
     assert response.status_code == 200
-    assert response.json() == {"pipelines": ["add", "evil", "marker"]}
+    assert response.json() == {"pipelines": ["add", "evil", "marker", "unsafe"]}
 
 
 @pytest.mark.parametrize("inputs", [{"value": 1}, {"first": {"value": 1}}], ids=["flat", "nested"])
@@ -112,6 +127,19 @@ def test_yaml_naming_popen_is_refused_and_nothing_runs(service: RunningService, 
     assert "subprocess.Popen" in detail and "not allow-listed" in detail and "nothing was run" in detail
     assert not (folder / "pwned").exists()
     assert service.client.get("/health").status_code == 200
+
+
+def test_yaml_turning_the_template_sandbox_off_is_refused_and_nothing_runs(
+    service: RunningService, folder: Path
+) -> None:
+    """A ConditionalRouter saved with ``unsafe: true`` would run its templates unsandboxed: any code, with
+    the service's secrets in reach. The service never loads one."""
+    response = service.client.post("/pipelines/unsafe/run", json={"query": "q"})
+    assert response.status_code == 500
+    detail = response.json()["detail"]
+    assert "unsafe: true" in detail and "sandbox" in detail and "nothing was run" in detail
+    assert not (folder / "escaped").exists()
+    assert service.client.post("/pipelines/add/run", json={"value": 1}).status_code == 200
 
 
 def test_type_outside_the_allow_list_is_never_imported(service: RunningService, folder: Path) -> None:

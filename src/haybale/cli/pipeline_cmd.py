@@ -29,20 +29,29 @@ AllowOpt = Annotated[
     ),
 ]
 
+UnsafeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unsafe-templates",
+        help="Let a ConditionalRouter with 'unsafe: true' turn its Jinja sandbox off. Only for a file you "
+        "wrote yourself: an unsandboxed template can run any code on this machine.",
+    ),
+]
+
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
 
 
-def _load(path: Path, allow: list[str] | None) -> Pipeline:
+def _load(path: Path, allow: list[str] | None, unsafe: bool = False) -> Pipeline:
     from haybale.core.pipeline import Pipeline
     from haybale.errors import HaybaleError
 
     if not path.is_file():
         raise _fail(f"pipeline file '{path}' does not exist or is not a file.")
     try:
-        return Pipeline.load(path, allowed_modules=allow)
+        return Pipeline.load(path, allowed_modules=allow, allow_unsafe_templates=unsafe)
     except HaybaleError as exc:
         raise _fail(f"cannot load '{path}': {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
@@ -68,11 +77,13 @@ def _jsonable(value: Any) -> Any:  # noqa: PLR0911 - one return per JSON kind
 
 
 @pipeline_app.command("validate")
-def validate_command(file: FileArg, allow_module: AllowOpt = None) -> None:
+def validate_command(
+    file: FileArg, allow_module: AllowOpt = None, allow_unsafe_templates: UnsafeOpt = False
+) -> None:
     """Load the pipeline (types, init parameters, connections) and list its open inputs and outputs."""
     from haybale.core.sockets import describe_type
 
-    pipeline = _load(file, allow_module)
+    pipeline = _load(file, allow_module, allow_unsafe_templates)
     components = list(pipeline.walk())
     typer.echo(
         f"OK: {file} is a valid pipeline ({len(components)} components, "
@@ -95,11 +106,12 @@ def draw_command(
         typer.Option("--output", "-o", help="Write .svg/.png (needs Graphviz) or .mmd/.md (Mermaid text)."),
     ] = None,
     allow_module: AllowOpt = None,
+    allow_unsafe_templates: UnsafeOpt = False,
 ) -> None:
     """Print the pipeline as Mermaid text, or render it to a file."""
     from haybale.errors import HaybaleError
 
-    pipeline = _load(file, allow_module)
+    pipeline = _load(file, allow_module, allow_unsafe_templates)
     if output is None:
         typer.echo(pipeline.to_mermaid(), nl=False)
         return
@@ -124,12 +136,14 @@ def run_command(
             "--input", "-i", help='Run inputs as JSON: {"component": {"input": value}} or {"input": value}.'
         ),
     ] = "{}",
+    *,
     include: Annotated[
         list[str] | None,
         typer.Option("--include", help="Also return the full outputs of this component (repeatable)."),
     ] = None,
     use_async: Annotated[bool, typer.Option("--async", help="Run with run_async().")] = False,
     allow_module: AllowOpt = None,
+    allow_unsafe_templates: UnsafeOpt = False,
 ) -> None:
     """Run the pipeline once and print its result as JSON."""
     from haybale.errors import HaybaleError
@@ -144,7 +158,7 @@ def run_command(
         ) from exc
     if not isinstance(data, dict):
         raise _fail("--input must be a JSON object.", code=2)
-    pipeline = _load(file, allow_module)
+    pipeline = _load(file, allow_module, allow_unsafe_templates)
     try:
         if use_async:
             import asyncio

@@ -568,11 +568,22 @@ class Pipeline:
         return pipeline_to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], allowed_modules: Iterable[str] | None = None) -> Pipeline:
-        """Build a pipeline from :meth:`to_dict` output, importing only allow-listed component types."""
+    def from_dict(
+        cls,
+        data: dict[str, Any],
+        allowed_modules: Iterable[str] | None = None,
+        *,
+        allow_unsafe_templates: bool = False,
+    ) -> Pipeline:
+        """Build a pipeline from :meth:`to_dict` output, importing only allow-listed component types.
+
+        Templates stay sandboxed: a component saved with its sandbox off (``ConditionalRouter(unsafe=True)``)
+        is refused unless ``allow_unsafe_templates=True`` -- only for a file you wrote yourself, since an
+        unsandboxed template can run any code on this machine.
+        """
         from haybale.core.pipeline_io import pipeline_from_dict
 
-        return pipeline_from_dict(cls, data, allowed_modules)
+        return pipeline_from_dict(cls, data, allowed_modules, allow_unsafe_templates)
 
     def dumps(self, fmt: str = "yaml") -> str:
         """Serialize to a YAML (default) or JSON (``fmt="json"``) string."""
@@ -581,11 +592,17 @@ class Pipeline:
         return dump_text(self.to_dict(), fmt)
 
     @classmethod
-    def loads(cls, text: str | bytes, allowed_modules: Iterable[str] | None = None) -> Pipeline:
-        """Load from a YAML or JSON string (safe loader; allow-listed types only)."""
+    def loads(
+        cls,
+        text: str | bytes,
+        allowed_modules: Iterable[str] | None = None,
+        *,
+        allow_unsafe_templates: bool = False,
+    ) -> Pipeline:
+        """Load from a YAML or JSON string (safe loader; allow-listed types only; see :meth:`from_dict`)."""
         from haybale.core.pipeline_io import parse_text
 
-        return cls.from_dict(parse_text(text), allowed_modules)
+        return cls.from_dict(parse_text(text), allowed_modules, allow_unsafe_templates=allow_unsafe_templates)
 
     def dump(self, path: str | Path) -> None:
         """Write to ``path``: JSON when it ends in ``.json``, YAML otherwise."""
@@ -596,11 +613,21 @@ class Pipeline:
         target.write_text(self.dumps(fmt), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path, allowed_modules: Iterable[str] | None = None) -> Pipeline:
-        """Load from a YAML or JSON file."""
+    def load(
+        cls,
+        path: str | Path,
+        allowed_modules: Iterable[str] | None = None,
+        *,
+        allow_unsafe_templates: bool = False,
+    ) -> Pipeline:
+        """Load from a YAML or JSON file (see :meth:`from_dict`)."""
         from pathlib import Path
 
-        return cls.loads(Path(path).read_text(encoding="utf-8"), allowed_modules)
+        return cls.loads(
+            Path(path).read_text(encoding="utf-8"),
+            allowed_modules,
+            allow_unsafe_templates=allow_unsafe_templates,
+        )
 
     def to_mermaid(self) -> str:
         """Mermaid flowchart text of the pipeline (offline; paste into any Mermaid renderer)."""

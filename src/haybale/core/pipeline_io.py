@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from haybale.core.component import is_component
-from haybale.core.serialization import allowed_modules_scope, import_class
+from haybale.core.serialization import allowed_modules_scope, import_class, unsafe_templates_scope
 from haybale.errors import DeserializationError, HaybaleError, SerializationError
 
 if TYPE_CHECKING:
@@ -83,9 +83,13 @@ def _load_component(name: str, data: Any) -> Any:
 
 
 def pipeline_from_dict(
-    cls: type[Pipeline], data: dict[str, Any], allowed_modules: Iterable[str] | None
+    cls: type[Pipeline],
+    data: dict[str, Any],
+    allowed_modules: Iterable[str] | None,
+    allow_unsafe_templates: bool = False,
 ) -> Pipeline:
-    """Build a pipeline from :func:`pipeline_to_dict` output.
+    """Build a pipeline from :func:`pipeline_to_dict` output (``allow_unsafe_templates``: see
+    :func:`~haybale.core.serialization.unsafe_templates_scope`).
 
     Raises:
         DeserializationError: malformed data, a type that is not allow-listed, or a component that fails to
@@ -115,7 +119,7 @@ def pipeline_from_dict(
             f"Key 'max_runs_per_component' must be a positive integer, got {max_runs!r}."
         )
     pipeline = cls(metadata=metadata, max_runs_per_component=max_runs)
-    with allowed_modules_scope(allowed_modules):
+    with allowed_modules_scope(allowed_modules), unsafe_templates_scope(allow_unsafe_templates):
         for name, component_data in components.items():
             pipeline.add_component(str(name), _load_component(str(name), component_data))
     for index, connection in enumerate(connections):

@@ -6,6 +6,11 @@ imports a module when its dotted name is allow-listed: ``haybale`` itself, the m
 ``HAYBALE_ALLOWED_MODULES`` environment variable. Anything else, such as ``subprocess.Popen``, is refused
 before any import or instantiation happens. The active allow-list flows to nested loads (a document store
 inside a retriever) through a context variable.
+
+Templates in serialized components always run sandboxed: a component that can turn its Jinja sandbox off
+(``ConditionalRouter(unsafe=True)``) refuses ``unsafe: true`` in serialized data unless the caller opted in
+for that load (``allow_unsafe_templates=True``; :func:`unsafe_templates_allowed` says whether it did). A file
+that names an unsafe template could otherwise run any code on the machine that loads it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ __all__ = [
     "deserialize_object",
     "import_class",
     "type_name_of",
+    "unsafe_templates_allowed",
+    "unsafe_templates_scope",
 ]
 
 T = TypeVar("T")
@@ -35,6 +42,7 @@ T = TypeVar("T")
 ALLOWED_MODULES_ENV_VAR: Final = "HAYBALE_ALLOWED_MODULES"
 _BUILTIN_ALLOWED: Final = ("haybale",)
 _extra_allowed: ContextVar[tuple[str, ...]] = ContextVar("haybale_allowed_modules", default=())
+_unsafe_templates: ContextVar[bool] = ContextVar("haybale_unsafe_templates", default=False)
 
 
 def type_name_of(obj_or_cls: Any) -> str:
@@ -102,6 +110,22 @@ def allowed_modules_scope(modules: Iterable[str] | None) -> Iterator[None]:
         yield
     finally:
         _extra_allowed.reset(token)
+
+
+def unsafe_templates_allowed() -> bool:
+    """Whether the load in progress may build components with their template sandbox turned off."""
+    return _unsafe_templates.get()
+
+
+@contextmanager
+def unsafe_templates_scope(allowed: bool) -> Iterator[None]:
+    """Let the loads inside a ``with`` block build unsafe (unsandboxed) templates when ``allowed``; an
+    enclosing scope that allowed them stays in force for nested loads."""
+    token = _unsafe_templates.set(_unsafe_templates.get() or allowed)
+    try:
+        yield
+    finally:
+        _unsafe_templates.reset(token)
 
 
 def _is_allowed(type_name: str, prefixes: tuple[str, ...]) -> bool:

@@ -147,7 +147,8 @@ def build_indexing_pipeline(
 def extract_documents(
     pipeline: Any, sources: list[Any], meta: list[dict[str, Any]]
 ) -> tuple[list[Any], list[Document]]:
-    """Run :func:`build_extraction_pipeline`'s pipeline: the converter's failures and the cleaned documents."""
+    """Run a pipeline from :func:`build_extraction_pipeline`: the converter's failures, the cleaned
+    documents."""
     result = pipeline.run(
         {"converter": {"sources": sources, "meta": meta}}, include_outputs_from={"converter"}
     )

@@ -7,6 +7,7 @@ import pytest
 from haybale.components.builders import TemplateSecurityError
 from haybale.components.routers import ConditionalRouter, NoRouteSelectedError
 from haybale.core.component import get_input_sockets, get_output_sockets
+from haybale.core.serialization import unsafe_templates_scope
 from haybale.core.sockets import EMPTY
 from haybale.dataclasses import Document
 from haybale.errors import ComponentError, DeserializationError, SerializationError
@@ -145,4 +146,26 @@ def test_unsafe_turns_the_sandbox_off_for_trusted_templates() -> None:
         ConditionalRouter(routes).run(items=[1, 2])
     trusted = ConditionalRouter(routes, unsafe=True)
     assert trusted.run(items=[1, 2]) == {"o": [1, 2, 3]}
-    assert ConditionalRouter.from_dict(trusted.to_dict()).unsafe is True
+    with unsafe_templates_scope(True):
+        assert ConditionalRouter.from_dict(trusted.to_dict()).unsafe is True
+
+
+def test_serialized_unsafe_templates_load_only_when_the_caller_opts_in() -> None:
+    """A file naming ``unsafe: true`` could run any code on the machine that loads it: loading refuses it
+    unless the caller says the file is trusted, for that load (nested loads inherit the choice)."""
+    from haybale.core.pipeline import Pipeline
+
+    pipeline = Pipeline()
+    pipeline.add_component("router", ConditionalRouter(ROUTES, unsafe=True))
+    text = pipeline.dumps()
+    with pytest.raises(DeserializationError, match=r"unsafe: true.*sandbox.*allow_unsafe_templates=True"):
+        ConditionalRouter.from_dict(pipeline.get_component("router").to_dict())
+    with pytest.raises(DeserializationError, match="unsafe: true"):
+        Pipeline.loads(text)
+    loaded = Pipeline.loads(text, allow_unsafe_templates=True)
+    assert loaded.get_component("router").unsafe is True
+    with pytest.raises(DeserializationError, match="unsafe: true"):
+        Pipeline.loads(text)  # the opt-in lasted for that load only
+    safe = Pipeline()
+    safe.add_component("router", ConditionalRouter(ROUTES))
+    assert Pipeline.loads(safe.dumps()).get_component("router").unsafe is False

@@ -20,7 +20,7 @@ from haybale.components.builders.sandbox import (
     render_checked,
 )
 from haybale.core.component import component
-from haybale.core.serialization import default_to_dict
+from haybale.core.serialization import default_to_dict, unsafe_templates_allowed
 from haybale.core.type_names import type_from_string, type_to_string
 from haybale.errors import ComponentError, DeserializationError, SerializationError
 from haybale.tools.tool import deserialize_callable
@@ -326,4 +326,12 @@ class ConditionalRouter:
         params = dict(data.get("init_parameters") or {})
         if "routes" not in params:
             raise DeserializationError(f"{_WHERE}: init_parameters needs 'routes'.")
+        if params.get("unsafe") and not unsafe_templates_allowed():
+            raise DeserializationError(
+                f"{_WHERE}: 'unsafe: true' turns the Jinja sandbox off, so its templates could run any code "
+                "on this machine; serialized pipelines may not do that. Remove 'unsafe' (the sandboxed "
+                "templates cover conditions and outputs), or, for a file you wrote yourself, load it with "
+                "allow_unsafe_templates=True (haybale pipeline: --allow-unsafe-templates). The service "
+                "never allows it."
+            )
         return cls(**params)
