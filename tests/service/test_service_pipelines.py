@@ -46,6 +46,14 @@ components:
 connections: []
 """
 
+PROMPT_PIPELINE = """
+components:
+  prompt:
+    type: haybale.components.builders.PromptBuilder
+    init_parameters: {template: "Hello {{ query }}"}
+connections: []
+"""
+
 MARKER_PIPELINE = """
 components:
   thing:
@@ -74,6 +82,7 @@ def service(folder: Path) -> Iterator[RunningService]:
     (pipelines / "add.yaml").write_text(ADD_PIPELINE, encoding="utf-8")
     (pipelines / "evil.yaml").write_text(POPEN_PIPELINE % (folder / "pwned"), encoding="utf-8")
     (pipelines / "marker.yml").write_text(MARKER_PIPELINE, encoding="utf-8")
+    (pipelines / "prompt.yaml").write_text(PROMPT_PIPELINE, encoding="utf-8")
     (pipelines / "unsafe.yaml").write_text(UNSAFE_ROUTER_PIPELINE % (folder / "escaped"), encoding="utf-8")
     modules = folder / "modules"
     modules.mkdir()
@@ -95,7 +104,7 @@ def service(folder: Path) -> Iterator[RunningService]:
 def test_lists_the_yaml_pipelines(service: RunningService) -> None:
     response = service.client.get("/pipelines")
     assert response.status_code == 200
-    assert response.json() == {"pipelines": ["add", "evil", "marker", "unsafe"]}
+    assert response.json() == {"pipelines": ["add", "evil", "marker", "prompt", "unsafe"]}
 
 
 @pytest.mark.parametrize("inputs", [{"value": 1}, {"first": {"value": 1}}], ids=["flat", "nested"])
@@ -140,6 +149,34 @@ def test_yaml_turning_the_template_sandbox_off_is_refused_and_nothing_runs(
     assert "unsafe: true" in detail and "sandbox" in detail and "nothing was run" in detail
     assert not (folder / "escaped").exists()
     assert service.client.post("/pipelines/add/run", json={"value": 1}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("template", "named"),
+    [
+        ("{{ ('x' * 10**10)|length }}", "limit is 10,000,000"),
+        ("{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}", "was stopped"),
+        ("{{ 1 / 0 }}", "ZeroDivisionError"),
+        ("{{ nope.x.y }}", "UndefinedError"),
+    ],
+    ids=["10 GB string", "hours of loops", "division by zero", "undefined"],
+)
+def test_a_run_time_template_is_bounded_and_its_failures_are_the_callers(
+    service: RunningService, template: str, named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A served PromptBuilder takes ``template`` as a run input: whatever a caller sends, the render is
+    bounded in size and time and a broken template is a 422 naming the cause; the service keeps serving."""
+    from haybale.components.builders import template_limits
+
+    monkeypatch.setattr(template_limits, "MAX_RENDER_SECONDS", 0.5)  # the server runs in this process
+    response = service.client.post(
+        "/pipelines/prompt/run",
+        json={"prompt": {"template": template, "query": "q", "template_variables": {"nope": {}}}},
+    )
+    assert response.status_code == 422, response.text
+    assert named in response.json()["detail"]
+    again = service.client.post("/pipelines/prompt/run", json={"query": "you"})
+    assert again.json() == {"result": {"prompt": {"prompt": "Hello you"}}}
 
 
 def test_type_outside_the_allow_list_is_never_imported(service: RunningService, folder: Path) -> None:

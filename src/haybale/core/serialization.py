@@ -69,7 +69,7 @@ def default_from_dict(cls: type[T], data: dict[str, Any]) -> T:
     if not isinstance(data, dict):
         raise DeserializationError(f"Cannot load {cls.__qualname__} from {data!r}: expected a mapping.")
     declared = data.get("type")
-    if declared is not None and declared != type_name_of(cls):
+    if declared is not None and declared != type_name_of(cls) and not _names_class(declared, cls):
         raise DeserializationError(
             f"Cannot load {type_name_of(cls)} from data of type '{declared}'. The 'type' key must name the "
             "class being loaded."
@@ -92,6 +92,15 @@ def default_from_dict(cls: type[T], data: dict[str, Any]) -> T:
             f"Cannot build {cls.__qualname__} from init_parameters {sorted(params)}: {exc}. "
             f"Accepted parameters: {accepted}."
         ) from exc
+
+
+def _names_class(declared: Any, cls: type[Any]) -> bool:
+    """Whether ``declared`` is another import path of ``cls`` (a package re-export such as
+    ``haybale.components.builders.PromptBuilder``)."""
+    try:
+        return isinstance(declared, str) and import_class(declared) is cls
+    except DeserializationError:
+        return False
 
 
 def allowed_modules() -> tuple[str, ...]:

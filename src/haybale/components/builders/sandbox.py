@@ -9,6 +9,11 @@ immutable sandbox with two extra guards:
 * at render time, an unsafe attribute raises ``SecurityError`` at once instead of rendering as an empty string
   (Jinja's default), so an attack is never silently half-rendered. ``str.format`` tricks are caught by the
   sandbox's own format-string guard.
+
+Every render also runs under the size and time limits of :mod:`haybale.components.builders.template_limits`
+(no 10 GB strings, no hour-long loops), and a template that fails while rendering (an undefined name, a
+division by zero, a runaway macro) raises :class:`TemplateRenderError` naming the template line: the
+template or its inputs are wrong, not the program.
 """
 
 from __future__ import annotations
@@ -18,11 +23,23 @@ from typing import Any
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.meta import find_undeclared_variables
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from haybale.errors import ComponentError
+from haybale.components.builders.template_limits import (
+    TemplateLimitError,
+    bounded_iteration,
+    checked_binop,
+    checked_call,
+    count_output,
+    limited_filters,
+    render_budget,
+)
+from haybale.errors import ComponentError, HaybaleError
 
 __all__ = [
+    "TemplateLimitError",
+    "TemplateRenderError",
     "TemplateSecurityError",
     "compile_template",
     "make_environment",
@@ -34,12 +51,37 @@ class TemplateSecurityError(ComponentError):
     """A template tried to reach Python internals; it was refused and nothing was rendered."""
 
 
+class TemplateRenderError(ComponentError):
+    """A template failed while rendering (an undefined name, a wrong type, a division by zero, a macro calling
+    itself without end); nothing was rendered."""
+
+
 class StrictSandboxedEnvironment(ImmutableSandboxedEnvironment):
-    """Jinja2's immutable sandbox, failing loudly on unsafe attribute access."""
+    """Jinja2's immutable sandbox, failing loudly on unsafe attribute access, under the render limits of
+    :mod:`~haybale.components.builders.template_limits`."""
+
+    intercepted_binops = frozenset({"*", "+", "**", "%"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("finalize", count_output)
+        super().__init__(*args, **kwargs)
+        self.filters = limited_filters(self.filters)
+        #: Wraps every ``for`` loop's sequence (see :func:`compile_template`); templates cannot rebind it.
+        self.bounded_iteration = bounded_iteration
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         """Raise instead of returning an Undefined that would render as an empty string."""
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        """Apply ``operator`` once its result is known to stay within the size limit."""
+        checked_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call ``__obj`` from the template once the call is known to stay within the limits."""
+        checked_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
 
 
 def make_environment(extensions: list[Any] | None = None) -> StrictSandboxedEnvironment:
@@ -97,15 +139,45 @@ def compile_template(env: StrictSandboxedEnvironment, source: str, where: str) -
         ) from error
     _check_ast(tree, where)
     variables = set(find_undeclared_variables(tree))
+    for loop in tree.find_all(nodes.For):  # every loop's sequence checks the render's clock
+        loop.iter = nodes.Call(
+            nodes.EnvironmentAttribute("bounded_iteration"), [loop.iter], [], None, None, lineno=loop.lineno
+        )
     return env.from_string(tree), variables  # compiles the checked tree: the source is parsed once
 
 
 def render_checked(template: Any, values: dict[str, Any], where: str) -> Any:
-    """Render, turning a sandbox violation into :class:`TemplateSecurityError`."""
+    """Render under the size and time limits.
+
+    Raises:
+        TemplateSecurityError: the sandbox refused an access to Python internals.
+        TemplateLimitError: the template built too large a value or rendered too long.
+        TemplateRenderError: the template failed (undefined name, wrong type, runaway recursion...).
+    """
     try:
-        return template.render(**values)
+        with render_budget(where):
+            return template.render(**values)
     except SecurityError as error:
         raise TemplateSecurityError(
             f"{where}: the template was refused by the sandbox: {error}. Templates may not reach Python "
             "internals (dunder attributes, str.format on objects, private names)."
         ) from error
+    except HaybaleError:
+        raise
+    except Exception as error:
+        raise TemplateRenderError(
+            f"{where}: the template failed{_template_line(error)}: {type(error).__name__}: "
+            f"{str(error).rstrip('.')}. Check the template and the values it is given (every variable it "
+            "reads, and their types)."
+        ) from error
+
+
+def _template_line(error: BaseException) -> str:
+    """ " on line N" of the template frame closest to where ``error`` was raised, when there is one."""
+    line = None
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return f" on line {line}" if line is not None else ""

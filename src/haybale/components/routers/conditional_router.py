@@ -15,7 +15,6 @@ from jinja2.nativetypes import NativeCodeGenerator
 
 from haybale.components.builders.sandbox import (
     StrictSandboxedEnvironment,
-    TemplateSecurityError,
     compile_template,
     render_checked,
 )
@@ -241,14 +240,7 @@ class ConditionalRouter:
         return normalized
 
     def _render(self, template: Any, values: dict[str, Any], where: str) -> Any:
-        try:
-            return render_checked(template, values, f"{_WHERE} {where}")
-        except TemplateSecurityError:
-            raise
-        except Exception as error:
-            raise ComponentError(
-                f"{_WHERE}: rendering {where} failed: {type(error).__name__}: {error}"
-            ) from error
+        return render_checked(template, values, f"{_WHERE} {where}")
 
     def run(self, **kwargs: Any) -> dict[str, Any]:
         """Evaluate the routes in order and emit the outputs of the first one whose condition is true.
