@@ -165,6 +165,11 @@ def test_chunks_follow_the_500_50_character_default(helix: HelixClient) -> None:
     results = helix.query("hay grass fodder", {"document_id": ["long"]}, top_k=50).json()["results"]
     assert len(results) == body["chunks"] > 5
     assert all(len(r["content"]) <= 500 for r in results)
+    # Helix's Go client sends its results count as is: a knowledge source without one sends 0.
+    unset = helix.query("hay grass fodder", {"document_id": ["long"]}, top_k=0)
+    assert unset.status_code == 200, unset.text
+    assert len(unset.json()["results"]) == 5
+    assert helix.query("hay", {"document_id": ["long"]}, top_k=-1).status_code == 422
     helix.delete({"document_id": "long"})
 
 

@@ -94,23 +94,23 @@ def _readable(error: Any, content_type: str | None) -> Any:
 
 def _install_error_handlers(app: Any) -> None:
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
     from haybale.service.errors import error_body
+    from haybale.service.json_response import SafeJSONResponse
 
     async def http_error(request: Any, exc: Any) -> Any:
         status = int(getattr(exc, "status_code", 400))
         headers = dict(getattr(exc, "headers", None) or {})
         body = error_body(request.url.path, status, getattr(exc, "detail", str(exc)))
-        return JSONResponse(body, status_code=status, headers=headers or None)
+        return SafeJSONResponse(body, status_code=status, headers=headers or None)
 
     async def invalid_request(request: Any, exc: Any) -> Any:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else str(exc)
         if isinstance(errors, list):
             content_type = request.headers.get("content-type")
             errors = [_readable(error, content_type) for error in errors]
-        return JSONResponse(error_body(request.url.path, 422, jsonable_errors(errors)), status_code=422)
+        return SafeJSONResponse(error_body(request.url.path, 422, jsonable_errors(errors)), status_code=422)
 
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
@@ -142,7 +142,7 @@ def _install_health_routes(app: "FastAPI", state: Any) -> None:
         """Readiness: the service is up and its document store answers (needs no API key). 503 while the
         store is unreachable or slow to answer (over ``_READY_TIMEOUT_S``); ``/health/live`` checks only the
         process."""
-        from fastapi.responses import JSONResponse
+        from haybale.service.json_response import SafeJSONResponse
 
         try:
             await asyncio.wait_for(asyncio.to_thread(_probe_store, state), _READY_TIMEOUT_S)
@@ -155,7 +155,7 @@ def _install_health_routes(app: "FastAPI", state: Any) -> None:
                 "version": __version__,
                 "detail": f"The document store is not ready ({cause}); the service log has the cause.",
             }
-            return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            return SafeJSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         return HealthResponse(status="ok", version=__version__)
 
     @app.get("/health/live", response_model=HealthResponse)
@@ -191,15 +191,14 @@ class _ErrorMiddleware:
         except Exception as exc:
             if started:  # the status line is out: nothing can be answered any more
                 raise
-            from fastapi.responses import JSONResponse
-
             from haybale.service.errors import error_body, error_headers, log_failure, status_and_detail
+            from haybale.service.json_response import SafeJSONResponse
 
             path = scope.get("path", "")
             status, detail = status_and_detail(exc)
             log_failure(scope.get("method", ""), path, status, exc)
             headers = error_headers(exc, status)
-            response = JSONResponse(
+            response = SafeJSONResponse(
                 error_body(path, status, detail), status_code=status, headers=headers or None
             )
             await response(scope, receive, send)
@@ -237,6 +236,7 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
         raise MissingDependencyError.for_extra("fastapi", "service", "The haybale service") from exc
     from haybale import __version__
     from haybale.service.dependencies import metrics_operator
+    from haybale.service.json_response import SafeJSONResponse
     from haybale.service.request_guard import METRICS_PATH, RequestGuardMiddleware
     from haybale.service.routes_documents import build_documents_router
     from haybale.service.routes_jobs import build_jobs_router
@@ -264,6 +264,7 @@ def create_app(settings: Settings | None = None, *, chat_generator: Any = None) 
 
     app = FastAPI(
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
         title="haybale",
         version=__version__,
         description="Index files and answer questions from them: hybrid search, RAG, OpenAI-compatible chat.",

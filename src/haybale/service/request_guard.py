@@ -36,11 +36,11 @@ def _carries_body(headers: Any) -> bool:
 
 
 async def _refuse(scope: Any, receive: Any, send: Any, error: ServiceError) -> None:
-    from fastapi.responses import JSONResponse
+    from haybale.service.json_response import SafeJSONResponse
 
     headers = {**error.headers, "Connection": "close"}  # the unread body must not become the next request
     body = error_body(scope.get("path", ""), error.status_code, error.detail)
-    await JSONResponse(body, status_code=error.status_code, headers=headers)(scope, receive, send)
+    await SafeJSONResponse(body, status_code=error.status_code, headers=headers)(scope, receive, send)
 
 
 class RequestGuardMiddleware:

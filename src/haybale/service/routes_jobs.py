@@ -57,7 +57,7 @@ def _queue(state: Any) -> Any:
 
 
 def _accepted(view: Any, extra: dict[str, Any]) -> Any:
-    from fastapi.responses import JSONResponse
+    from haybale.service.json_response import SafeJSONResponse
 
     status_url = f"/jobs/{view.job_id}"
     body = {
@@ -67,7 +67,7 @@ def _accepted(view: Any, extra: dict[str, Any]) -> Any:
         **extra,
         "message": f"Accepted as job {view.job_id}; follow it at GET {status_url}.",
     }
-    return JSONResponse(body, status_code=202, headers={"Location": status_url})
+    return SafeJSONResponse(body, status_code=202, headers={"Location": status_url})
 
 
 async def submit_job(
@@ -96,9 +96,9 @@ async def submit_job(
 def build_jobs_router() -> Any:
     """The APIRouter of ``/jobs``."""
     from fastapi import APIRouter, Path, Query, Request
-    from fastapi.responses import JSONResponse
 
     from haybale.jobs.records import UnknownJobError
+    from haybale.service.json_response import SafeJSONResponse
 
     router = APIRouter(tags=["jobs"])
     job_id_path = Path(pattern=_JOB_ID, description="The id a 202 Accepted answer returned.")
@@ -138,6 +138,6 @@ def build_jobs_router() -> Any:
         if jobs is None:
             raise unknown(job_id)
         view = await asyncio.to_thread(jobs.cancel, job_id, caller.tenant)
-        return JSONResponse(view.to_dict(), status_code=202)
+        return SafeJSONResponse(view.to_dict(), status_code=202)
 
     return router

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "DEFAULT_TOP_K",
     "MAX_QUERY_CHARS",
     "ChatCompletionRequest",
     "ChatMessageIn",
@@ -24,6 +25,9 @@ __all__ = [
 #: The longest query ``/query`` and ``/query-vision`` take. Helix sends the user's prompt as the query, and a
 #: prompt can hold pasted text; the embedding model reads only its first few hundred tokens, BM25 all of it.
 MAX_QUERY_CHARS = 100_000
+#: Results ``/query`` and ``/query-vision`` return when the request does not say, or says 0: Helix's Go client
+#: sends its results count as is, and a knowledge source without one sends Go's zero value.
+DEFAULT_TOP_K = 5
 
 
 class ProcessedDocument(BaseModel):
@@ -68,7 +72,17 @@ class QueryRequest(BaseModel):
         description='A haybale filter; the shorthand {"data_entity_id": ["kb-1"]} matches any listed value '
         "(and any element of list-valued fields such as tags).",
     )
-    top_k: int = Field(default=5, ge=1, le=1000, description="How many results.")
+    top_k: int = Field(
+        default=DEFAULT_TOP_K,
+        ge=0,
+        le=1000,
+        description=f"How many results; 0 (what a Go client sends when unset) means {DEFAULT_TOP_K}.",
+    )
+
+    @field_validator("top_k")
+    @classmethod
+    def _unset_top_k(cls, value: int) -> int:
+        return value or DEFAULT_TOP_K
 
 
 class QueryResult(BaseModel):

@@ -82,8 +82,23 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _check_unicode(text: str, where: str) -> None:
+    """Refuse a string holding an unpaired surrogate (a JSON escape such as ``\\ud800`` alone): it is not
+    text, no store can keep it, and no response could carry it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        found = text[error.start : error.end][:8].encode("unicode_escape").decode("ascii")
+        raise UploadError(
+            422,
+            f"{where}: the text contains an unpaired surrogate ({found}), which is not Unicode text. Send "
+            "UTF-8 text; characters outside the basic plane are escaped as a pair (\\ud83d\\ude00).",
+        ) from None
+
+
 def check_json_value(value: Any, where: str, depth: int = 0, what: str = "metadata") -> None:
-    """Refuse what stores cannot keep faithfully: non-finite numbers, NUL characters, odd keys, deep nesting.
+    """Refuse what stores cannot keep faithfully: non-finite numbers, NUL characters, unpaired surrogates,
+    odd keys, deep nesting.
 
     Raises:
         UploadError: 422 naming the key path (``where``) and the problem.
@@ -92,12 +107,15 @@ def check_json_value(value: Any, where: str, depth: int = 0, what: str = "metada
         raise UploadError(422, f"{where}: the {what} nests deeper than {_MAX_DEPTH} levels; flatten it.")
     if isinstance(value, float) and not math.isfinite(value):
         raise UploadError(422, f"{where}: {value!r} is not a finite number; JSON has no NaN or Infinity.")
-    if isinstance(value, str) and "\x00" in value:
-        raise UploadError(422, f"{where}: the text contains a NUL character (\\u0000); remove it.")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise UploadError(422, f"{where}: the text contains a NUL character (\\u0000); remove it.")
+        _check_unicode(value, where)
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or "\x00" in key:
                 raise UploadError(422, f"{where}: the key {key!r} must be a string without NUL characters.")
+            _check_unicode(key, f"{where} (a key)")
             check_json_value(item, f"{where}.{key}", depth + 1, what)
     elif isinstance(value, list):
         for index, item in enumerate(value):
