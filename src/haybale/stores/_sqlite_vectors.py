@@ -14,7 +14,17 @@ committed row may refer to a file row that is not on disk):
   a newly created file also has its folder flushed, so its name survives a power loss) *before*
   ``COMMIT``; the transaction then records them in ``vector_segments`` (per segment: the first row, the
   rows' ``seq`` -- -1 once deleted -- and their inverse norms) and advances ``vector_rows``. A crash before
-  the commit leaves rows past ``vector_rows`` that nothing refers to; the next write overwrites them.
+  the commit, or an embedding value that fails the conversion, leaves rows past ``vector_rows`` that
+  nothing refers to (the file may stay longer than the rows recorded); the next write overwrites them.
+* a write's embeddings are converted to float32 straight into their rows of the file
+  (:meth:`VectorFile.fill`): the rows' blocks are reserved (``posix_fallocate``), the region is mapped
+  shared and filled in place, then flushed (``msync`` and ``fdatasync``). The page cache is the only
+  memory the rows take -- no float32 matrix in process memory that is then copied into it, which on a
+  machine where fresh memory is dear cost a 100k x 384 write more than a second of kernel time once a
+  process had written a few stores. Reserving first matters: a store into a mapped page that the disk
+  has no room for kills the process with ``SIGBUS``, where a refused reservation is an ordinary error.
+  Where blocks cannot be reserved (no ``posix_fallocate``, or a filesystem that does not support it)
+  the rows are converted into a matrix and written with ``pwrite``, as compactions write.
 * deletes mark rows dead in their segment; when more than half the rows are dead the live rows are copied
   from the mapped file to a new generation, flushed, and the transaction switches ``vector_generation`` to
   it; the old file is removed after the commit (processes that still map it keep a valid mapping). A crash
@@ -126,33 +136,31 @@ class VectorFile:
         if not count:
             return writer(np.zeros((0, dim), dtype=np.float32))
         path = self.path(generation)
-        created = not os.path.exists(path)
         try:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            return self._fill_file(path, first_row, count, dim, writer)
         except OSError as error:
             raise _unwritable(path, error) from error
+
+    @staticmethod
+    def _fill_file(path: str, first_row: int, count: int, dim: int, writer: Callable[[Any], _R]) -> _R:
+        created = not os.path.exists(path)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            if not _reserved(descriptor, path, first_row * dim * 4, count * dim * 4):
-                matrix = new_matrix(count, dim)
-                result = writer(matrix)
-                self.write(generation, first_row, matrix)
-                return result
-            try:
+            if _reserved(descriptor, first_row * dim * 4, count * dim * 4):
                 rows = np.memmap(path, dtype="<f4", mode="r+", offset=first_row * dim * 4, shape=(count, dim))
-            except OSError as error:
-                raise _unwritable(path, error) from error
-            result = writer(rows)
-            try:
+                result = writer(rows)
                 rows.flush()  # msync: the portable way to send a shared mapping's pages to the file
                 del rows
-                os.fdatasync(descriptor)
-                if created:
-                    _sync_folder(path)
-            except OSError as error:
-                raise _unwritable(path, error) from error
-            return result
+            else:
+                matrix = new_matrix(count, dim)
+                result = writer(matrix)
+                _write_all(descriptor, matrix, first_row * dim * 4)
+            os.fdatasync(descriptor)
         finally:
             os.close(descriptor)
+        if created:
+            _sync_folder(path)
+        return result
 
     @staticmethod
     def _write_file(path: str, first_row: int, matrix: Any, truncate: bool) -> None:
@@ -160,12 +168,7 @@ class VectorFile:
         flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else 0)
         descriptor = os.open(path, flags, 0o644)
         try:
-            flat: Any = np.ascontiguousarray(matrix, dtype="<f4").reshape(-1)
-            data = memoryview(flat).cast("B")
-            offset = first_row * matrix.shape[1] * 4
-            while data:  # pwrite may write less than asked (large writes, signals)
-                written = os.pwrite(descriptor, data, offset)
-                data, offset = data[written:], offset + written
+            _write_all(descriptor, matrix, first_row * matrix.shape[1] * 4)
             os.fdatasync(descriptor)
         finally:
             os.close(descriptor)
@@ -227,13 +230,13 @@ def _unwritable(path: str, error: OSError) -> DocumentStoreUnavailableError:
     )
 
 
-def _reserved(descriptor: int, path: str, start: int, length: int) -> bool:
+def _reserved(descriptor: int, start: int, length: int) -> bool:
     """Reserve the file's blocks for bytes ``start .. start + length`` (growing the file to hold them).
 
     Returns False where the platform has no ``posix_fallocate`` or the filesystem does not support it.
 
     Raises:
-        DocumentStoreUnavailableError: the disk (or the user's quota) has no room for them.
+        OSError: the disk (or the user's quota) has no room for them.
     """
     allocate = getattr(os, "posix_fallocate", None)
     if allocate is None:
@@ -242,9 +245,18 @@ def _reserved(descriptor: int, path: str, start: int, length: int) -> bool:
         allocate(descriptor, start, length)
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise _unwritable(path, error) from error
+            raise
         return False
     return True
+
+
+def _write_all(descriptor: int, matrix: Any, offset: int) -> None:
+    """Write the float32 rows of ``matrix`` at byte ``offset`` of the open file."""
+    flat: Any = np.ascontiguousarray(matrix, dtype="<f4").reshape(-1)
+    data = memoryview(flat).cast("B")
+    while data:  # pwrite may write less than asked (large writes, signals)
+        written = os.pwrite(descriptor, data, offset)
+        data, offset = data[written:], offset + written
 
 
 def _sync_folder(path: str) -> None:

@@ -2,7 +2,10 @@
 ids, and the row-level inserts and deletes one write transaction is made of.
 
 Everything here runs inside the store's ``BEGIN IMMEDIATE`` transaction (or before it, for validation) and
-updates the persisted BM25 index (:mod:`haybale.stores._sqlite_bm25`) in the same transaction. It records what
+updates the persisted BM25 index (:mod:`haybale.stores._sqlite_bm25`) in the same transaction. Validation
+before the transaction checks the embeddings' shape only; their values are converted (and checked) inside
+it, straight into the vector file (:meth:`~haybale.stores._sqlite_vectors.VectorFile.fill`), so a bad
+value fails the transaction, which rolls back and writes nothing. It records what
 it changed in a :class:`WriteDelta`, which the store applies to its in-process vector index only after
 ``COMMIT``.
 """
