@@ -546,9 +546,12 @@ def test_a_compaction_killed_before_commit_keeps_the_old_generation(tmp_path: Pa
     reopened.close()
 
 
-def test_vectors_and_new_files_are_flushed_before_commit(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("reserve", [True, False])  # False: a platform without posix_fallocate
+def test_vectors_and_new_files_are_flushed_before_commit(tmp_path: Path, monkeypatch, reserve: bool) -> None:
     """The vector file is the only copy of the embeddings: its rows (fdatasync) and, for a new file, its name
     (fsync of the folder) must be on disk before the COMMIT that refers to them."""
+    if not reserve:
+        monkeypatch.delattr(os, "posix_fallocate", raising=False)
     events: list[str] = []
     real_fdatasync, real_fsync = os.fdatasync, os.fsync
 

@@ -7,7 +7,9 @@ row norms the same way everywhere, and keeping Python's cyclic garbage collector
   result, and validated there while it is still in cache -- every value finite in float32, and whether the
   row holds its values exactly (a store that keeps only float32 rows must keep the original list of a row
   that float32 rounds). :func:`float32_rows` is the same conversion for a store that keeps only the float32
-  rows (no exactness): each row is packed straight to float32 with ``struct``, with no float64 step.
+  rows (no exactness): each row is packed straight to float32 with ``struct``, with no float64 step, into a
+  new matrix or into rows the caller hands it (the SQLite store's memory-mapped vector file);
+  :func:`embedding_length` checks a batch's shape alone, before any value is converted.
 * :func:`inverse_norms` is the one ``1 / ||row||`` (0 for a zero row) both local stores score cosine with,
   computed in chunks (the same bits as one ``np.linalg.norm`` call, without its full-size temporary).
 * :func:`paused_gc` suspends the cyclic collector while a write runs. A write of 100k documents allocates
@@ -41,10 +43,12 @@ import numpy as np
 
 __all__ = [
     "BULK_MIN_DOCUMENTS",
+    "embedding_length",
     "float32_embeddings",
     "float32_rows",
     "inverse_norm",
     "inverse_norms",
+    "new_matrix",
     "paused_gc",
     "small_pages",
 ]
@@ -70,7 +74,7 @@ def float32_embeddings(embeddings: Sequence[Any]) -> tuple[Any, Any]:
     if not len(embeddings):
         return np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=bool)
     count, dim = len(embeddings), _first_length(embeddings)
-    matrix = _new_matrix(count, dim)
+    matrix = new_matrix(count, dim)
     exact = np.empty(count, dtype=bool)
     for start in range(0, count, _CHUNK_ROWS):
         chunk = embeddings[start : start + _CHUNK_ROWS]
@@ -84,20 +88,30 @@ def float32_embeddings(embeddings: Sequence[Any]) -> tuple[Any, Any]:
     return matrix, exact
 
 
-def float32_rows(embeddings: Sequence[Any]) -> Any:
+def float32_rows(embeddings: Sequence[Any], out: Any = None) -> Any:
     """:func:`float32_embeddings` without the exactness: the ``(n, dim)`` float32 matrix alone.
 
     Rows of plain lists are packed straight to float32 (``struct``'s native ``f``: each value through
     ``float()``, then the C cast to float -- the same rounding as numpy's float64 -> float32 cast, so the same
     bits), half the work of packing float64 and casting. Anything else goes the float64 way.
 
+    Args:
+        embeddings: sequences of numbers, all of one length.
+        out: the writable ``(n, dim)`` float32 array to fill (for example rows of a memory-mapped file)
+            instead of a new matrix; on an error its rows are left partly written.
+
     Raises:
         ValueError: as :func:`float32_embeddings`, with the same messages.
     """
     if not len(embeddings):
-        return np.zeros((0, 0), dtype=np.float32)
+        return np.zeros((0, 0), dtype=np.float32) if out is None else out
     count, dim = len(embeddings), _first_length(embeddings)
-    matrix = _new_matrix(count, dim)
+    if out is not None and (out.shape[1] != dim or len(out) != count):
+        raise ValueError(
+            f"embedding 0 is invalid: it has {dim} values where {out.shape[1]} are expected; all embeddings "
+            "must be non-empty lists of numbers of one length"
+        )
+    matrix = new_matrix(count, dim) if out is None else out
     pack = _packer(f"@{dim}f")
     for start in range(0, count, _CHUNK_ROWS):
         chunk = embeddings[start : start + _CHUNK_ROWS]
@@ -109,6 +123,28 @@ def float32_rows(embeddings: Sequence[Any]) -> Any:
         rows[...] = np.frombuffer(packed, dtype=np.float32).reshape(len(chunk), dim)
         _check_finite(rows, start)
     return matrix
+
+
+def embedding_length(embeddings: Sequence[Any]) -> int:
+    """The length every one of ``embeddings`` has, checked without converting a value (0 when there are
+    none): each must be a non-empty sized sequence (not a string), all of one length.
+
+    Raises:
+        ValueError: as :func:`float32_embeddings` for those faults, with the same messages.
+    """
+    if not len(embeddings):
+        return 0
+    dim = _first_length(embeddings)
+    if set(map(type, embeddings)) == {list} and set(map(len, embeddings)) == {dim}:  # C-level loops
+        return dim
+    for position, embedding in enumerate(embeddings):
+        length = _length(embedding, position)
+        if length != dim:
+            raise ValueError(
+                f"embedding {position} is invalid: it has {length} values where the first has {dim}; all "
+                "embeddings must be non-empty lists of numbers of one length"
+            )
+    return dim
 
 
 def _first_length(embeddings: Sequence[Any]) -> int:
@@ -139,11 +175,11 @@ def _check_finite(rows: Any, start: int) -> None:
         )
 
 
-#: Matrices from this size on get their memory from an anonymous ``mmap`` (see :func:`_new_matrix`).
+#: Matrices from this size on get their memory from an anonymous ``mmap`` (see :func:`new_matrix`).
 _MAPPED_MIN_BYTES = 16 << 20
 
 
-def _new_matrix(count: int, dim: int) -> Any:
+def new_matrix(count: int, dim: int) -> Any:
     """An uninitialised ``(count, dim)`` float32 matrix.
 
     A large one is backed by an anonymous ``mmap`` instead of ``np.empty``: numpy advises the kernel to

@@ -14,7 +14,17 @@ committed row may refer to a file row that is not on disk):
   a newly created file also has its folder flushed, so its name survives a power loss) *before*
   ``COMMIT``; the transaction then records them in ``vector_segments`` (per segment: the first row, the
   rows' ``seq`` -- -1 once deleted -- and their inverse norms) and advances ``vector_rows``. A crash before
-  the commit leaves rows past ``vector_rows`` that nothing refers to; the next write overwrites them.
+  the commit, or an embedding value that fails the conversion, leaves rows past ``vector_rows`` that
+  nothing refers to (the file may stay longer than the rows recorded); the next write overwrites them.
+* a write's embeddings are converted to float32 straight into their rows of the file
+  (:meth:`VectorFile.fill`): the rows' blocks are reserved (``posix_fallocate``), the region is mapped
+  shared and filled in place, then flushed (``msync`` and ``fdatasync``). The page cache is the only
+  memory the rows take -- no float32 matrix in process memory that is then copied into it, which on a
+  machine where fresh memory is dear cost a 100k x 384 write more than a second of kernel time once a
+  process had written a few stores. Reserving first matters: a store into a mapped page that the disk
+  has no room for kills the process with ``SIGBUS``, where a refused reservation is an ordinary error.
+  Where blocks cannot be reserved (no ``posix_fallocate``, or a filesystem that does not support it)
+  the rows are converted into a matrix and written with ``pwrite``, as compactions write.
 * deletes mark rows dead in their segment; when more than half the rows are dead the live rows are copied
   from the mapped file to a new generation, flushed, and the transaction switches ``vector_generation`` to
   it; the old file is removed after the commit (processes that still map it keep a valid mapping). A crash
@@ -32,21 +42,25 @@ size-tiered like the BM25 segments, so a fresh process reads a few dozen small r
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
 from haybale.errors import DocumentStoreUnavailableError, DocumentStoreUsageError
-from haybale.stores._bulk import inverse_norm, inverse_norms
+from haybale.stores._bulk import inverse_norm, inverse_norms, new_matrix
 
 __all__ = [
     "SIMILARITIES",
     "MappedVectors",
+    "PendingVectors",
     "VectorFile",
     "VectorFileUnreadableError",
     "append_vectors",
@@ -56,6 +70,7 @@ __all__ = [
     "unreadable_file_error",
 ]
 
+_R = TypeVar("_R")
 SIMILARITIES = ("cosine", "dot_product")
 _MERGE_FACTOR = 8
 _COMPACT_MIN_DEAD = 1024
@@ -93,16 +108,59 @@ class VectorFile:
         """Write ``matrix`` at row ``first_row`` of ``generation`` and make it durable (``fdatasync``; the
         folder too when the file is new, so its name survives a power loss)."""
         if self._memory is not None:
-            self._write_memory(generation, first_row, matrix, truncate)
+            self._memory_rows(generation, first_row, matrix.shape[1], len(matrix), truncate)[...] = matrix
             return
         path = self.path(generation)
         try:
             self._write_file(path, first_row, matrix, truncate)
         except OSError as error:
-            raise DocumentStoreUnavailableError(
-                f"Cannot write the vector file {path!r} ({error}); nothing was written. Check the folder's "
-                "free space and permissions."
-            ) from error
+            raise _unwritable(path, error) from error
+
+    def fill(self, generation: int, first_row: int, count: int, dim: int, writer: Callable[[Any], _R]) -> _R:
+        """Have ``writer`` fill rows ``first_row .. first_row + count`` of ``generation`` in place, then make
+        them durable as :meth:`write` does; returns what ``writer`` returned.
+
+        ``writer`` gets a writable float32 ``(count, dim)`` view onto the file's own pages (a shared memory
+        mapping), so the rows reach the page cache without a second copy in process memory. The file's
+        blocks are reserved first (``posix_fallocate``): storing into a mapped page that the disk has no room
+        for kills the process (``SIGBUS``), where the reservation fails cleanly. Where the platform or the
+        filesystem cannot reserve blocks, ``writer`` fills a matrix in memory that is then written as
+        :meth:`write` does. When ``writer`` raises, the rows are left partly written (past the rows the
+        database records, so nothing refers to them) and the error propagates.
+
+        Raises:
+            DocumentStoreUnavailableError: the file cannot be created, reserved (the disk is full) or flushed.
+        """
+        if self._memory is not None:
+            return writer(self._memory_rows(generation, first_row, dim, count, False))
+        if not count:
+            return writer(np.zeros((0, dim), dtype=np.float32))
+        path = self.path(generation)
+        try:
+            return self._fill_file(path, first_row, count, dim, writer)
+        except OSError as error:
+            raise _unwritable(path, error) from error
+
+    @staticmethod
+    def _fill_file(path: str, first_row: int, count: int, dim: int, writer: Callable[[Any], _R]) -> _R:
+        created = not os.path.exists(path)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if _reserved(descriptor, first_row * dim * 4, count * dim * 4):
+                rows = np.memmap(path, dtype="<f4", mode="r+", offset=first_row * dim * 4, shape=(count, dim))
+                result = writer(rows)
+                rows.flush()  # msync: the portable way to send a shared mapping's pages to the file
+                del rows
+            else:
+                matrix = new_matrix(count, dim)
+                result = writer(matrix)
+                _write_all(descriptor, matrix, first_row * dim * 4)
+            os.fdatasync(descriptor)
+        finally:
+            os.close(descriptor)
+        if created:
+            _sync_folder(path)
+        return result
 
     @staticmethod
     def _write_file(path: str, first_row: int, matrix: Any, truncate: bool) -> None:
@@ -110,34 +168,26 @@ class VectorFile:
         flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else 0)
         descriptor = os.open(path, flags, 0o644)
         try:
-            flat: Any = np.ascontiguousarray(matrix, dtype="<f4").reshape(-1)
-            data = memoryview(flat).cast("B")
-            offset = first_row * matrix.shape[1] * 4
-            while data:  # pwrite may write less than asked (large writes, signals)
-                written = os.pwrite(descriptor, data, offset)
-                data, offset = data[written:], offset + written
+            _write_all(descriptor, matrix, first_row * matrix.shape[1] * 4)
             os.fdatasync(descriptor)
         finally:
             os.close(descriptor)
         if created:
-            folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+            _sync_folder(path)
 
-    def _write_memory(self, generation: int, first_row: int, matrix: Any, truncate: bool) -> None:
+    def _memory_rows(self, generation: int, first_row: int, dim: int, count: int, truncate: bool) -> Any:
+        """Rows ``first_row .. first_row + count`` of the in-memory ``generation``, grown to hold them."""
         assert self._memory is not None
-        rows = first_row + len(matrix)
+        rows = first_row + count
         current = self._memory.get(generation)
-        if truncate or current is None or current.shape[1] != matrix.shape[1]:
-            current = np.zeros((0, matrix.shape[1]), dtype=np.float32)
+        if truncate or current is None or current.shape[1] != dim:
+            current = np.zeros((0, dim), dtype=np.float32)
         if rows > len(current):
-            grown = np.zeros((max(rows, 2 * len(current), 64), matrix.shape[1]), dtype=np.float32)
+            grown = np.zeros((max(rows, 2 * len(current), 64), dim), dtype=np.float32)
             grown[: len(current)] = current
             current = grown
-        current[first_row:rows] = matrix
         self._memory[generation] = current
+        return current[first_row:rows]
 
     def holds(self, generation: int, count: int, dim: int) -> bool:
         """Whether the file of ``generation`` exists and holds at least ``count`` rows of ``dim`` values."""
@@ -173,6 +223,51 @@ class VectorFile:
             os.unlink(self.path(generation))
 
 
+def _unwritable(path: str, error: OSError) -> DocumentStoreUnavailableError:
+    return DocumentStoreUnavailableError(
+        f"Cannot write the vector file {path!r} ({error}); nothing was written. Check the folder's free "
+        "space and permissions."
+    )
+
+
+def _reserved(descriptor: int, start: int, length: int) -> bool:
+    """Reserve the file's blocks for bytes ``start .. start + length`` (growing the file to hold them).
+
+    Returns False where the platform has no ``posix_fallocate`` or the filesystem does not support it.
+
+    Raises:
+        OSError: the disk (or the user's quota) has no room for them.
+    """
+    allocate = getattr(os, "posix_fallocate", None)
+    if allocate is None:
+        return False
+    try:
+        allocate(descriptor, start, length)
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        return False
+    return True
+
+
+def _write_all(descriptor: int, matrix: Any, offset: int) -> None:
+    """Write the float32 rows of ``matrix`` at byte ``offset`` of the open file."""
+    flat: Any = np.ascontiguousarray(matrix, dtype="<f4").reshape(-1)
+    data = memoryview(flat).cast("B")
+    while data:  # pwrite may write less than asked (large writes, signals)
+        written = os.pwrite(descriptor, data, offset)
+        data, offset = data[written:], offset + written
+
+
+def _sync_folder(path: str) -> None:
+    """Flush the folder of a newly created ``path``, so the file's name survives a power loss."""
+    folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
 class VectorFileUnreadableError(DocumentStoreUnavailableError):
     """The vector file of a SQLite store is missing or shorter than its database records."""
 
@@ -190,50 +285,72 @@ def unreadable_file_error(
     )
 
 
+@dataclass
+class PendingVectors:
+    """Rows being appended to the vector file inside a write transaction (see :func:`append_vectors`)."""
+
+    connection: sqlite3.Connection
+    first_row: int
+    seqs: list[int]
+    norms: Any  # their inverse norms, or the future of the background fill that computes them
+
+    def record(self) -> None:
+        """Wait for the rows to be on disk and record them in ``vector_segments`` and ``vector_rows``.
+
+        Raises:
+            Whatever the fill raised (the caller then rolls back: nothing refers to the rows).
+        """
+        norms = self.norms.result() if isinstance(self.norms, Future) else self.norms
+        seqs = self.seqs
+        self.connection.execute(
+            _INSERT_SEGMENT,
+            (self.first_row, seqs[0], seqs[-1], np.asarray(seqs, dtype="<i8").tobytes(), norms.tobytes()),
+        )
+        _set(self.connection, "vector_rows", self.first_row + len(seqs))
+        _merge_tail(self.connection)
+
+
 def append_vectors(
     connection: sqlite3.Connection,
     store_file: VectorFile,
     seqs: list[int],
-    matrix: Any,
+    dim: int,
+    writer: Callable[[Any], object],
+    *,
     background: Executor | None = None,
-) -> tuple[int | None, Future[None] | None]:
-    """Append the vectors of new documents ``seqs`` (increasing; ``matrix`` holds their float32 rows in the
-    same order) inside a write transaction, and record them in ``vector_segments``.
+) -> tuple[int | None, PendingVectors | None]:
+    """Append the vectors of new documents ``seqs`` (increasing) inside a write transaction: ``writer``
+    fills their float32 ``(len(seqs), dim)`` rows, in the same order, in place (:meth:`VectorFile.fill`),
+    and their inverse norms are computed from the filled rows.
 
-    With ``background`` the file write and its flush run there: the caller must wait for the returned future
-    before ``COMMIT`` (and before it rolls back), since committed rows must not refer to vectors that are not
-    on disk yet.
+    With ``background`` the fill and its flush run there. Either way the caller must call
+    :meth:`PendingVectors.record` before ``COMMIT`` (it waits for the flush: committed rows must not refer to
+    vectors that are not on disk yet), and when it rolls back instead it must first wait for a background
+    fill to end.
 
     Returns:
         ``(obsolete, pending)``: the generation of the file made obsolete when the store had no live vector
-        and its file was missing (remove it after the commit) or None; the future of a background write.
+        and its file was missing (remove it after the commit) or None; the rows to record (None without
+        ``seqs``).
 
     Raises:
         DocumentStoreUnavailableError: the file is missing or short while it holds live vectors.
     """
     if not seqs:
         return None, None
-    obsolete = _usable_file(connection, store_file, int(matrix.shape[1]))
+    obsolete = _usable_file(connection, store_file, dim)
     generation = _setting(connection, "vector_generation")
     first_row = _setting(connection, "vector_rows")
-    pending = None
+
+    def fill(rows: Any) -> Any:
+        writer(rows)
+        return inverse_norms(rows)
+
     if background is not None:
-        pending = background.submit(store_file.write, generation, first_row, matrix)
+        norms: Any = background.submit(store_file.fill, generation, first_row, len(seqs), dim, fill)
     else:
-        store_file.write(generation, first_row, matrix)
-    connection.execute(
-        _INSERT_SEGMENT,
-        (
-            first_row,
-            seqs[0],
-            seqs[-1],
-            np.asarray(seqs, dtype="<i8").tobytes(),
-            inverse_norms(matrix).tobytes(),
-        ),
-    )
-    _set(connection, "vector_rows", first_row + len(seqs))
-    _merge_tail(connection)
-    return obsolete, pending
+        norms = store_file.fill(generation, first_row, len(seqs), dim, fill)
+    return obsolete, PendingVectors(connection, first_row, seqs, norms)
 
 
 def _usable_file(connection: sqlite3.Connection, store_file: VectorFile, dim: int) -> int | None:

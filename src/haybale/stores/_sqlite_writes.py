@@ -2,7 +2,10 @@
 ids, and the row-level inserts and deletes one write transaction is made of.
 
 Everything here runs inside the store's ``BEGIN IMMEDIATE`` transaction (or before it, for validation) and
-updates the persisted BM25 index (:mod:`haybale.stores._sqlite_bm25`) in the same transaction. It records what
+updates the persisted BM25 index (:mod:`haybale.stores._sqlite_bm25`) in the same transaction. Validation
+before the transaction checks the embeddings' shape only; their values are converted (and checked) inside
+it, straight into the vector file (:meth:`~haybale.stores._sqlite_vectors.VectorFile.fill`), so a bad
+value fails the transaction, which rolls back and writes nothing. It records what
 it changed in a :class:`WriteDelta`, which the store applies to its in-process vector index only after
 ``COMMIT``.
 """
@@ -12,20 +15,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-import numpy as np
-
 from haybale.dataclasses import Document
 from haybale.errors import DocumentStoreUsageError, DuplicateDocumentError
-from haybale.stores._bulk import float32_rows
+from haybale.stores._bulk import embedding_length, float32_rows
 from haybale.stores._sqlite_bm25 import analyse, delete_postings, index_documents
 from haybale.stores._sqlite_rows import row_insert
 from haybale.stores._sqlite_schema import encode_document, read_setting, write_setting
-from haybale.stores._sqlite_vectors import VectorFile, append_vectors, delete_vectors
+from haybale.stores._sqlite_vectors import PendingVectors, VectorFile, append_vectors, delete_vectors
 from haybale.stores.protocol import DuplicatePolicy
 from haybale.stores.text_analysis import Analyzer
 
@@ -42,21 +43,23 @@ __all__ = [
 _ROW = attrgetter("row")
 _ID = attrgetter("id")
 _CONTENT = attrgetter("content")
-#: Batches at least this large are analysed for BM25 and their vectors written in worker threads, overlapping
-#: the row inserts.
+#: Batches at least this large are analysed for BM25 and their embeddings converted into the vector file in
+#: worker threads, overlapping the row inserts.
 _OVERLAP_MIN_TEXTS = 2048
 
 
 @dataclass(slots=True)
 class PreparedDocument:
     """A validated document ready to insert: its row (without seq, see
-    :func:`~haybale.stores._sqlite_schema.encode_document`), content, and where its embedding is."""
+    :func:`~haybale.stores._sqlite_schema.encode_document`), content, and embedding.
+
+    The embedding is kept as given (its shape checked): it is converted to float32 only inside the write
+    transaction, straight into its rows of the vector file (:func:`insert_prepared`)."""
 
     id: str
     row: tuple[Any, ...]
     content: str | None
-    vectors: Any  # the float32 matrix of the batch's embeddings
-    vector_index: int = -1  # the row of ``vectors`` holding this document's embedding; -1 without one
+    embedding: Any  # None without one
 
 
 @dataclass
@@ -72,9 +75,12 @@ class WriteDelta:
 def prepare_documents(documents: Any, operation: str, embedding_dim: int | None) -> list[PreparedDocument]:
     """Validate and encode a whole batch before anything is written.
 
+    The embeddings' values are checked when :func:`insert_prepared` converts them (a bad one fails the
+    write transaction, which then writes nothing); here only their shape is.
+
     Raises:
-        DocumentStoreError: ``documents`` is not a list, an item is not a Document, an embedding is invalid,
-            or embeddings differ in size (from each other or from ``embedding_dim``).
+        DocumentStoreError: ``documents`` is not a list, an item is not a Document, an embedding is not a
+            non-empty list, or embeddings differ in size (from each other or from ``embedding_dim``).
     """
     if not isinstance(documents, list | tuple):
         raise DocumentStoreUsageError(
@@ -89,42 +95,41 @@ def prepare_documents(documents: Any, operation: str, embedding_dim: int | None)
             )
         if document.embedding is not None:
             embedded.append(position)
-    vectors = _embedding_rows(documents, embedded, operation, embedding_dim)
-    vector_index: Sequence[int] = range(len(documents))  # a bulk load: every document has an embedding
-    if len(embedded) < len(documents):
-        vector_index = [-1] * len(documents)
-        for index, position in enumerate(embedded):
-            vector_index[position] = index
+    embeddings = [documents[i].embedding for i in embedded]
+    try:
+        dim = embedding_length(embeddings)
+    except ValueError as exc:
+        raise _invalid_embedding(operation, exc, [documents[i].id for i in embedded]) from exc
+    if embedded and embedding_dim is not None and dim != embedding_dim:
+        raise DocumentStoreUsageError(
+            f"{operation}: embeddings of sizes {sorted({embedding_dim, dim})} in one store; "
+            "every embedding must have the same size (embedding_dim). Nothing was written."
+        )
     return [
-        PreparedDocument(document.id, encode_document(document, index >= 0), document.content, vectors, index)
-        for document, index in zip(documents, vector_index, strict=True)
+        PreparedDocument(
+            document.id,
+            encode_document(document, document.embedding is not None),
+            document.content,
+            document.embedding,
+        )
+        for document in documents
     ]
 
 
-def _embedding_rows(documents: Any, embedded: list[int], operation: str, embedding_dim: int | None) -> Any:
-    """The float32 matrix of the embeddings of ``documents[embedded]``, validated."""
-    try:
-        matrix = float32_rows([documents[i].embedding for i in embedded])
-    except ValueError as exc:
-        raise DocumentStoreUsageError(
-            f"{operation}: {exc} (document {_document_named(exc, documents, embedded)}); every embedding "
-            "must be a non-empty list of finite numbers, all of the same size. Nothing was written."
-        ) from exc
-    if not len(embedded):
-        return matrix
-    if embedding_dim is not None and matrix.shape[1] != embedding_dim:
-        raise DocumentStoreUsageError(
-            f"{operation}: embeddings of sizes {sorted({embedding_dim, matrix.shape[1]})} in one store; "
-            "every embedding must have the same size (embedding_dim). Nothing was written."
-        )
-    return matrix
+def _invalid_embedding(operation: str, error: ValueError, ids: list[str]) -> DocumentStoreUsageError:
+    """The error for a :func:`~haybale.stores._bulk.float32_rows` ``error`` among the embeddings of the
+    documents ``ids``."""
+    return DocumentStoreUsageError(
+        f"{operation}: {error} (document {_document_named(error, ids)}); every embedding must be a non-empty "
+        "list of finite numbers, all of the same size. Nothing was written."
+    )
 
 
-def _document_named(error: ValueError, documents: Any, embedded: list[int]) -> str:
+def _document_named(error: ValueError, ids: list[str]) -> str:
     """The id of the document a :func:`float32_rows` error points at ("embedding <n> is invalid")."""
     words = str(error).split()
-    if len(words) > 1 and words[1].isdigit() and int(words[1]) < len(embedded):
-        return repr(documents[embedded[int(words[1])]].id)
+    if len(words) > 1 and words[1].isdigit() and int(words[1]) < len(ids):
+        return repr(ids[int(words[1])])
     return "?"
 
 
@@ -197,38 +202,51 @@ def insert_prepared(
     prepared: list[PreparedDocument],
     analyzer: Analyzer,
     vector_file: VectorFile,
+    *,
+    operation: str,
 ) -> None:
-    """Insert ``prepared`` with fresh seqs, index their content for BM25, and record them in ``delta``.
+    """Insert ``prepared`` with fresh seqs, index their content for BM25, append their embeddings to the
+    vector file, and record them in ``delta``.
 
     Raises:
-        DocumentStoreError: the embeddings' size differs from the one the database already holds.
+        DocumentStoreError: an embedding holds a value that is not a finite float32 number (naming the
+            document, for ``operation``), or the embeddings' size differs from the one the database already
+            holds. The caller's transaction then rolls back: nothing is written.
     """
     if not prepared:
         return
-    vector_rows = [item.vector_index for item in prepared]
-    if max(vector_rows) >= 0:
-        _check_embedding_dim(connection, int(prepared[0].vectors.shape[1]))
     first = delta.next_seq
     seqs, texts = _texts(first, prepared)
-    # Large batches have their vectors written to the vector file and flushed, and their texts analysed for
-    # BM25, in worker threads while SQLite inserts the rows, so the three overlap on a second core and
-    # with the disk. The analysis holds the GIL for most of its work, so once it runs this thread only
-    # makes calls that release the GIL for long (the one statement of a large insert: _sqlite_rows): each
-    # call that releases it briefly waits for the analysis to give it back (up to the 5 ms switch
-    # interval). The vectors (whose inverse norms are computed here) and the rows' JSON come first for
-    # that reason. The flush completes before this returns: COMMIT must not come before the vectors its
-    # rows refer to are on disk.
+    embedded = [item for item in prepared if item.embedding is not None]
+    if embedded:
+        _check_embedding_dim(connection, len(embedded[0].embedding))
+    # Large batches have their embeddings converted into the vector file (and flushed), and their texts
+    # analysed for BM25, in worker threads while SQLite inserts the rows, so the insert overlaps with both
+    # on a second core and with the disk. The conversion and the analysis hold the GIL for most of their
+    # work (they take turns with each other), so once they run this thread only makes calls that release
+    # the GIL for long (the one statement of a large insert: _sqlite_rows): each call that releases it
+    # briefly waits for a worker to give it back (up to the 5 ms switch interval). The rows' JSON is encoded
+    # before the workers start for that reason. The vector rows are recorded (with the inverse norms the
+    # fill computed) once the fill and its flush completed, before this returns: COMMIT must not come
+    # before the vectors its rows refer to are on disk.
     worker = ThreadPoolExecutor(max_workers=2) if len(prepared) >= _OVERLAP_MIN_TEXTS else None
     try:
-        written = _append_batch_vectors(
-            connection, delta, first, vector_rows, prepared, vector_file=vector_file, worker=worker
-        )
         statement, parameters, many = row_insert(first, list(map(_ROW, prepared)))
+        vectors = _append_batch_vectors(
+            connection,
+            delta,
+            first,
+            prepared,
+            embedded,
+            operation=operation,
+            vector_file=vector_file,
+            worker=worker,
+        )
         pending = worker.submit(analyse, analyzer, texts) if worker is not None and texts else None
         (connection.executemany if many else connection.execute)(statement, parameters)
         analysis = pending.result() if pending is not None else None
-        if written is not None:
-            written.result()
+        if vectors is not None:
+            vectors.record()
     finally:
         if worker is not None:
             worker.shutdown(wait=True)
@@ -265,27 +283,33 @@ def _append_batch_vectors(
     connection: sqlite3.Connection,
     delta: WriteDelta,
     first: int,
-    vector_rows: list[int],
     prepared: list[PreparedDocument],
+    embedded: list[PreparedDocument],
     *,
+    operation: str,
     vector_file: VectorFile,
     worker: Executor | None,
-) -> Future[None] | None:
-    """Append the vectors of ``prepared`` (numbered from ``first``; ``vector_rows`` is each one's row of the
-    batch matrix, -1 without an embedding) to the vector file; returns the future of the file write when it
-    runs on ``worker``."""
-    rows = np.asarray(vector_rows, dtype=np.int64)
-    embedded = rows >= 0
-    if not embedded.any():
+) -> PendingVectors | None:
+    """Start appending the embeddings of ``embedded`` (the documents of ``prepared``, numbered from
+    ``first``, that have one) to the vector file, converted on ``worker`` when given; returns the rows to
+    record before COMMIT."""
+    if not embedded:
         return None
-    batch = prepared[0].vectors
-    seqs = np.arange(first, first + len(rows), dtype=np.int64)
-    if not embedded.all():
-        seqs, rows = seqs[embedded], rows[embedded]
-    in_order = len(rows) == len(batch) and bool((rows == np.arange(len(rows))).all())
-    obsolete, written = append_vectors(
-        connection, vector_file, seqs.tolist(), batch if in_order else batch[rows], worker
+    if len(embedded) == len(prepared):
+        seqs = list(range(first, first + len(prepared)))
+    else:
+        seqs = [seq for seq, item in enumerate(prepared, first) if item.embedding is not None]
+    embeddings = [item.embedding for item in embedded]
+
+    def convert(rows: Any) -> None:
+        try:
+            float32_rows(embeddings, out=rows)
+        except ValueError as exc:
+            raise _invalid_embedding(operation, exc, [item.id for item in embedded]) from exc
+
+    obsolete, pending = append_vectors(
+        connection, vector_file, seqs, len(embeddings[0]), convert, background=worker
     )
     if obsolete is not None:
         delta.obsolete_vector_files.append(obsolete)
-    return written
+    return pending

@@ -392,7 +392,9 @@ class SQLiteDocumentStore:
                     prepared = [item for item in prepared if item.id not in existing]
                 else:
                     self._delete_seqs(connection, delta, list(existing.values()))
-            insert_prepared(connection, delta, prepared, self.analyzer, self._vector_file)
+            insert_prepared(
+                connection, delta, prepared, self.analyzer, self._vector_file, operation="write_documents"
+            )
         return len(prepared)
 
     def delete_documents(self, document_ids: list[str]) -> None:
@@ -457,7 +459,9 @@ class SQLiteDocumentStore:
             self._delete_seqs(connection, delta, seqs)
             survivors = existing_seqs(connection, [item.id for item in prepared])
             self._delete_seqs(connection, delta, list(survivors.values()))
-            insert_prepared(connection, delta, prepared, self.analyzer, self._vector_file)
+            insert_prepared(
+                connection, delta, prepared, self.analyzer, self._vector_file, operation="replace_documents"
+            )
         return len(seqs), len(prepared)
 
     # ------------------------------------------------------------------------------------------ search
