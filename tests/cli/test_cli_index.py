@@ -57,6 +57,22 @@ def test_index_then_rerun_writes_nothing(tmp_path: Path) -> None:
     assert _stored(db) == first  # (tests/indexing proves no write call reaches the store)
 
 
+def test_each_file_is_a_document_as_an_upload_is(tmp_path: Path) -> None:
+    """Chunks from ``haybale index`` carry the service's document fields: its document filters reach them."""
+    docs, db = _corpus(tmp_path), tmp_path / "index.db"
+    code, out = _index([str(docs), "--store", f"sqlite:///{db}", "--no-embed", "--chunk-size", "50"])
+    assert code == 0, out
+    store = SQLiteDocumentStore(path=str(db))
+    note = str((docs / "sub" / "note1.txt").resolve())
+    chunks = store.filter_documents({"field": "meta.document_id", "operator": "==", "value": note})
+    assert len(chunks) > 1
+    assert {c.meta["filename"] for c in chunks} == {"note1.txt"}
+    assert {c.meta["source"] for c in chunks} == {note}
+    assert sorted(c.meta["chunk_id"] for c in chunks)[0] == f"{note}-chunk-0"
+    named = store.filter_documents({"field": "meta.filename", "operator": "==", "value": "note3.md"})
+    assert named and {c.meta["document_id"] for c in named} == {str((docs / "sub" / "note3.md").resolve())}
+
+
 def test_a_file_that_lost_a_chunk_is_reindexed_and_made_whole(tmp_path: Path) -> None:
     docs, db = _corpus(tmp_path, files=2), tmp_path / "index.db"
     args = [str(docs), "--store", f"sqlite:///{db}", "--no-embed", "--chunk-size", "50"]

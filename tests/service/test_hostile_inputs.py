@@ -259,6 +259,24 @@ def test_a_json_body_without_a_content_type_is_told_to_send_json(service: Runnin
     assert "without a Content-Type" in response.json()["detail"][0]["msg"]
 
 
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'{"query": "hay", "filters": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests too deeply"),
+        ('{"query": "caf\u00e9"}'.encode("latin-1"), "not UTF-8"),
+    ],
+    ids=["deeply-nested", "latin-1"],
+)
+def test_a_json_body_that_cannot_be_parsed_says_why(service: RunningService, body: bytes, says: str) -> None:
+    before = _snapshot(service)
+    headers = {**KEY, "content-type": "application/json"}
+    response = service.client.post("/query", headers=headers, content=body)
+    assert response.status_code == 400, response.text[:500]
+    assert says in response.json()["detail"]
+    assert _snapshot(service) == before
+    assert service.client.get("/health").status_code == 200
+
+
 def test_long_queries_are_answered_and_an_overlong_one_is_not_echoed_back(service: RunningService) -> None:
     long_query = "glossary terms " * 2_000  # 30,000 characters: a prompt with pasted text
     answered = service.client.post("/query", headers=KEY, json={"query": long_query})

@@ -92,6 +92,22 @@ def _readable(error: Any, content_type: str | None) -> Any:
     return {**error, "msg": f"{error.get('msg', 'Invalid body')} ({hint})"}
 
 
+def _unparsable_body(cause: BaseException | None) -> str | None:
+    """What was wrong with a JSON body FastAPI could not parse for a reason other than bad syntax (it says
+    only "There was an error parsing the body"), or None for any other cause."""
+    if isinstance(cause, RecursionError):
+        return (
+            "The JSON body nests too deeply to be read (arrays or objects inside each other about a "
+            "thousand levels or more); send flatter JSON. Nothing was changed."
+        )
+    if isinstance(cause, UnicodeDecodeError):
+        return (
+            f"The JSON body is not UTF-8 text (byte {cause.start} cannot be decoded: {cause.reason}); send "
+            "it encoded as UTF-8. Nothing was changed."
+        )
+    return None
+
+
 def _install_error_handlers(app: Any) -> None:
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
@@ -102,7 +118,8 @@ def _install_error_handlers(app: Any) -> None:
     async def http_error(request: Any, exc: Any) -> Any:
         status = int(getattr(exc, "status_code", 400))
         headers = dict(getattr(exc, "headers", None) or {})
-        body = error_body(request.url.path, status, getattr(exc, "detail", str(exc)))
+        detail = _unparsable_body(exc.__cause__) or getattr(exc, "detail", str(exc))
+        body = error_body(request.url.path, status, detail)
         return SafeJSONResponse(body, status_code=status, headers=headers or None)
 
     async def invalid_request(request: Any, exc: Any) -> Any:
