@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -197,10 +196,7 @@ class Indexer:
             except OSError as exc:
                 outcomes.append(FileOutcome(key, "failed", error=f"cannot read file: {exc.strerror or exc}"))
                 continue
-            # The file is its own document: the ``document_id`` and ``filename`` fields an upload's chunks
-            # carry, so a store indexed here answers the service's document filters the same way.
-            meta = {"source": key, "document_id": key, "filename": os.path.basename(key)}
-            sources.append(SourceInput(key=key, content=path, meta=meta, sha256=sha256))
+            sources.append(SourceInput.for_file(key, path, sha256))
         pending, unchanged = self.split_unchanged(sources)
         outcomes.extend(FileOutcome(item.key, "unchanged") for item in unchanged)
         return pending, outcomes

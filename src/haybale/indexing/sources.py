@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -175,6 +176,14 @@ class SourceInput:
     meta: dict[str, Any]
     sha256: str
     scope: dict[str, Any] | None = None
+
+    @classmethod
+    def for_file(cls, key: str, path: str | Path, sha256: str) -> SourceInput:
+        """A file on disk, keyed by ``key`` (its real path): it is its own document, so its chunks carry the
+        ``document_id`` (the key) and ``filename`` fields an upload's chunks carry, and the service's
+        document filters reach a store indexed from files."""
+        meta = {"source": key, "document_id": key, "filename": os.path.basename(key)}
+        return cls(key=key, content=Path(path), meta=meta, sha256=sha256)
 
     @property
     def replace_filter(self) -> dict[str, Any]:

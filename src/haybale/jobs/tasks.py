@@ -144,8 +144,7 @@ def _file_source(key: str, path: str) -> Any:
     from haybale.indexing.indexer import SourceInput
     from haybale.indexing.source_tracker import file_sha256
 
-    file = Path(path)
-    return SourceInput(key=key, content=file, meta={"source": key}, sha256=file_sha256(file))
+    return SourceInput.for_file(key, path, file_sha256(Path(path)))
 
 
 def index_files(task: Any, runtime: WorkerRuntime, payload: dict[str, Any]) -> dict[str, Any]:
