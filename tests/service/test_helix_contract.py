@@ -139,6 +139,65 @@ def test_index_query_filter_and_delete_as_helix_does(helix: HelixClient) -> None
     assert helix.query("rain", {"data_entity_id": ["kb-farm"]}).json()["results"] == []
 
 
+def _tree(entity: str, *documents: str) -> dict[str, Any]:
+    """The filter Helix's current Go client builds: the data entity AND any of the document ids."""
+    conditions: list[dict[str, Any]] = [{"field": "meta.data_entity_id", "operator": "==", "value": entity}]
+    if documents:
+        ids = [{"field": "meta.document_id", "operator": "==", "value": d} for d in documents]
+        conditions.append({"operator": "OR", "conditions": ids})
+    return {"operator": "AND", "conditions": conditions}
+
+
+def test_the_current_go_client_is_answered(helix: HelixClient) -> None:
+    """Helix's current Go client sends string-valued metadata with its own fields plus a ``data_entity_id``
+    form field beside it, queries with a Haystack filter tree (and ``top_k`` 0 when a source sets no limit),
+    and deletes with a filter tree."""
+
+    def upload(name: str, text: bytes, meta: dict[str, str], entity: str) -> httpx.Response:
+        return helix.http.post(
+            "/process",
+            files={"file": (name, text, "application/octet-stream")},
+            data={"metadata": json.dumps(meta), "data_entity_id": entity},
+        )
+
+    paper = {
+        "document_id": "doc-go",
+        "document_group_id": "group-go",
+        "source": "https://example.org/papers/2602.23242",
+        "content_offset": "0",
+        "filename": "2602.23242.md",
+        "original_filename": "2602.23242",
+        "data_entity_id": "kb-go",
+        "team": "blue",
+    }
+    text = b"# Drying hay\n\nHay bales are stacked in rows so the wind dries them in the field."
+    assert upload("2602.23242.md", text, paper, "kb-go").status_code == 200
+    # Metadata without data_entity_id: the form field supplies it.
+    notes = {"document_id": "doc-go-notes", "source": "notes.txt", "content_offset": "0"}
+    silage = b"Silage is fermented hay kept in airtight bales."
+    assert upload("notes.txt", silage, notes, "kb-go").status_code == 200
+    # The two disagree: refused, naming both.
+    clash = upload("other.txt", b"Straw.", {**notes, "data_entity_id": "kb-other"}, "kb-go")
+    assert clash.status_code == 422 and "kb-other" in clash.text and "kb-go" in clash.text
+
+    query = {"query": "hay bales drying in the wind", "filters": _tree("kb-go", "doc-go"), "top_k": 0}
+    response = helix.http.post("/query", json=query)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert results and {r["metadata"]["document_id"] for r in results} == {"doc-go"}
+    meta = results[0]["metadata"]
+    assert meta["document_group_id"] == "group-go" and meta["source"] == paper["source"]
+    assert meta["original_filename"] == "2602.23242" and meta["team"] == "blue"
+    assert meta["data_entity_id"] == "kb-go" and isinstance(meta["content_offset"], int)
+    every = helix.http.post("/query", json={"query": "hay", "filters": _tree("kb-go"), "top_k": 10}).json()
+    assert {r["metadata"]["document_id"] for r in every["results"]} == {"doc-go", "doc-go-notes"}
+
+    deleted = helix.http.post("/delete", json={"filters": _tree("kb-go")})
+    assert deleted.status_code == 200 and deleted.json()["documents_deleted"] >= 2
+    after = helix.http.post("/query", json={"query": "hay", "filters": _tree("kb-go"), "top_k": 10})
+    assert after.json()["results"] == []
+
+
 def test_two_knowledge_sources_uploading_the_same_file_name_keep_both(helix: HelixClient) -> None:
     first = helix.index("README.md", b"# Alpha\n\nAlpha cows graze on clover.", {"data_entity_id": "kb-a"})
     second = helix.index("README.md", b"# Beta\n\nBeta goats climb rocks.", {"data_entity_id": "kb-b"})

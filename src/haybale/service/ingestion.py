@@ -139,7 +139,7 @@ def upload_sources(application: Application, uploads: list[UploadedFile]) -> lis
         meta.setdefault("document_group_id", group)
         meta.setdefault("source", upload.file_name)
         meta["filename"] = upload.file_name
-        meta["original_filename"] = upload.original_name or upload.file_name
+        meta.setdefault("original_filename", upload.original_name or upload.file_name)
         stream = ByteStream(upload.data, {"file_name": upload.file_name}, upload.content_type)
         sources.append(
             SourceInput(

@@ -211,10 +211,46 @@ async def parse_form(request: Any, max_bytes: int) -> Any:
     return form
 
 
+def _form_data_entity_id(value: Any) -> str | None:
+    """The ``data_entity_id`` form field Helix's Go client sends beside ``metadata`` (None when absent or
+    empty).
+
+    Raises:
+        UploadError: 422 when it arrives as a file.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise UploadError(422, "The 'data_entity_id' form field must be text, not a file.")
+    return value
+
+
+def _with_data_entity_id(meta: dict[str, Any], entity: str | None) -> dict[str, Any]:
+    """``meta`` with the form's ``data_entity_id`` where the metadata has none.
+
+    Raises:
+        UploadError: 422 when the metadata names another data entity.
+    """
+    if entity is None:
+        return meta
+    if meta.get("data_entity_id") in (None, ""):
+        return {**meta, "data_entity_id": entity}
+    if meta["data_entity_id"] != entity:
+        raise UploadError(
+            422,
+            f"The 'data_entity_id' form field ({entity!r}) and metadata.data_entity_id "
+            f"({meta['data_entity_id']!r}) differ: a file belongs to one data entity. Send the same value in "
+            "both, or only one of them.",
+        )
+    return meta
+
+
 async def read_uploads(
     request: Any, max_bytes: int, *, with_metadata: bool = True, single: bool = False
 ) -> list[UploadedFile]:
-    """Parse a ``multipart/form-data`` request: files in ``file`` (or ``files``) parts, optional ``metadata``.
+    """Parse a ``multipart/form-data`` request: files in ``file`` (or ``files``) parts, optional ``metadata``
+    and an optional ``data_entity_id`` field (what Helix's Go client sends beside the metadata; it applies to
+    every file whose metadata has none).
 
     Args:
         request: the Starlette request.
@@ -262,8 +298,9 @@ async def read_uploads(
             content_type = part.content_type if part.content_type != "application/octet-stream" else None
             files.append(UploadedFile(file_name, data, str(part.filename or file_name), content_type))
         if with_metadata:
+            entity = _form_data_entity_id(form.get("data_entity_id"))
             for upload, meta in zip(files, parse_metadata(form.get("metadata"), len(files)), strict=True):
-                upload.metadata = meta
+                upload.metadata = _with_data_entity_id(meta, entity)
         return files
     finally:
         await form.close()
