@@ -110,7 +110,7 @@ def build_vision_router() -> Any:
                 image = ImageContent.from_document(doc).to_data_url()
             results.append(
                 VisionQueryResult(
-                    content=doc.content or None,
+                    content=doc.content or image or "",
                     metadata=meta,
                     score=doc.score,
                     id=doc.id,

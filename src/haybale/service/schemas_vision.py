@@ -39,7 +39,10 @@ class VisionQueryRequest(BaseModel):
 class VisionQueryResult(BaseModel):
     """One page, best first."""
 
-    content: str | None = Field(description="The page's OCR text (OCR text path), else null.")
+    content: str = Field(
+        description="The page's OCR text (OCR text path); otherwise the page image as a data: URL, which is "
+        "what Helix's client takes a vision result's content to be (empty with include_images false)."
+    )
     metadata: dict[str, Any]
     score: float | None = Field(description="Cosine similarity scaled to 0..1.")
     id: str
