@@ -96,11 +96,36 @@ def _index_corpus(helix: HelixClient) -> dict[str, str]:
     return ids
 
 
+def test_health_answers_as_the_helix_service_does(helix: HelixClient) -> None:
+    response = helix.http.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "healthy" and response.json()["version"]
+
+
 def test_extract_returns_the_text(helix: HelixClient) -> None:
     response = helix.extract("weather_and_hay.txt", (CORPUS / "weather_and_hay.txt").read_bytes())
     assert response.status_code == 200
     assert set(response.json()) == {"text"}
     assert "weather" in response.json()["text"].lower()
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("bm25_explained.md", "bm25"),
+        ("postgresql_basics.html", "postgresql"),
+        ("chunking_strategies.docx", "chunk"),
+        ("vector_search.pdf", "vector"),
+    ],
+)
+def test_extract_reads_any_file_under_the_name_helix_gives_it(
+    helix: HelixClient, source: str, expected: str
+) -> None:
+    """Helix's extractor sends every file as ``document.pdf``: the content decides how it is read."""
+    response = helix.extract("document.pdf", (CORPUS / source).read_bytes())
+    assert response.status_code == 200, response.text
+    text = response.json()["text"]
+    assert expected in text.lower() and "<html" not in text.lower()
 
 
 def test_index_query_filter_and_delete_as_helix_does(helix: HelixClient) -> None:

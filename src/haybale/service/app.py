@@ -148,7 +148,7 @@ def _install_health_routes(app: "FastAPI", state: Any) -> None:
     """``/health`` (readiness: the store answers) and ``/health/live`` (the process answers)."""
     from haybale import __version__
     from haybale.service.errors import RETRY_AFTER_SECONDS
-    from haybale.service.schemas import HealthResponse
+    from haybale.service.schemas import HEALTHY, HealthResponse
 
     @app.get(
         "/health",
@@ -173,12 +173,12 @@ def _install_health_routes(app: "FastAPI", state: Any) -> None:
                 "detail": f"The document store is not ready ({cause}); the service log has the cause.",
             }
             return SafeJSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-        return HealthResponse(status="ok", version=__version__)
+        return HealthResponse(status=HEALTHY, version=__version__)
 
     @app.get("/health/live", response_model=HealthResponse)
     async def live() -> HealthResponse:
         """Liveness: the process serves HTTP (needs no API key; does not touch the store)."""
-        return HealthResponse(status="ok", version=__version__)
+        return HealthResponse(status=HEALTHY, version=__version__)
 
 
 class _ErrorMiddleware:

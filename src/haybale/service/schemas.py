@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "DEFAULT_TOP_K",
+    "HEALTHY",
     "MAX_QUERY_CHARS",
     "ChatCompletionRequest",
     "ChatMessageIn",
@@ -125,10 +126,17 @@ class ExtractResponse(BaseModel):
     text: str
 
 
+#: ``/health``'s status when the service is ready: the word the Helix Haystack service answers, which
+#: clients and probes written against it compare with.
+HEALTHY = "healthy"
+
+
 class HealthResponse(BaseModel):
     """``GET /health``."""
 
-    status: str
+    status: str = Field(
+        description=f"{HEALTHY!r} when ready (503 'unavailable' while the store does not answer)."
+    )
     version: str
 
 

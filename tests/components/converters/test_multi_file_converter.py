@@ -176,6 +176,33 @@ def test_source_code_config_and_unnamed_text_are_read_as_text_on_any_machine(
     assert document.content == data.decode("utf-8")  # nothing of the layout is lost in conversion
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "mime", "text"),
+    [
+        ("document.pdf", b"# Hay\n\nDried grass for winter.\n", "text/plain", "Dried grass for winter."),
+        ("document.pdf", b"<html><body><p>Baled hay</p></body></html>", "text/html", "Baled hay"),
+        ("photo.png", "Caf\u00e9 cr\u00e8me".encode("latin-1"), "text/plain", "Caf\u00e9 cr\u00e8me"),
+        ("slides.pptx", b"plain words", "text/plain", "plain words"),
+    ],
+)
+def test_text_under_a_binary_format_s_name_is_read_as_what_it_is(
+    name: str, data: bytes, mime: str, text: str
+) -> None:
+    """Helix's extractor names every upload document.pdf: a name that claims a signed binary format is not
+    believed for bytes that lack the signature and read as text."""
+    result = MultiFileConverter().run(sources=[ByteStream(data, meta={"file_name": name})])
+    assert result["failures"] == []
+    [document] = result["documents"]
+    assert document.meta["mime_type"] == mime and text in document.content
+
+
+def test_binary_bytes_under_a_binary_format_s_name_keep_its_error() -> None:
+    [failure] = MultiFileConverter().run(
+        sources=[ByteStream(bytes(range(256)) * 4, meta={"file_name": "report.pdf"})]
+    )["failures"]
+    assert "report.pdf" in failure["error"] and "unknown type" not in failure["error"]
+
+
 def test_binary_under_an_unknown_name_is_refused_with_the_supported_kinds() -> None:
     result = MultiFileConverter().run(sources=[ByteStream(bytes(range(256)) * 4, meta={"file_name": "blob"})])
     [failure] = result["failures"]

@@ -12,7 +12,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from haybale.components.converters._text_types import LAYOUT_MIME_TYPES, SOURCE_EXTENSIONS, SOURCE_FILE_NAMES
+from haybale.components.converters._text_types import (
+    LAYOUT_MIME_TYPES,
+    SOURCE_EXTENSIONS,
+    SOURCE_FILE_NAMES,
+    looks_like_text,
+)
 from haybale.dataclasses import ByteStream, Source
 from haybale.dataclasses.image_content import IMAGE_MIME_TYPES, image_mime_type
 
@@ -214,7 +219,8 @@ def detect_mime_type(
             named = mime_type_from_name(str(source.meta.get("file_name") or ""), additional_mimetypes)
             return named if declared == "text/plain" and named in LAYOUT_MIME_TYPES else declared
         data = source.data
-        sniffed = _sniff_content(data[:_HEAD_SIZE], lambda: zipfile.ZipFile(io.BytesIO(data)))
+        head = data[:_HEAD_SIZE]
+        sniffed = _sniff_content(head, lambda: zipfile.ZipFile(io.BytesIO(data)))
         name = str(source.meta.get("file_name") or source.meta.get("file_path") or "")
     else:
         path = Path(source)
@@ -225,7 +231,7 @@ def detect_mime_type(
         sniffed = _sniff_content(head, lambda: zipfile.ZipFile(path))
         name = str(path)
     from_name = mime_type_from_name(name, additional_mimetypes) if name else None
-    return _decide(sniffed, from_name)
+    return _decide(sniffed, from_name, head)
 
 
 #: Names whose files are ZIP packages of their own kind (detected by name when their content is ambiguous).
@@ -241,14 +247,30 @@ _CONCLUSIVE = frozenset(
 )
 
 
-def _decide(sniffed: str | None, from_name: str | None) -> str | None:
-    """Content wins where it is conclusive; the name decides the rest."""
+#: Types whose files always start with a signature :func:`_sniff_content` recognises.
+_SIGNED = frozenset(
+    {*_CONCLUSIVE, *IMAGE_MIME_TYPES, *_ZIP_BASED_BY_NAME, *_OLE_BY_NAME, ZIP_MIME_TYPE, OLE_MIME_TYPE}
+)
+
+
+def _decide(sniffed: str | None, from_name: str | None, head: bytes) -> str | None:
+    """Content wins where it is conclusive; the name decides the rest.
+
+    A name that claims a signed binary format (PDF, an image, an Office or ZIP file) for bytes that lack its
+    signature and read as text is wrong: the bytes are HTML (by their markers) or text of no telling type
+    (None; the caller decides text). Clients do send such names -- Helix's extractor names every upload
+    ``document.pdf``. Bytes that are not text keep the name's type, so a corrupt file still gets that
+    format's own error.
+    """
     if sniffed in _CONCLUSIVE or sniffed in IMAGE_MIME_TYPES:
         return sniffed
     if sniffed == ZIP_MIME_TYPE:
         return from_name if from_name in _ZIP_BASED_BY_NAME else ZIP_MIME_TYPE
     if sniffed == OLE_MIME_TYPE:
         return from_name if from_name in _OLE_BY_NAME else OLE_MIME_TYPE
-    if sniffed == "text/html" and from_name in (None, "text/plain"):
+    misnamed = from_name in _SIGNED and looks_like_text(head)
+    if sniffed == "text/html" and (from_name in (None, "text/plain") or misnamed):
         return sniffed
+    if sniffed is None and misnamed:
+        return None
     return from_name or sniffed
