@@ -144,6 +144,7 @@ def test_index_query_filter_and_delete_as_helix_does(helix: HelixClient) -> None
     assert isinstance(meta["content_offset"], int) and meta["page_number"] >= 1
     assert 0.0 < top["score"] <= 1.0
     assert all(r["metadata"]["data_entity_id"] == "kb-search" for r in results)
+    assert [r["rank"] for r in results] == list(range(1, len(results) + 1))  # as the Helix service answers
     assert not [k for r in results for k in r["metadata"] if k.startswith("_") or k == "tenant"]
     # Several document ids: OR; data entity AND document ids: AND.
     both = helix.query("search", {"document_id": ["doc-bm25", "doc-vectors"]}, top_k=20).json()["results"]

@@ -185,7 +185,7 @@ def test_multimodal_path_against_a_vllm_double(tmp_path: Path) -> None:
             found = running.client.post("/query-vision", json={"query": "cooperative meeting"}).json()
     assert found["mode"] == "multimodal" and found["model"] == "MrLight/dse-qwen2-2b-mrl-v1"
     top = found["results"][0]
-    assert top["metadata"]["page_number"] == 1
+    assert top["metadata"]["page_number"] == 1 and [r["rank"] for r in found["results"]] == [1, 2]
     # No OCR text on this path: the content is the page image, as Helix's client expects of a vision result.
     assert top["content"] == top["image"] and top["content"].startswith("data:image/png;base64,")
     assert len(double.state.requests) == 3  # two pages, one query

@@ -170,9 +170,10 @@ def build_documents_router() -> Any:
                     score=d.score,
                     id=d.id,
                     chunk_id=d.meta.get("chunk_id"),
+                    rank=rank,
                     score_details=d.score_details,
                 )
-                for d in documents
+                for rank, d in enumerate(documents, 1)
             ]
         )
 

@@ -103,7 +103,7 @@ def build_vision_router() -> Any:
         with tenant_scope(caller.tenant):
             documents = await asyncio.to_thread(vision.search, text, body.top_k, body.filters or None)
         results = []
-        for doc in documents:
+        for rank, doc in enumerate(documents, 1):
             meta = {k: v for k, v in doc.meta.items() if k not in ("ocr_boxes", "source_hash")}
             image = None
             if body.include_images and doc.blob is not None:
@@ -115,6 +115,7 @@ def build_vision_router() -> Any:
                     score=doc.score,
                     id=doc.id,
                     chunk_id=meta.get("chunk_id"),
+                    rank=rank,
                     image=image,
                 )
             )

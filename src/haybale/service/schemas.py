@@ -94,6 +94,9 @@ class QueryResult(BaseModel):
     score: float | None
     id: str = Field(description="The chunk's stored id.")
     chunk_id: str | None = Field(None, description="<document_id>-chunk-<n>.")
+    rank: int = Field(
+        description="The result's position, 1 for the best (as the Helix Haystack service answers)."
+    )
     score_details: dict[str, Any] | None = None
 
 

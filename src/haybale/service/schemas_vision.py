@@ -47,6 +47,7 @@ class VisionQueryResult(BaseModel):
     score: float | None = Field(description="Cosine similarity scaled to 0..1.")
     id: str
     chunk_id: str | None = Field(None, description="<document_id>-page-<n>.")
+    rank: int = Field(description="The result's position, 1 for the best.")
     image: str | None = Field(None, description="The page image as a data: URL.")
 
 
