@@ -54,9 +54,10 @@ HOSTILE: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("metadata-infinity", "POST", "/process", _files("a.txt", b"hello world", '{"x": [Infinity]}'), 422),
     ("metadata-nul-value", "POST", "/process", _files("a.txt", b"hello", '{"x": "a\\u0000b"}'), 422),
     ("metadata-nul-key", "POST", "/process", _files("a.txt", b"hello", '{"a\\u0000": 1}'), 422),
-    ("metadata-not-json", "POST", "/process", _files("a.txt", b"hello", "{oops"), 422),
+    ("metadata-not-json", "POST", "/process", _files("a.txt", b"hello", "{oops"), 400),  # as Helix's service
     ("metadata-array-wrong-length", "POST", "/process", _files("a.txt", b"hello", "[{}, {}]"), 422),
     ("metadata-deep", "POST", "/process", _files("a.txt", b"hello", "[" * 40 + "]" * 40), 422),
+    ("metadata-very-deep", "POST", "/process", _files("a.txt", b"hello", "[" * 20_000 + "]" * 20_000), 422),
     (
         "metadata-bad-document-id",
         "POST",
@@ -173,6 +174,30 @@ HOSTILE: list[tuple[str, str, str, dict[str, Any], int]] = [
     ),
     ("pipeline-body-array", "POST", "/pipelines/search/run", {"json": [1, 2]}, 422),
     (
+        "pipeline-body-deep",
+        "POST",
+        "/pipelines/search/run",
+        {"content": b"[" * 100_000 + b"]" * 100_000, "headers": {"content-type": "application/json"}},
+        422,
+    ),
+    (
+        "pipeline-body-latin-1",
+        "POST",
+        "/pipelines/search/run",
+        {
+            "content": '{"query": "caf\u00e9"}'.encode("latin-1"),
+            "headers": {"content-type": "application/json"},
+        },
+        422,
+    ),
+    (
+        "pipeline-inputs-deep",
+        "POST",
+        "/pipelines/search/run",
+        {"files": {"inputs": (None, "[" * 20_000 + "]" * 20_000)}},
+        422,
+    ),
+    (
         "chat-unknown-model",
         "POST",
         "/v1/chat/completions",
@@ -270,9 +295,10 @@ def test_a_json_body_without_a_content_type_is_told_to_send_json(service: Runnin
 def test_a_json_body_that_cannot_be_parsed_says_why(service: RunningService, body: bytes, says: str) -> None:
     before = _snapshot(service)
     headers = {**KEY, "content-type": "application/json"}
-    response = service.client.post("/query", headers=headers, content=body)
-    assert response.status_code == 400, response.text[:500]
-    assert says in response.json()["detail"]
+    for route in ("/query", "/delete", "/v1/chat/completions"):
+        response = service.client.post(route, headers=headers, content=body)
+        assert response.status_code == 400, f"{route}: {response.text[:500]}"
+        assert says in response.json()["detail"], route
     assert _snapshot(service) == before
     assert service.client.get("/health").status_code == 200
 

@@ -24,6 +24,23 @@ from haybale.service.routes_jobs import ASYNC_PARAMETER, submit_job, wants_async
 __all__ = ["build_pipelines_router", "request_inputs", "to_jsonable"]
 
 
+def _json(raw: str | bytes, what: str) -> Any:
+    """``raw`` parsed as JSON.
+
+    Raises:
+        ServiceError: 422 naming ``what`` when it is not JSON, not UTF-8, or nests too deeply to read.
+    """
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        reason = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    except UnicodeDecodeError as exc:
+        reason = f"byte {exc.start} is not UTF-8: send the JSON encoded as UTF-8"
+    except RecursionError:
+        reason = "it nests too deeply to be read: send flatter JSON"
+    raise ServiceError(422, f"{what} is not valid JSON ({reason}); send the run inputs as a JSON object.")
+
+
 async def _read_request(request: Any, max_bytes: int) -> tuple[dict[str, Any], dict[str, list[ByteStream]]]:
     """The JSON inputs and the uploaded files of a run request (JSON body, or multipart)."""
     from haybale.service.uploads import check_json_value, parse_form
@@ -33,7 +50,7 @@ async def _read_request(request: Any, max_bytes: int) -> tuple[dict[str, Any], d
         form = await parse_form(request, max_bytes)
         try:
             raw = form.get("inputs")
-            data = json.loads(raw) if isinstance(raw, str) and raw.strip() else {}
+            data = _json(raw, "The 'inputs' form field") if isinstance(raw, str) and raw.strip() else {}
             files: dict[str, list[ByteStream]] = {}
             for key, part in form.multi_items():
                 if isinstance(part, str):
@@ -41,16 +58,11 @@ async def _read_request(request: Any, max_bytes: int) -> tuple[dict[str, Any], d
                 await part.seek(0)
                 stream = ByteStream(await part.read(), {"file_name": part.filename or key}, part.content_type)
                 files.setdefault(key, []).append(stream)
-        except json.JSONDecodeError as exc:
-            raise ServiceError(422, f"The 'inputs' form field is not valid JSON: {exc.msg}.") from None
         finally:
             await form.close()
     else:
         files = {}
-        try:
-            data = json.loads(await request.body() or b"{}")
-        except json.JSONDecodeError as exc:
-            raise ServiceError(422, f"The body is not valid JSON ({exc.msg}); send the run inputs.") from None
+        data = _json(await request.body() or b"{}", "The body")
     if not isinstance(data, dict):
         raise ServiceError(422, f"The run inputs must be a JSON object, got {type(data).__name__}.")
     check_json_value(data, "inputs", what="run input")

@@ -137,18 +137,22 @@ def parse_metadata(raw: Any, files: int) -> list[dict[str, Any]]:
         raise UploadError(422, "The 'metadata' form field must be a JSON string, not a file.")
     if len(raw.encode()) > _MAX_METADATA_BYTES:
         raise UploadError(422, f"The 'metadata' form field is larger than {_MAX_METADATA_BYTES} bytes.")
+    example = '{"data_entity_id": "kb-1", "document_id": "doc-1", "tags": ["a"]}'
     try:
         value = json.loads(raw, parse_constant=_refuse_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
-        reason = (
-            f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-            if isinstance(exc, json.JSONDecodeError)
-            else exc
-        )
+    except json.JSONDecodeError as exc:  # 400 with the Helix Haystack service's words
         raise UploadError(
-            422,
-            f"The 'metadata' form field is not valid JSON ({reason}). Send a JSON object such as "
-            '{"data_entity_id": "kb-1", "document_id": "doc-1", "tags": ["a"]}.',
+            400,
+            f"Invalid metadata JSON: the 'metadata' form field is not JSON ({exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}). Send a JSON object such as {example}.",
+        ) from None
+    except RecursionError:
+        raise UploadError(
+            422, f"The 'metadata' form field nests deeper than {_MAX_DEPTH} levels; flatten it."
+        ) from None
+    except ValueError as exc:  # valid syntax, refused values (NaN, Infinity)
+        raise UploadError(
+            422, f"The 'metadata' form field is not valid JSON ({exc}). Send a JSON object such as {example}."
         ) from None
     check_json_value(value, "metadata")
     if isinstance(value, dict):
