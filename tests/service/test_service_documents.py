@@ -292,12 +292,17 @@ def test_file_with_no_text_is_422(service: RunningService) -> None:
         assert ".." not in detail and detail.endswith(". Nothing stored was changed."), detail
 
 
-@pytest.mark.parametrize("metadata", ["{not json", "[1, 2]", '"text"'])
-def test_malformed_metadata_is_422(service: RunningService, metadata: str) -> None:
+@pytest.mark.parametrize(
+    ("metadata", "status"),
+    [("{not json", 400), ("[1, 2]", 422), ('"text"', 422)],  # not JSON: 400 as the Helix service answers
+)
+def test_malformed_metadata_is_refused(service: RunningService, metadata: str, status: int) -> None:
     before = service.count()
     response = upload(service, CORPUS / "glossary.txt", metadata=metadata)
-    assert response.status_code == 422
+    assert response.status_code == status
     assert "metadata" in response.json()["detail"]
+    if status == 400:
+        assert response.json()["detail"].startswith("Invalid metadata JSON")
     assert service.count() == before
 
 
