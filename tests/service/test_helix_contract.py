@@ -92,6 +92,8 @@ def _index_corpus(helix: HelixClient) -> dict[str, str]:
         assert body["status"] == "success"
         assert body["document_id"] == document_id
         assert body["indexed_count"] == body["chunks"] > 0
+        assert body["documents_processed"] == 1 and body["chunks_indexed"] == body["chunks"]
+        assert body["message"].startswith(f"Successfully processed {name}")  # the Helix service's words
         ids[name] = document_id
     return ids
 

@@ -213,15 +213,18 @@ def process_response(outcomes: list[UploadOutcome]) -> ProcessResponse:
             raise IngestionUnavailableError(message, retryable=retryable)
         raise ServiceError(422, message)
     chunks = sum(d.chunks for d in succeeded)
-    parts = [f"'{d.filename}' ({d.status}, {d.chunks} chunks)" for d in documents]
+    parts = [f"{d.filename} ({d.status}, {d.chunks} chunks)" for d in documents]
+    complete = len(succeeded) == len(documents)
+    # "Successfully processed <file name>": the Helix Haystack service's words for a success.
+    lead = "Successfully processed " if complete else "Processed, with failures: "
     return ProcessResponse(
-        status="success" if len(succeeded) == len(documents) else "partial",
+        status="success" if complete else "partial",
         indexed_count=chunks,
         document_id=documents[0].document_id,
         chunks=chunks,
         documents_processed=len(succeeded),
         chunks_indexed=sum(d.chunks for d in succeeded if d.status == "indexed"),
-        message="Processed " + ", ".join(parts) + ".",
+        message=lead + ", ".join(parts) + ".",
         documents=documents,
     )
 
