@@ -181,7 +181,9 @@ def test_multimodal_path_against_a_vllm_double(tmp_path: Path) -> None:
             embed=False,
         )
         with running_service(settings) as running:
-            assert upload(running, name="minutes.pdf", data=SCAN, route="/process-vision").status_code == 200
+            indexed = upload(running, name="minutes.pdf", data=SCAN, route="/process-vision")
+            assert indexed.status_code == 200
+            assert indexed.json()["message"] == "Successfully processed minutes.pdf (indexed, 2 pages)."
             found = running.client.post("/query-vision", json={"query": "cooperative meeting"}).json()
     assert found["mode"] == "multimodal" and found["model"] == "MrLight/dse-qwen2-2b-mrl-v1"
     top = found["results"][0]

@@ -36,6 +36,7 @@ __all__ = [
     "extract_text",
     "index_uploads",
     "process_response",
+    "process_summary",
     "upload_sources",
 ]
 
@@ -213,20 +214,24 @@ def process_response(outcomes: list[UploadOutcome]) -> ProcessResponse:
             raise IngestionUnavailableError(message, retryable=retryable)
         raise ServiceError(422, message)
     chunks = sum(d.chunks for d in succeeded)
-    parts = [f"{d.filename} ({d.status}, {d.chunks} chunks)" for d in documents]
-    complete = len(succeeded) == len(documents)
-    # "Successfully processed <file name>": the Helix Haystack service's words for a success.
-    lead = "Successfully processed " if complete else "Processed, with failures: "
     return ProcessResponse(
-        status="success" if complete else "partial",
+        status="success" if len(succeeded) == len(documents) else "partial",
         indexed_count=chunks,
         document_id=documents[0].document_id,
         chunks=chunks,
         documents_processed=len(succeeded),
         chunks_indexed=sum(d.chunks for d in succeeded if d.status == "indexed"),
-        message=lead + ", ".join(parts) + ".",
+        message=process_summary(documents, "chunks"),
         documents=documents,
     )
+
+
+def process_summary(documents: list[ProcessedDocument], unit: str) -> str:
+    """A ``/process`` answer's ``message``: what happened to each file, counted in ``unit`` (chunks, pages).
+    A full success starts "Successfully processed <file name>", the Helix Haystack service's words."""
+    complete = all(d.status != "failed" for d in documents)
+    lead = "Successfully processed " if complete else "Processed, with failures: "
+    return lead + ", ".join(f"{d.filename} ({d.status}, {d.chunks} {unit})" for d in documents) + "."
 
 
 def extract_text(application: Application, upload: UploadedFile) -> str:

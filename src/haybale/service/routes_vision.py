@@ -13,6 +13,7 @@ from typing import Any
 from haybale.service.auth import take_tenant_claim
 from haybale.service.dependencies import CallerDep, state_of
 from haybale.service.errors import ServiceError
+from haybale.service.ingestion import process_summary
 from haybale.service.schemas import ProcessedDocument, ProcessResponse
 from haybale.service.schemas_vision import VisionQueryRequest, VisionQueryResponse, VisionQueryResult
 
@@ -52,9 +53,7 @@ def _process_response(outcomes: list[Any], names: list[str], ids: list[str]) -> 
         chunks=pages,
         documents_processed=len(succeeded),
         chunks_indexed=sum(d.chunks for d in succeeded if d.status == "indexed"),
-        message="Processed "
-        + ", ".join(f"'{d.filename}' ({d.status}, {d.chunks} pages)" for d in documents)
-        + ".",
+        message=process_summary(documents, "pages"),
         documents=documents,
     )
 
