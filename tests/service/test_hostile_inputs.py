@@ -91,6 +91,13 @@ HOSTILE: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("filename-nul", "POST", "/process", _raw_upload(b"notes\x00.txt"), 422),
     ("filename-nul-extract", "POST", "/extract", _raw_upload(b"notes\x00.txt"), 422),
     ("no-file-part", "POST", "/process", {"data": {"metadata": "{}"}}, 422),
+    (
+        "extract-url-only",
+        "POST",
+        "/extract",
+        {"files": {"url": (None, "http://169.254.169.254/latest")}},
+        422,
+    ),
     ("json-instead-of-multipart", "POST", "/process", {"json": {"file": "x"}}, 422),
     ("empty-file", "POST", "/process", _files("empty.txt", b""), 422),
     ("binary-as-text", "POST", "/process", _files("notes.txt", bytes(range(256)) * 64), 422),
@@ -301,6 +308,14 @@ def test_a_json_body_that_cannot_be_parsed_says_why(service: RunningService, bod
         assert says in response.json()["detail"], route
     assert _snapshot(service) == before
     assert service.client.get("/health").status_code == 200
+
+
+def test_extract_with_a_url_instead_of_a_file_says_urls_are_not_fetched(service: RunningService) -> None:
+    """The Helix Haystack service's /extract downloaded a 'url' field; this one never requests what a caller
+    names (server-side request forgery), and says how to send the document instead."""
+    response = service.client.post("/extract", headers=KEY, files={"url": (None, "http://127.0.0.1:1/x")})
+    assert response.status_code == 422
+    assert "does not fetch URLs" in response.json()["detail"] and "'file' part" in response.json()["detail"]
 
 
 def test_long_queries_are_answered_and_an_overlong_one_is_not_echoed_back(service: RunningService) -> None:

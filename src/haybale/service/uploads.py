@@ -277,6 +277,13 @@ async def read_uploads(
                     "(curl: -F file=@notes.txt; in a multipart body: Content-Disposition: form-data; "
                     'name="file"; filename="notes.txt").',
                 )
+            if isinstance(form.get("url"), str):  # the Helix Haystack service's /extract also fetched URLs
+                raise UploadError(
+                    422,
+                    "This service does not fetch URLs (the 'url' form field): a server that downloads what "
+                    "callers name can be steered at internal addresses. Download the document and send its "
+                    "bytes as the 'file' part.",
+                )
             raise UploadError(422, "The upload has no 'file' part: send the file as form field 'file'.")
         if single and len(parts) > 1:
             raise UploadError(422, f"This route takes one file; the upload has {len(parts)}.")
