@@ -18,6 +18,7 @@ from haybale.components.embedders import (
     SentenceTransformersTextEmbedder,
 )
 from haybale.dataclasses import Document
+from haybale.errors import ExternalServiceError
 from haybale.testing.openai_compatible_server import OpenAICompatibleServer, create_openai_compatible_app
 
 
@@ -52,6 +53,24 @@ def test_remote_server_from_vllm_base_url() -> None:
         assert embedder.run(text="abc")["embedding"] == [3.0, 1.0, 2.0, 0.0, 0.0, 9.0]
         embedder.close()
     assert expected_embedding_dimension(Settings.load({"VLLM_BASE_URL": "http://vllm:8000"})) == 1536
+
+
+def test_the_helix_services_vllm_api_key_reaches_a_server_that_needs_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = create_openai_compatible_app(embedder=_six_dimensions, api_key="k-vllm")
+    with OpenAICompatibleServer(app) as server:
+        settings = Settings.load({"VLLM_BASE_URL": server.base_url, "RAG_HAYSTACK_EMBEDDINGS_MODEL": "m"})
+        monkeypatch.delenv("HAYBALE_EMBEDDING_API_KEY", raising=False)
+        monkeypatch.setenv("VLLM_API_KEY", "k-vllm")
+        embedder = build_text_embedder(settings)
+        assert embedder.run(text="abc")["embedding"][0] == 3.0
+        embedder.close()
+        monkeypatch.setenv("HAYBALE_EMBEDDING_API_KEY", "wrong")  # haybale's own variable wins
+        refused = build_text_embedder(settings)
+        with pytest.raises(ExternalServiceError, match=r"rejected the API key \(HTTP 401\)"):
+            refused.run(text="abc")
+        refused.close()
 
 
 def test_unix_socket_embeddings_with_matryoshka_truncation(socket_server: Path) -> None:

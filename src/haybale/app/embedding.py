@@ -52,7 +52,7 @@ def _remote_arguments(settings: Settings) -> dict[str, Any] | None:
     if url is None and socket is None:
         return None
     return {
-        "api_key": Secret.from_env_var(settings.embedding_api_key_env, strict=False),
+        "api_key": Secret.from_env_var(settings.embedding_api_key_envs, strict=False),
         "model": settings.resolved_embedding_model,
         "base_url": url or _SOCKET_BASE_URL,
         "unix_socket": None if url else str(socket),

@@ -149,7 +149,8 @@ class Settings(BaseSettings):
             ``MrLight/dse-qwen2-2b-mrl-v1`` when a remote embedding server is configured.
         embedding_base_url: an OpenAI-compatible ``/v1/embeddings`` server (vLLM, TEI, Ollama); ``/v1`` is
             added when missing.
-        embedding_api_key_env: the environment variable holding that server's API key (none needed for vLLM).
+        embedding_api_key_env: the environment variable holding that server's API key (none needed for vLLM);
+            when it is unset, ``VLLM_API_KEY`` (the Helix Haystack service's variable) is read instead.
         embedding_dim: the embedding size the store holds; a larger vector from a Matryoshka model is cut to
             it (and re-normalized); None: whatever the model returns.
         embeddings_socket: a UNIX socket serving the OpenAI embeddings API (Helix's embedded runner); used
@@ -506,6 +507,12 @@ class Settings(BaseSettings):
     def auth_enabled(self) -> bool:
         """Whether requests need an API key (some key is configured)."""
         return bool(self.api_keys)
+
+    @property
+    def embedding_api_key_envs(self) -> list[str]:
+        """The environment variables an embedding server's API key is read from, first set wins:
+        ``embedding_api_key_env``, then the Helix Haystack service's ``VLLM_API_KEY``."""
+        return list(dict.fromkeys([self.embedding_api_key_env, "VLLM_API_KEY"]))
 
     @property
     def remote_embeddings_url(self) -> str | None:

@@ -122,7 +122,7 @@ class VisionIndex:
         from haybale.core.secret import Secret
 
         remote: dict[str, Any] = {
-            "api_key": Secret.from_env_var(self.settings.embedding_api_key_env, strict=False),
+            "api_key": Secret.from_env_var(self.settings.embedding_api_key_envs, strict=False),
             "model": self.settings.vision_embeddings_model,
             "base_url": self.settings.vision_url,
             "truncate_dim": self.settings.embedding_dim,
