@@ -95,17 +95,11 @@ def _readable(error: Any, content_type: str | None) -> Any:
 def _unparsable_body(cause: BaseException | None) -> str | None:
     """What was wrong with a JSON body FastAPI could not parse for a reason other than bad syntax (it says
     only "There was an error parsing the body"), or None for any other cause."""
-    if isinstance(cause, RecursionError):
-        return (
-            "The JSON body nests too deeply to be read (arrays or objects inside each other about a "
-            "thousand levels or more); send flatter JSON. Nothing was changed."
-        )
-    if isinstance(cause, UnicodeDecodeError):
-        return (
-            f"The JSON body is not UTF-8 text (byte {cause.start} cannot be decoded: {cause.reason}); send "
-            "it encoded as UTF-8. Nothing was changed."
-        )
-    return None
+    from haybale.service.uploads import unreadable_json
+
+    if not isinstance(cause, RecursionError | UnicodeDecodeError):
+        return None
+    return f"The JSON body cannot be read: {unreadable_json(cause)}. Nothing was changed."
 
 
 def _install_error_handlers(app: Any) -> None:

@@ -30,15 +30,15 @@ def _json(raw: str | bytes, what: str) -> Any:
     Raises:
         ServiceError: 422 naming ``what`` when it is not JSON, not UTF-8, or nests too deeply to read.
     """
+    from haybale.service.uploads import unreadable_json
+
     try:
         return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        reason = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-    except UnicodeDecodeError as exc:
-        reason = f"byte {exc.start} is not UTF-8: send the JSON encoded as UTF-8"
-    except RecursionError:
-        reason = "it nests too deeply to be read: send flatter JSON"
-    raise ServiceError(422, f"{what} is not valid JSON ({reason}); send the run inputs as a JSON object.")
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = unreadable_json(exc) or str(exc)
+        raise ServiceError(
+            422, f"{what} is not valid JSON ({reason}); send the run inputs as a JSON object."
+        ) from None
 
 
 async def _read_request(request: Any, max_bytes: int) -> tuple[dict[str, Any], dict[str, list[ByteStream]]]:

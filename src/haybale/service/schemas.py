@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "DEFAULT_TOP_K",
@@ -21,6 +21,7 @@ __all__ = [
     "QueryRequest",
     "QueryResponse",
     "QueryResult",
+    "TopK",
 ]
 
 #: The longest query ``/query`` and ``/query-vision`` take. Helix sends the user's prompt as the query, and a
@@ -29,6 +30,8 @@ MAX_QUERY_CHARS = 100_000
 #: Results ``/query`` and ``/query-vision`` return when the request does not say, or says 0: Helix's Go client
 #: sends its results count as is, and a knowledge source without one sends Go's zero value.
 DEFAULT_TOP_K = 5
+#: A results count of ``/query`` and ``/query-vision``: 0 to 1000, where 0 means :data:`DEFAULT_TOP_K`.
+TopK = Annotated[int, Field(ge=0, le=1000), AfterValidator(lambda value: value or DEFAULT_TOP_K)]
 
 
 class ProcessedDocument(BaseModel):
@@ -73,17 +76,10 @@ class QueryRequest(BaseModel):
         description='A haybale filter; the shorthand {"data_entity_id": ["kb-1"]} matches any listed value '
         "(and any element of list-valued fields such as tags).",
     )
-    top_k: int = Field(
+    top_k: TopK = Field(
         default=DEFAULT_TOP_K,
-        ge=0,
-        le=1000,
         description=f"How many results; 0 (what a Go client sends when unset) means {DEFAULT_TOP_K}.",
     )
-
-    @field_validator("top_k")
-    @classmethod
-    def _unset_top_k(cls, value: int) -> int:
-        return value or DEFAULT_TOP_K
 
 
 class QueryResult(BaseModel):

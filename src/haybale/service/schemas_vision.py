@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from haybale.service.schemas import DEFAULT_TOP_K, MAX_QUERY_CHARS
+from haybale.service.schemas import DEFAULT_TOP_K, MAX_QUERY_CHARS, TopK
 
 __all__ = ["VisionQueryRequest", "VisionQueryResponse", "VisionQueryResult"]
 
@@ -17,10 +17,8 @@ class VisionQueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for, in words.")
-    top_k: int = Field(
+    top_k: TopK = Field(
         default=DEFAULT_TOP_K,
-        ge=0,
-        le=1000,
         description=f"How many pages; 0 (what a Go client sends when unset) means {DEFAULT_TOP_K}.",
     )
     filters: dict[str, Any] | None = Field(
@@ -29,11 +27,6 @@ class VisionQueryRequest(BaseModel):
     include_images: bool = Field(
         default=True, description="Return each page image as a data: URL in 'image' (false: metadata only)."
     )
-
-    @field_validator("top_k")
-    @classmethod
-    def _unset_top_k(cls, value: int) -> int:
-        return value or DEFAULT_TOP_K
 
 
 class VisionQueryResult(BaseModel):

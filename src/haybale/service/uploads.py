@@ -31,6 +31,7 @@ __all__ = [
     "parse_metadata",
     "read_uploads",
     "too_large",
+    "unreadable_json",
 ]
 
 #: Room for multipart boundaries, headers and form fields on top of the files themselves.
@@ -76,6 +77,23 @@ def too_large(limit: int) -> UploadError:
         "to raise HAYBALE_MAX_UPLOAD_BYTES.",
         headers={"Connection": "close"},
     )
+
+
+def unreadable_json(error: BaseException) -> str | None:
+    """Why ``json.loads`` could not read a text, from the error it raised (None for an error of another
+    kind): bad syntax (where), bytes that are not UTF-8, or nesting deeper than the parser can follow."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno}, column {error.colno}"
+    if isinstance(error, UnicodeDecodeError):
+        return (
+            f"it is not UTF-8 text: byte {error.start} cannot be decoded ({error.reason}); send it as UTF-8"
+        )
+    if isinstance(error, RecursionError):
+        return (
+            "it nests too deeply to be read (arrays or objects inside each other about a thousand levels or "
+            "more); send flatter JSON"
+        )
+    return None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -143,13 +161,11 @@ def parse_metadata(raw: Any, files: int) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:  # 400 with the Helix Haystack service's words
         raise UploadError(
             400,
-            f"Invalid metadata JSON: the 'metadata' form field is not JSON ({exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno}). Send a JSON object such as {example}.",
+            f"Invalid metadata JSON: the 'metadata' form field is not JSON ({unreadable_json(exc)}). Send a "
+            f"JSON object such as {example}.",
         ) from None
-    except RecursionError:
-        raise UploadError(
-            422, f"The 'metadata' form field nests deeper than {_MAX_DEPTH} levels; flatten it."
-        ) from None
+    except RecursionError as exc:
+        raise UploadError(422, f"The 'metadata' form field cannot be read: {unreadable_json(exc)}.") from None
     except ValueError as exc:  # valid syntax, refused values (NaN, Infinity)
         raise UploadError(
             422, f"The 'metadata' form field is not valid JSON ({exc}). Send a JSON object such as {example}."

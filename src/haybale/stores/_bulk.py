@@ -106,10 +106,10 @@ def float32_rows(embeddings: Sequence[Any], out: Any = None) -> Any:
     if not len(embeddings):
         return np.zeros((0, 0), dtype=np.float32) if out is None else out
     count, dim = len(embeddings), _first_length(embeddings)
-    if out is not None and (out.shape[1] != dim or len(out) != count):
+    if out is not None and out.shape != (count, dim):
         raise ValueError(
-            f"embedding 0 is invalid: it has {dim} values where {out.shape[1]} are expected; all embeddings "
-            "must be non-empty lists of numbers of one length"
+            f"{count} embeddings of {dim} values do not fit the {out.shape[0]} x {out.shape[1]} rows given "
+            "to fill; pass rows of the batch's shape"
         )
     matrix = new_matrix(count, dim) if out is None else out
     pack = _packer(f"@{dim}f")

@@ -210,7 +210,7 @@ def _check_replace(text: str, old: str, new: str) -> None:
         _check_size("a string with replacements", len(text) + occurrences * grows)
 
 
-def _limited(name: str, check: Callable[..., None], original: Callable[..., Any]) -> Callable[..., Any]:
+def _limited(check: Callable[..., None], original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)  # keeps Jinja's pass_* markers
     def limited(*args: Any, **kwargs: Any) -> Any:
         _tick()
@@ -258,6 +258,6 @@ _FILTER_CHECKS: dict[str, Callable[..., None]] = {
 def limited_filters(filters: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
     """Jinja's built-in filters with the size checks above in front of the ones that can multiply input."""
     return {
-        name: _limited(name, _FILTER_CHECKS[name], f) if name in _FILTER_CHECKS else f
+        name: _limited(_FILTER_CHECKS[name], f) if name in _FILTER_CHECKS else f
         for name, f in filters.items()
     }
